@@ -1,0 +1,110 @@
+// The merge rules: the one place that decides, field by field, whether an incoming value from a source
+// replaces the stored one. Everything idempotent in Syncline rests on this being a pure function.
+//
+//   1. a newer source timestamp wins; an older one never overwrites (out-of-order delivery is normal);
+//   2. equal timestamps fall back to the configured connection priority (per field, then overall);
+//   3. null or empty never overwrites a value unless the mapping marks the field clearable;
+//   4. a change that alters no value yields no FieldChange (so no version, no history, no audit entry).
+import type { CustomerFields, FieldValue, Provenance } from './customer.model';
+
+export interface IncomingChange {
+  connection: string;
+  /** The source's timestamp for the record (ISO 8601). */
+  sourceTimestamp: string;
+  /** Per-field source timestamps where the source has them (e.g. HubSpot property history). */
+  fieldTimestamps?: Record<string, string>;
+  fields: CustomerFields;
+  /** Fields whose empty value may erase a stored value (the mapping says so). */
+  clearable?: Iterable<string>;
+}
+
+export interface ConnectionPriority {
+  /** Connections in descending priority; unlisted connections rank below all listed ones. */
+  default: string[];
+  fields?: Record<string, string[]>;
+}
+
+export interface FieldChange {
+  field: string;
+  before: FieldValue;
+  after: FieldValue;
+}
+
+export interface MergeResult {
+  fields: CustomerFields;
+  provenance: Provenance;
+  /** Value changes only; empty means nothing the customer can see changed. */
+  changes: FieldChange[];
+  /** True when provenance moved forward without a value change (same value, newer source time). */
+  provenanceAdvanced: boolean;
+}
+
+export function isEmpty(v: FieldValue | undefined): boolean {
+  return v === null || v === undefined || (typeof v === 'string' && v.trim() === '');
+}
+
+function toMillis(ts: string): number {
+  const ms = Date.parse(ts);
+  if (Number.isNaN(ms)) throw new RangeError(`invalid source timestamp "${ts}"`);
+  return ms;
+}
+
+/** Negative when a ranks above b. Unlisted connections rank last, then by id so the outcome is deterministic. */
+export function comparePriority(field: string, a: string, b: string, priority: ConnectionPriority): number {
+  const order = priority.fields?.[field] ?? priority.default;
+  const rank = (c: string) => {
+    const i = order.indexOf(c);
+    return i === -1 ? Number.MAX_SAFE_INTEGER : i;
+  };
+  const d = rank(a) - rank(b);
+  if (d !== 0) return d;
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+export function mergeFields(
+  current: { fields: CustomerFields; provenance: Provenance } | null,
+  incoming: IncomingChange,
+  priority: ConnectionPriority = { default: [] },
+): MergeResult {
+  const fields: CustomerFields = { ...(current?.fields ?? {}) };
+  const provenance: Provenance = { ...(current?.provenance ?? {}) };
+  const clearable = new Set(incoming.clearable ?? []);
+  const changes: FieldChange[] = [];
+  let provenanceAdvanced = false;
+
+  for (const [field, raw] of Object.entries(incoming.fields)) {
+    const value: FieldValue = raw === undefined ? null : raw;
+    const at = incoming.fieldTimestamps?.[field] ?? incoming.sourceTimestamp;
+    const atMs = toMillis(at);
+    const before = field in fields ? fields[field] : null;
+    const prov = provenance[field];
+
+    if (isEmpty(value) && !clearable.has(field)) continue;
+
+    if (prov) {
+      const storedMs = toMillis(prov.at);
+      if (atMs < storedMs) continue;
+      if (atMs === storedMs && prov.connection !== incoming.connection) {
+        if (comparePriority(field, incoming.connection, prov.connection, priority) > 0) continue;
+      }
+    }
+
+    const after = isEmpty(value) ? null : value;
+    if (before === after || (isEmpty(before) && after === null)) {
+      // Same value: remember the newer source time so an older write from elsewhere cannot sneak in later.
+      const sameProvenance = prov && prov.connection === incoming.connection && toMillis(prov.at) === atMs;
+      if (!sameProvenance && after !== null) {
+        provenance[field] = { connection: incoming.connection, at: new Date(atMs).toISOString() };
+        provenanceAdvanced = true;
+      }
+      continue;
+    }
+
+    if (after === null) delete fields[field];
+    else fields[field] = after;
+    provenance[field] = { connection: incoming.connection, at: new Date(atMs).toISOString() };
+    changes.push({ field, before, after });
+  }
+
+  return { fields, provenance, changes, provenanceAdvanced };
+}

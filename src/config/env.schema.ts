@@ -1,0 +1,59 @@
+// Owns the process environment schema: validated once at boot, fails fast naming the bad variable.
+// Nothing else in the code reads process.env directly.
+import * as path from 'node:path';
+import { z } from 'zod';
+
+const port = z.coerce.number().int().min(0).max(65535);
+
+export const envSchema = z.object({
+  PORT: port.default(3000),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  DATABASE_URL: z
+    .string()
+    .default(`sqlite:${path.join('data', 'syncline.sqlite')}`)
+    .refine((v) => /^(sqlite:|postgres(ql)?:\/\/)/.test(v), {
+      message: 'must start with sqlite:<file> (or sqlite::memory:) or postgres://',
+    }),
+  /** Schema for PostgreSQL tables; tests use a fresh one per suite. */
+  DATABASE_SCHEMA: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]*$/, 'must be a lowercase SQL identifier')
+    .optional(),
+  SYNCLINE_CONFIG: z.string().default('syncline.yaml'),
+  /** Comma-separated API tokens for the admin API. Kept only as SHA-256 hashes after boot. */
+  SYNCLINE_API_TOKENS: z.string().default(''),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
+    .optional(),
+  /** Number of audit chain partitions; writers append to one partition per transaction. */
+  AUDIT_PARTITIONS: z.coerce.number().int().min(1).max(1024).default(8),
+  /** Max request body size for every endpoint (express "limit" syntax). */
+  BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb)$/i, 'must look like 1mb or 512kb').default('1mb'),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+export class ConfigError extends Error {}
+
+/** Parses the environment or throws a ConfigError whose message names every bad variable. */
+export function parseEnv(source: NodeJS.ProcessEnv = process.env): Env {
+  const result = envSchema.safeParse(source);
+  if (!result.success) {
+    const problems = result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`Invalid environment: ${problems.join('; ')}`);
+  }
+  return result.data;
+}
+
+export type DatabaseTarget =
+  | { type: 'sqlite'; file: string }
+  | { type: 'postgres'; url: string; schema?: string };
+
+export function databaseTarget(env: Pick<Env, 'DATABASE_URL' | 'DATABASE_SCHEMA'>): DatabaseTarget {
+  if (env.DATABASE_URL.startsWith('sqlite:')) {
+    return { type: 'sqlite', file: env.DATABASE_URL.slice('sqlite:'.length) || ':memory:' };
+  }
+  return { type: 'postgres', url: env.DATABASE_URL, schema: env.DATABASE_SCHEMA };
+}
