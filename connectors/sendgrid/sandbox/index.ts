@@ -1,0 +1,279 @@
+// Entry point of the SendGrid Marketing sandbox: wires the emulated v3 API, the kit's fault injector,
+// webhook dispatcher and admin router, deterministic seeding, and the signed Event Webhook.
+import express from 'express';
+import { randomUUID } from 'node:crypto';
+import { createAdminRouter, SandboxAdminError } from '../../../src/sandbox/admin';
+import { FaultInjector } from '../../../src/sandbox/faults';
+import { generatePeople } from '../../../src/sandbox/people';
+import { createRng } from '../../../src/sandbox/rng';
+import type { SandboxOptions, SandboxState, VendorSandbox } from '../../../src/sandbox/sandbox.types';
+import { startServer } from '../../../src/sandbox/server';
+import { WebhookDispatcher, type WebhookDelivery } from '../../../src/sandbox/webhooks';
+import { buildEvent, EVENT_TYPES, generateSigningKeys, signEventPayload, type EventSpec } from './sendgrid-events';
+import { createSendGridApp, sgErrors, tooManyRequests, type RateLimitConfig, type SendGridAppContext } from './sendgrid-sandbox';
+import { isValidEmail, SendGridStore, type Contact, type ContactTextField, CONTACT_TEXT_FIELDS } from './sendgrid-store';
+
+export { MAX_CONTACTS_PER_UPSERT, MAX_UPSERT_BYTES } from './sendgrid-sandbox';
+export { SIGNATURE_HEADER, TIMESTAMP_HEADER, EVENT_TYPES, type EventSpec } from './sendgrid-events';
+
+export interface SendGridSandboxOptions extends SandboxOptions {
+  apiKey?: string;
+  rateLimit?: Partial<RateLimitConfig>;
+  /** Delay before an upsert/delete job runs (SendGrid takes seconds to minutes). Default 150 ms. */
+  jobDelayMs?: number;
+  /** Signed Event Webhook on (default) or off, as toggled by PATCH …/event/settings/signed. */
+  signedWebhook?: boolean;
+  /** SendGrid retries a failed POST for 24 h with growing gaps; scaled down here. */
+  webhookRetryDelaysMs?: number[];
+}
+
+export interface SendGridSandbox extends VendorSandbox {
+  credentials: { apiKey: string; baseUrl: string; webhookPublicKey: string };
+  store: SendGridStore;
+  configureRateLimit(p: Partial<RateLimitConfig>): void;
+  setJobDelay(ms: number): void;
+  /** Builds, signs and queues one Event Webhook POST (an array of events); returns what was queued. */
+  sendEvents(events: EventSpec[]): { id: string; body: string; headers: Record<string, string> };
+  /** Signs an arbitrary body as SendGrid would, so tests can forge, replay stale or tamper. */
+  sign(body: string, timestamp?: string): Record<string, string>;
+  state(): SandboxState;
+}
+
+export const DEFAULT_RATE_LIMIT: RateLimitConfig = { limit: 600, windowMs: 60_000 };
+export const DEFAULT_WEBHOOK_RETRY_DELAYS_MS = [50, 100, 200, 400, 800, 1600];
+
+const SEEDED_FIELDS = [
+  ['lead_source', 'Text'],
+  ['lifecycle_stage', 'Text'],
+  ['total_spent', 'Number'],
+  ['order_count', 'Number'],
+] as const;
+
+export async function startSandbox(opts: SendGridSandboxOptions = {}): Promise<SendGridSandbox> {
+  const store = new SendGridStore();
+  const keys = generateSigningKeys();
+  const apiKey = opts.apiKey ?? `SG.syncline-sandbox.${randomUUID().replace(/-/g, '')}`;
+  const faults = new FaultInjector();
+  const webhooks = new WebhookDispatcher({
+    vendor: 'sendgrid',
+    retryDelaysMs: opts.webhookRetryDelaysMs ?? DEFAULT_WEBHOOK_RETRY_DELAYS_MS,
+  });
+  if (opts.webhookUrl) webhooks.configure({ url: opts.webhookUrl });
+  let url = '';
+  const now = new Date().toISOString();
+  const ctx: SendGridAppContext = {
+    store,
+    apiKeys: new Set([apiKey]),
+    rateLimit: { ...DEFAULT_RATE_LIMIT, ...opts.rateLimit },
+    jobDelayMs: opts.jobDelayMs ?? 150,
+    eventWebhook: { id: randomUUID(), signed: opts.signedWebhook ?? true, createdAt: now, updatedAt: now },
+    publicKeyBase64: keys.publicKeyBase64,
+    webhookUrl: () => webhooks.config.url,
+    baseUrl: () => url,
+  };
+
+  const seed = (count: number, seedNo = opts.seed ?? 1): void => {
+    store.clear();
+    const fieldIds = SEEDED_FIELDS.map(([n, t]) => store.createField(n, t).id);
+    const rng = createRng(seedNo);
+    const uuid = (): string => {
+      const h = Array.from({ length: 32 }, () => Math.floor(rng.next() * 16).toString(16));
+      h[12] = '4';
+      h[16] = ((parseInt(h[16], 16) & 3) | 8).toString(16);
+      const s = h.join('');
+      return `${s.slice(0, 8)}-${s.slice(8, 12)}-${s.slice(12, 16)}-${s.slice(16, 20)}-${s.slice(20)}`;
+    };
+    // Fixed epoch so the same seed gives the same timestamps on every run.
+    const epoch = Date.UTC(2024, 0, 1);
+    const year = 365 * 24 * 3600 * 1000;
+    generatePeople(count, seedNo).forEach((p, i) => {
+      const createdAt = epoch + Math.floor(rng.next() * year);
+      const updatedAt = createdAt + Math.floor(rng.next() * year * 0.5);
+      const email = p.email?.trim().toLowerCase();
+      const c: Contact = { id: uuid(), text: {}, list_ids: [], createdAt, updatedAt };
+      // SendGrid only holds contacts with a valid identifier; people without a usable email get an external_id.
+      if (email && isValidEmail(email) && !store.findByIdentifier('email', email)) c.text.email = email;
+      else c.text.external_id = `seed-${seedNo}-${i}`;
+      if (p.firstName) c.text.first_name = p.firstName.slice(0, 50);
+      if (p.lastName) c.text.last_name = p.lastName.slice(0, 50);
+      if (p.city) c.text.city = p.city.slice(0, 60);
+      if (p.country) c.text.country = p.country.slice(0, 50);
+      if (p.phone) c.text.phone_number = p.phone;
+      const custom: Record<string, string | number> = {};
+      if (p.leadSource) custom[fieldIds[0]] = p.leadSource;
+      if (p.lifecycleStage) custom[fieldIds[1]] = p.lifecycleStage;
+      if (p.totalSpent !== undefined && !Number.isNaN(Number(p.totalSpent))) custom[fieldIds[2]] = Number(p.totalSpent);
+      if (p.orderCount !== undefined) custom[fieldIds[3]] = p.orderCount;
+      if (Object.keys(custom).length) c.custom = custom;
+      store.insert(c);
+    });
+  };
+
+  const applyFields = (c: Contact, fields: Record<string, unknown>, stamp: number): void => {
+    for (const [k, v] of Object.entries(fields)) {
+      if ((CONTACT_TEXT_FIELDS as readonly string[]).includes(k)) {
+        if (v === null || v === undefined || v === '') delete c.text[k as ContactTextField];
+        else c.text[k as ContactTextField] = k === 'email' ? String(v).toLowerCase() : String(v);
+        continue;
+      }
+      const f = store.fieldByName(k) ?? store.fieldById(k);
+      if (!f) throw new SandboxAdminError(400, `unknown field '${k}'`);
+      c.custom ??= {};
+      if (v === null || v === undefined) delete c.custom[f.id];
+      else c.custom[f.id] = f.field_type === 'Number' ? Number(v) : String(v);
+    }
+    c.updatedAt = stamp;
+  };
+  // Re-inserting keeps the identifier indexes right when an identifier changed.
+  const edit = (c: Contact, fields: Record<string, unknown>, stamp: number): void => {
+    store.removeContact(c);
+    applyFields(c, fields, stamp);
+    store.insert(c);
+  };
+
+  const state = (): SandboxState => ({
+    summary: {
+      contacts: store.contacts.size,
+      lists: store.lists.size,
+      custom_fields: store.customFields.length,
+      jobs: store.jobs.size,
+      pending_jobs: [...store.jobs.values()].filter((j) => j.status === 'pending').length,
+    },
+    records: [...store.contacts.values()].map((c) => store.toApi(c, url)),
+  });
+
+  const sign = (body: string, timestamp = String(Math.floor(Date.now() / 1000))): Record<string, string> =>
+    signEventPayload(keys.privateKey, timestamp, body);
+
+  const sendEvents = (events: EventSpec[]): { id: string; body: string; headers: Record<string, string> } => {
+    for (const e of events)
+      if (!EVENT_TYPES.includes(e.event)) throw new SandboxAdminError(400, `unknown event type '${e.event}'`);
+    const body = JSON.stringify(events.map(buildEvent));
+    const id = randomUUID();
+    const signed = ctx.eventWebhook.signed;
+    const headers = signed ? sign(body) : {};
+    const delivery: WebhookDelivery = {
+      id,
+      body,
+      headers: { 'User-Agent': 'SendGrid Event API' },
+      contentType: 'application/json',
+      // Each attempt is signed afresh so a retry's timestamp is current, as receivers check freshness.
+      sign: signed ? () => sign(body) : undefined,
+    };
+    webhooks.send(delivery);
+    return { id, body, headers };
+  };
+
+  const sandbox: SendGridSandbox = {
+    vendor: 'sendgrid',
+    url: '',
+    faults,
+    webhooks,
+    credentials: { apiKey, baseUrl: '', webhookPublicKey: keys.publicKeyBase64 },
+    store,
+    seed,
+    reset: () => {
+      store.clear();
+      faults.reset();
+      void webhooks.reset();
+    },
+    mutate: (id, fields) => {
+      const c = store.contacts.get(id);
+      if (!c) throw new SandboxAdminError(404, `no contact ${id}`);
+      edit(c, fields, store.now());
+    },
+    massUpdate: (ids, fields) => {
+      const stamp = store.now(); // many records, one timestamp
+      const targets = ids ? ids.map((id) => store.contacts.get(id)) : [...store.contacts.values()];
+      for (const c of targets) {
+        if (!c) throw new SandboxAdminError(404, 'unknown contact id');
+        edit(c, fields, stamp);
+      }
+    },
+    configureRateLimit: (p) => Object.assign(ctx.rateLimit, p),
+    setJobDelay: (ms) => {
+      ctx.jobDelayMs = ms;
+    },
+    sendEvents,
+    sign,
+    state,
+    close: async () => {
+      await webhooks.close();
+      await server.close();
+    },
+  };
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.use('/__admin', vendorAdmin(sandbox, ctx), createAdminRouter(sandbox));
+  app.use(
+    faults.middleware({
+      tooManyRequests: (_req, res) => tooManyRequests(res, ctx.rateLimit.limit, Math.ceil(Date.now() / 1000) + 1),
+      serverError: (_req, res) => sgErrors(res, 500, [{ field: null, message: 'internal server error' }]),
+      unavailable: (_req, res) => {
+        res.set('Retry-After', '1');
+        sgErrors(res, 503, [{ field: null, message: 'service unavailable' }]);
+      },
+    }),
+  );
+  app.use(createSendGridApp(ctx));
+
+  const server = await startServer(app, opts.port ?? 0, opts.host ?? '127.0.0.1');
+  url = server.url;
+  sandbox.url = url;
+  sandbox.credentials.baseUrl = url;
+  if (opts.count) seed(opts.count, opts.seed ?? 1);
+  return sandbox;
+}
+
+/** SendGrid-only admin routes, beside the kit's: trigger events, sign payloads, tune limits and job delay. */
+function vendorAdmin(sb: SendGridSandbox, ctx: SendGridAppContext): express.Router {
+  const r = express.Router();
+  r.use(express.json({ limit: '10mb' }));
+  const guard =
+    (fn: (req: express.Request, res: express.Response) => void): express.RequestHandler =>
+    (req, res) => {
+      try {
+        fn(req, res);
+      } catch (e) {
+        const status = e instanceof SandboxAdminError ? (e as any).status ?? 400 : 400;
+        res.status(status).json({ error: (e as Error).message });
+      }
+    };
+  r.post(
+    '/sendgrid/events',
+    guard((req, res) => {
+      const events = req.body?.events;
+      if (!Array.isArray(events) || events.length === 0) throw new SandboxAdminError(400, 'events must be a non-empty array');
+      res.json(sb.sendEvents(events));
+    }),
+  );
+  r.post(
+    '/sendgrid/sign',
+    guard((req, res) => {
+      if (typeof req.body?.body !== 'string') throw new SandboxAdminError(400, 'body must be the raw string to sign');
+      res.json({ headers: sb.sign(req.body.body, req.body.timestamp === undefined ? undefined : String(req.body.timestamp)) });
+    }),
+  );
+  r.put(
+    '/sendgrid/rate-limit',
+    guard((req, res) => {
+      const { limit, windowMs } = req.body ?? {};
+      if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) throw new SandboxAdminError(400, 'limit must be a positive integer');
+      if (windowMs !== undefined && !(Number.isInteger(windowMs) && windowMs > 0))
+        throw new SandboxAdminError(400, 'windowMs must be a positive integer');
+      sb.configureRateLimit({ ...(limit ? { limit } : {}), ...(windowMs ? { windowMs } : {}) });
+      res.json(ctx.rateLimit);
+    }),
+  );
+  r.put(
+    '/sendgrid/jobs',
+    guard((req, res) => {
+      const d = req.body?.delayMs;
+      if (!(Number.isInteger(d) && d >= 0)) throw new SandboxAdminError(400, 'delayMs must be a non-negative integer');
+      sb.setJobDelay(d);
+      res.json({ delayMs: d });
+    }),
+  );
+  return r;
+}

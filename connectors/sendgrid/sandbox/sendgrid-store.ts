@@ -1,0 +1,354 @@
+// In-memory state of the SendGrid Marketing sandbox: contacts, field definitions, lists and async jobs.
+// Knows SendGrid's data rules (lower-cased emails, identifier matching, field types) but nothing about HTTP.
+import { randomUUID } from 'node:crypto';
+
+export const RESERVED_FIELDS: Array<{ id: string; name: string; field_type: FieldType; read_only?: boolean }> = [
+  ['first_name', 'T'],
+  ['last_name', 'T'],
+  ['email', 'T'],
+  ['alternate_emails', 'T'],
+  ['address_line_1', 'T'],
+  ['address_line_2', 'T'],
+  ['city', 'T'],
+  ['state_province_region', 'T'],
+  ['postal_code', 'T'],
+  ['country', 'T'],
+  ['phone_number', 'T'],
+  ['whatsapp', 'T'],
+  ['line', 'T'],
+  ['facebook', 'T'],
+  ['unique_name', 'T'],
+  ['email_domains', 'T', true],
+  ['last_clicked', 'D', true],
+  ['last_opened', 'D', true],
+  ['last_emailed', 'D', true],
+  ['singlesend_id', 'T', true],
+  ['automation_id', 'T', true],
+  ['created_at', 'D', true],
+  ['updated_at', 'D', true],
+  ['contact_id', 'T', true],
+].map(([name, t, ro], i) => ({
+  id: `_rf${i}_${t as string}`,
+  name: name as string,
+  field_type: (t === 'D' ? 'Date' : 'Text') as FieldType,
+  ...(ro ? { read_only: true } : {}),
+}));
+
+export type FieldType = 'Text' | 'Number' | 'Date';
+export interface CustomField {
+  id: string;
+  name: string;
+  field_type: FieldType;
+}
+
+/** Text fields a contact may carry; undefined ones are not stored, which keeps 100k contacts small. */
+export const CONTACT_TEXT_FIELDS = [
+  'email',
+  'phone_number_id',
+  'external_id',
+  'anonymous_id',
+  'first_name',
+  'last_name',
+  'unique_name',
+  'address_line_1',
+  'address_line_2',
+  'city',
+  'state_province_region',
+  'country',
+  'postal_code',
+  'phone_number',
+  'whatsapp',
+  'line',
+  'facebook',
+] as const;
+export type ContactTextField = (typeof CONTACT_TEXT_FIELDS)[number];
+export const IDENTIFIERS = ['email', 'phone_number_id', 'external_id', 'anonymous_id'] as const;
+export type Identifier = (typeof IDENTIFIERS)[number];
+
+export interface Contact {
+  id: string;
+  text: Partial<Record<ContactTextField, string>>;
+  alternate_emails?: string[];
+  list_ids: string[];
+  custom?: Record<string, string | number>; // keyed by custom field id
+  createdAt: number; // epoch ms
+  updatedAt: number;
+}
+
+export interface ContactInput {
+  [k: string]: unknown;
+  custom_fields?: Record<string, unknown>;
+  alternate_emails?: string[];
+}
+
+export interface RecordError {
+  index: number;
+  identifiers: Partial<Record<Identifier, string>>;
+  message: string;
+}
+
+export interface Job {
+  id: string;
+  job_type: 'upsert' | 'delete';
+  status: 'pending' | 'completed' | 'errored' | 'failed';
+  startedAt: number;
+  finishedAt?: number;
+  requested: number;
+  created: number;
+  updated: number;
+  deleted: number;
+  errors: RecordError[];
+}
+
+export interface ListRecord {
+  id: string;
+  name: string;
+}
+
+const EMAIL_RE = /^[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$/;
+const E164_RE = /^\+[1-9][0-9]{6,14}$/;
+const EMPTY: string[] = [];
+
+export function isValidEmail(s: string): boolean {
+  return s.length <= 254 && EMAIL_RE.test(s);
+}
+
+export class SendGridStore {
+  contacts = new Map<string, Contact>();
+  private byIdentifier: Record<Identifier, Map<string, string>> = {
+    email: new Map(),
+    phone_number_id: new Map(),
+    external_id: new Map(),
+    anonymous_id: new Map(),
+  };
+  customFields: CustomField[] = [];
+  private nextFieldNo = 1;
+  lists = new Map<string, ListRecord>();
+  jobs = new Map<string, Job>();
+  /** Monotonic clock so two writes never share a timestamp unless they are one mass update. */
+  private lastStamp = 0;
+
+  now(): number {
+    const t = Date.now();
+    this.lastStamp = t > this.lastStamp ? t : this.lastStamp + 1;
+    return this.lastStamp;
+  }
+
+  clear(): void {
+    this.contacts.clear();
+    for (const m of Object.values(this.byIdentifier)) m.clear();
+    this.customFields = [];
+    this.nextFieldNo = 1;
+    this.lists.clear();
+    this.jobs.clear();
+  }
+
+  // ---- field definitions -------------------------------------------------------------------------------
+  fieldById(id: string): CustomField | undefined {
+    return this.customFields.find((f) => f.id === id);
+  }
+  fieldByName(name: string): CustomField | undefined {
+    const n = name.toLowerCase();
+    return this.customFields.find((f) => f.name.toLowerCase() === n);
+  }
+  createField(name: string, type: FieldType): CustomField {
+    // SendGrid's ids carry the type as a suffix (e1_T, e2_N, e3_D).
+    const f = { id: `e${this.nextFieldNo++}_${type[0]}`, name, field_type: type };
+    this.customFields.push(f);
+    return f;
+  }
+  deleteField(id: string): boolean {
+    const i = this.customFields.findIndex((f) => f.id === id);
+    if (i < 0) return false;
+    this.customFields.splice(i, 1);
+    for (const c of this.contacts.values()) if (c.custom && id in c.custom) delete c.custom[id];
+    return true;
+  }
+
+  // ---- lists ---------------------------------------------------------------------------------------------
+  listContactCount(listId: string): number {
+    let n = 0;
+    for (const c of this.contacts.values()) if (c.list_ids.includes(listId)) n++;
+    return n;
+  }
+  deleteList(id: string, deleteContacts: boolean): void {
+    this.lists.delete(id);
+    for (const c of [...this.contacts.values()]) {
+      if (!c.list_ids.includes(id)) continue;
+      if (deleteContacts) this.removeContact(c);
+      else c.list_ids = c.list_ids.filter((l) => l !== id);
+    }
+  }
+
+  // ---- contacts ------------------------------------------------------------------------------------------
+  findByIdentifier(kind: Identifier, value: string): Contact | undefined {
+    const id = this.byIdentifier[kind].get(kind === 'email' ? value.toLowerCase() : value);
+    return id ? this.contacts.get(id) : undefined;
+  }
+
+  insert(c: Contact): void {
+    this.contacts.set(c.id, c);
+    for (const k of IDENTIFIERS) if (c.text[k]) this.byIdentifier[k].set(c.text[k]!, c.id);
+  }
+
+  removeContact(c: Contact): void {
+    this.contacts.delete(c.id);
+    for (const k of IDENTIFIERS) if (c.text[k]) this.byIdentifier[k].delete(c.text[k]!);
+  }
+
+  private setIdentifier(c: Contact, k: Identifier, v: string): void {
+    const old = c.text[k];
+    if (old === v) return;
+    if (old) this.byIdentifier[k].delete(old);
+    c.text[k] = v;
+    this.byIdentifier[k].set(v, c.id);
+  }
+
+  /** Checks one contact of an upsert; returns a per-record error message or undefined. */
+  recordProblem(input: ContactInput): string | undefined {
+    const email = typeof input.email === 'string' ? input.email.trim() : undefined;
+    if (email !== undefined && email !== '' && !isValidEmail(email)) return 'email: invalid email address';
+    if (typeof input.phone_number_id === 'string' && !E164_RE.test(input.phone_number_id))
+      return 'phone_number_id: must be a valid E.164 phone number';
+    for (const a of input.alternate_emails ?? []) if (!isValidEmail(a)) return `alternate_emails: invalid email address '${a}'`;
+    for (const [id, v] of Object.entries(input.custom_fields ?? {})) {
+      const f = this.fieldById(id);
+      if (!f) return `custom_fields.${id}: custom field ID not found`;
+      if (f.field_type === 'Number' && (v === '' || Number.isNaN(Number(v))))
+        return `custom_fields.${id}: value must be a number`;
+      if (f.field_type === 'Date' && Number.isNaN(Date.parse(String(v))))
+        return `custom_fields.${id}: value must be a date`;
+    }
+    return undefined;
+  }
+
+  /** Applies one upsert record at job time (SendGrid makes contacts visible only when the job runs). */
+  upsertOne(input: ContactInput, listIds: string[], stamp: number): 'created' | 'updated' | string {
+    const problem = this.recordProblem(input);
+    if (problem) return problem;
+    const ids: Partial<Record<Identifier, string>> = {};
+    for (const k of IDENTIFIERS) {
+      const v = input[k];
+      if (typeof v === 'string' && v.trim() !== '') ids[k] = k === 'email' ? v.trim().toLowerCase() : v;
+    }
+    const matches = new Set<Contact>();
+    for (const k of IDENTIFIERS) {
+      const found = ids[k] ? this.findByIdentifier(k, ids[k]!) : undefined;
+      if (found) matches.add(found);
+    }
+    if (matches.size > 1) return 'identifiers match more than one existing contact';
+    let c = [...matches][0];
+    const created = !c;
+    if (!c) {
+      c = { id: randomUUID(), text: {}, list_ids: EMPTY, createdAt: stamp, updatedAt: stamp };
+      this.contacts.set(c.id, c);
+    }
+    for (const k of IDENTIFIERS) if (ids[k]) this.setIdentifier(c, k, ids[k]!);
+    for (const k of CONTACT_TEXT_FIELDS) {
+      if ((IDENTIFIERS as readonly string[]).includes(k)) continue;
+      const v = input[k];
+      if (typeof v === 'string') {
+        if (v === '') delete c.text[k];
+        else c.text[k] = v;
+      }
+    }
+    if (input.alternate_emails) c.alternate_emails = input.alternate_emails.map((e) => e.toLowerCase());
+    for (const [id, v] of Object.entries(input.custom_fields ?? {})) {
+      const f = this.fieldById(id)!;
+      c.custom ??= {};
+      if (v === '' || v === null) delete c.custom[id];
+      else c.custom[id] = f.field_type === 'Number' ? Number(v) : String(v);
+    }
+    if (listIds.length) c.list_ids = [...new Set([...c.list_ids, ...listIds])];
+    c.updatedAt = stamp;
+    return created ? 'created' : 'updated';
+  }
+
+  newJob(type: Job['job_type'], requested: number): Job {
+    const job: Job = {
+      id: randomUUID(),
+      job_type: type,
+      status: 'pending',
+      startedAt: Date.now(),
+      requested,
+      created: 0,
+      updated: 0,
+      deleted: 0,
+      errors: [],
+    };
+    this.jobs.set(job.id, job);
+    return job;
+  }
+
+  finishJob(job: Job): void {
+    job.finishedAt = Date.now();
+    const errored = job.errors.length;
+    job.status = errored === 0 ? 'completed' : errored >= job.requested ? 'failed' : 'errored';
+  }
+
+  /** Value of a field as SGQL sees it: timestamps as epoch ms, custom fields by name. */
+  sgqlValue(c: Contact, field: string): unknown {
+    switch (field) {
+      case 'contact_id':
+        return c.id;
+      case 'created_at':
+        return c.createdAt;
+      case 'updated_at':
+        return c.updatedAt;
+      case 'list_ids':
+        return c.list_ids;
+      case 'alternate_emails':
+        return c.alternate_emails ?? EMPTY;
+      case 'email_domains':
+        return c.text.email ? c.text.email.split('@')[1] : undefined;
+    }
+    if ((CONTACT_TEXT_FIELDS as readonly string[]).includes(field)) return c.text[field as ContactTextField];
+    const f = this.fieldByName(field);
+    return f ? c.custom?.[f.id] : undefined;
+  }
+
+  isSgqlField(name: string): boolean {
+    return (
+      name === 'contact_id' ||
+      name === 'list_ids' ||
+      RESERVED_FIELDS.some((f) => f.name === name) ||
+      (CONTACT_TEXT_FIELDS as readonly string[]).includes(name) ||
+      !!this.fieldByName(name)
+    );
+  }
+
+  /** The contact as SendGrid's API returns it (ContactDetails3), custom fields keyed by name. */
+  toApi(c: Contact, baseUrl: string): Record<string, unknown> {
+    const out: Record<string, unknown> = {
+      id: c.id,
+      first_name: c.text.first_name ?? '',
+      last_name: c.text.last_name ?? '',
+      unique_name: c.text.unique_name ?? '',
+      email: c.text.email ?? '',
+    };
+    for (const k of ['phone_number_id', 'external_id', 'anonymous_id'] as const) if (c.text[k]) out[k] = c.text[k];
+    out.alternate_emails = c.alternate_emails ?? [];
+    for (const k of [
+      'address_line_1',
+      'address_line_2',
+      'city',
+      'state_province_region',
+      'country',
+      'postal_code',
+      'phone_number',
+      'whatsapp',
+      'line',
+      'facebook',
+    ] as const)
+      out[k] = c.text[k] ?? '';
+    out.list_ids = c.list_ids;
+    out.segment_ids = [];
+    const custom: Record<string, unknown> = {};
+    if (c.custom) for (const [id, v] of Object.entries(c.custom)) custom[this.fieldById(id)?.name ?? id] = v;
+    out.custom_fields = custom;
+    out.created_at = new Date(c.createdAt).toISOString();
+    out.updated_at = new Date(c.updatedAt).toISOString();
+    out._metadata = { self: `${baseUrl}/v3/marketing/contacts/${c.id}` };
+    return out;
+  }
+}
