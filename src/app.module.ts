@@ -1,0 +1,50 @@
+// The Syncline service: configuration, store, audit, canonical model and HTTP surface.
+import { Module, type DynamicModule } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { TerminusModule } from '@nestjs/terminus';
+import { LoggerModule } from 'nestjs-pino';
+import { AuditModule } from './audit/audit.module';
+import { CanonicalModule } from './canonical/canonical.module';
+import { CommonModule } from './common/common.module';
+import { AppConfig, AppConfigModule } from './config/app-config';
+import { ApiTokenGuard } from './http/api-token.guard';
+import { HealthController } from './http/health.controller';
+import { StoreModule } from './store/store.module';
+
+/** Header and field names whose values never reach a log line. */
+export const LOG_REDACTIONS = [
+  'req.headers.authorization',
+  'req.headers["x-api-key"]',
+  'req.headers.cookie',
+  'req.headers["x-hubspot-signature"]',
+  'req.headers["x-hubspot-signature-v3"]',
+  'req.headers["x-twilio-email-event-webhook-signature"]',
+];
+
+@Module({})
+export class AppModule {
+  static forRoot(config?: AppConfig): DynamicModule {
+    const cfg = config ?? AppConfig.fromEnvironment();
+    return {
+      module: AppModule,
+      imports: [
+        AppConfigModule.forRoot(cfg),
+        LoggerModule.forRoot({
+          pinoHttp: {
+            level: cfg.env.LOG_LEVEL,
+            redact: { paths: LOG_REDACTIONS, censor: '[redacted]' },
+            // Query strings can carry personal data (emails in filters); log the path only.
+            serializers: { req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, path: req.url.split('?')[0] }) },
+          },
+        }),
+        CommonModule,
+        TerminusModule,
+        StoreModule,
+        AuditModule,
+        CanonicalModule,
+      ],
+      controllers: [HealthController],
+      providers: [{ provide: APP_GUARD, useClass: ApiTokenGuard }],
+    };
+  }
+}

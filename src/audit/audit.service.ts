@@ -1,0 +1,240 @@
+// Append-only audit log with a hash chain per partition. A transaction appends all its entries to one
+// partition and holds that partition's head row until commit, so concurrent writers on PostgreSQL only contend
+// when they pick the same partition, and there is never a change without its entry or an entry without its change.
+import { Injectable } from '@nestjs/common';
+import { AppConfig } from '../config/app-config';
+import { Clock } from '../common/clock';
+import { stableStringify } from '../common/stable-json';
+import { Database, type Row, type Tx } from '../store/database';
+import { entryHash, GENESIS_HASH, newSalt, payloadDigest } from './audit-hash';
+import type { ActorType, AuditEntry, AuditInput } from './audit.types';
+
+export interface AuditQuery {
+  entityType?: string;
+  entityId?: string;
+  actorType?: string;
+  actorId?: string;
+  since?: string;
+  /** Return entries with seq greater than this (cursor pagination). */
+  after?: number;
+  limit?: number;
+}
+
+export interface VerifyReport {
+  ok: boolean;
+  checked: number;
+  redacted: number;
+  firstBroken?: { partition: number; pseq: number; seq: number | null; reason: string };
+}
+
+const COLUMNS = [
+  'chain',
+  'pseq',
+  'at',
+  'actor_type',
+  'actor_id',
+  'entity_type',
+  'entity_id',
+  'action',
+  'correlation_id',
+  'payload',
+  'salt',
+  'digest',
+  'prev_hash',
+  'hash',
+];
+
+@Injectable()
+export class AuditService {
+  private readonly partitions: number;
+  private nextPartition = Math.floor(Math.random() * 1024);
+
+  constructor(
+    private readonly db: Database,
+    private readonly clock: Clock,
+    config: AppConfig,
+  ) {
+    // One writer on SQLite: a single chain is simplest to reason about and costs nothing.
+    this.partitions = db.dialect === 'sqlite' ? 1 : config.env.AUDIT_PARTITIONS;
+  }
+
+  /** Appends entries inside the caller's transaction. */
+  async append(tx: Tx, inputs: AuditInput[]): Promise<void> {
+    if (!inputs.length) return;
+    const partition = this.nextPartition++ % this.partitions;
+    const head = await this.lockHead(tx, partition);
+    let prevHash = head.hash;
+    let pseq = head.pseq;
+    const at = this.clock.nowIso();
+    const rows: unknown[][] = [];
+    for (const input of inputs) {
+      pseq += 1;
+      const salt = newSalt();
+      const payloadJson = stableStringify(input.payload ?? null);
+      const digest = payloadDigest(salt, payloadJson);
+      const chained = {
+        partition,
+        pseq,
+        at,
+        actorType: input.actor.type,
+        actorId: input.actor.id,
+        entityType: input.entityType,
+        entityId: input.entityId,
+        action: input.action,
+        correlationId: input.correlationId ?? null,
+        digest,
+        prevHash,
+      };
+      const hash = entryHash(chained);
+      rows.push([
+        partition,
+        pseq,
+        at,
+        chained.actorType,
+        chained.actorId,
+        chained.entityType,
+        chained.entityId,
+        chained.action,
+        chained.correlationId,
+        payloadJson,
+        salt,
+        digest,
+        prevHash,
+        hash,
+      ]);
+      prevHash = hash;
+    }
+    await tx.insertMany('audit_entries', COLUMNS, rows);
+    await tx.execute('UPDATE audit_chain_heads SET pseq = ?, hash = ? WHERE chain = ?', [pseq, prevHash, partition]);
+  }
+
+  private async lockHead(tx: Tx, partition: number): Promise<{ pseq: number; hash: string }> {
+    const lock = tx.dialect === 'postgres' ? ' FOR UPDATE' : '';
+    const rows = await tx.query<{ pseq: number; hash: string }>(
+      `SELECT pseq, hash FROM audit_chain_heads WHERE chain = ?${lock}`,
+      [partition],
+    );
+    if (rows.length) return { pseq: Number(rows[0].pseq), hash: rows[0].hash };
+    const insert =
+      tx.dialect === 'postgres'
+        ? 'INSERT INTO audit_chain_heads (chain, pseq, hash) VALUES (?, 0, ?) ON CONFLICT (chain) DO NOTHING'
+        : 'INSERT OR IGNORE INTO audit_chain_heads (chain, pseq, hash) VALUES (?, 0, ?)';
+    await tx.execute(insert, [partition, GENESIS_HASH]);
+    const again = await tx.query<{ pseq: number; hash: string }>(
+      `SELECT pseq, hash FROM audit_chain_heads WHERE chain = ?${lock}`,
+      [partition],
+    );
+    return { pseq: Number(again[0].pseq), hash: again[0].hash };
+  }
+
+  async list(q: AuditQuery): Promise<{ entries: AuditEntry[]; nextCursor: string | null }> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const add = (clause: string, v: unknown) => {
+      where.push(clause);
+      params.push(v);
+    };
+    if (q.entityType) add('entity_type = ?', q.entityType);
+    if (q.entityId) add('entity_id = ?', q.entityId);
+    if (q.actorType) add('actor_type = ?', q.actorType);
+    if (q.actorId) add('actor_id = ?', q.actorId);
+    if (q.since) add('at >= ?', new Date(q.since).toISOString());
+    if (q.after !== undefined) add('seq > ?', q.after);
+    const limit = Math.min(Math.max(q.limit ?? 100, 1), 1000);
+    const rows = await this.db.query(
+      `SELECT * FROM audit_entries ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq LIMIT ${limit + 1}`,
+      params,
+    );
+    const entries = rows.slice(0, limit).map(toEntry);
+    const nextCursor = rows.length > limit ? String(entries[entries.length - 1].seq) : null;
+    return { entries, nextCursor };
+  }
+
+  /** The last `n` entries, newest last. */
+  async tail(n = 20): Promise<AuditEntry[]> {
+    const rows = await this.db.query(`SELECT * FROM audit_entries ORDER BY seq DESC LIMIT ${Math.min(Math.max(n, 1), 1000)}`);
+    return rows.reverse().map(toEntry);
+  }
+
+  /**
+   * Walks every partition's chain and reports the first broken entry: an edited entry (hash or digest mismatch),
+   * a deleted one (a gap, or a head that points past the last entry) or a reordered one (prev_hash mismatch).
+   */
+  async verify(batchSize = 5000): Promise<VerifyReport> {
+    const heads = await this.db.query<{ chain: number; pseq: number; hash: string }>(
+      'SELECT chain, pseq, hash FROM audit_chain_heads ORDER BY chain',
+    );
+    const partitions = new Set<number>(heads.map((h) => Number(h.chain)));
+    for (const r of await this.db.query<{ chain: number }>('SELECT DISTINCT chain FROM audit_entries')) {
+      partitions.add(Number(r.chain));
+    }
+    let checked = 0;
+    let redacted = 0;
+    for (const partition of [...partitions].sort((a, b) => a - b)) {
+      let prevHash = GENESIS_HASH;
+      let expectedPseq = 1;
+      for (;;) {
+        const rows = await this.db.query(
+          `SELECT * FROM audit_entries WHERE chain = ? AND pseq >= ? ORDER BY pseq LIMIT ${batchSize}`,
+          [partition, expectedPseq],
+        );
+        for (const r of rows) {
+          const e = toEntry(r);
+          const broken = (reason: string): VerifyReport => ({
+            ok: false,
+            checked,
+            redacted,
+            firstBroken: { partition, pseq: e.pseq, seq: e.seq, reason },
+          });
+          if (e.pseq !== expectedPseq) return broken(`entry ${expectedPseq} of partition ${partition} is missing`);
+          if (e.prevHash !== prevHash) return broken('previous-hash link does not match (entry moved or its predecessor changed)');
+          if (entryHash(e) !== e.hash) return broken('entry hash does not match its contents (entry edited)');
+          if (e.redactedAt === null) {
+            if (r.salt === null || payloadDigest(r.salt, r.payload ?? 'null') !== e.digest) {
+              return broken('payload does not match its digest (payload edited)');
+            }
+          } else redacted++;
+          prevHash = e.hash;
+          expectedPseq++;
+          checked++;
+        }
+        if (rows.length < batchSize) break;
+      }
+      const head = heads.find((h) => Number(h.chain) === partition);
+      if (!head || Number(head.pseq) !== expectedPseq - 1 || head.hash !== prevHash) {
+        return {
+          ok: false,
+          checked,
+          redacted,
+          firstBroken: {
+            partition,
+            pseq: expectedPseq,
+            seq: null,
+            reason: `chain head says ${head?.pseq ?? 'nothing'} entries but ${expectedPseq - 1} remain (entries deleted at the end)`,
+          },
+        };
+      }
+    }
+    return { ok: true, checked, redacted };
+  }
+}
+
+function toEntry(r: Row): AuditEntry {
+  return {
+    seq: Number(r.seq),
+    partition: Number(r.chain),
+    pseq: Number(r.pseq),
+    at: r.at,
+    actorType: r.actor_type as ActorType,
+    actorId: r.actor_id,
+    entityType: r.entity_type,
+    entityId: r.entity_id,
+    action: r.action,
+    correlationId: r.correlation_id ?? null,
+    payload: r.payload === null || r.payload === undefined ? null : JSON.parse(r.payload),
+    redactedAt: r.redacted_at ?? null,
+    digest: r.digest,
+    prevHash: r.prev_hash,
+    hash: r.hash,
+  };
+}

@@ -1,0 +1,50 @@
+// Audit vocabulary: who acted, on what, and how.
+export enum ActorType {
+  SyncRun = 'sync-run',
+  Webhook = 'webhook',
+  Api = 'api',
+  Cli = 'cli',
+  System = 'system',
+}
+
+export enum AuditEntity {
+  Customer = 'customer',
+  Connection = 'connection',
+  Sync = 'sync',
+  Mapping = 'mapping',
+  Erasure = 'erasure',
+}
+
+export interface Actor {
+  type: ActorType;
+  /** Run id, webhook delivery id, token fingerprint, CLI user… */
+  id: string;
+}
+
+export interface AuditInput {
+  actor: Actor;
+  entityType: AuditEntity;
+  entityId: string;
+  action: string;
+  /** Changed fields with before/after, or any details. Kept beside the chain, never inside the hash. */
+  payload: unknown;
+  correlationId?: string | null;
+}
+
+export interface AuditEntry {
+  seq: number;
+  partition: number;
+  pseq: number;
+  at: string;
+  actorType: ActorType;
+  actorId: string;
+  entityType: string;
+  entityId: string;
+  action: string;
+  correlationId: string | null;
+  payload: unknown;
+  redactedAt: string | null;
+  digest: string;
+  prevHash: string;
+  hash: string;
+}

@@ -1,0 +1,123 @@
+// Owns transactions. SQLite has one writer, so write transactions are serialized here; PostgreSQL transactions
+// run concurrently and are retried on serialization failures, deadlocks and stale-version conflicts.
+// The hot paths use plain parameterized SQL through this class; nothing a client sends is ever interpolated.
+import { Injectable, Logger } from '@nestjs/common';
+import type { DataSource, QueryRunner } from 'typeorm';
+
+export type Dialect = 'sqlite' | 'postgres';
+export type Row = Record<string, any>;
+
+/** A write based on a stale version; the transaction is retried from the top. */
+export class StaleVersionError extends Error {
+  constructor(readonly entity: string, readonly id: string, readonly expected: number) {
+    super(`stale version of ${entity} ${id}: expected ${expected}`);
+  }
+}
+
+export class ConflictRetriesExhaustedError extends Error {}
+
+export interface Tx {
+  readonly dialect: Dialect;
+  query<T = Row>(sql: string, params?: unknown[]): Promise<T[]>;
+  /** Runs a statement and returns the number of affected rows. */
+  execute(sql: string, params?: unknown[]): Promise<number>;
+  /** Multi-row INSERT in chunks that stay under the driver's parameter limit. */
+  insertMany(table: string, columns: string[], rows: unknown[][], suffix?: string): Promise<void>;
+}
+
+const RETRYABLE_PG_CODES = new Set(['40001', '40P01']);
+// SQLite allows 32,766 parameters; PostgreSQL 65,535. Stay well below both.
+const MAX_PARAMS = 30000;
+
+function toPg(sql: string): string {
+  let i = 0;
+  return sql.replace(/\?/g, () => `$${++i}`);
+}
+
+class RunnerTx implements Tx {
+  constructor(
+    readonly dialect: Dialect,
+    private readonly runner: QueryRunner,
+  ) {}
+
+  async query<T = Row>(sql: string, params: unknown[] = []): Promise<T[]> {
+    const text = this.dialect === 'postgres' ? toPg(sql) : sql;
+    return (await this.runner.query(text, params)) as T[];
+  }
+
+  async execute(sql: string, params: unknown[] = []): Promise<number> {
+    const text = this.dialect === 'postgres' ? toPg(sql) : sql;
+    const result = await this.runner.query(text, params, true);
+    return result.affected ?? 0;
+  }
+
+  async insertMany(table: string, columns: string[], rows: unknown[][], suffix = ''): Promise<void> {
+    if (!rows.length) return;
+    const perRow = columns.length;
+    const chunk = Math.max(1, Math.min(500, Math.floor(MAX_PARAMS / perRow)));
+    const tuple = `(${columns.map(() => '?').join(',')})`;
+    const head = `INSERT INTO ${table} (${columns.join(',')}) VALUES `;
+    for (let i = 0; i < rows.length; i += chunk) {
+      const slice = rows.slice(i, i + chunk);
+      const params: unknown[] = [];
+      for (const r of slice) params.push(...r);
+      await this.execute(`${head}${slice.map(() => tuple).join(',')} ${suffix}`, params);
+    }
+  }
+}
+
+@Injectable()
+export class Database {
+  private readonly log = new Logger(Database.name);
+  readonly dialect: Dialect;
+  private sqliteQueue: Promise<unknown> = Promise.resolve();
+
+  constructor(readonly dataSource: DataSource) {
+    this.dialect = dataSource.options.type === 'postgres' ? 'postgres' : 'sqlite';
+  }
+
+  /** Read outside a transaction. */
+  async query<T = Row>(sql: string, params: unknown[] = []): Promise<T[]> {
+    return (await this.dataSource.query(this.dialect === 'postgres' ? toPg(sql) : sql, params)) as T[];
+  }
+
+  /** Runs fn in one transaction; retries it on conflicts (PostgreSQL) up to `retries` times. */
+  async transaction<T>(fn: (tx: Tx) => Promise<T>, retries = 8): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return this.dialect === 'sqlite' ? await this.serialized(() => this.once(fn)) : await this.once(fn);
+      } catch (err) {
+        const code = (err as { driverError?: { code?: string }; code?: string }).driverError?.code ?? (err as { code?: string }).code;
+        const retryable = err instanceof StaleVersionError || (code !== undefined && RETRYABLE_PG_CODES.has(code));
+        if (!retryable) throw err;
+        if (attempt >= retries) throw new ConflictRetriesExhaustedError(`gave up after ${retries} conflict retries: ${(err as Error).message}`);
+        this.log.debug(`retrying transaction after conflict (${(err as Error).message})`);
+        await new Promise((r) => setTimeout(r, Math.random() * 10 * (attempt + 1)));
+      }
+    }
+  }
+
+  private serialized<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.sqliteQueue.then(work, work);
+    this.sqliteQueue = next.catch(() => undefined);
+    return next;
+  }
+
+  private async once<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+    const runner = this.dataSource.createQueryRunner();
+    await runner.connect();
+    try {
+      await runner.startTransaction();
+      try {
+        const result = await fn(new RunnerTx(this.dialect, runner));
+        await runner.commitTransaction();
+        return result;
+      } catch (err) {
+        if (runner.isTransactionActive) await runner.rollbackTransaction();
+        throw err;
+      }
+    } finally {
+      await runner.release();
+    }
+  }
+}

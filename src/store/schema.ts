@@ -1,0 +1,17 @@
+// Every entity and migration of the store, in one list each, so SQLite and PostgreSQL get the same schema.
+import { AuditChainHeadEntity } from './entities/audit-chain-head.entity';
+import { AuditEntryEntity } from './entities/audit-entry.entity';
+import { CustomerIdentityEntity } from './entities/customer-identity.entity';
+import { CustomerVersionEntity } from './entities/customer-version.entity';
+import { CustomerEntity } from './entities/customer.entity';
+import { Foundation1763800000000 } from './migrations/1763800000000-foundation';
+
+export const ENTITIES = [
+  CustomerEntity,
+  CustomerIdentityEntity,
+  CustomerVersionEntity,
+  AuditEntryEntity,
+  AuditChainHeadEntity,
+];
+
+export const MIGRATIONS = [Foundation1763800000000];

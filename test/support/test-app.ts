@@ -1,0 +1,40 @@
+// Boots the real application (real database, real modules) for integration tests.
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { createApp } from '../../src/bootstrap';
+import { AppConfig } from '../../src/config/app-config';
+import { parseEnv, type DatabaseTarget } from '../../src/config/env.schema';
+import { dropTestDatabase, testDatabaseEnv, testDatabaseTarget } from './test-database';
+
+export const TEST_TOKEN = 'test-token-0123456789';
+
+export interface TestApp {
+  app: NestExpressApplication;
+  config: AppConfig;
+  target: DatabaseTarget;
+  close(): Promise<void>;
+}
+
+export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+  const target = testDatabaseTarget();
+  const config = new AppConfig(
+    parseEnv({
+      LOG_LEVEL: 'silent',
+      SYNCLINE_API_TOKENS: TEST_TOKEN,
+      SYNCLINE_CONFIG: '/nonexistent/syncline.yaml',
+      ...testDatabaseEnv(target),
+      ...env,
+    }),
+    { version: 1, connections: [], syncs: [] },
+  );
+  const app = await createApp(config);
+  await app.init();
+  return {
+    app,
+    config,
+    target,
+    close: async () => {
+      await app.close();
+      await dropTestDatabase(target);
+    },
+  };
+}
