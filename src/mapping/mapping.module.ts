@@ -1,0 +1,17 @@
+// Nest wiring for the mapping system. Global so every connector module can inject TransformRegistry
+// to register its own transforms, and the sync engine MappingRegistry.
+import { Global, Module, type DynamicModule } from '@nestjs/common';
+import { MAPPING_OPTIONS, MappingRegistry, type MappingRegistryOptions } from './mapping.registry';
+import { TransformRegistry } from './transforms/transform.registry';
+
+@Global()
+@Module({})
+export class MappingModule {
+  static forRoot(options: MappingRegistryOptions = {}): DynamicModule {
+    return {
+      module: MappingModule,
+      providers: [{ provide: MAPPING_OPTIONS, useValue: options }, TransformRegistry, MappingRegistry],
+      exports: [TransformRegistry, MappingRegistry],
+    };
+  }
+}
