@@ -251,7 +251,7 @@ export function createHubSpotApi(deps: HubSpotApiDeps): express.Router {
       }
       const record = existing ?? store.create(v.values, 'API');
       if (existing) store.update(existing, v.values, 'API');
-      results.push({ ...toObject(store, record, Object.keys(v.values)), new: !existing });
+      results.push({ ...toObject(store, record, [...Object.keys(v.values), idProperty]), new: !existing });
     }
     sendBatch(res, 200, results, errors);
   });
