@@ -1,0 +1,28 @@
+// Wires discovered connector modules, the registry and GET /connectors.
+import { Global, Module, type DynamicModule } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
+import { findConnectorModules } from './connector-loader';
+import { ConnectorRegistry } from './connector.registry';
+import { ConnectorsController } from './connectors.controller';
+import { InProcessRateLimiter, RateLimiter } from './rate-limiter';
+
+export interface ConnectorsModuleOptions {
+  dir?: string;
+  /** Load only these connector ids (tests); default: every folder. */
+  only?: string[];
+}
+
+@Global()
+@Module({})
+export class ConnectorsModule {
+  static forRoot(options: ConnectorsModuleOptions = {}): DynamicModule {
+    const found = findConnectorModules(options.dir, options.only);
+    return {
+      module: ConnectorsModule,
+      imports: [DiscoveryModule, ...found.map((f) => f.module)],
+      providers: [ConnectorRegistry, { provide: RateLimiter, useClass: InProcessRateLimiter }],
+      controllers: [ConnectorsController],
+      exports: [ConnectorRegistry, RateLimiter],
+    };
+  }
+}

@@ -1,0 +1,7 @@
+// The plug-in contract connectors build on (imported by connectors/<vendor>/ as "src/connectors").
+export * from './connector-error';
+export * from './connector.types';
+export * from './connector.decorator';
+export * from './connector.registry';
+export * from './conformance.types';
+export * from './rate-limiter';

@@ -1,0 +1,48 @@
+// Keeps a vendor's request budget before the vendor has to enforce it. Connectors call acquire() before each
+// vendor request. In-process by default; the scale-out adapter shares the budget across workers through Redis.
+import { Injectable } from '@nestjs/common';
+
+export interface RateBudget {
+  requests: number;
+  perMs: number;
+}
+
+export abstract class RateLimiter {
+  /** Resolves when one more request under `key` fits the budget. */
+  abstract acquire(key: string, budget: RateBudget, signal?: AbortSignal): Promise<void>;
+  /** The vendor told us to back off (429 with retry-after): hold every caller of this key until then. */
+  abstract pause(key: string, untilMs: number): void;
+}
+
+/** Sliding-window limiter for one process. */
+@Injectable()
+export class InProcessRateLimiter extends RateLimiter {
+  private readonly windows = new Map<string, { stamps: number[]; pausedUntil: number }>();
+
+  async acquire(key: string, budget: RateBudget, signal?: AbortSignal): Promise<void> {
+    for (;;) {
+      signal?.throwIfAborted();
+      const w = this.window(key);
+      const now = Date.now();
+      while (w.stamps.length && w.stamps[0] <= now - budget.perMs) w.stamps.shift();
+      let waitMs = w.pausedUntil - now;
+      if (waitMs <= 0 && w.stamps.length < budget.requests) {
+        w.stamps.push(now);
+        return;
+      }
+      if (waitMs <= 0) waitMs = w.stamps[0] + budget.perMs - now;
+      await new Promise((r) => setTimeout(r, Math.max(1, waitMs)));
+    }
+  }
+
+  pause(key: string, untilMs: number): void {
+    const w = this.window(key);
+    w.pausedUntil = Math.max(w.pausedUntil, untilMs);
+  }
+
+  private window(key: string) {
+    let w = this.windows.get(key);
+    if (!w) this.windows.set(key, (w = { stamps: [], pausedUntil: 0 }));
+    return w;
+  }
+}
