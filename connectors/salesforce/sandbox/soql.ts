@@ -320,8 +320,10 @@ function fieldValue(row: Row, f: FieldDef): Value {
   return null;
 }
 
-function compareValues(a: Value, b: Value): number {
+/** Text compares case-insensitively in SOQL; ids compare by their exact characters (the index order). */
+function compareValues(a: Value, b: Value, exact = false): number {
   if (typeof a === 'string' && typeof b === 'string') {
+    if (exact) return a < b ? -1 : a > b ? 1 : 0;
     const la = a.toLowerCase();
     const lb = b.toLowerCase();
     return la < lb ? -1 : la > lb ? 1 : 0;
@@ -407,10 +409,11 @@ export function compileSoql(text: string, q: SoqlQuery): CompiledQuery {
           return () => false;
         }
         const op = c.op;
+        const exact = f.type === 'id' || f.type === 'reference';
         return (row) => {
           const x = get(row);
           if (x === null) return op === '!=';
-          const d = compareValues(x, v);
+          const d = compareValues(x, v, exact);
           switch (op) {
             case '=':
               return d === 0;
@@ -474,7 +477,10 @@ export function compileSoql(text: string, q: SoqlQuery): CompiledQuery {
           const y = fieldValue(b, o.def);
           let d: number;
           if (x === null || y === null) d = x === y ? 0 : (x === null) !== o.nullsLast ? -1 : 1;
-          else d = o.desc ? -compareValues(x, y) : compareValues(x, y);
+          else {
+            const exact = o.def.type === 'id' || o.def.type === 'reference';
+            d = o.desc ? -compareValues(x, y, exact) : compareValues(x, y, exact);
+          }
           if (d !== 0) return d;
         }
         return 0;
