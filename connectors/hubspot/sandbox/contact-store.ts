@@ -197,14 +197,16 @@ export class ContactStore {
     return this.lastStamp;
   }
 
-  /** Deterministic seed: ids, properties and timestamps depend only on (people, baseTime). */
-  seed(people: SeedPerson[], seedTime: number): void {
-    // Seeded contacts are spread over the year before seedTime, oldest first, one minute apart at most.
+  /** Deterministic seed: ids, properties and timestamps depend only on (people, seedTime). */
+  seed(count: number, personAt: (index: number) => SeedPerson, seedTime: number): void {
+    // Seeded contacts are spread evenly over the year before seedTime, oldest first, each with its own timestamp.
+    // People are generated one at a time so 100k never sit in memory twice.
     const span = 365 * 24 * 3600 * 1000;
-    const step = Math.max(1, Math.floor(span / Math.max(1, people.length)));
+    const step = Math.max(1, Math.floor(span / Math.max(1, count)));
     let t = seedTime - span;
-    for (const person of people) {
+    for (let i = 0; i < count; i++) {
       t += step;
+      const person = personAt(i);
       const record: ContactRecord = {
         id: this.nextId++,
         createdAt: t,

@@ -7,7 +7,7 @@ import {
   SandboxAdminError,
   WebhookDispatcher,
   createAdminRouter,
-  generatePeople,
+  generatePerson,
   startServer,
   type SandboxOptions,
   type SandboxState,
@@ -96,7 +96,7 @@ export async function startSandbox(opts: HubSpotSandboxOptions = {}): Promise<Hu
   // Seeding replaces the portal's contacts, so a (count, seed) pair always yields the same ids and timestamps.
   const seed = (count: number, seedValue = opts.seed ?? 1): void => {
     store.resetAll();
-    store.seed(generatePeople(count, seedValue), SEED_EPOCH);
+    store.seed(count, (i) => generatePerson(i, seedValue), SEED_EPOCH);
   };
 
   const requireRecord = (id: string): ContactRecord => {
