@@ -107,6 +107,10 @@ function compileSteps(
 ): CompiledRule['steps'] {
   const steps: { name: string; run: CompiledRule['steps'][number]['run'] }[] = [];
   rule.transforms.forEach((step, i) => {
+    if (typeof step !== 'string' && Object.keys(step).length !== 1) {
+      problems.push({ path: [...at, i], message: 'a transform with args is one key: { name: args }' });
+      return;
+    }
     const [name, args] = typeof step === 'string' ? [step, undefined] : Object.entries(step)[0];
     const bound = transforms.bind(name, args);
     if (bound.ok) steps.push({ name, run: bound.run });

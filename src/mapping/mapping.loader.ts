@@ -8,6 +8,7 @@ import { compileMapping } from './mapping.compiler';
 import { mappingFileSchema } from './mapping-file.schema';
 import { MappingValidationError, type MappingError } from './mapping-validation.error';
 import type { CompiledMapping } from './mapping.types';
+import { zodProblems } from './zod-issues';
 import { TransformRegistry } from './transforms/transform.registry';
 
 export interface LoadResult {
@@ -39,10 +40,7 @@ export function parseMappingFile(
   const parsed = mappingFileSchema.safeParse(doc.toJS() ?? {});
   if (!parsed.success) {
     return {
-      errors: parsed.error.issues.map((i) => {
-        const parts = i.path.filter((p): p is string | number => typeof p !== 'symbol');
-        return { file, line: at(parts), field: formatFieldPath(parts), message: i.message };
-      }),
+      errors: zodProblems(parsed.error).map((p) => ({ file, line: at(p.path), field: formatFieldPath(p.path), message: p.message })),
     };
   }
   const { mapping, problems } = compileMapping(parsed.data, file, transforms);

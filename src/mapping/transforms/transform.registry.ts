@@ -11,6 +11,7 @@ import { numberTransforms } from './number.transforms';
 import { phoneTransforms } from './phone.transforms';
 import { textTransforms } from './text.transforms';
 import { noArgs } from './transform.util';
+import { zodProblems } from '../zod-issues';
 import type { TransformContext, TransformDefinition, TransformFn } from './transform.types';
 
 export const BUILTIN_TRANSFORMS: readonly TransformDefinition<any>[] = [
@@ -65,9 +66,9 @@ export class TransformRegistry {
     if (!parsed.success) {
       return {
         ok: false,
-        problems: parsed.error.issues.map((i) => ({
-          path: i.path as (string | number)[],
-          message: `${name}: ${rawArgs === undefined ? 'needs arguments' : i.message}`,
+        problems: zodProblems(parsed.error).map((p) => ({
+          path: p.path,
+          message: `${name}: ${rawArgs === undefined ? 'needs arguments' : p.message}`,
         })),
       };
     }
