@@ -21,7 +21,7 @@ function connect(sb: SalesforceSandbox, accessToken = sb.credentials.accessToken
   return new Connection({ instanceUrl: sb.credentials.instanceUrl, accessToken, version: VERSION });
 }
 
-async function errorOf(p: Promise<unknown>): Promise<{ errorCode?: string; name?: string; message: string }> {
+async function errorOf(p: PromiseLike<unknown>): Promise<{ errorCode?: string; name?: string; message: string }> {
   try {
     await p;
   } catch (err) {
