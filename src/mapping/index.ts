@@ -9,3 +9,4 @@ export { MAPPING_OPTIONS, MappingRegistry, type MappingRegistryOptions } from '.
 export { MappingModule } from './mapping.module';
 export { BUILTIN_TRANSFORMS, TransformRegistry, type BindResult, type BoundTransform } from './transforms/transform.registry';
 export * from './transforms/transform.types';
+export { noArgs as noArgsSchema, scalarSchema, type Scalar } from './transforms/transform.util';

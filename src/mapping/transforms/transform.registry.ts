@@ -50,6 +50,12 @@ export class TransformRegistry {
     return this;
   }
 
+  /** Registers definitions made with defineTransform, e.g. the `transforms` export of connectors/<id>/<id>.transforms.ts. */
+  registerAll(defs: readonly TransformDefinition<any>[]): this {
+    for (const d of defs) this.register(d.name, d.fn, d.args);
+    return this;
+  }
+
   has(name: string): boolean {
     return this.defs.has(name);
   }
