@@ -46,6 +46,8 @@ export interface HubSpotApiDeps {
   /** Tokens this portal accepts (the first is the app's; tests may add more to see per-token limits). */
   tokens: Set<string>;
   appId: number;
+  /** HubSpot's separate search budget (5 requests per second per account); 0 = off. Read on every request. */
+  searchPerSecond: () => number;
 }
 
 interface JsonObject {
@@ -124,7 +126,20 @@ export function createHubSpotApi(deps: HubSpotApiDeps): express.Router {
     sendJson(res, 201, toObject(store, record, Object.keys(props.values)));
   });
 
+  const searchStamps: number[] = [];
   api.post(`${contacts}/search`, (req, res) => {
+    const perSecond = deps.searchPerSecond();
+    if (perSecond > 0) {
+      const now = Date.now();
+      while (searchStamps.length > 0 && searchStamps[0] <= now - 1000) searchStamps.shift();
+      // HubSpot's search limit answers with this exact message, which the SDK's retry recognises.
+      if (searchStamps.length >= perSecond)
+        return sendError(res, 429, {
+          ...rateLimitBody(deps.appId, 'SECONDLY'),
+          message: 'You have reached your secondly limit.',
+        });
+      searchStamps.push(now);
+    }
     const body = objectBody(req) as SearchRequest;
     const out = search.run(body);
     const props =

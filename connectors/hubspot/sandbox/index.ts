@@ -30,6 +30,8 @@ export interface HubSpotSandboxOptions extends SandboxOptions {
   /** Legacy signature sent next to v3 (apps created before v3 verify X-HubSpot-Signature). Default v1. */
   legacySignature?: 'v1' | 'v2' | 'none';
   retryDelaysMs?: number[];
+  /** Search requests per second per portal, as HubSpot limits search separately; 0 (default) turns it off. */
+  searchPerSecond?: number;
 }
 
 export interface HubSpotCredentials extends Record<string, string> {
@@ -48,6 +50,8 @@ export interface HubSpotSandbox extends VendorSandbox {
   /** Accepts another private-app token (each token has its own rate-limit window). */
   addToken(token: string): void;
   state(): SandboxState;
+  /** Search requests per second (0 = unlimited); changeable at run time. */
+  searchPerSecond: number;
 }
 
 const DEFAULT_WEBHOOK_PROPERTIES = [
@@ -118,6 +122,7 @@ export async function startSandbox(opts: HubSpotSandboxOptions = {}): Promise<Hu
     rateLimiter,
     hubspotWebhooks,
     credentials: {} as HubSpotCredentials,
+    searchPerSecond: opts.searchPerSecond ?? 0,
     seed,
     reset(): void {
       store.resetAll();
@@ -168,7 +173,16 @@ export async function startSandbox(opts: HubSpotSandboxOptions = {}): Promise<Hu
   app.disable('x-powered-by');
   app.set('etag', false);
   app.use('/__admin', createAdminRouter(sandbox));
-  app.use(createHubSpotApi({ store, limiter: rateLimiter, faults, tokens, appId }));
+  app.use(
+    createHubSpotApi({
+      store,
+      limiter: rateLimiter,
+      faults,
+      tokens,
+      appId,
+      searchPerSecond: () => sandbox.searchPerSecond,
+    }),
+  );
 
   const server = await startServer(app, opts.port ?? 0, opts.host ?? '127.0.0.1');
   sandbox.url = server.url;

@@ -105,6 +105,26 @@ describe('HubSpot sandbox: rate limits and faults', () => {
     await expect(client.crm.contacts.basicApi.getPage(1)).resolves.toBeDefined();
   });
 
+  it('limits search separately when asked, answering the SECONDLY policy the SDK recognises', async () => {
+    sandbox.rateLimiter.configure({ max: 0 });
+    sandbox.searchPerSecond = 2;
+    await client.crm.contacts.searchApi.doSearch({ filterGroups: [], limit: 1 });
+    await client.crm.contacts.searchApi.doSearch({ filterGroups: [], limit: 1 });
+    const raw = await client.apiRequest({
+      method: 'POST',
+      path: '/crm/v3/objects/contacts/search',
+      body: { filterGroups: [], limit: 1 },
+    });
+    expect(raw.status).toBe(429);
+    expect(await raw.json()).toMatchObject({
+      policyName: 'SECONDLY',
+      message: 'You have reached your secondly limit.',
+      errorType: 'RATE_LIMIT',
+    });
+    // Other endpoints are not affected by the search budget.
+    await expect(client.crm.contacts.basicApi.getPage(1)).resolves.toBeDefined();
+  });
+
   it('adds configured latency', async () => {
     await admin(sandbox, 'PUT', '/faults', { latencyMs: 150 });
     const started = Date.now();
