@@ -112,7 +112,7 @@ export const COUNTRIES: CountryData[] = [
   },
   {
     code: 'GB', names: ['United Kingdom', 'UK', 'England', 'Great Britain'], weight: 7, dial: '44', trunk: '0',
-    nsnLength: 10, mobile: ['71', '72', '73', '77', '78', '79'], groups: [4, 6],
+    nsnLength: 10, mobile: ['71', '72', '73', '74', '75', '78'], groups: [4, 6],
     cities: [
       { name: 'London', tz: 'Europe/London' },
       { name: 'Manchester', tz: 'Europe/London' },
@@ -139,7 +139,7 @@ export const COUNTRIES: CountryData[] = [
   },
   {
     code: 'FR', names: ['France', 'République française'], weight: 5, dial: '33', trunk: '0', nsnLength: 9,
-    mobile: ['6', '75', '76', '77', '78'], groups: [1, 2, 2, 2, 2],
+    mobile: ['60', '61', '62', '64', '65', '66', '67', '68', '75', '76', '77', '78'], groups: [1, 2, 2, 2, 2],
     cities: [
       { name: 'Paris', tz: 'Europe/Paris' },
       { name: 'Lyon', tz: 'Europe/Paris' },
@@ -335,7 +335,7 @@ export const COUNTRIES: CountryData[] = [
     freemail: ['qq.com', '163.com', '126.com'],
   },
   {
-    code: 'JP', names: ['Japan', 'Nippon'], weight: 3, dial: '81', trunk: '0', nsnLength: 10, mobile: ['70', '80', '90'],
+    code: 'JP', names: ['Japan', 'Nippon'], weight: 3, dial: '81', trunk: '0', nsnLength: 10, mobile: ['70', '80', '90'], next: '123456789',
     groups: [2, 4, 4],
     cities: [
       { name: 'Tokyo', tz: 'Asia/Tokyo' },
@@ -350,7 +350,7 @@ export const COUNTRIES: CountryData[] = [
   },
   {
     code: 'KR', names: ['South Korea', 'Korea', 'Republic of Korea'], weight: 2, dial: '82', trunk: '0', nsnLength: 10,
-    mobile: ['10'], groups: [2, 4, 4],
+    mobile: ['10'], next: '12346789', groups: [2, 4, 4],
     cities: [
       { name: 'Seoul', tz: 'Asia/Seoul' },
       { name: 'Busan', tz: 'Asia/Seoul' },
@@ -362,7 +362,7 @@ export const COUNTRIES: CountryData[] = [
   },
   {
     code: 'VN', names: ['Vietnam', 'Viet Nam'], weight: 2, dial: '84', trunk: '0', nsnLength: 9,
-    mobile: ['90', '91', '93', '94', '96', '97', '98', '32', '33', '34', '35', '36', '37', '38', '39', '70', '77', '78', '79', '81', '83', '84', '85', '86', '88', '89'],
+    mobile: ['90', '91', '93', '94', '96', '97', '98', '32', '33', '34', '35', '36', '37', '38', '39', '70', '77', '78', '79', '81', '83', '84', '85', '86', '88'],
     groups: [2, 3, 4],
     cities: [
       { name: 'Hồ Chí Minh City', tz: 'Asia/Ho_Chi_Minh' },
@@ -385,7 +385,7 @@ export const COUNTRIES: CountryData[] = [
   },
   {
     code: 'AU', names: ['Australia'], weight: 4, dial: '61', trunk: '0', nsnLength: 9,
-    mobile: ['40', '41', '42', '43', '44', '45', '46', '47', '48', '49'], groups: [3, 3, 3],
+    mobile: ['40', '41', '42', '43', '46'], groups: [3, 3, 3],
     cities: [
       { name: 'Sydney', tz: 'Australia/Sydney' },
       { name: 'Melbourne', tz: 'Australia/Melbourne' },

@@ -12,29 +12,39 @@ export interface Rng {
 }
 
 export function createRng(seed: number): Rng {
-  let state = seed >>> 0;
-  const next = (): number => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
+  return new Mulberry32(seed);
+}
+
+// A class rather than closures: people.ts creates one per generated person, so allocation cost matters.
+class Mulberry32 implements Rng {
+  private state: number;
+
+  constructor(seed: number) {
+    this.state = seed >>> 0;
+  }
+
+  next(): number {
+    this.state = (this.state + 0x6d2b79f5) >>> 0;
+    let t = this.state;
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return {
-    next,
-    int(min, max) {
-      if (max < min) throw new RangeError(`int(${min}, ${max}): max is below min`);
-      return min + Math.floor(next() * (max - min + 1));
-    },
-    pick(a) {
-      if (a.length === 0) throw new RangeError('pick() from an empty array');
-      return a[Math.floor(next() * a.length)];
-    },
-    // Always draws, so toggling a probability does not shift the rest of the sequence.
-    chance(p) {
-      return next() < p;
-    },
-  };
+  }
+
+  int(min: number, max: number): number {
+    if (max < min) throw new RangeError(`int(${min}, ${max}): max is below min`);
+    return min + Math.floor(this.next() * (max - min + 1));
+  }
+
+  pick<T>(a: readonly T[]): T {
+    if (a.length === 0) throw new RangeError('pick() from an empty array');
+    return a[Math.floor(this.next() * a.length)];
+  }
+
+  // Always draws, so toggling a probability does not shift the rest of the sequence.
+  chance(p: number): boolean {
+    return this.next() < p;
+  }
 }
 
 /**
