@@ -48,7 +48,10 @@ function header(headers: Record<string, string | undefined> | undefined, name: s
  * How long to hold off after a 429: Retry-After (seconds or an HTTP date) when sent, because it is the vendor's
  * explicit answer; else the rate-limit interval, the longest the rolling window can take to free a slot.
  */
-export function retryAfterMs(headers: Record<string, string | undefined> | undefined, now = Date.now()): number {
+export function retryAfterMs(
+  headers: Record<string, string | undefined> | undefined,
+  now = Date.now(),
+): number {
   const retryAfter = header(headers, 'retry-after')?.trim();
   if (retryAfter) {
     if (/^\d+(\.\d+)?$/.test(retryAfter)) return Math.ceil(Number(retryAfter) * 1000);
@@ -74,14 +77,16 @@ export function translateHubSpotError(e: unknown): ConnectorError {
     const message = bodyField(e.body, 'message') ?? `HubSpot answered HTTP ${status}`;
     const details = { status, vendorCode: category, cause: e };
     // 403 is a token without the needed scope: only fixing the connection helps, as with 401.
-    if (status === 401 || status === 403) return new ConnectorError(ConnectorErrorCode.Auth, message, details);
+    if (status === 401 || status === 403)
+      return new ConnectorError(ConnectorErrorCode.Auth, message, details);
     if (status === 429) {
       return new ConnectorError(ConnectorErrorCode.RateLimited, message, {
         ...details,
         retryAfterMs: retryAfterMs(e.headers),
       });
     }
-    if (status >= 500 || status === 408) return new ConnectorError(ConnectorErrorCode.Temporary, message, details);
+    if (status >= 500 || status === 408)
+      return new ConnectorError(ConnectorErrorCode.Temporary, message, details);
     if (status === 404) return new ConnectorError(ConnectorErrorCode.NotFound, message, details);
     // A whole request refused as invalid is our request's shape (batch size, duplicate ids, search cap), not
     // one record's data: retrying or fixing a record will not help.
@@ -102,9 +107,13 @@ export function translateHubSpotError(e: unknown): ConnectorError {
   }
   // A body that does not parse (truncated, not JSON) means the answer was cut in transit.
   if (e instanceof SyntaxError) {
-    return new ConnectorError(ConnectorErrorCode.Temporary, `HubSpot answer unreadable: ${e.message}`, { cause: e });
+    return new ConnectorError(ConnectorErrorCode.Temporary, `HubSpot answer unreadable: ${e.message}`, {
+      cause: e,
+    });
   }
-  return new ConnectorError(ConnectorErrorCode.Permanent, e instanceof Error ? e.message : String(e), { cause: e });
+  return new ConnectorError(ConnectorErrorCode.Permanent, e instanceof Error ? e.message : String(e), {
+    cause: e,
+  });
 }
 
 /** The code for one record's error inside a 207 answer. */

@@ -56,12 +56,18 @@ export class HubSpotWebhookHandler implements WebhookHandler {
     const v3 = header(request, H_SIGNATURE_V3);
     if (v3 !== undefined) {
       const ts = header(request, H_TIMESTAMP);
-      if (!ts || !/^\d+$/.test(ts.trim())) throw forged('X-HubSpot-Request-Timestamp missing or not epoch ms');
+      if (!ts || !/^\d+$/.test(ts.trim()))
+        throw forged('X-HubSpot-Request-Timestamp missing or not epoch ms');
       // Checked before the signature: a replayed genuine delivery is stale, not forged.
       if (Math.abs(request.receivedAt.getTime() - Number(ts)) > MAX_TIMESTAMP_SKEW_MS) {
-        throw new WebhookVerificationError(WebhookRejection.Stale, 'X-HubSpot-Request-Timestamp outside 5 minutes');
+        throw new WebhookVerificationError(
+          WebhookRejection.Stale,
+          'X-HubSpot-Request-Timestamp outside 5 minutes',
+        );
       }
-      const expected = createHmac('sha256', secret).update(`${method}${request.url}${body}${ts.trim()}`, 'utf8').digest('base64');
+      const expected = createHmac('sha256', secret)
+        .update(`${method}${request.url}${body}${ts.trim()}`, 'utf8')
+        .digest('base64');
       if (!sameSignature(expected, v3)) throw forged('X-HubSpot-Signature-v3 does not match');
       return;
     }
@@ -75,7 +81,8 @@ export class HubSpotWebhookHandler implements WebhookHandler {
     else if (version === 'v2') source = `${secret}${method}${request.url}${body}`;
     else throw forged(`unknown X-HubSpot-Signature-Version ${version}`);
     const expected = createHash('sha256').update(source, 'utf8').digest('hex');
-    if (!sameSignature(expected, legacy.toLowerCase())) throw forged(`X-HubSpot-Signature (${version}) does not match`);
+    if (!sameSignature(expected, legacy.toLowerCase()))
+      throw forged(`X-HubSpot-Signature (${version}) does not match`);
   }
 
   parse(_connection: ConnectionContext, request: WebhookRequest): WebhookEvent[] {
@@ -115,7 +122,8 @@ export class HubSpotWebhookHandler implements WebhookHandler {
         return { ...event, type: WebhookEventType.Upsert, partial: true };
       case 'contact.propertyChange': {
         if (typeof raw.propertyName !== 'string') throw malformed(`event ${index} has no propertyName`);
-        const value = raw.propertyValue === undefined || raw.propertyValue === null ? null : String(raw.propertyValue);
+        const value =
+          raw.propertyValue === undefined || raw.propertyValue === null ? null : String(raw.propertyValue);
         // One property only, so partial: the engine fetches the whole current record before merging.
         return {
           ...event,

@@ -1,0 +1,520 @@
+// HubSpot CRM contacts. Incremental reads go through search on lastmodifieddate with a compound (timestamp, id)
+// cursor and move the window forward before the 10,000-result cap; full reads page the list endpoint; writes are
+// batch upserts by email (or batch updates by id) with 207 answers turned into per-record outcomes.
+import { createHash } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import {
+  type ConnectionContext,
+  type Connector,
+  ConnectorCapability,
+  ConnectorError,
+  ConnectorErrorCode,
+  ConnectorKind,
+  type ConnectorManifest,
+  type DeleteOutcome,
+  type RateBudget,
+  RateLimiter,
+  type ReadOptions,
+  ReadMode,
+  type ReadPage,
+  SynclineConnector,
+  type VendorRecord,
+  type WriteItem,
+  type WriteOutcome,
+  WriteStatus,
+} from '../../src/connectors';
+import { type HsBatchResult, HubSpotClient, type HsObject } from './hubspot.client';
+import { batchErrorCode, batchErrorVendorCode, type HubSpotBatchError } from './hubspot.errors';
+import { HubSpotWebhookHandler } from './hubspot.webhooks';
+
+export const HUBSPOT_MANIFEST: ConnectorManifest = {
+  id: 'hubspot',
+  version: '1.0.0',
+  displayName: 'HubSpot',
+  kind: ConnectorKind.Crm,
+  objects: ['contacts'],
+  capabilities: [
+    ConnectorCapability.IncrementalRead,
+    ConnectorCapability.FullRead,
+    ConnectorCapability.BatchWrite,
+    ConnectorCapability.Delete,
+    ConnectorCapability.Webhooks,
+  ],
+  limits: { maxBatchSize: 100, rateBudget: { requests: 100, perMs: 10_000 } },
+};
+
+/** HubSpot's batch endpoints take at most 100 inputs. */
+export const BATCH_LIMIT = 100;
+/** Search pages hold at most 200 results; the list endpoint 100. */
+export const SEARCH_PAGE_MAX = 200;
+export const LIST_PAGE_MAX = 100;
+/** Search refuses after + limit beyond this; the window is moved forward instead. */
+export const SEARCH_RESULT_CAP = 10_000;
+/**
+ * Our limiter stamps a request when it is sent, HubSpot when it arrives; widening the window a little keeps the
+ * two rolling windows from disagreeing by one request under latency jitter.
+ */
+const WINDOW_MARGIN_MS = 1_000;
+
+/** What mappings/hubspot/contacts.yaml reads (inbound `from` and the phone rule's country), plus the cursor's fields. */
+export const CONTACT_PROPERTIES = [
+  'email',
+  'firstname',
+  'lastname',
+  'phone',
+  'company',
+  'jobtitle',
+  'city',
+  'country',
+  'lifecyclestage',
+  'hs_email_optout',
+  'createdate',
+  'lastmodifieddate',
+  'hs_object_id',
+];
+
+/** The read position. `list` = inside a full read; `inc` = incremental; `del` = inside the deletion sweep. */
+interface Cursor {
+  v: 1;
+  phase: 'list' | 'inc' | 'del';
+  /** lastmodifieddate (epoch ms) and id of the last record returned. */
+  t: number;
+  id: string;
+  /** Deletions with archivedAt > dt were not reported yet. */
+  dt: number;
+  /** Paging token of the list or archived sweep. */
+  after?: string;
+  /** Largest archivedAt seen by the running sweep. */
+  dmax?: number;
+}
+
+const encode = (c: Cursor): string => JSON.stringify(c);
+
+function decode(raw: string | null): Cursor | null {
+  if (raw === null) return null;
+  let c: Partial<Cursor>;
+  try {
+    c = JSON.parse(raw) as Partial<Cursor>;
+  } catch {
+    throw new ConnectorError(ConnectorErrorCode.Permanent, `not a HubSpot cursor: ${raw.slice(0, 80)}`);
+  }
+  if (
+    c?.v !== 1 ||
+    !['list', 'inc', 'del'].includes(String(c.phase)) ||
+    typeof c.t !== 'number' ||
+    typeof c.id !== 'string' ||
+    typeof c.dt !== 'number'
+  )
+    throw new ConnectorError(ConnectorErrorCode.Permanent, `not a HubSpot cursor: ${raw.slice(0, 80)}`);
+  return c as Cursor;
+}
+
+/** (t, id) order with numeric ids, the order search sorts in. */
+function after(t: number, id: string, c: { t: number; id: string }): boolean {
+  return t > c.t || (t === c.t && BigInt(id) > BigInt(c.id));
+}
+
+function modifiedMs(o: HsObject): number {
+  const v = o.properties.lastmodifieddate;
+  const ms = v ? Date.parse(v) : NaN;
+  return Number.isFinite(ms) ? ms : 0;
+}
+
+function toVendorRecord(o: HsObject): VendorRecord {
+  const r: VendorRecord = { id: o.id, data: { id: o.id, properties: o.properties } };
+  const m = o.properties.lastmodifieddate;
+  if (m) r.modifiedAt = new Date(m).toISOString();
+  return r;
+}
+
+function chunk<T>(items: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+function errorOf(e: ConnectorError): WriteOutcome['error'] {
+  return { code: e.code, message: e.message, retryAfterMs: e.retryAfterMs, vendorCode: e.details.vendorCode };
+}
+
+@Injectable()
+@SynclineConnector(HUBSPOT_MANIFEST)
+export class HubSpotConnector implements Connector {
+  readonly manifest = HUBSPOT_MANIFEST;
+  readonly webhooks = new HubSpotWebhookHandler();
+  private readonly clients = new Map<string, { fingerprint: string; client: HubSpotClient }>();
+
+  constructor(private readonly limiter: RateLimiter) {}
+
+  async check(connection: ConnectionContext): Promise<void> {
+    await this.client(connection).getPage({ limit: 1, properties: ['hs_object_id'] });
+  }
+
+  async *read(
+    connection: ConnectionContext,
+    object: string,
+    rawCursor: string | null,
+    options: ReadOptions,
+  ): AsyncIterable<ReadPage> {
+    this.requireObject(object);
+    const client = this.client(connection);
+    const cursor = decode(rawCursor);
+    // A full read that crashed resumes its list; an incremental cursor asked to read fully starts over.
+    if (cursor?.phase === 'list' || (options.mode === ReadMode.Full && cursor?.phase !== 'list')) {
+      yield* this.fullRead(client, cursor?.phase === 'list' ? cursor : null, options);
+      return;
+    }
+    let c: Cursor = cursor ?? { v: 1, phase: 'inc', t: 0, id: '0', dt: 0 };
+    if (c.phase === 'inc') {
+      for await (const page of this.searchSince(client, c, options)) {
+        c = page.next;
+        yield { records: page.records, deleted: [], cursor: encode(c) };
+      }
+    }
+    yield* this.deletionSweep(client, c, options);
+  }
+
+  async readByIds(connection: ConnectionContext, object: string, ids: string[]): Promise<VendorRecord[]> {
+    this.requireObject(object);
+    const client = this.client(connection);
+    const out: VendorRecord[] = [];
+    // Ids HubSpot cannot find come back as 207 errors; absent records are simply not returned.
+    for (const part of chunk([...new Set(ids)], BATCH_LIMIT)) {
+      const res = await client.batchRead(part, CONTACT_PROPERTIES);
+      out.push(...res.results.map(toVendorRecord));
+    }
+    return out;
+  }
+
+  async write(connection: ConnectionContext, object: string, batch: WriteItem[]): Promise<WriteOutcome[]> {
+    this.requireObject(object);
+    const client = this.client(connection);
+    const outcomes = new Map<string, WriteOutcome>();
+    const byId: { item: WriteItem; properties: Record<string, string> }[] = [];
+    const byEmail: { item: WriteItem; email: string; properties: Record<string, string> }[] = [];
+    for (const item of batch) {
+      const properties = toProperties(item.record);
+      const email = properties.email?.trim().toLowerCase();
+      if (item.externalId) byId.push({ item, properties });
+      else if (email) byEmail.push({ item, email, properties });
+      else
+        outcomes.set(item.key, {
+          key: item.key,
+          status: WriteStatus.Failed,
+          error: {
+            code: ConnectorErrorCode.InvalidData,
+            message: 'a new HubSpot contact needs an email (the upsert key)',
+          },
+        });
+    }
+
+    for (const part of chunk(byId, BATCH_LIMIT)) {
+      const inputs = part.map((p) => ({ id: p.item.externalId as string, properties: p.properties }));
+      const res = await this.guard(() => client.batchUpdate(inputs));
+      this.settle(
+        outcomes,
+        part.map((p) => ({ key: p.item.key, match: p.item.externalId as string })),
+        res,
+        (o) => o.id,
+        () => WriteStatus.Updated,
+      );
+    }
+
+    // HubSpot refuses a whole upsert batch that names one email twice, so duplicates go to later chunks.
+    for (const part of chunkDistinct(byEmail, (p) => p.email, BATCH_LIMIT)) {
+      const inputs = part.map((p) => ({ id: p.email, properties: p.properties }));
+      const res = await this.guard(() => client.batchUpsert('email', inputs));
+      this.settle(
+        outcomes,
+        part.map((p) => ({ key: p.item.key, match: p.email })),
+        res,
+        (o) => (o.properties.email ?? '').trim().toLowerCase(),
+        (o) => (o.created ? WriteStatus.Created : WriteStatus.Updated),
+      );
+    }
+    return batch.map((i) => outcomes.get(i.key) as WriteOutcome);
+  }
+
+  async delete(
+    connection: ConnectionContext,
+    object: string,
+    externalIds: string[],
+  ): Promise<DeleteOutcome[]> {
+    this.requireObject(object);
+    const client = this.client(connection);
+    const outcomes = new Map<string, DeleteOutcome>();
+    for (const part of chunk([...new Set(externalIds)], BATCH_LIMIT)) {
+      try {
+        // Archive answers 204 whatever the ids, so a read first tells deleted from never-there.
+        const live = new Set((await client.batchRead(part, ['hs_object_id'])).results.map((r) => r.id));
+        const toArchive = part.filter((id) => live.has(id));
+        if (toArchive.length > 0) await client.batchArchive(toArchive);
+        for (const id of part)
+          outcomes.set(id, { externalId: id, status: live.has(id) ? 'deleted' : 'not-found' });
+      } catch (e) {
+        const err = this.nonAuth(e);
+        for (const id of part) outcomes.set(id, { externalId: id, status: 'failed', error: errorOf(err) });
+      }
+    }
+    return externalIds.map((id) => outcomes.get(id) as DeleteOutcome);
+  }
+
+  /** Full read over the list endpoint; the last page hands over an incremental cursor anchored before the read. */
+  private async *fullRead(
+    client: HubSpotClient,
+    resume: Cursor | null,
+    options: ReadOptions,
+  ): AsyncIterable<ReadPage> {
+    let base = resume;
+    if (!base) {
+      // HubSpot's own newest (lastmodifieddate, id) before the read starts: every later change sorts after it, and
+      // it is the vendor's clock, not ours.
+      const top = await client.search(
+        {
+          filterGroups: [],
+          sorts: ['-lastmodifieddate', '-hs_object_id'],
+          properties: ['lastmodifieddate'],
+          limit: 1,
+        },
+        options.signal,
+      );
+      const newest = top.results[0];
+      const t = newest ? modifiedMs(newest) : 0;
+      base = { v: 1, phase: 'list', t, id: newest?.id ?? '0', dt: t };
+    }
+    const limit = Math.min(options.pageSize ?? LIST_PAGE_MAX, LIST_PAGE_MAX);
+    let afterToken = base.after;
+    for (;;) {
+      const page = await client.getPage({
+        limit,
+        after: afterToken,
+        properties: CONTACT_PROPERTIES,
+        signal: options.signal,
+      });
+      afterToken = page.next;
+      const cursor: Cursor = afterToken
+        ? { ...base, phase: 'list', after: afterToken }
+        : { v: 1, phase: 'inc', t: base.t, id: base.id, dt: base.dt };
+      yield { records: page.results.map(toVendorRecord), deleted: [], cursor: encode(cursor) };
+      if (!afterToken) return;
+    }
+  }
+
+  /**
+   * Records after (t, id), oldest first. One query pages with `after` until the 10,000-result cap would be passed;
+   * then the query restarts from the last record returned, so records sharing a timestamp are neither skipped nor
+   * read twice across the restart.
+   */
+  private async *searchSince(
+    client: HubSpotClient,
+    start: Cursor,
+    options: ReadOptions,
+  ): AsyncIterable<{ records: VendorRecord[]; next: Cursor }> {
+    const limit = Math.min(options.pageSize ?? SEARCH_PAGE_MAX, SEARCH_PAGE_MAX);
+    let c = start;
+    let afterToken: string | undefined;
+    let windowFrom = { t: c.t, id: c.id };
+    for (;;) {
+      const t = String(windowFrom.t);
+      const page = await client.search(
+        {
+          // (lastmodifieddate > t) OR (lastmodifieddate = t AND id > cursor id): the compound cursor as a filter.
+          filterGroups: [
+            { filters: [{ propertyName: 'lastmodifieddate', operator: 'GT', value: t }] },
+            {
+              filters: [
+                { propertyName: 'lastmodifieddate', operator: 'EQ', value: t },
+                { propertyName: 'hs_object_id', operator: 'GT', value: windowFrom.id },
+              ],
+            },
+          ],
+          sorts: ['lastmodifieddate', 'hs_object_id'],
+          properties: CONTACT_PROPERTIES,
+          limit,
+          after: afterToken,
+        },
+        options.signal,
+      );
+      // Guard for a search that orders ties loosely: never go back past the cursor.
+      const fresh = page.results.filter((o) => after(modifiedMs(o), o.id, c));
+      const offset = afterToken ? Number(afterToken) : 0;
+      if (fresh.length > 0) {
+        const last = fresh[fresh.length - 1];
+        c = { ...c, t: modifiedMs(last), id: last.id };
+        yield { records: fresh.map(toVendorRecord), next: c };
+      }
+      const consumed = offset + page.results.length;
+      const moreThanPaged = (page.total ?? 0) > consumed;
+      const advanced = c.t !== windowFrom.t || c.id !== windowFrom.id;
+      if (page.next && Number(page.next) + limit <= SEARCH_RESULT_CAP) {
+        afterToken = page.next;
+      } else if ((page.next || moreThanPaged) && advanced) {
+        // The cap: start a new query whose lower bound is the last record returned.
+        windowFrom = { t: c.t, id: c.id };
+        afterToken = undefined;
+      } else {
+        return;
+      }
+    }
+  }
+
+  /** Archived contacts (HubSpot's deletions) archived after the watermark, from the list with archived=true. */
+  private async *deletionSweep(
+    client: HubSpotClient,
+    from: Cursor,
+    options: ReadOptions,
+  ): AsyncIterable<ReadPage> {
+    let c: Cursor = from.phase === 'del' ? from : { ...from, phase: 'del', after: undefined, dmax: from.dt };
+    for (;;) {
+      const page = await client.getPage({
+        limit: LIST_PAGE_MAX,
+        after: c.after,
+        properties: ['hs_object_id'],
+        archived: true,
+        signal: options.signal,
+      });
+      const deleted: string[] = [];
+      let dmax = c.dmax ?? c.dt;
+      for (const o of page.results) {
+        const at = o.archivedAt ? Date.parse(o.archivedAt) : NaN;
+        if (Number.isFinite(at) && at > c.dt) {
+          deleted.push(o.id);
+          dmax = Math.max(dmax, at);
+        }
+      }
+      if (page.next) {
+        c = { ...c, after: page.next, dmax };
+        if (deleted.length > 0) yield { records: [], deleted, cursor: encode(c) };
+        continue;
+      }
+      const done: Cursor = { v: 1, phase: 'inc', t: c.t, id: c.id, dt: dmax };
+      yield { records: [], deleted, cursor: encode(done) };
+      return;
+    }
+  }
+
+  /**
+   * Matches a batch answer to its inputs: results by id or email; errors by the ids HubSpot names in their context,
+   * then, for errors naming none (validation errors do not), in input order, which is the order HubSpot reports them.
+   */
+  private settle(
+    outcomes: Map<string, WriteOutcome>,
+    inputs: { key: string; match: string }[],
+    res: HsBatchResult | ConnectorError,
+    matchOf: (o: HsObject) => string,
+    statusOf: (o: HsObject) => WriteStatus,
+  ): void {
+    if (res instanceof ConnectorError) {
+      for (const i of inputs)
+        outcomes.set(i.key, { key: i.key, status: WriteStatus.Failed, error: errorOf(res) });
+      return;
+    }
+    const byMatch = new Map(res.results.map((o) => [matchOf(o), o]));
+    const pending: { key: string; match: string }[] = [];
+    for (const i of inputs) {
+      const o = byMatch.get(i.match.toLowerCase()) ?? byMatch.get(i.match);
+      if (o) outcomes.set(i.key, { key: i.key, status: statusOf(o), externalId: o.id });
+      else pending.push(i);
+    }
+    const unnamed: HubSpotBatchError[] = [];
+    const named = new Map<string, HubSpotBatchError>();
+    for (const err of res.errors) {
+      const ids = err.context?.ids ?? [];
+      if (ids.length === 0) unnamed.push(err);
+      for (const id of ids) named.set(id.toLowerCase(), err);
+    }
+    for (const i of pending) {
+      const err = named.get(i.match.toLowerCase()) ?? unnamed.shift();
+      outcomes.set(i.key, {
+        key: i.key,
+        status: WriteStatus.Failed,
+        error: err
+          ? {
+              code: batchErrorCode(err),
+              message: err.message ?? 'rejected by HubSpot',
+              vendorCode: batchErrorVendorCode(err),
+            }
+          : {
+              code: ConnectorErrorCode.Permanent,
+              message: 'HubSpot returned neither a result nor an error for this record',
+            },
+      });
+    }
+  }
+
+  /** A chunk's request failing as a whole fails its records; only bad credentials stop the whole batch. */
+  private async guard(fn: () => Promise<HsBatchResult>): Promise<HsBatchResult | ConnectorError> {
+    try {
+      return await fn();
+    } catch (e) {
+      return this.nonAuth(e);
+    }
+  }
+
+  private nonAuth(e: unknown): ConnectorError {
+    if (!(e instanceof ConnectorError) || e.code === ConnectorErrorCode.Auth) throw e;
+    return e;
+  }
+
+  private requireObject(object: string): void {
+    if (object !== 'contacts')
+      throw new ConnectorError(
+        ConnectorErrorCode.Permanent,
+        `the HubSpot connector handles contacts, not ${object}`,
+      );
+  }
+
+  /** One SDK client per connection, rebuilt when its credentials or budget change. */
+  private client(connection: ConnectionContext): HubSpotClient {
+    const accessToken = connection.credentials.accessToken;
+    if (!accessToken)
+      throw new ConnectorError(ConnectorErrorCode.Auth, 'HubSpot connection has no accessToken');
+    const basePath = connection.baseUrl ?? connection.credentials.basePath;
+    const budget = this.budget(connection);
+    const fingerprint = JSON.stringify([accessToken, basePath, budget]);
+    const cached = this.clients.get(connection.id);
+    if (cached?.fingerprint === fingerprint) return cached.client;
+    const client = new HubSpotClient({
+      accessToken,
+      basePath,
+      limiter: this.limiter,
+      // HubSpot limits per token, so connections sharing a token share a budget; the key never holds the token.
+      limiterKey: `hubspot:${createHash('sha256').update(accessToken).digest('hex').slice(0, 16)}`,
+      budget: { requests: budget.requests, perMs: budget.perMs + WINDOW_MARGIN_MS },
+    });
+    this.clients.set(connection.id, { fingerprint, client });
+    return client;
+  }
+
+  /** Portals on higher tiers get more than the default; `settings.rateBudget` says so per connection. */
+  private budget(connection: ConnectionContext): RateBudget {
+    const s = connection.settings.rateBudget as Partial<RateBudget> | undefined;
+    const d = HUBSPOT_MANIFEST.limits.rateBudget as RateBudget;
+    const ok = (n: unknown): n is number => typeof n === 'number' && Number.isFinite(n) && n > 0;
+    return { requests: ok(s?.requests) ? s.requests : d.requests, perMs: ok(s?.perMs) ? s.perMs : d.perMs };
+  }
+}
+
+/** HubSpot takes every property value as text; null clears the property. */
+function toProperties(record: Record<string, unknown>): Record<string, string> {
+  const src = (record.properties ?? {}) as Record<string, unknown>;
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(src)) {
+    if (v === undefined) continue;
+    out[k] = v === null ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v);
+  }
+  return out;
+}
+
+/** Chunks of at most `size` in which no key repeats; a repeated key waits for a later chunk. */
+function chunkDistinct<T>(items: T[], keyOf: (t: T) => string, size: number): T[][] {
+  const chunks: { items: T[]; keys: Set<string> }[] = [];
+  for (const item of items) {
+    const key = keyOf(item);
+    let target = chunks.find((c) => c.items.length < size && !c.keys.has(key));
+    if (!target) chunks.push((target = { items: [], keys: new Set() }));
+    target.items.push(item);
+    target.keys.add(key);
+  }
+  return chunks.map((c) => c.items);
+}
