@@ -109,7 +109,7 @@ export class SalesforceClient {
   /** One SOQL request; callers keep the result within one response (LIMIT <= 2,000). */
   async query(soql: string, includeDeleted = false): Promise<SfRecord[]> {
     const result = await this.call(async () => {
-      const q = includeDeleted ? this.conn.queryAll(soql, { autoFetch: false }) : this.conn.query(soql, { autoFetch: false });
+      const q = this.conn.query(soql, { autoFetch: false, scanAll: includeDeleted });
       return (await q) as unknown;
     });
     const records = (result as { records?: unknown } | null)?.records;
@@ -128,7 +128,7 @@ export class SalesforceClient {
   /** Collections update by Id; at most 200 records, allOrNone false. */
   async update(object: string, records: SfRecord[]): Promise<SfSaveResult[]> {
     this.assertCollectionSize(records.length);
-    const typed = records.map((r) => ({ ...r, attributes: { type: object } })) as Array<SfRecord & { Id: string }>;
+    const typed = records.map((r) => ({ ...r, attributes: { type: object } })) as unknown as Array<SfRecord & { Id: string }>;
     const result = await this.call(() => this.conn.update(object, typed, { allOrNone: false }) as Promise<unknown>);
     return this.saveResults(result, records.length, 'update');
   }
@@ -166,7 +166,7 @@ export class SalesforceClient {
 
   private saveResults(result: unknown, expected: number, what: string): SfSaveResult[] {
     if (!Array.isArray(result) || result.length !== expected) throw unexpectedResponse(what);
-    return (result as Array<Partial<SfSaveResult> & { errors?: Array<Partial<SfRecordError> & { errorCode?: string }> }>).map((r) => ({
+    return (result as Array<Omit<Partial<SfSaveResult>, 'errors'> & { errors?: Array<Partial<SfRecordError> & { errorCode?: string }> }>).map((r) => ({
       id: r.id,
       success: r.success === true,
       created: r.created,
