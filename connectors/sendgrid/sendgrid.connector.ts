@@ -1,0 +1,644 @@
+// SendGrid Marketing contacts connector: upserts through the asynchronous import job, reads through SGQL
+// search keyset paging, deletes through the delete job, and the signed Event Webhook (sendgrid.webhooks.ts).
+import { Injectable } from '@nestjs/common';
+import {
+  ConnectorCapability,
+  ConnectorError,
+  ConnectorErrorCode,
+  ConnectorKind,
+  RateLimiter,
+  ReadMode,
+  SynclineConnector,
+  WriteStatus,
+  type ConnectionContext,
+  type Connector,
+  type ConnectorManifest,
+  type DeleteOutcome,
+  type RateBudget,
+  type ReadOptions,
+  type ReadPage,
+  type VendorRecord,
+  type WriteItem,
+  type WriteOutcome,
+} from '../../src/connectors';
+import { SendGridClient, SendGridApiError, type SendGridRequest, type SendGridResponse } from './sendgrid.client';
+import { DEFAULT_RETRY_AFTER_MS, errorItems, malformedResponse, recordErrors, translateError } from './sendgrid.errors';
+import { SendGridWebhooks } from './sendgrid.webhooks';
+
+/**
+ * SendGrid publishes no per-endpoint numbers (they vary by plan and come back in X-RateLimit-*); 600
+ * requests/minute/user is its documented default, and the sandbox's. One budget for all endpoints keeps us
+ * under every per-endpoint bucket.
+ */
+export const RATE_BUDGET: RateBudget = { requests: 600, perMs: 60_000 };
+
+export const MANIFEST: ConnectorManifest = {
+  id: 'sendgrid',
+  version: '1.0.0',
+  displayName: 'SendGrid Marketing',
+  kind: ConnectorKind.Esp,
+  objects: ['contacts'],
+  capabilities: [
+    ConnectorCapability.FullRead,
+    ConnectorCapability.IncrementalRead,
+    ConnectorCapability.BatchWrite,
+    ConnectorCapability.Delete,
+    ConnectorCapability.Webhooks,
+  ],
+  limits: { maxBatchSize: 1000, rateBudget: RATE_BUDGET },
+};
+
+export const MAX_CONTACTS_PER_REQUEST = 30_000;
+/** "6MB" in SendGrid's docs, read as 6 MiB of request body. */
+export const MAX_REQUEST_BYTES = 6 * 1024 * 1024;
+/** SendGrid's search returns at most 50 contacts per query. */
+export const SEARCH_PAGE_MAX = 50;
+const LOOKUP_MAX = 100; // search/emails and contacts/batch take at most 100 each
+const DELETE_IDS_PER_REQUEST = 100; // ids travel in the query string; keep URLs well under proxies' limits
+const EPOCH = '1970-01-01T00:00:00.000Z';
+
+interface SgContact {
+  id: string;
+  email?: string;
+  updated_at?: string;
+  [k: string]: unknown;
+}
+
+interface JobStatus {
+  id: string;
+  status: 'pending' | 'completed' | 'errored' | 'failed';
+  results?: {
+    requested_count?: number;
+    created_count?: number;
+    updated_count?: number;
+    deleted_count?: number;
+    errored_count?: number;
+    errors_url?: string;
+  };
+}
+
+interface FieldDef {
+  id: string;
+  name: string;
+  field_type: string;
+}
+
+/** Settings a connection may carry; all optional. */
+export interface SendGridSettings {
+  listIds?: string[];
+  createCustomFields?: boolean;
+  /** Lower chunk limits (tests, or accounts with smaller limits); capped at SendGrid's. */
+  maxContactsPerRequest?: number;
+  maxRequestBytes?: number;
+  jobPollIntervalMs?: number;
+  jobTimeoutMs?: number;
+  /** Incremental reads start this far before the stored cursor (search index lag); re-reads are idempotent. */
+  lookBackMs?: number;
+}
+
+// ---- chunking (pure, unit-tested) --------------------------------------------------------------------------
+
+export interface ChunkLimits {
+  maxCount: number;
+  maxBytes: number;
+  /** Bytes of the body around the contacts array ({"list_ids":[…],"contacts":[]}). */
+  envelopeBytes: number;
+}
+
+/** Greedy, order-preserving split under both limits; items that alone exceed maxBytes come back as oversize. */
+export function chunkBySizeAndCount<T>(items: T[], size: (item: T) => number, limits: ChunkLimits): { chunks: T[][]; oversize: T[] } {
+  const chunks: T[][] = [];
+  const oversize: T[] = [];
+  let current: T[] = [];
+  let bytes = limits.envelopeBytes;
+  for (const item of items) {
+    const n = size(item);
+    if (limits.envelopeBytes + n > limits.maxBytes) {
+      oversize.push(item);
+      continue;
+    }
+    const extra = current.length ? n + 1 : n; // a comma between array elements
+    if (current.length >= limits.maxCount || bytes + extra > limits.maxBytes) {
+      chunks.push(current);
+      current = [];
+      bytes = limits.envelopeBytes;
+    }
+    bytes += current.length ? n + 1 : n;
+    current.push(item);
+  }
+  if (current.length) chunks.push(current);
+  return { chunks, oversize };
+}
+
+export function jsonBytes(v: unknown): number {
+  return Buffer.byteLength(JSON.stringify(v), 'utf8');
+}
+
+/** Parses the errors_url CSV (header row; quoted cells with doubled quotes) into index -> message. */
+export function parseErrorsCsv(csv: string): Map<number, string> {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let cell = '';
+  let quoted = false;
+  for (let i = 0; i < csv.length; i++) {
+    const ch = csv[i];
+    if (quoted) {
+      if (ch === '"' && csv[i + 1] === '"') {
+        cell += '"';
+        i++;
+      } else if (ch === '"') quoted = false;
+      else cell += ch;
+    } else if (ch === '"') quoted = true;
+    else if (ch === ',') {
+      row.push(cell);
+      cell = '';
+    } else if (ch === '\n' || ch === '\r') {
+      if (ch === '\r' && csv[i + 1] === '\n') i++;
+      row.push(cell);
+      rows.push(row);
+      row = [];
+      cell = '';
+    } else cell += ch;
+  }
+  if (cell !== '' || row.length) rows.push([...row, cell]);
+  const out = new Map<number, string>();
+  const [head, ...body] = rows;
+  if (!head) return out;
+  const cols = head.map((h) => h.trim().toLowerCase());
+  const iIndex = cols.indexOf('index');
+  const iError = cols.findIndex((c) => c === 'error' || c === 'errors' || c === 'message');
+  for (const r of body) {
+    const idx = Number(r[iIndex]);
+    if (iIndex < 0 || !Number.isInteger(idx)) continue;
+    out.set(idx, (iError >= 0 ? r[iError] : '') || 'rejected by SendGrid');
+  }
+  return out;
+}
+
+// ---- connector ---------------------------------------------------------------------------------------------
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const sgqlString = (s: string): string => `'${s.replace(/'/g, "''")}'`;
+const looksLikeEmail = (s: string): boolean => s.includes('@');
+/** Only for choosing which emails to look up; SendGrid alone judges what it accepts. */
+const PLAUSIBLE_EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+interface Prepared {
+  index: number;
+  contact: Record<string, unknown>;
+  email?: string;
+}
+
+@SynclineConnector(MANIFEST)
+@Injectable()
+export class SendGridConnector implements Connector {
+  readonly manifest = MANIFEST;
+  readonly webhooks = new SendGridWebhooks();
+  private readonly clients = new Map<string, { fingerprint: string; client: SendGridClient }>();
+  private readonly fieldCache = new Map<string, Promise<Map<string, FieldDef>>>();
+
+  constructor(private readonly limiter: RateLimiter) {}
+
+  async check(connection: ConnectionContext): Promise<void> {
+    await this.call(connection, { method: 'GET', url: '/v3/marketing/contacts/count' }, 'check');
+  }
+
+  // ---- read ------------------------------------------------------------------------------------------------
+
+  /**
+   * Keyset paging over SGQL search ordered by (updated_at, contact_id). The sandbox answers a search with the
+   * oldest 50 matches in that order; the query bounds the page from below, so memory stays at one page. The
+   * same cursor serves full and incremental reads; incremental may start `lookBackMs` early.
+   */
+  async *read(connection: ConnectionContext, object: string, cursor: string | null, options: ReadOptions): AsyncIterable<ReadPage> {
+    this.assertObject(object);
+    const pageSize = Math.max(1, Math.min(options.pageSize ?? SEARCH_PAGE_MAX, SEARCH_PAGE_MAX));
+    let pos = decodeCursor(cursor);
+    const lookBack = Number(this.settings(connection).lookBackMs ?? 0);
+    if (pos && options.mode === ReadMode.Incremental && lookBack > 0) {
+      pos = { t: new Date(Date.parse(pos.t) - lookBack).toISOString(), id: '' };
+    }
+    let yielded = false;
+    for (;;) {
+      options.signal?.throwIfAborted();
+      const query = pos
+        ? `updated_at > TIMESTAMP ${sgqlString(pos.t)} OR (updated_at = TIMESTAMP ${sgqlString(pos.t)} AND contact_id > ${sgqlString(pos.id)})`
+        : `updated_at >= TIMESTAMP ${sgqlString(EPOCH)}`;
+      const res = await this.call<{ result?: SgContact[]; contact_count?: number }>(
+        connection,
+        { method: 'POST', url: '/v3/marketing/contacts/search', body: { query } },
+        'search contacts',
+      );
+      if (!Array.isArray(res.body?.result)) throw malformedResponse('search contacts', res.body);
+      // Sorted here too, so page boundaries never depend on the order of the answer's array.
+      const hits = res.body.result.filter((c) => typeof c?.id === 'string' && typeof c.updated_at === 'string').sort(byKeyset);
+      if (!hits.length && !yielded) yield { records: [], deleted: [], cursor }; // nothing new: keep the caller's cursor
+      // One search answers up to 50; they are handed out in pageSize slices, each with its resume point.
+      for (let i = 0; i < hits.length; i += pageSize) {
+        const page = hits.slice(i, i + pageSize);
+        const last = page[page.length - 1];
+        pos = { t: new Date(Date.parse(last.updated_at!)).toISOString(), id: last.id };
+        yielded = true;
+        yield { records: page.map(toVendorRecord), deleted: [], cursor: encodeCursor(pos) };
+      }
+      if (res.body.result.length < SEARCH_PAGE_MAX || !hits.length) return;
+    }
+  }
+
+  async readByIds(connection: ConnectionContext, object: string, ids: string[]): Promise<VendorRecord[]> {
+    this.assertObject(object);
+    const emails = ids.filter(looksLikeEmail);
+    const contactIds = ids.filter((id) => !looksLikeEmail(id));
+    const out: VendorRecord[] = [];
+    for (let i = 0; i < contactIds.length; i += LOOKUP_MAX) {
+      const found = await this.batchGet(connection, contactIds.slice(i, i + LOOKUP_MAX));
+      for (const c of found.values()) out.push(toVendorRecord(c));
+    }
+    // Emails (reconciliation by identity key) go through search/emails.
+    const byEmail = await this.lookupEmails(connection, emails);
+    for (const c of byEmail.values()) out.push(toVendorRecord(c));
+    return out;
+  }
+
+  // ---- write -----------------------------------------------------------------------------------------------
+
+  async write(connection: ConnectionContext, object: string, batch: WriteItem[]): Promise<WriteOutcome[]> {
+    this.assertObject(object);
+    const settings = this.settings(connection);
+    const outcomes: (WriteOutcome | undefined)[] = new Array(batch.length);
+    const fail = (i: number, code: ConnectorErrorCode, message: string, retryAfterMs?: number): void => {
+      outcomes[i] = {
+        key: batch[i].key,
+        status: WriteStatus.Failed,
+        ...(batch[i].externalId ? { externalId: batch[i].externalId } : {}),
+        error: { code, message, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) },
+      };
+    };
+
+    const prepared = await this.prepare(connection, batch, fail);
+    if (!prepared.length) return outcomes as WriteOutcome[];
+
+    // Which contacts exist before the write decides created vs updated; the job itself only reports counts.
+    const before = await this.lookupEmails(connection, prepared.flatMap((p) => (p.email ? [p.email] : [])));
+
+    const listIds = settings.listIds?.length ? settings.listIds : undefined;
+    const envelope = jsonBytes(listIds ? { list_ids: listIds, contacts: [] } : { contacts: [] });
+    const { chunks, oversize } = chunkBySizeAndCount(prepared, (p) => jsonBytes(p.contact), {
+      maxCount: Math.min(Number(settings.maxContactsPerRequest ?? MAX_CONTACTS_PER_REQUEST), MAX_CONTACTS_PER_REQUEST),
+      maxBytes: Math.min(Number(settings.maxRequestBytes ?? MAX_REQUEST_BYTES), MAX_REQUEST_BYTES),
+      envelopeBytes: envelope,
+    });
+    for (const p of oversize) fail(p.index, ConnectorErrorCode.InvalidData, 'contact alone exceeds the 6 MB request limit');
+
+    const succeeded: Prepared[] = [];
+    let written = false;
+    for (let c = 0; c < chunks.length; c++) {
+      try {
+        const ok = await this.upsertChunk(connection, chunks[c], listIds, fail);
+        written = true;
+        succeeded.push(...ok);
+      } catch (e) {
+        const err = translateError(e, 'upsert contacts');
+        // Nothing reached SendGrid yet: fail the call as a whole so the engine retries it cleanly.
+        if (!written) throw err;
+        // Earlier chunks are in; report the rest per record so their outcomes are not lost.
+        for (const rest of chunks.slice(c)) for (const p of rest) if (!outcomes[p.index]) fail(p.index, err.code, err.message, err.retryAfterMs);
+        break;
+      }
+    }
+
+    // New contacts' ids are only known after the job; a failed lookup leaves externalId unset, not the write failed.
+    let after = new Map<string, SgContact>();
+    try {
+      after = await this.lookupEmails(connection, succeeded.flatMap((p) => (p.email ? [p.email] : [])));
+    } catch {
+      after = new Map();
+    }
+    for (const p of succeeded) {
+      const item = batch[p.index];
+      const existed = p.email ? before.has(p.email) : !!item.externalId;
+      const externalId = (p.email ? after.get(p.email)?.id : undefined) ?? item.externalId;
+      outcomes[p.index] = {
+        key: item.key,
+        status: existed ? WriteStatus.Updated : WriteStatus.Created,
+        ...(externalId ? { externalId } : {}),
+      };
+    }
+    return outcomes.map((o, i) => o ?? { key: batch[i].key, status: WriteStatus.Failed, error: { code: ConnectorErrorCode.Permanent, message: 'no outcome' } });
+  }
+
+  /** Resolves custom field names to ids and normalises values; records that cannot be sent fail here. */
+  private async prepare(
+    connection: ConnectionContext,
+    batch: WriteItem[],
+    fail: (i: number, code: ConnectorErrorCode, message: string) => void,
+  ): Promise<Prepared[]> {
+    const names = new Set<string>();
+    for (const item of batch) {
+      const cf = item.record.custom_fields;
+      if (cf && typeof cf === 'object' && !Array.isArray(cf)) for (const k of Object.keys(cf)) names.add(k);
+    }
+    const resolved = names.size ? await this.resolveFields(connection, batch, [...names]) : { ids: new Map<string, string>(), problems: new Map<string, string>() };
+    const out: Prepared[] = [];
+    batch.forEach((item, index) => {
+      const contact: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(item.record)) {
+        if (k === 'custom_fields' || v === undefined) continue;
+        // SendGrid's reserved fields are strings; '' clears a value, null is rejected.
+        contact[k] = v === null ? '' : Array.isArray(v) ? v : typeof v === 'object' ? v : String(v);
+      }
+      const cf = item.record.custom_fields as Record<string, unknown> | undefined;
+      if (cf && typeof cf === 'object') {
+        const byId: Record<string, unknown> = {};
+        for (const [name, v] of Object.entries(cf)) {
+          if (v === undefined) continue;
+          const problem = resolved.problems.get(name);
+          if (problem) {
+            fail(index, ConnectorErrorCode.InvalidData, problem);
+            return;
+          }
+          byId[resolved.ids.get(name)!] = v === null ? '' : v;
+        }
+        if (Object.keys(byId).length) contact.custom_fields = byId;
+      }
+      const email = typeof contact.email === 'string' ? contact.email.trim().toLowerCase() : undefined;
+      out.push({ index, contact, ...(email ? { email } : {}) });
+    });
+    return out;
+  }
+
+  private async resolveFields(
+    connection: ConnectionContext,
+    batch: WriteItem[],
+    names: string[],
+  ): Promise<{ ids: Map<string, string>; problems: Map<string, string> }> {
+    const ids = new Map<string, string>();
+    const problems = new Map<string, string>();
+    let defs = await this.fieldDefinitions(connection);
+    const missing = names.filter((n) => !defs.has(n.toLowerCase()) && ![...defs.values()].some((d) => d.id === n));
+    if (missing.length && this.settings(connection).createCustomFields === true) {
+      for (const name of missing) {
+        // Number when every value we are about to write is numeric; Text otherwise (Text accepts anything).
+        const values = batch.map((b) => (b.record.custom_fields as Record<string, unknown> | undefined)?.[name]).filter((v) => v !== undefined && v !== null);
+        const fieldType = values.length && values.every((v) => typeof v === 'number') ? 'Number' : 'Text';
+        try {
+          await this.call(connection, { method: 'POST', url: '/v3/marketing/field_definitions', body: { name, field_type: fieldType } }, `create custom field '${name}'`);
+        } catch (e) {
+          const err = translateError(e);
+          if (err.code !== ConnectorErrorCode.InvalidData) throw err;
+          // "already exists" means another worker created it; a re-read below settles it. Anything else names why.
+          if (!/already exists/i.test(err.message)) problems.set(name, `custom field '${name}' could not be created: ${err.message}`);
+        }
+      }
+      this.fieldCache.delete(connection.id);
+      defs = await this.fieldDefinitions(connection);
+    }
+    for (const n of names) {
+      const d = defs.get(n.toLowerCase()) ?? [...defs.values()].find((x) => x.id === n);
+      if (d) ids.set(n, d.id);
+      else if (!problems.has(n)) problems.set(n, `custom field '${n}' does not exist at SendGrid (settings.createCustomFields is off)`);
+    }
+    return { ids, problems };
+  }
+
+  private fieldDefinitions(connection: ConnectionContext): Promise<Map<string, FieldDef>> {
+    let p = this.fieldCache.get(connection.id);
+    if (!p) {
+      p = this.call<{ custom_fields?: FieldDef[] }>(connection, { method: 'GET', url: '/v3/marketing/field_definitions' }, 'field definitions').then((r) => {
+        if (!Array.isArray(r.body?.custom_fields)) throw malformedResponse('field definitions', r.body);
+        return new Map(r.body.custom_fields.map((f) => [f.name.toLowerCase(), f]));
+      });
+      // A failed load must not stay cached.
+      p.catch(() => this.fieldCache.delete(connection.id));
+      this.fieldCache.set(connection.id, p);
+    }
+    return p;
+  }
+
+  /** One PUT and its job. Returns the records SendGrid accepted; rejected ones are failed through `fail`. */
+  private async upsertChunk(
+    connection: ConnectionContext,
+    chunk: Prepared[],
+    listIds: string[] | undefined,
+    fail: (i: number, code: ConnectorErrorCode, message: string) => void,
+  ): Promise<Prepared[]> {
+    let entries = chunk;
+    let jobId: string | undefined;
+    // A 400 naming contacts[i] rejects the whole request; those records fail and the rest are sent once more.
+    for (let attempt = 0; attempt < 2 && !jobId; attempt++) {
+      try {
+        const body = { ...(listIds ? { list_ids: listIds } : {}), contacts: entries.map((e) => e.contact) };
+        const res = await this.call<{ job_id?: string }>(connection, { method: 'PUT', url: '/v3/marketing/contacts', body }, 'upsert contacts');
+        if (typeof res.body?.job_id !== 'string') throw malformedResponse('upsert contacts', res.body);
+        jobId = res.body.job_id;
+      } catch (e) {
+        const cause = e instanceof ConnectorError ? e.details.cause : undefined;
+        const perRecord = cause instanceof SendGridApiError && cause.status === 400 ? recordErrors(cause.body) : new Map<number, string>();
+        if (attempt > 0 || perRecord.size === 0) throw e;
+        for (const [i, msg] of perRecord) if (entries[i]) fail(entries[i].index, ConnectorErrorCode.InvalidData, msg);
+        entries = entries.filter((_, i) => !perRecord.has(i));
+        if (!entries.length) return [];
+      }
+    }
+    if (!jobId) return [];
+    const job = await this.followJob(connection, jobId);
+    const errored = job.results?.errored_count ?? 0;
+    let rejected = new Map<number, string>();
+    if (errored > 0 || job.status === 'failed') {
+      if (job.results?.errors_url) {
+        rejected = parseErrorsCsv(await this.download(connection, job.results.errors_url));
+      }
+      if (rejected.size === 0) {
+        // Errors we cannot attribute: failing all is the only honest answer; upserts are idempotent on retry.
+        for (const e of entries) fail(e.index, ConnectorErrorCode.Permanent, `import job ${jobId} ${job.status} with ${errored} unattributed errors`);
+        return [];
+      }
+    }
+    const ok: Prepared[] = [];
+    entries.forEach((e, i) => {
+      const msg = rejected.get(i);
+      if (msg === undefined) ok.push(e);
+      else {
+        if (/custom_fields/.test(msg)) this.fieldCache.delete(connection.id); // a field vanished under us
+        fail(e.index, ConnectorErrorCode.InvalidData, msg);
+      }
+    });
+    return ok;
+  }
+
+  /** Polls the job (upsert or delete) until it leaves "pending", bounded by jobTimeoutMs. */
+  private async followJob(connection: ConnectionContext, jobId: string): Promise<JobStatus> {
+    const s = this.settings(connection);
+    const interval = Math.max(10, Number(s.jobPollIntervalMs ?? 1000));
+    const deadline = Date.now() + Math.max(interval, Number(s.jobTimeoutMs ?? 10 * 60_000));
+    for (;;) {
+      const res = await this.call<JobStatus>(connection, { method: 'GET', url: `/v3/marketing/contacts/imports/${encodeURIComponent(jobId)}` }, 'job status');
+      if (typeof res.body?.status !== 'string') throw malformedResponse('job status', res.body);
+      if (res.body.status !== 'pending') return res.body;
+      if (Date.now() + interval > deadline) {
+        throw new ConnectorError(ConnectorErrorCode.Temporary, `SendGrid job ${jobId} still pending after the polling limit`, { vendorCode: 'job-pending' });
+      }
+      await sleep(interval);
+    }
+  }
+
+  // ---- delete ----------------------------------------------------------------------------------------------
+
+  async delete(connection: ConnectionContext, object: string, externalIds: string[]): Promise<DeleteOutcome[]> {
+    this.assertObject(object);
+    const status = new Map<string, DeleteOutcome>();
+    for (let i = 0; i < externalIds.length; i += DELETE_IDS_PER_REQUEST) {
+      const ids = [...new Set(externalIds.slice(i, i + DELETE_IDS_PER_REQUEST))];
+      // The job only counts deletions, so existence beforehand is what makes per-id outcomes possible.
+      const existing = await this.batchGet(connection, ids);
+      for (const id of ids) if (!existing.has(id)) status.set(id, { externalId: id, status: 'not-found' });
+      const targets = ids.filter((id) => existing.has(id));
+      if (!targets.length) continue;
+      try {
+        const res = await this.call<{ job_id?: string }>(connection, { method: 'DELETE', url: '/v3/marketing/contacts', qs: { ids: targets.join(',') } }, 'delete contacts');
+        if (typeof res.body?.job_id !== 'string') throw malformedResponse('delete contacts', res.body);
+        const job = await this.followJob(connection, res.body.job_id);
+        const gone = job.status === 'completed' || (job.results?.deleted_count ?? 0) === targets.length;
+        if (gone) {
+          for (const id of targets) status.set(id, { externalId: id, status: 'deleted' });
+        } else {
+          // Partial delete job: ask SendGrid which are still there.
+          const still = await this.batchGet(connection, targets);
+          for (const id of targets)
+            status.set(id, still.has(id) ? { externalId: id, status: 'failed', error: { code: ConnectorErrorCode.Permanent, message: `delete job ${job.id} ${job.status}` } } : { externalId: id, status: 'deleted' });
+        }
+      } catch (e) {
+        if (i === 0) throw translateError(e, 'delete contacts');
+        const err = translateError(e, 'delete contacts');
+        for (const id of externalIds.slice(i)) if (!status.has(id)) status.set(id, { externalId: id, status: 'failed', error: { code: err.code, message: err.message, ...(err.retryAfterMs !== undefined ? { retryAfterMs: err.retryAfterMs } : {}) } });
+        break;
+      }
+    }
+    return externalIds.map((id) => status.get(id) ?? { externalId: id, status: 'failed', error: { code: ConnectorErrorCode.Permanent, message: 'no outcome' } });
+  }
+
+  // ---- lookups ---------------------------------------------------------------------------------------------
+
+  /** POST contacts/batch: id -> contact (404 "no contacts found" is an empty answer, not an error). */
+  private async batchGet(connection: ConnectionContext, ids: string[]): Promise<Map<string, SgContact>> {
+    const out = new Map<string, SgContact>();
+    if (!ids.length) return out;
+    try {
+      const res = await this.call<{ result?: SgContact[] }>(connection, { method: 'POST', url: '/v3/marketing/contacts/batch', body: { ids } }, 'get contacts');
+      if (!Array.isArray(res.body?.result)) throw malformedResponse('get contacts', res.body);
+      for (const c of res.body.result) out.set(c.id, c);
+    } catch (e) {
+      if (!(e instanceof ConnectorError && e.code === ConnectorErrorCode.NotFound)) throw e;
+    }
+    return out;
+  }
+
+  /** search/emails in groups of 100: lower-cased email -> contact. Unknown emails are simply absent. */
+  async lookupEmails(connection: ConnectionContext, emails: string[]): Promise<Map<string, SgContact>> {
+    const out = new Map<string, SgContact>();
+    const wanted = [...new Set(emails.map((e) => e.trim().toLowerCase()).filter((e) => PLAUSIBLE_EMAIL.test(e)))];
+    for (let i = 0; i < wanted.length; i += LOOKUP_MAX) {
+      let group = wanted.slice(i, i + LOOKUP_MAX);
+      // SendGrid refuses the whole lookup when one address is invalid; drop the ones it names, ask once more.
+      for (let attempt = 0; attempt < 2 && group.length; attempt++) {
+        try {
+          const res = await this.call<{ result?: Record<string, { contact?: SgContact }> }>(
+            connection,
+            { method: 'POST', url: '/v3/marketing/contacts/search/emails', body: { emails: group } },
+            'search emails',
+          );
+          for (const [email, r] of Object.entries(res.body?.result ?? {})) if (r?.contact?.id) out.set(email.toLowerCase(), r.contact);
+          break;
+        } catch (e) {
+          if (e instanceof ConnectorError && e.code === ConnectorErrorCode.NotFound) break; // none of them exist
+          const cause = e instanceof ConnectorError ? e.details.cause : undefined;
+          const named = cause instanceof SendGridApiError && cause.status === 400 ? errorItems(cause.body).map((x) => /invalid email address: (.+)$/i.exec(x.message)?.[1]?.trim().toLowerCase()) : [];
+          const bad = new Set(named.filter((x): x is string => !!x));
+          if (attempt > 0 || bad.size === 0) throw e;
+          group = group.filter((g) => !bad.has(g));
+        }
+      }
+    }
+    return out;
+  }
+
+  // ---- plumbing ----------------------------------------------------------------------------------------------
+
+  /** Every vendor request: budget first, translate failures, and hold all callers of this key on a 429. */
+  private async call<T>(connection: ConnectionContext, req: SendGridRequest, what: string): Promise<SendGridResponse<T>> {
+    const key = this.limiterKey(connection);
+    await this.limiter.acquire(key, RATE_BUDGET);
+    try {
+      return await this.client(connection).request<T>(req);
+    } catch (e) {
+      const err = translateError(e, what);
+      if (err.code === ConnectorErrorCode.RateLimited) this.limiter.pause(key, Date.now() + (err.retryAfterMs ?? DEFAULT_RETRY_AFTER_MS));
+      throw err;
+    }
+  }
+
+  private async download(connection: ConnectionContext, url: string): Promise<string> {
+    try {
+      return await this.client(connection).download(url);
+    } catch (e) {
+      throw translateError(e, 'import errors download');
+    }
+  }
+
+  private client(connection: ConnectionContext): SendGridClient {
+    const apiKey = connection.credentials.apiKey;
+    if (!apiKey) throw new ConnectorError(ConnectorErrorCode.Auth, `connection ${connection.id} has no credentials.apiKey`);
+    const baseUrl = connection.baseUrl ?? connection.credentials.baseUrl;
+    const fingerprint = `${apiKey}\u0000${baseUrl ?? ''}`;
+    const cached = this.clients.get(connection.id);
+    if (cached && cached.fingerprint === fingerprint) return cached.client;
+    // New or rotated credentials: a fresh client, and field ids may differ on another account.
+    const client = new SendGridClient({ apiKey, ...(baseUrl ? { baseUrl } : {}) });
+    this.clients.set(connection.id, { fingerprint, client });
+    this.fieldCache.delete(connection.id);
+    return client;
+  }
+
+  private limiterKey(connection: ConnectionContext): string {
+    return `sendgrid:${connection.id}`;
+  }
+
+  private settings(connection: ConnectionContext): SendGridSettings {
+    const s = connection.settings as SendGridSettings & { list_ids?: string[] };
+    return { ...s, listIds: s.listIds ?? s.list_ids };
+  }
+
+  private assertObject(object: string): void {
+    if (object !== 'contacts') throw new ConnectorError(ConnectorErrorCode.Permanent, `sendgrid has no object "${object}"`);
+  }
+}
+
+interface Keyset {
+  t: string;
+  id: string;
+}
+
+function encodeCursor(k: Keyset): string {
+  return JSON.stringify(k);
+}
+
+function decodeCursor(cursor: string | null): Keyset | undefined {
+  if (!cursor) return undefined;
+  try {
+    const k = JSON.parse(cursor) as Keyset;
+    if (typeof k.t === 'string' && !Number.isNaN(Date.parse(k.t)) && typeof k.id === 'string') return k;
+  } catch {
+    // fall through
+  }
+  throw new ConnectorError(ConnectorErrorCode.Permanent, `invalid sendgrid cursor ${cursor.slice(0, 100)}`);
+}
+
+function byKeyset(a: SgContact, b: SgContact): number {
+  const d = Date.parse(a.updated_at!) - Date.parse(b.updated_at!);
+  return d !== 0 ? d : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
+function toVendorRecord(c: SgContact): VendorRecord {
+  const { _metadata: _m, ...data } = c;
+  return { id: c.id, data, ...(typeof c.updated_at === 'string' ? { modifiedAt: c.updated_at } : {}) };
+}
