@@ -5,6 +5,7 @@
 import { CountryCodes as ISO_CODES } from 'validator/lib/isISO31661Alpha2';
 import { defineTransform, TransformError } from './transform.types';
 import { noArgs, scalarText, show } from './transform.util';
+import { boundedMemo } from './memo';
 
 // Widened from validator's literal-union type so arbitrary input can be looked up.
 const CountryCodes: ReadonlySet<string> = ISO_CODES;
@@ -64,19 +65,22 @@ function nameIndex(): Map<string, string> {
   return index;
 }
 
-/** ISO alpha-2 code (upper case) for a code or a country name; null when empty; undefined when unknown. */
-export function resolveCountry(v: unknown): string | null | undefined {
-  const text = scalarText(v);
-  if (text === null) return null;
+const lookup = boundedMemo(10_000, (text: string): string | undefined => {
   const upper = text.toUpperCase();
   if (upper.length === 2 && CountryCodes.has(upper)) return upper;
   return nameIndex().get(foldCountryName(text));
+});
+
+/** ISO alpha-2 code (upper case) for a code or a country name; null when empty; undefined when unknown. */
+export function resolveCountry(v: unknown): string | null | undefined {
+  const text = scalarText(v);
+  return text === null ? null : lookup(text);
 }
 
-export function countryName(code: string): string | undefined {
+export const countryName = boundedMemo(1_000, (code: string): string | undefined => {
   englishName ??= new Intl.DisplayNames(['en'], { type: 'region', fallback: 'none' });
   return englishName.of(code);
-}
+});
 
 export const countryTransforms = [
   defineTransform('countryCode', noArgs, (v) => {

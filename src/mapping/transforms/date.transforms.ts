@@ -21,8 +21,11 @@ function utc(y: number, mo: number, d: number, h = 0, mi = 0, s = 0, ms = 0): nu
   return y < 100 ? new Date(t).setUTCFullYear(y) : t;
 }
 
+const MONTH_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
 function daysInMonth(y: number, m: number): number {
-  return new Date(utc(y, m, 0)).getUTCDate();
+  const leap = (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
+  return m === 2 && leap ? 29 : MONTH_DAYS[m - 1];
 }
 
 /** Epoch milliseconds of an ISO 8601 text, a number/digit string (with `epoch`), or a Date; null if empty. */
@@ -75,9 +78,14 @@ export function parseInstant(v: unknown, opts: DateTimeOptions = {}, dateOnlyOk 
   return utc(y, mo - 1, d, h, mi, s, ms) - offsetMin * 60_000;
 }
 
+const CANONICAL = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
 export function toIsoDateTime(v: unknown, opts: DateTimeOptions = {}): string | null {
   const ms = parseInstant(v, opts);
-  return ms === null ? null : safeIso(ms, v);
+  if (ms === null) return null;
+  // Already canonical and valid (parseInstant checked the calendar): no need to re-format.
+  if (typeof v === 'string' && CANONICAL.test(v)) return v;
+  return safeIso(ms, v);
 }
 
 export function toIsoDate(v: unknown, opts: DateTimeOptions = {}): string | null {

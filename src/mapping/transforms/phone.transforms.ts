@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { resolveCountry } from './country.transforms';
 import { defineTransform, TransformError } from './transform.types';
 import { scalarText, show } from './transform.util';
+import { boundedMemo } from './memo';
 
 const e164Args = z
   .object({
@@ -20,9 +21,21 @@ const e164Args = z
   .strict()
   .optional();
 
+/** E.164 text, or an Error to throw (memoized too: a bad number stays bad on every re-read). */
+const parseMemo = boundedMemo(50_000, (key: string): string | TransformError => {
+  const sep = key.indexOf('|');
+  return parse(key.slice(sep + 1), key.slice(0, sep) || undefined);
+});
+
 export function toE164(v: unknown, defaultCountry?: string): string | null {
   const text = scalarText(v);
   if (text === null) return null;
+  const result = parseMemo(`${defaultCountry ?? ''}|${text}`);
+  if (result instanceof TransformError) throw result;
+  return result;
+}
+
+function parse(text: string, defaultCountry: string | undefined): string | TransformError {
   let parsed;
   try {
     parsed = parsePhoneNumberFromString(text, defaultCountry as CountryCode | undefined);
@@ -31,7 +44,7 @@ export function toE164(v: unknown, defaultCountry?: string): string | null {
   }
   if (!parsed || !parsed.isValid()) {
     const hint = text.startsWith('+') || defaultCountry ? '' : ' (no country to read it in)';
-    throw new TransformError(`invalid phone number ${show(v)}${hint}`);
+    return new TransformError(`invalid phone number ${show(text)}${hint}`);
   }
   return parsed.number;
 }

@@ -8,16 +8,15 @@ const upperOp = stringOp((s) => s.toUpperCase());
 
 // A word starts at the beginning or after whitespace, a hyphen or an apostrophe ("O'Neil", "Jean-Luc").
 const WORD_START = /(^|[\s\-'’])(\p{L})/gu;
-const HAS_LOWER = /\p{Ll}/u;
-const HAS_UPPER = /\p{Lu}/u;
 
 /**
  * Title-cases only text that is all one case: "ADA LOVELACE" and "ada lovelace" become "Ada Lovelace",
  * but mixed-case input ("McDonald", "van der Berg") is already deliberate and is left alone.
  */
 export function titleCase(s: string): string {
-  if (HAS_LOWER.test(s) && HAS_UPPER.test(s)) return s;
-  return s.toLowerCase().replace(WORD_START, (_m, sep: string, letter: string) => sep + letter.toUpperCase());
+  const lower = s.toLowerCase();
+  if (lower !== s && s.toUpperCase() !== s) return s; // mixed case
+  return lower.replace(WORD_START, (_m, sep: string, letter: string) => sep + letter.toUpperCase());
 }
 const titleOp = stringOp(titleCase);
 
