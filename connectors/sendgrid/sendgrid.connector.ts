@@ -595,7 +595,7 @@ export class SendGridConnector implements Connector {
     // New or rotated credentials: a fresh client, and field ids may differ on another account.
     const client = new SendGridClient({ apiKey, ...(baseUrl ? { baseUrl } : {}) });
     this.clients.set(connection.id, { fingerprint, client });
-    this.fieldCache.delete(connection.id);
+    if (cached) this.fieldCache.delete(connection.id);
     return client;
   }
 
