@@ -10,6 +10,9 @@ import { AppConfig, AppConfigModule } from './config/app-config';
 import { ApiTokenGuard } from './http/api-token.guard';
 import { HealthController } from './http/health.controller';
 import { StoreModule } from './store/store.module';
+import { ConnectorsModule } from './connectors/connectors.module';
+import { MappingModule } from './mapping/mapping.module';
+import { SyncModule } from './sync/sync.module';
 
 /** Header and field names whose values never reach a log line. */
 export const LOG_REDACTIONS = [
@@ -42,6 +45,9 @@ export class AppModule {
         StoreModule,
         AuditModule,
         CanonicalModule,
+        MappingModule.forRoot(),
+        ConnectorsModule.forRoot(),
+        SyncModule,
       ],
       controllers: [HealthController],
       providers: [{ provide: APP_GUARD, useClass: ApiTokenGuard }],

@@ -15,6 +15,11 @@ import { mergeFields, type ConnectionPriority, type FieldChange, type IncomingCh
 export interface InboundRecord {
   identity: Identity;
   change: IncomingChange;
+  /**
+   * Apply to this known customer instead of resolving `identity` (events keyed on something other than a vendor
+   * id, like an ESP's email events). The identity is then not recorded.
+   */
+  customerId?: string;
 }
 
 export interface ApplyContext {
@@ -78,6 +83,7 @@ export class CustomerWriter {
     const byIdentity = new Map<string, string>();
     const groups = new Map<string, { connection: string; object: string; ids: string[] }>();
     for (const r of records) {
+      if (r.customerId) continue;
       const g = `${r.identity.connection}\u0000${r.identity.object}`;
       if (!groups.has(g)) groups.set(g, { connection: r.identity.connection, object: r.identity.object, ids: [] });
       groups.get(g)!.ids.push(r.identity.externalId);
@@ -90,14 +96,14 @@ export class CustomerWriter {
     // 2. Normalized email for the records no identity resolved.
     const emailKeys = new Set<string>();
     for (const r of records) {
-      if (byIdentity.has(identityKey(r.identity))) continue;
+      if (r.customerId || byIdentity.has(identityKey(r.identity))) continue;
       const k = this.emailKeyOf(r.change.fields.email);
       if (k) emailKeys.add(k);
     }
     const byEmail = emailKeys.size ? await this.customers.findByEmailKeys(tx, [...emailKeys]) : new Map<string, string>();
 
     // 3. Load every customer involved.
-    const ids = new Set<string>([...byIdentity.values(), ...byEmail.values()]);
+    const ids = new Set<string>([...byIdentity.values(), ...byEmail.values(), ...records.flatMap((r) => (r.customerId ? [r.customerId] : []))]);
     const loaded = await this.customers.loadMany(tx, [...ids]);
     const working = new Map<string, Working>();
     for (const [id, row] of loaded) working.set(id, { row, storedVersion: row.version, dirty: false });
@@ -112,7 +118,7 @@ export class CustomerWriter {
     for (const rec of records) {
       const iKey = identityKey(rec.identity);
       const emailKey = this.emailKeyOf(rec.change.fields.email);
-      let customerId = byIdentity.get(iKey) ?? (emailKey ? (byEmail.get(emailKey) ?? pendingByEmail.get(emailKey)) : undefined);
+      let customerId = rec.customerId ?? byIdentity.get(iKey) ?? (emailKey ? (byEmail.get(emailKey) ?? pendingByEmail.get(emailKey)) : undefined);
       let w = customerId ? working.get(customerId) : undefined;
       if (customerId && w && (w.row.mergedInto || w.row.erasedAt)) {
         // Follow a merge to the survivor; an erased customer is never resurrected by an old identity.
@@ -141,7 +147,7 @@ export class CustomerWriter {
         };
         working.set(customerId, w);
       }
-      if (!byIdentity.has(iKey)) {
+      if (!rec.customerId && !byIdentity.has(iKey)) {
         newIdentities.push({ ...rec.identity, customerId: customerId!, createdAt: now });
         byIdentity.set(iKey, customerId!);
       }

@@ -30,6 +30,10 @@ export const envSchema = z.object({
   /** Number of audit chain partitions; writers append to one partition per transaction. */
   AUDIT_PARTITIONS: z.coerce.number().int().min(1).max(1024).default(8),
   /** Max request body size for every endpoint (express "limit" syntax). */
+  /** Outbound retries: attempts before a record is dead-lettered, and the back-off curve. */
+  OUTBOX_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(6),
+  OUTBOX_BASE_DELAY_MS: z.coerce.number().int().min(0).default(1000),
+  OUTBOX_MAX_DELAY_MS: z.coerce.number().int().min(0).default(300000),
   BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb)$/i, 'must look like 1mb or 512kb').default('1mb'),
 });
 

@@ -5,6 +5,7 @@ import { CustomerIdentityEntity } from './entities/customer-identity.entity';
 import { CustomerVersionEntity } from './entities/customer-version.entity';
 import { CustomerEntity } from './entities/customer.entity';
 import { Foundation1763800000000 } from './migrations/1763800000000-foundation';
+import { SyncEngine1763800100000 } from './migrations/1763800100000-sync-engine';
 
 export const ENTITIES = [
   CustomerEntity,
@@ -14,4 +15,4 @@ export const ENTITIES = [
   AuditChainHeadEntity,
 ];
 
-export const MIGRATIONS = [Foundation1763800000000];
+export const MIGRATIONS = [Foundation1763800000000, SyncEngine1763800100000];

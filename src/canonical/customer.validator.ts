@@ -1,0 +1,65 @@
+// Ingest validation of canonical records. A record that fails is quarantined with every reason, never dropped
+// and never half-applied. Uses maintained validators (validator.js for email, libphonenumber-js for phones).
+import { getCountries, isValidPhoneNumber } from 'libphonenumber-js';
+import isEmail from 'validator/lib/isEmail';
+import { isEmpty } from './merge-rules';
+import { standardFieldSchemas, type CustomerFields, type StandardField } from './customer.model';
+
+export interface ValidationIssue {
+  field: string;
+  message: string;
+}
+
+const COUNTRIES = new Set<string>(getCountries());
+const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/;
+
+export function validateCustomerFields(fields: CustomerFields, required: readonly string[] = []): ValidationIssue[] {
+  const issues: ValidationIssue[] = [];
+  for (const name of required) {
+    if (isEmpty(fields[name])) issues.push({ field: name, message: 'is required by the mapping but empty' });
+  }
+  for (const [field, value] of Object.entries(fields)) {
+    if (isEmpty(value)) continue;
+    const schema = standardFieldSchemas[field as StandardField];
+    if (schema) {
+      const r = schema.safeParse(value);
+      if (!r.success) {
+        issues.push({ field, message: r.error.issues[0]?.message ?? 'invalid value' });
+        continue;
+      }
+    }
+    switch (field) {
+      case 'email':
+        if (!isEmail(String(value), { allow_utf8_local_part: true, require_tld: true })) {
+          issues.push({ field, message: `"${maskEmail(String(value))}" is not a valid email address` });
+        }
+        break;
+      case 'phone':
+        if (!String(value).startsWith('+') || !isValidPhoneNumber(String(value))) {
+          issues.push({ field, message: 'is not a valid E.164 phone number' });
+        }
+        break;
+      case 'country':
+        if (!COUNTRIES.has(String(value))) issues.push({ field, message: `"${value}" is not a known ISO 3166-1 alpha-2 country code` });
+        break;
+      case 'unsubscribedAt':
+      case 'lastPurchaseAt':
+      case 'lastActivityAt':
+        if (!ISO_DATE_TIME.test(String(value)) || Number.isNaN(Date.parse(String(value)))) {
+          issues.push({ field, message: 'is not an ISO 8601 date-time' });
+        }
+        break;
+      case 'totalSpent':
+        if (String(value).startsWith('-')) issues.push({ field, message: 'must not be negative' });
+        break;
+    }
+  }
+  return issues;
+}
+
+/** Keeps reasons useful without copying a full address into logs and error lists. */
+export function maskEmail(email: string): string {
+  const at = email.indexOf('@');
+  if (at <= 0) return email.length > 2 ? `${email.slice(0, 2)}…` : '…';
+  return `${email.slice(0, 1)}…${email.slice(at)}`;
+}

@@ -1,0 +1,120 @@
+// In-process job queue: the embedded default. Jobs live in memory, so anything that must survive a crash is
+// already in the database (inbox rows, outbox rows, cursors) and is re-enqueued at boot.
+import { Injectable, Logger } from '@nestjs/common';
+import { JobQueue, type JobHandler, type JobName, type JobOptions } from './job-queue';
+
+interface Job {
+  name: JobName;
+  data: unknown;
+  id?: string;
+  attempts: number;
+  maxAttempts: number;
+}
+
+@Injectable()
+export class InProcessJobQueue extends JobQueue {
+  private readonly log = new Logger('JobQueue');
+  private readonly handlers = new Map<JobName, { handler: JobHandler<unknown>; concurrency: number; running: number }>();
+  private readonly waiting: Job[] = [];
+  private readonly waitingIds = new Set<string>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private running = 0;
+  private closed = false;
+  private idleWaiters: (() => void)[] = [];
+
+  async add<T>(name: JobName, data: T, options: JobOptions = {}): Promise<void> {
+    if (this.closed) return;
+    const job: Job = { name, data, id: options.jobId, attempts: 0, maxAttempts: options.attempts ?? 3 };
+    if (options.delayMs && options.delayMs > 0) {
+      const t = setTimeout(() => {
+        this.timers.delete(t);
+        this.enqueue(job);
+      }, options.delayMs);
+      t.unref();
+      this.timers.add(t);
+      return;
+    }
+    this.enqueue(job);
+  }
+
+  process<T>(name: JobName, handler: JobHandler<T>, options: { concurrency?: number } = {}): void {
+    this.handlers.set(name, { handler: handler as JobHandler<unknown>, concurrency: options.concurrency ?? 1, running: 0 });
+    this.pump();
+  }
+
+  private enqueue(job: Job): void {
+    if (job.id && this.waitingIds.has(job.id)) return;
+    if (job.id) this.waitingIds.add(job.id);
+    this.waiting.push(job);
+    this.pump();
+  }
+
+  private pump(): void {
+    for (let i = 0; i < this.waiting.length; ) {
+      const job = this.waiting[i];
+      const h = this.handlers.get(job.name);
+      if (!h || h.running >= h.concurrency) {
+        i++;
+        continue;
+      }
+      this.waiting.splice(i, 1);
+      if (job.id) this.waitingIds.delete(job.id);
+      h.running++;
+      this.running++;
+      void this.execute(job, h).finally(() => {
+        h.running--;
+        this.running--;
+        this.pump();
+        this.checkIdle();
+      });
+    }
+    this.checkIdle();
+  }
+
+  private async execute(job: Job, h: { handler: JobHandler<unknown> }): Promise<void> {
+    try {
+      job.attempts++;
+      await h.handler(job.data);
+    } catch (err) {
+      if (job.attempts < job.maxAttempts && !this.closed) {
+        const delay = Math.min(30_000, 200 * 2 ** job.attempts);
+        this.log.warn(`job ${job.name} failed (attempt ${job.attempts}/${job.maxAttempts}), retrying in ${delay} ms: ${(err as Error).message}`);
+        const t = setTimeout(() => {
+          this.timers.delete(t);
+          this.enqueue(job);
+        }, delay);
+        t.unref();
+        this.timers.add(t);
+      } else {
+        this.log.error(`job ${job.name} failed for good: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  private checkIdle(): void {
+    if (this.running === 0 && this.timers.size === 0 && this.waiting.every((j) => !this.handlers.has(j.name))) {
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      waiters.forEach((w) => w());
+    }
+  }
+
+  idle(timeoutMs = 60_000): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`job queue not idle after ${timeoutMs} ms`)), timeoutMs);
+      t.unref();
+      this.idleWaiters.push(() => {
+        clearTimeout(t);
+        resolve();
+      });
+      this.checkIdle();
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    this.waiting.length = 0;
+  }
+}

@@ -1,0 +1,398 @@
+// The outbound path: one outbox row per (destination, object, customer), coalesced so a customer changed ten
+// times is sent once with its latest state. Drained in batches of the connector's limit; each record's outcome is
+// stored; failures retry with exponential back-off and jitter honouring retry-after, then go to the dead-letter
+// list with their reason. Consent gates every ESP destination.
+import { Injectable, Logger } from '@nestjs/common';
+import { ActorType, type Actor } from '../audit/audit.types';
+import { EmailConsent, EmailDeliverability } from '../canonical/customer.model';
+import { Clock } from '../common/clock';
+import { contentHash } from '../common/hash';
+import { AppConfig } from '../config/app-config';
+import { SyncMode, type SyncConfig } from '../config/syncline-config.schema';
+import { ConnectorError, ConnectorErrorCode, isConnectorError } from '../connectors/connector-error';
+import { ConnectorRegistry } from '../connectors/connector.registry';
+import { ConnectorKind, WriteStatus, type WriteItem } from '../connectors/connector.types';
+import { mapOutbound } from '../mapping/mapping.engine';
+import { MappingRegistry } from '../mapping/mapping.registry';
+import { CustomerRepository, type CustomerRow } from '../store/customer.repository';
+import { Database, type Tx } from '../store/database';
+import { ConnectionsService } from './connections.service';
+import type { OutcomeRow } from './inbound.service';
+import { emptyCounts, OutboxOp, OutboxStatus, OutcomeAction, type RunCounts } from './sync.types';
+
+export interface OutboxRow {
+  id: number;
+  connection: string;
+  object: string;
+  customer_id: string;
+  op: OutboxOp;
+  sync_id: string | null;
+  customer_version: number;
+  attempts: number;
+  status: OutboxStatus;
+  last_error: string | null;
+}
+
+export interface RetryPolicy {
+  maxAttempts: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+}
+
+export interface DrainOptions {
+  runId?: string | null;
+  /** Stop after this many batches (tests, bounded jobs); default: until nothing is due. */
+  maxBatches?: number;
+  onBatch?: (counts: RunCounts) => void;
+}
+
+const OUTBOX_COLUMNS = ['connection', 'object', 'customer_id', 'op', 'sync_id', 'customer_version', 'status', 'attempts', 'next_attempt_at', 'last_error', 'created_at', 'updated_at'];
+
+/** Strips empty values so "not set" and "set to empty" hash alike on both sides of the echo check. */
+export function sentShape(record: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(record)) {
+    if (v === null || v === undefined || v === '') continue;
+    out[k] = v && typeof v === 'object' && !Array.isArray(v) ? sentShape(v as Record<string, unknown>) : v;
+  }
+  return out;
+}
+
+@Injectable()
+export class OutboxService {
+  private readonly log = new Logger('Outbox');
+  readonly retry: RetryPolicy;
+
+  constructor(
+    private readonly db: Database,
+    private readonly clock: Clock,
+    private readonly registry: ConnectorRegistry,
+    private readonly mappings: MappingRegistry,
+    private readonly customers: CustomerRepository,
+    private readonly connections: ConnectionsService,
+    config: AppConfig,
+  ) {
+    this.retry = {
+      maxAttempts: config.env.OUTBOX_MAX_ATTEMPTS,
+      baseDelayMs: config.env.OUTBOX_BASE_DELAY_MS,
+      maxDelayMs: config.env.OUTBOX_MAX_DELAY_MS,
+    };
+  }
+
+  /** Enqueues (or refreshes) outbox rows for every destination of the given syncs. Never back to `origin`. */
+  async enqueueForSyncs(tx: Tx, syncs: SyncConfig[], customerIds: string[], op: OutboxOp, origin: string | null): Promise<number> {
+    if (!customerIds.length) return 0;
+    const targets = new Map<string, { connection: string; object: string; syncId: string; updateOnly: boolean }>();
+    for (const s of syncs) {
+      for (const d of s.destinations) {
+        if (d.connection === origin) continue;
+        targets.set(`${d.connection}\u0000${d.object}`, { connection: d.connection, object: d.object, syncId: s.id, updateOnly: s.mode === SyncMode.UpdateOnly });
+      }
+    }
+    let n = 0;
+    for (const t of targets.values()) {
+      let ids = customerIds;
+      if (t.updateOnly && op === OutboxOp.Upsert) ids = await this.existingAt(tx, t.connection, t.object, customerIds);
+      n += await this.enqueue(tx, t.connection, t.object, ids, op, t.syncId);
+    }
+    return n;
+  }
+
+  async enqueue(tx: Tx, connection: string, object: string, customerIds: string[], op: OutboxOp, syncId: string | null): Promise<number> {
+    const ids = [...new Set(customerIds)];
+    if (!ids.length) return 0;
+    const now = this.clock.nowIso();
+    const versions = new Map<string, number>();
+    for (let i = 0; i < ids.length; i += 500) {
+      const slice = ids.slice(i, i + 500);
+      for (const r of await tx.query(`SELECT id, version FROM customers WHERE id IN (${slice.map(() => '?').join(',')})`, slice)) {
+        versions.set(r.id, Number(r.version));
+      }
+    }
+    await tx.insertMany(
+      'outbox',
+      OUTBOX_COLUMNS,
+      ids.map((id) => [connection, object, id, op, syncId, versions.get(id) ?? 0, OutboxStatus.Pending, 0, now, null, now, now]),
+      `ON CONFLICT (connection, object, customer_id) DO UPDATE SET op = excluded.op, sync_id = excluded.sync_id, customer_version = excluded.customer_version, status = 'pending', attempts = 0, next_attempt_at = excluded.next_attempt_at, last_error = NULL, updated_at = excluded.updated_at`,
+    );
+    return ids.length;
+  }
+
+  private async existingAt(tx: Tx, connection: string, object: string, customerIds: string[]): Promise<string[]> {
+    const out: string[] = [];
+    for (let i = 0; i < customerIds.length; i += 500) {
+      const slice = customerIds.slice(i, i + 500);
+      const rows = await tx.query(
+        `SELECT DISTINCT customer_id FROM customer_identities WHERE connection = ? AND object = ? AND customer_id IN (${slice.map(() => '?').join(',')})`,
+        [connection, object, ...slice],
+      );
+      out.push(...rows.map((r) => r.customer_id as string));
+    }
+    return out;
+  }
+
+  async pendingCount(connection?: string): Promise<number> {
+    const rows = await this.db.query(
+      `SELECT COUNT(*) AS n FROM outbox WHERE status = 'pending'${connection ? ' AND connection = ?' : ''}`,
+      connection ? [connection] : [],
+    );
+    return Number(rows[0].n);
+  }
+
+  /** Destinations with due work. */
+  async dueTargets(): Promise<{ connection: string; object: string }[]> {
+    return this.db.query("SELECT DISTINCT connection, object FROM outbox WHERE status = 'pending' AND next_attempt_at <= ?", [this.clock.nowIso()]);
+  }
+
+  /** Earliest next attempt of pending rows (to schedule the next drain). */
+  async nextDueAt(): Promise<string | null> {
+    const [r] = await this.db.query("SELECT MIN(next_attempt_at) AS t FROM outbox WHERE status = 'pending'");
+    return r?.t ?? null;
+  }
+
+  /** Sends due rows for one destination in batches until none is due (or maxBatches). */
+  async drain(connectionId: string, object: string, options: DrainOptions = {}): Promise<RunCounts> {
+    const total = emptyCounts();
+    const ctx = await this.connections.context(connectionId);
+    const connector = this.registry.get(ctx.connector);
+    const mapping = this.mappings.find(connector.manifest.id, object);
+    if (!mapping) throw new Error(`no mapping for ${connector.manifest.id}/${object}`);
+    const batchSize = Math.max(1, connector.manifest.limits.maxBatchSize);
+    const esp = connector.manifest.kind === ConnectorKind.Esp;
+    for (let batches = 0; options.maxBatches === undefined || batches < options.maxBatches; batches++) {
+      const now = this.clock.nowIso();
+      const rows = await this.db.query<OutboxRow>(
+        `SELECT * FROM outbox WHERE connection = ? AND object = ? AND status = 'pending' AND next_attempt_at <= ? ORDER BY id LIMIT ${batchSize}`,
+        [connectionId, object, now],
+      );
+      if (!rows.length) break;
+      const counts = emptyCounts();
+      const customers = await this.customers.loadMany(this.db, rows.map((r) => r.customer_id));
+      const states = await this.destinationStates(connectionId, object, rows.map((r) => r.customer_id));
+      const syncFilters = await this.syncFilters(rows);
+      const outcomes: OutcomeRow[] = [];
+      const base = { runId: options.runId ?? null, connection: connectionId, object, direction: 'out' as const, mappingVersion: mapping.version, connectorVersion: connector.manifest.version };
+      const settle: { row: OutboxRow; status: OutboxStatus; error?: string; retryAt?: string; externalId?: string; hash?: string; attempts?: number }[] = [];
+      const writes: { row: OutboxRow; item: WriteItem; hash: string }[] = [];
+      const deletes: { row: OutboxRow; externalId: string }[] = [];
+
+      for (const row of rows) {
+        const c = customers.get(row.customer_id);
+        const state = states.get(row.customer_id);
+        if (row.op === OutboxOp.Delete) {
+          if (state?.external_id) deletes.push({ row, externalId: state.external_id });
+          else settle.push({ row, status: OutboxStatus.Sent });
+          continue;
+        }
+        if (!c || c.erasedAt) {
+          settle.push({ row, status: OutboxStatus.Sent });
+          continue;
+        }
+        const gate = consentBlock(c, esp || syncFilters.get(row.sync_id ?? '') === 'email');
+        if (gate) {
+          counts.suppressed++;
+          settle.push({ row, status: OutboxStatus.Suppressed, error: gate });
+          outcomes.push({ ...base, syncId: row.sync_id, customerId: c.id, externalId: state?.external_id ?? null, action: OutcomeAction.Suppressed, detail: { reason: gate } });
+          continue;
+        }
+        const mapped = mapOutbound(mapping, c.fields, { customerId: c.id });
+        if (mapped.issues.length) {
+          counts.deadLettered++;
+          const reason = `invalid-data: ${mapped.issues.map((i) => `${i.field}: ${i.message}`).join('; ')}`;
+          settle.push({ row, status: OutboxStatus.Dead, error: reason });
+          outcomes.push({ ...base, syncId: row.sync_id, customerId: c.id, externalId: null, action: OutcomeAction.DeadLettered, detail: { reason } });
+          continue;
+        }
+        const shaped = sentShape(mapped.record);
+        const hash = contentHash(shaped);
+        if (state && state.last_hash === hash) {
+          counts.unchanged++;
+          settle.push({ row, status: OutboxStatus.Sent, externalId: state.external_id ?? undefined, hash });
+          outcomes.push({ ...base, syncId: row.sync_id, customerId: c.id, externalId: state.external_id, action: OutcomeAction.Unchanged, detail: null });
+          continue;
+        }
+        writes.push({ row, item: { key: c.id, externalId: state?.external_id ?? undefined, record: mapped.record }, hash });
+      }
+
+      if (writes.length) {
+        try {
+          const results = await connector.write(ctx, object, writes.map((w) => w.item));
+          const byKey = new Map(results.map((r) => [r.key, r]));
+          for (const w of writes) {
+            const r = byKey.get(w.item.key);
+            if (!r) {
+              settle.push(this.failure(w.row, new ConnectorError(ConnectorErrorCode.Temporary, 'connector returned no outcome for this record'), counts, outcomes, base));
+              continue;
+            }
+            if (r.status === WriteStatus.Failed) {
+              const err = new ConnectorError(r.error?.code ?? ConnectorErrorCode.Permanent, r.error?.message ?? 'write failed', { retryAfterMs: r.error?.retryAfterMs, vendorCode: r.error?.vendorCode });
+              settle.push(this.failure(w.row, err, counts, outcomes, base));
+              continue;
+            }
+            if (r.status === WriteStatus.Unchanged) counts.unchanged++;
+            else counts.sent++;
+            settle.push({ row: w.row, status: OutboxStatus.Sent, externalId: r.externalId ?? w.item.externalId, hash: w.hash });
+            outcomes.push({ ...base, syncId: w.row.sync_id, customerId: w.row.customer_id, externalId: r.externalId ?? null, action: r.status === WriteStatus.Created ? OutcomeAction.Created : r.status === WriteStatus.Updated ? OutcomeAction.Updated : OutcomeAction.Unchanged, detail: null });
+          }
+        } catch (err) {
+          for (const w of writes) settle.push(this.failure(w.row, err, counts, outcomes, base));
+        }
+      }
+      if (deletes.length) {
+        try {
+          const results = await connector.delete(ctx, object, deletes.map((d) => d.externalId));
+          const byId = new Map(results.map((r) => [r.externalId, r]));
+          for (const d of deletes) {
+            const r = byId.get(d.externalId);
+            if (r && r.status === 'failed') {
+              settle.push(this.failure(d.row, new ConnectorError(r.error?.code ?? ConnectorErrorCode.Permanent, r.error?.message ?? 'delete failed'), counts, outcomes, base));
+            } else {
+              counts.deleted++;
+              settle.push({ row: d.row, status: OutboxStatus.Sent, externalId: undefined });
+              outcomes.push({ ...base, syncId: d.row.sync_id, customerId: d.row.customer_id, externalId: d.externalId, action: OutcomeAction.Deleted, detail: null });
+            }
+          }
+        } catch (err) {
+          for (const d of deletes) settle.push(this.failure(d.row, err, counts, outcomes, base));
+        }
+      }
+
+      await this.db.transaction(async (tx) => {
+        const now2 = this.clock.nowIso();
+        for (const s of settle) {
+          // Only settle the row if nobody re-enqueued a newer version meanwhile; otherwise it stays pending.
+          await tx.execute(
+            'UPDATE outbox SET status = ?, attempts = ?, next_attempt_at = ?, last_error = ?, updated_at = ? WHERE id = ? AND customer_version = ?',
+            [s.status, s.attempts ?? s.row.attempts, s.retryAt ?? now2, s.error ?? null, now2, s.row.id, s.row.customer_version],
+          );
+          if (s.status === OutboxStatus.Sent && s.hash) await this.saveDestinationState(tx, s.row, s.externalId ?? null, s.hash, now2);
+          if (s.status === OutboxStatus.Sent && s.row.op === OutboxOp.Delete) {
+            await tx.execute('DELETE FROM destination_state WHERE connection = ? AND object = ? AND customer_id = ?', [s.row.connection, s.row.object, s.row.customer_id]);
+          }
+        }
+        await tx.insertMany(
+          'record_outcomes',
+          ['run_id', 'sync_id', 'customer_id', 'connection', 'object', 'external_id', 'direction', 'action', 'detail', 'mapping_version', 'connector_version', 'at'],
+          outcomes.map((o) => [o.runId, o.syncId, o.customerId, o.connection, o.object, o.externalId, o.direction, o.action, o.detail ? JSON.stringify(o.detail) : null, o.mappingVersion, o.connectorVersion, now2]),
+        );
+      });
+      options.onBatch?.(counts);
+      for (const [k, v] of Object.entries(counts)) (total as unknown as Record<string, number>)[k] += v;
+    }
+    return total;
+  }
+
+  private failure(
+    row: OutboxRow,
+    err: unknown,
+    counts: RunCounts,
+    outcomes: OutcomeRow[],
+    base: Omit<OutcomeRow, 'syncId' | 'customerId' | 'externalId' | 'action' | 'detail'>,
+  ): { row: OutboxRow; status: OutboxStatus; error: string; retryAt?: string; attempts: number } {
+    const ce = isConnectorError(err) ? err : new ConnectorError(ConnectorErrorCode.Temporary, (err as Error)?.message ?? String(err));
+    const attempts = row.attempts + 1;
+    const reason = `${ce.code}: ${ce.message}`;
+    // Auth failures wait for the connection to be fixed; they are retried like outages, never dropped.
+    const retryable = ce.retryable || ce.code === ConnectorErrorCode.Auth;
+    if (retryable && attempts < this.retry.maxAttempts) {
+      counts.failed++;
+      const retryAt = new Date(this.clock.now().getTime() + this.backoffMs(attempts, ce.retryAfterMs)).toISOString();
+      outcomes.push({ ...base, syncId: row.sync_id, customerId: row.customer_id, externalId: null, action: OutcomeAction.Retrying, detail: { reason, attempts, retryAt } });
+      return { row, status: OutboxStatus.Pending, error: reason, retryAt, attempts };
+    }
+    counts.deadLettered++;
+    outcomes.push({ ...base, syncId: row.sync_id, customerId: row.customer_id, externalId: null, action: OutcomeAction.DeadLettered, detail: { reason, attempts } });
+    this.log.warn(`dead-lettered ${row.connection}/${row.object} customer ${row.customer_id} after ${attempts} attempt(s): ${ce.code}`);
+    return { row, status: OutboxStatus.Dead, error: reason, attempts };
+  }
+
+  /** Exponential back-off with full jitter, never sooner than the vendor's retry-after. */
+  backoffMs(attempt: number, retryAfterMs?: number): number {
+    const cap = Math.min(this.retry.maxDelayMs, this.retry.baseDelayMs * 2 ** (attempt - 1));
+    const jittered = cap / 2 + Math.random() * (cap / 2);
+    return Math.max(jittered, retryAfterMs ?? 0);
+  }
+
+  private async saveDestinationState(tx: Tx, row: OutboxRow, externalId: string | null, hash: string, now: string): Promise<void> {
+    await tx.insertMany(
+      'destination_state',
+      ['connection', 'object', 'customer_id', 'external_id', 'last_hash', 'last_version', 'pushed_at'],
+      [[row.connection, row.object, row.customer_id, externalId, hash, row.customer_version, now]],
+      'ON CONFLICT (connection, object, customer_id) DO UPDATE SET external_id = COALESCE(excluded.external_id, destination_state.external_id), last_hash = excluded.last_hash, last_version = excluded.last_version, pushed_at = excluded.pushed_at',
+    );
+    if (externalId) {
+      // The destination's id becomes an identity of the customer, so its webhooks resolve to the same person.
+      await tx.insertMany(
+        'customer_identities',
+        ['connection', 'object', 'external_id', 'customer_id', 'created_at'],
+        [[row.connection, row.object, externalId, row.customer_id, now]],
+        'ON CONFLICT (connection, object, external_id) DO NOTHING',
+      );
+    }
+  }
+
+  private async destinationStates(connection: string, object: string, customerIds: string[]) {
+    const out = new Map<string, { external_id: string | null; last_hash: string }>();
+    for (let i = 0; i < customerIds.length; i += 500) {
+      const slice = customerIds.slice(i, i + 500);
+      for (const r of await this.db.query(
+        `SELECT customer_id, external_id, last_hash FROM destination_state WHERE connection = ? AND object = ? AND customer_id IN (${slice.map(() => '?').join(',')})`,
+        [connection, object, ...slice],
+      )) {
+        out.set(r.customer_id, { external_id: r.external_id ?? null, last_hash: r.last_hash });
+      }
+      // Customers first seen at this destination (an identity from a read) already have a vendor id.
+      for (const r of await this.db.query(
+        `SELECT customer_id, external_id FROM customer_identities WHERE connection = ? AND object = ? AND customer_id IN (${slice.map(() => '?').join(',')})`,
+        [connection, object, ...slice],
+      )) {
+        if (!out.has(r.customer_id)) out.set(r.customer_id, { external_id: r.external_id, last_hash: '' });
+      }
+    }
+    return out;
+  }
+
+  private async syncFilters(rows: OutboxRow[]): Promise<Map<string, string | undefined>> {
+    const ids = [...new Set(rows.map((r) => r.sync_id).filter((x): x is string => !!x))];
+    const out = new Map<string, string | undefined>();
+    if (!ids.length) return out;
+    for (const r of await this.db.query(`SELECT id, definition FROM syncs WHERE id IN (${ids.map(() => '?').join(',')})`, ids)) {
+      out.set(r.id, (JSON.parse(r.definition) as SyncConfig).filter?.requireConsent);
+    }
+    return out;
+  }
+
+  /** Dead letters, newest first. */
+  async deadLetters(limit = 100, connection?: string): Promise<OutboxRow[]> {
+    return this.db.query<OutboxRow>(
+      `SELECT * FROM outbox WHERE status = 'dead'${connection ? ' AND connection = ?' : ''} ORDER BY updated_at DESC LIMIT ${Math.min(Math.max(limit, 1), 1000)}`,
+      connection ? [connection] : [],
+    );
+  }
+
+  /** Puts dead letters back in the outbox (all, or the given ids); returns how many. */
+  async replayDeadLetters(ids: number[] | 'all', actor: Actor = { type: ActorType.Api, id: 'unknown' }): Promise<number> {
+    const now = this.clock.nowIso();
+    return this.db.transaction(async (tx) => {
+      const where = ids === 'all' ? '' : ` AND id IN (${ids.map(() => '?').join(',') || 'NULL'})`;
+      const n = await tx.execute(
+        `UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = ?, last_error = NULL, updated_at = ? WHERE status = 'dead'${where}`,
+        [now, now, ...(ids === 'all' ? [] : ids)],
+      );
+      this.log.log(`${actor.type} ${actor.id} replayed ${n} dead letter(s)`);
+      return n;
+    });
+  }
+}
+
+/** Why a customer may not be sent to this destination, or null when it may. */
+export function consentBlock(c: CustomerRow, gated: boolean): string | null {
+  if (!gated) return null;
+  const consent = c.fields.emailConsent;
+  if (consent === EmailConsent.Unsubscribed) return 'unsubscribed';
+  if (consent !== EmailConsent.Subscribed) return 'no email consent';
+  const d = c.fields.emailDeliverability;
+  if (d === EmailDeliverability.Bounced || d === EmailDeliverability.Dropped) return `email ${d}`;
+  if (!c.fields.email) return 'no email address';
+  return null;
+}

@@ -1,0 +1,230 @@
+// Runs a sync: takes the sync's lease (never two runs at once, across processes), reads pages from the source
+// through its connector and commits each page with its cursor in one transaction, then drains the destinations'
+// outboxes. A vendor outage during the read is retried from the last committed cursor, never skipped. A dry run
+// performs the same work inside transactions that are rolled back, and reports what would change.
+import { randomUUID } from 'node:crypto';
+import * as os from 'node:os';
+import { ConflictException, Injectable, Logger } from '@nestjs/common';
+import { ActorType, type Actor } from '../audit/audit.types';
+import { Clock } from '../common/clock';
+import { isConnectorError } from '../connectors/connector-error';
+import { ConnectorRegistry } from '../connectors/connector.registry';
+import { ReadMode } from '../connectors/connector.types';
+import { Database } from '../store/database';
+import { ConnectionsService } from './connections.service';
+import { InboundService } from './inbound.service';
+import { OutboxService } from './outbox.service';
+import { addCounts, emptyCounts, RunStatus, RunTrigger, type RunCounts } from './sync.types';
+import { SyncsService } from './syncs.service';
+
+export interface RunOptions {
+  trigger: RunTrigger;
+  dryRun?: boolean;
+  actor?: Actor;
+  /** Called after every committed page and outbound batch. */
+  onProgress?: (p: RunProgress) => void;
+  /** Attempts to resume the read after a retryable vendor error before the run fails. */
+  readRetries?: number;
+  pageSize?: number;
+}
+
+export interface RunProgress {
+  phase: 'inbound' | 'outbound';
+  counts: RunCounts;
+}
+
+export interface RunSummary {
+  id: string;
+  syncId: string;
+  status: RunStatus;
+  dryRun: boolean;
+  mode: ReadMode;
+  counts: RunCounts;
+  cursorBefore: string | null;
+  cursorAfter: string | null;
+  startedAt: string;
+  finishedAt: string;
+  durationMs: number;
+  errors: string[];
+}
+
+class DryRunRollback extends Error {}
+
+const LEASE_MS = 5 * 60_000;
+
+@Injectable()
+export class SyncRunner {
+  private readonly log = new Logger('SyncRunner');
+  private readonly owner = `${os.hostname()}:${process.pid}`;
+
+  constructor(
+    private readonly db: Database,
+    private readonly clock: Clock,
+    private readonly syncs: SyncsService,
+    private readonly connections: ConnectionsService,
+    private readonly registry: ConnectorRegistry,
+    private readonly inbound: InboundService,
+    private readonly outbox: OutboxService,
+  ) {}
+
+  async run(syncId: string, options: RunOptions): Promise<RunSummary> {
+    const sync = await this.syncs.get(syncId);
+    const def = sync.definition;
+    const runId = randomUUID();
+    const actor = options.actor ?? { type: ActorType.SyncRun, id: runId };
+    const startedAt = this.clock.nowIso();
+    const t0 = Date.now();
+    if (!(await this.acquireLease(syncId, runId))) throw new ConflictException(`sync "${syncId}" is already running`);
+    const renew = setInterval(() => void this.renewLease(syncId, runId), LEASE_MS / 3);
+    renew.unref();
+    const counts = emptyCounts();
+    const errors: string[] = [];
+    const cursorBefore = await this.syncs.cursor(syncId);
+    let cursor = cursorBefore;
+    const mode = cursorBefore ? ReadMode.Incremental : ReadMode.Full;
+    const dryRun = options.dryRun ?? false;
+    await this.db.query(
+      'INSERT INTO sync_runs (id, sync_id, trigger, dry_run, status, mode, started_at, cursor_before, counts, owner) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      [runId, syncId, options.trigger, dryRun ? 1 : 0, RunStatus.Running, mode, startedAt, cursorBefore, JSON.stringify(counts), this.owner],
+    );
+    let status = RunStatus.Succeeded;
+    try {
+      const ctx = await this.connections.context(def.source.connection);
+      const connector = this.registry.get(ctx.connector);
+      const allSyncs = (await this.syncs.list()).filter(
+        (s) => !s.paused && s.definition.source.connection === def.source.connection && s.definition.source.object === def.source.object,
+      );
+      const syncDefs = allSyncs.some((s) => s.id === syncId) ? allSyncs.map((s) => s.definition) : [def];
+      const maxRetries = options.readRetries ?? 5;
+      for (let attempt = 0; ; attempt++) {
+        try {
+          for await (const page of connector.read(ctx, def.source.object, cursor, { mode, pageSize: options.pageSize })) {
+            const pageCounts = await this.db
+              .transaction(async (tx) => {
+                const c = await this.inbound.processPage(tx, page.records, page.deleted, {
+                  connection: ctx,
+                  connector,
+                  object: def.source.object,
+                  syncs: syncDefs,
+                  actor,
+                  correlationId: runId,
+                  runId,
+                  readAt: this.clock.now(),
+                });
+                if (dryRun) throw new DryRunRollback(JSON.stringify(c));
+                await this.syncs.saveCursor(tx, syncId, page.cursor, runId);
+                return c;
+              })
+              .catch((e) => {
+                if (e instanceof DryRunRollback) return JSON.parse(e.message) as RunCounts;
+                throw e;
+              });
+            addCounts(counts, pageCounts);
+            cursor = page.cursor ?? cursor;
+            options.onProgress?.({ phase: 'inbound', counts });
+          }
+          break;
+        } catch (err) {
+          if (isConnectorError(err) && err.retryable && attempt < maxRetries) {
+            const wait = Math.max(err.retryAfterMs ?? 0, Math.min(30_000, 500 * 2 ** attempt));
+            errors.push(`read attempt ${attempt + 1}: ${err.code}: ${err.message}; resuming from the last committed page in ${wait} ms`);
+            this.log.warn(errors[errors.length - 1]);
+            await new Promise((r) => setTimeout(r, wait));
+            if (!dryRun) cursor = await this.syncs.cursor(syncId);
+            continue;
+          }
+          throw err;
+        }
+      }
+      if (!dryRun) {
+        for (const d of def.destinations) {
+          const out = await this.outbox.drain(d.connection, d.object, {
+            runId,
+            onBatch: (c) => {
+              addCounts(counts, { sent: c.sent, suppressed: c.suppressed, deadLettered: c.deadLettered, failed: c.failed });
+              options.onProgress?.({ phase: 'outbound', counts });
+            },
+          });
+          void out;
+        }
+      }
+    } catch (err) {
+      status = RunStatus.Failed;
+      errors.push(isConnectorError(err) ? `${err.code}: ${err.message}` : (err as Error).message);
+      this.log.error(`run ${runId} of sync ${syncId} failed: ${errors[errors.length - 1]}`);
+    } finally {
+      clearInterval(renew);
+    }
+    const finishedAt = this.clock.nowIso();
+    const cursorAfter = dryRun ? cursorBefore : await this.syncs.cursor(syncId);
+    await this.db.query('UPDATE sync_runs SET status = ?, finished_at = ?, cursor_after = ?, counts = ?, errors = ? WHERE id = ?', [
+      status,
+      finishedAt,
+      cursorAfter,
+      JSON.stringify(counts),
+      errors.length ? JSON.stringify(errors) : null,
+      runId,
+    ]);
+    await this.releaseLease(syncId, runId);
+    return { id: runId, syncId, status, dryRun, mode, counts, cursorBefore, cursorAfter, startedAt, finishedAt, durationMs: Date.now() - t0, errors };
+  }
+
+  /** Takes the sync's lease unless another live run holds it (an expired lease of a dead process is taken over). */
+  private async acquireLease(syncId: string, runId: string): Promise<boolean> {
+    const now = this.clock.nowIso();
+    const expires = new Date(this.clock.now().getTime() + LEASE_MS).toISOString();
+    return this.db.transaction(async (tx) => {
+      const taken = await tx.execute('UPDATE sync_leases SET run_id = ?, owner = ?, expires_at = ? WHERE sync_id = ? AND expires_at < ?', [runId, this.owner, expires, syncId, now]);
+      if (taken) return true;
+      const inserted = await tx.execute(
+        `INSERT INTO sync_leases (sync_id, run_id, owner, expires_at) VALUES (?, ?, ?, ?) ON CONFLICT (sync_id) DO NOTHING`,
+        [syncId, runId, this.owner, expires],
+      );
+      return inserted === 1;
+    });
+  }
+
+  private async renewLease(syncId: string, runId: string): Promise<void> {
+    const expires = new Date(this.clock.now().getTime() + LEASE_MS).toISOString();
+    await this.db.transaction((tx) => tx.execute('UPDATE sync_leases SET expires_at = ? WHERE sync_id = ? AND run_id = ?', [expires, syncId, runId])).catch(() => undefined);
+  }
+
+  private async releaseLease(syncId: string, runId: string): Promise<void> {
+    await this.db.transaction((tx) => tx.execute('DELETE FROM sync_leases WHERE sync_id = ? AND run_id = ?', [syncId, runId]));
+  }
+
+  async runs(syncId: string, limit = 50): Promise<RunSummary[]> {
+    const rows = await this.db.query(`SELECT * FROM sync_runs WHERE sync_id = ? ORDER BY started_at DESC LIMIT ${Math.min(Math.max(limit, 1), 500)}`, [syncId]);
+    return rows.map((r) => ({
+      id: r.id,
+      syncId: r.sync_id,
+      status: r.status,
+      dryRun: Number(r.dry_run) === 1,
+      mode: r.mode,
+      counts: JSON.parse(r.counts),
+      cursorBefore: r.cursor_before ?? null,
+      cursorAfter: r.cursor_after ?? null,
+      startedAt: r.started_at,
+      finishedAt: r.finished_at,
+      durationMs: r.finished_at ? Date.parse(r.finished_at) - Date.parse(r.started_at) : 0,
+      errors: r.errors ? JSON.parse(r.errors) : [],
+    }));
+  }
+
+  async outcomes(runId: string, limit = 500, after = 0) {
+    const rows = await this.db.query(`SELECT * FROM record_outcomes WHERE run_id = ? AND id > ? ORDER BY id LIMIT ${Math.min(Math.max(limit, 1), 5000)}`, [runId, after]);
+    return rows.map((r) => ({
+      id: Number(r.id),
+      customerId: r.customer_id,
+      connection: r.connection,
+      object: r.object,
+      externalId: r.external_id,
+      direction: r.direction,
+      action: r.action,
+      detail: r.detail ? JSON.parse(r.detail) : null,
+      mappingVersion: r.mapping_version === null ? null : Number(r.mapping_version),
+      connectorVersion: r.connector_version,
+      at: r.at,
+    }));
+  }
+}

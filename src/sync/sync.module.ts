@@ -1,0 +1,31 @@
+// The sync engine: configuration services, inbound and outbound paths, runs, webhooks, scheduling.
+import { Module } from '@nestjs/common';
+import { ScheduleModule } from '@nestjs/schedule';
+import { JobQueue } from '../queue/job-queue';
+import { InProcessJobQueue } from '../queue/in-process-job-queue';
+import { ConnectionsService } from './connections.service';
+import { InboundService } from './inbound.service';
+import { OutboxService } from './outbox.service';
+import { SyncRunner } from './sync-runner.service';
+import { SyncScheduler } from './sync-scheduler.service';
+import { SyncsController } from './syncs.controller';
+import { SyncsService } from './syncs.service';
+import { WebhookInboxService } from './webhook-inbox.service';
+import { WebhooksController } from './webhooks.controller';
+
+@Module({
+  imports: [ScheduleModule.forRoot()],
+  providers: [
+    ConnectionsService,
+    SyncsService,
+    InboundService,
+    OutboxService,
+    SyncRunner,
+    WebhookInboxService,
+    SyncScheduler,
+    { provide: JobQueue, useClass: InProcessJobQueue },
+  ],
+  controllers: [SyncsController, WebhooksController],
+  exports: [ConnectionsService, SyncsService, InboundService, OutboxService, SyncRunner, WebhookInboxService, SyncScheduler, JobQueue],
+})
+export class SyncModule {}
