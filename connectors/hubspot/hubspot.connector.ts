@@ -160,8 +160,12 @@ export class HubSpotConnector implements Connector {
     const client = this.client(connection);
     const cursor = decode(rawCursor);
     // A full read that crashed resumes its list; an incremental cursor asked to read fully starts over.
-    if (cursor?.phase === 'list' || (options.mode === ReadMode.Full && cursor?.phase !== 'list')) {
-      yield* this.fullRead(client, cursor?.phase === 'list' ? cursor : null, options);
+    if (cursor?.phase === 'list') {
+      yield* this.fullRead(client, cursor, options);
+      return;
+    }
+    if (options.mode === ReadMode.Full) {
+      yield* this.fullRead(client, null, options);
       return;
     }
     let c: Cursor = cursor ?? { v: 1, phase: 'inc', t: 0, id: '0', dt: 0 };
