@@ -1,0 +1,64 @@
+import { ActorType } from '../../src/audit/audit.types';
+import { AuditService } from '../../src/audit/audit.service';
+import { Database } from '../../src/store/database';
+import { SyncRunner } from '../../src/sync/sync-runner.service';
+import { RunStatus, RunTrigger } from '../../src/sync/sync.types';
+import { startEnvironment, type Environment } from '../../scripts/lib/sandbox-environment';
+import { dropTestDatabase, testDatabaseEnv, testDatabaseTarget } from '../support/test-database';
+
+const target = testDatabaseTarget();
+
+describe(`Salesforce -> SendGrid + HubSpot sync (${target.type})`, () => {
+  let env: Environment;
+  let runner: SyncRunner;
+  let db: Database;
+
+  beforeAll(async () => {
+    env = await startEnvironment({ contacts: 300, env: { ...testDatabaseEnv(target), LOG_LEVEL: 'silent' } });
+    runner = env.app.get(SyncRunner);
+    db = env.app.get(Database);
+  });
+  afterAll(async () => {
+    await env?.close();
+    await dropTestDatabase(target);
+  });
+
+  const count = async (sql: string, params: unknown[] = []) => Number((await db.query(sql, params))[0].n);
+
+  it('runs a full sync that ends with the destinations equal to the source under the mappings', async () => {
+    const run = await runner.run('sf-contacts', { trigger: RunTrigger.Manual, actor: { type: ActorType.Cli, id: 'test' } });
+    expect(run.status).toBe(RunStatus.Succeeded);
+    expect(run.errors).toEqual([]);
+    const live = (env.salesforce.state().records as { attributes?: { type: string }; IsDeleted?: boolean }[]).filter(
+      (r) => r.attributes?.type === 'Contact' && !r.IsDeleted,
+    ).length;
+    expect(run.counts.read).toBe(live);
+    expect(run.counts.created + run.counts.updated + run.counts.quarantined + run.counts.unchanged).toBe(run.counts.read);
+    expect(run.counts.quarantined).toBeGreaterThan(0);
+    expect(await count("SELECT COUNT(*) AS n FROM quarantine WHERE status = 'open'")).toBe(run.counts.quarantined);
+
+    const customers = await db.query('SELECT id, fields FROM customers');
+    const subscribed = customers.map((c) => JSON.parse(c.fields)).filter((f) => f.emailConsent === 'subscribed');
+    const sgEmails = new Set((env.sendgrid.state().records as { email: string }[]).map((c) => c.email));
+    expect([...sgEmails].sort()).toEqual(subscribed.map((f) => f.email).sort());
+    // The CRM destination is not consent-gated: every synced customer is there, with the mapped fields.
+    const hs = new Map(env.hubspot.store.all().map((c) => [c.props.email, c.props]));
+    const all = customers.map((c) => JSON.parse(c.fields));
+    expect(hs.size).toBe(all.length);
+    for (const f of all) {
+      expect(hs.get(f.email)).toMatchObject({ email: f.email, ...(f.firstName ? { firstname: f.firstName } : {}), ...(f.lastName ? { lastname: f.lastName } : {}) });
+    }
+    expect(await count("SELECT COUNT(*) AS n FROM outbox WHERE status = 'pending'")).toBe(0);
+    expect((await env.app.get(AuditService).verify()).ok).toBe(true);
+  });
+
+  it('changes nothing when the same sync runs again', async () => {
+    const versionsBefore = await count('SELECT COUNT(*) AS n FROM customer_versions');
+    const auditBefore = await count('SELECT COUNT(*) AS n FROM audit_entries');
+    const run = await runner.run('sf-contacts', { trigger: RunTrigger.Manual });
+    expect(run.status).toBe(RunStatus.Succeeded);
+    expect(run.counts.created + run.counts.updated + run.counts.sent).toBe(0);
+    expect(await count('SELECT COUNT(*) AS n FROM customer_versions')).toBe(versionsBefore);
+    expect(await count('SELECT COUNT(*) AS n FROM audit_entries')).toBe(auditBefore);
+  });
+});
