@@ -135,7 +135,8 @@ function describeError(err: unknown): { status: number; message: string } {
   const e = err as { status?: unknown; statusCode?: unknown; type?: unknown; message?: unknown };
   const message = typeof e?.message === 'string' ? e.message : String(err);
   // body-parser errors carry their own status (400 bad JSON, 413 too large).
-  const status = typeof e?.status === 'number' ? e.status : typeof e?.statusCode === 'number' ? e.statusCode : undefined;
+  const status =
+    typeof e?.status === 'number' ? e.status : typeof e?.statusCode === 'number' ? e.statusCode : undefined;
   if (status !== undefined && status >= 400 && status < 600) return { status, message };
   // Validation in the kit throws RangeError; anything else unexpected is the sandbox's own bug.
   if (err instanceof RangeError) return { status: 400, message };

@@ -132,7 +132,8 @@ export class FaultInjector {
     let done = false;
     res.send = ((body?: unknown) => {
       if (done || res.statusCode < 200 || res.statusCode > 299) return originalSend(body);
-      const text = typeof body === 'string' ? body : Buffer.isBuffer(body) ? body.toString('utf8') : undefined;
+      const text =
+        typeof body === 'string' ? body : Buffer.isBuffer(body) ? body.toString('utf8') : undefined;
       if (text === undefined) return originalSend(body); // objects come back through here as strings
       done = true;
       if (!looksLikeJson(res, text)) return originalSend(body);

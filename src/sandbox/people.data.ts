@@ -36,6 +36,8 @@ export interface CountryData {
 
 const GLOBAL_MAIL = ['gmail.com', 'outlook.com', 'yahoo.com', 'hotmail.com', 'icloud.com', 'proton.me'];
 
+// Data tables stay compact (one line per country or culture); Prettier would give each name its own line.
+// prettier-ignore
 export const COUNTRIES: CountryData[] = [
   {
     code: 'US', names: ['United States', 'USA', 'U.S.', 'United States of America'], weight: 18, dial: '1', trunk: '',
@@ -414,6 +416,7 @@ export interface NameCulture {
   last: string[];
 }
 
+// prettier-ignore
 export const CULTURES: Record<string, NameCulture> = {
   us: {
     first: ['James', 'Mary', 'Robert', 'Patricia', 'Michael', 'Jennifer', 'William', 'Elizabeth', 'David', 'Linda', 'Christopher', 'Ashley', 'Tyler', 'Brittany', 'Jamal', 'Keisha', 'Daniel', 'Samantha', 'Katherine', 'Jonathan', 'Madison', 'Ethan', 'Olivia', 'Nicholas'],
@@ -518,6 +521,7 @@ export const CULTURES: Record<string, NameCulture> = {
 };
 
 /** Nicknames a duplicate record may use instead of the formal first name. */
+// prettier-ignore
 export const NICKNAMES: Record<string, string[]> = {
   William: ['Bill', 'Will', 'Liam'],
   Robert: ['Bob', 'Rob', 'Bobby'],
@@ -566,6 +570,7 @@ export const NICKNAMES: Record<string, string[]> = {
   Matthias: ['Matze'],
 };
 
+// prettier-ignore
 export const COMPANY_ROOTS = [
   'Northwind', 'Bluepeak', 'Helix', 'Ardent', 'Kestrel', 'Lumen', 'Cobalt', 'Meridian', 'Orchid', 'Vantage', 'Granite',
   'Solstice', 'Tidewater', 'Pioneer', 'Aurora', 'Summit', 'Harbor', 'Silverline', 'Redwood', 'Evergreen', 'Quantum',
@@ -574,12 +579,14 @@ export const COMPANY_ROOTS = [
   'Andes', 'Fjord', 'Sahara', 'Monsoon', 'Tundra', 'Delta', 'Saffron', 'Jade',
 ];
 
+// prettier-ignore
 export const COMPANY_SECTORS = [
   'Logistics', 'Analytics', 'Foods', 'Health', 'Systems', 'Labs', 'Energy', 'Retail', 'Capital', 'Robotics', 'Media',
   'Textiles', 'Pharma', 'Software', 'Consulting', 'Outdoor', 'Insurance', 'Motors', 'Bio', 'Studios', 'Freight',
   'Partners', 'Technologies', 'Hospitality',
 ];
 
+// prettier-ignore
 export const TITLES = [
   'CEO', 'CTO', 'CFO', 'COO', 'Founder', 'Co-Founder', 'VP of Sales', 'VP Marketing', 'Head of Growth',
   'Director of Operations', 'Marketing Manager', 'Sales Manager', 'Account Executive', 'Senior Account Executive',
@@ -589,12 +596,14 @@ export const TITLES = [
   'Owner', 'Consultant', 'Head of E-commerce', 'Brand Manager', 'Controller',
 ];
 
+// prettier-ignore
 export const LEAD_SOURCES = [
   'Web', 'Organic Search', 'Paid Search', 'Referral', 'Partner', 'Event', 'Webinar', 'Trade Show', 'Cold Call',
   'Email Campaign', 'Social Media', 'Purchased List', 'Direct Traffic', 'Other',
 ];
 
 /** Lifecycle stages (HubSpot's internal values, which the other vendors' sandboxes map from). */
+// prettier-ignore
 export const LIFECYCLE_STAGES = [
   'subscriber', 'lead', 'marketingqualifiedlead', 'salesqualifiedlead', 'opportunity', 'customer', 'evangelist', 'other',
 ];

@@ -84,7 +84,8 @@ const CULTURE_KEYS = Object.keys(CULTURES);
 
 /** `count` people for `seed`; person i is identical whatever the count. */
 export function generatePeople(count: number, seed = 1): SeedPerson[] {
-  if (!Number.isInteger(count) || count < 0) throw new RangeError(`count must be a non-negative integer, got ${count}`);
+  if (!Number.isInteger(count) || count < 0)
+    throw new RangeError(`count must be a non-negative integer, got ${count}`);
   const people = new Array<SeedPerson>(count);
   for (let i = 0; i < count; i++) people[i] = generatePerson(i, seed);
   return people;
@@ -241,7 +242,14 @@ function makeSpend(r: Rng, stage: string): { totalSpent?: string; orderCount?: n
   return { totalSpent: centsToDecimal(cents), orderCount };
 }
 
-const DUPLICATE_VARIATIONS = ['typo', 'nickname', 'name-case', 'email-case', 'email-domain', 'email-padded'] as const;
+const DUPLICATE_VARIATIONS = [
+  'typo',
+  'nickname',
+  'name-case',
+  'email-case',
+  'email-domain',
+  'email-padded',
+] as const;
 type DuplicateVariation = (typeof DUPLICATE_VARIATIONS)[number];
 
 /** Changes the copied identity the way a second record of the same person tends to differ; returns what changed. */
@@ -294,7 +302,12 @@ function render(
   duplicateOf: number | undefined,
 ): SeedPerson {
   const messy: string[] = [];
-  const p: SeedPerson = { personKey: personKey(seed, duplicateOf ?? index), optedOut: id.optedOut, messy, index };
+  const p: SeedPerson = {
+    personKey: personKey(seed, duplicateOf ?? index),
+    optedOut: id.optedOut,
+    messy,
+    index,
+  };
   if (duplicateOf !== undefined) {
     p.duplicateOf = duplicateOf;
     messy.push('duplicate', ...[...forced].map((v) => `duplicate:${v}`));
@@ -450,8 +463,10 @@ export type PhoneFormat = 'e164' | 'international' | 'national';
 
 export function formatPhone(country: CountryData, nsn: string, format: PhoneFormat): string {
   if (format === 'e164') return `+${country.dial}${nsn}`;
-  if (format === 'national' && country.dial === '1') return `(${nsn.slice(0, 3)}) ${nsn.slice(3, 6)}-${nsn.slice(6)}`;
-  if (format === 'national' && country.code === 'BR') return `(${nsn.slice(0, 2)}) ${nsn.slice(2, 7)}-${nsn.slice(7)}`;
+  if (format === 'national' && country.dial === '1')
+    return `(${nsn.slice(0, 3)}) ${nsn.slice(3, 6)}-${nsn.slice(6)}`;
+  if (format === 'national' && country.code === 'BR')
+    return `(${nsn.slice(0, 2)}) ${nsn.slice(2, 7)}-${nsn.slice(7)}`;
   const sep = format === 'national' && (country.code === 'JP' || country.code === 'KR') ? '-' : ' ';
   const grouped = groupDigits(nsn, country.groups).join(sep);
   return format === 'international' ? `+${country.dial} ${grouped}` : `${country.trunk}${grouped}`;
@@ -468,7 +483,18 @@ function groupDigits(nsn: string, groups: number[]): string[] {
   return out;
 }
 
-const FOLD: Record<string, string> = { ł: 'l', Ł: 'L', ø: 'o', Ø: 'O', ß: 'ss', ı: 'i', đ: 'd', Đ: 'D', æ: 'ae', œ: 'oe' };
+const FOLD: Record<string, string> = {
+  ł: 'l',
+  Ł: 'L',
+  ø: 'o',
+  Ø: 'O',
+  ß: 'ss',
+  ı: 'i',
+  đ: 'd',
+  Đ: 'D',
+  æ: 'ae',
+  œ: 'oe',
+};
 
 /** Lower-case ASCII letters and digits only, diacritics folded (Müller -> muller, Łukasz -> lukasz). */
 function slug(s: string): string {

@@ -29,7 +29,9 @@ export function startServer(app: express.Express, port = 0, host = '127.0.0.1'):
         close() {
           // Idempotent: several owners (sandbox, test teardown) may close the same server.
           closing ??= new Promise<void>((done, fail) => {
-            server.close((err) => (err && (err as NodeJS.ErrnoException).code !== 'ERR_SERVER_NOT_RUNNING' ? fail(err) : done()));
+            server.close((err) =>
+              err && (err as NodeJS.ErrnoException).code !== 'ERR_SERVER_NOT_RUNNING' ? fail(err) : done(),
+            );
             // server.close() only stops accepting; keep-alive and in-flight sockets would hold it open.
             server.closeAllConnections();
           });

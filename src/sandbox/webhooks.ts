@@ -69,14 +69,17 @@ export function validateWebhookConfig(p: Partial<WebhookConfig>): void {
     } catch {
       throw new RangeError(`url "${p.url}" is not a valid URL`);
     }
-    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new RangeError('url must be http(s)');
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
+      throw new RangeError('url must be http(s)');
   }
   const d = p.duplicateRate;
   if (d !== undefined && (typeof d !== 'number' || !Number.isFinite(d) || d < 0 || d > 1)) {
     throw new RangeError('duplicateRate must be a number between 0 and 1');
   }
-  if (p.reorder !== undefined && typeof p.reorder !== 'boolean') throw new RangeError('reorder must be a boolean');
-  if (p.enabled !== undefined && typeof p.enabled !== 'boolean') throw new RangeError('enabled must be a boolean');
+  if (p.reorder !== undefined && typeof p.reorder !== 'boolean')
+    throw new RangeError('reorder must be a boolean');
+  if (p.enabled !== undefined && typeof p.enabled !== 'boolean')
+    throw new RangeError('enabled must be a boolean');
   if (
     p.retryDelaysMs !== undefined &&
     (!Array.isArray(p.retryDelaysMs) ||
@@ -118,7 +121,13 @@ export class WebhookDispatcher {
     this.requestTimeoutMs = opts.requestTimeoutMs ?? 5000;
     this.batchWindowMs = opts.batchWindowMs ?? 5;
     this.concurrency = Math.max(1, opts.concurrency ?? 1);
-    this.cfg = { url: undefined, duplicateRate: 0, reorder: false, enabled: true, retryDelaysMs: [...opts.retryDelaysMs] };
+    this.cfg = {
+      url: undefined,
+      duplicateRate: 0,
+      reorder: false,
+      enabled: true,
+      retryDelaysMs: [...opts.retryDelaysMs],
+    };
   }
 
   get config(): WebhookConfig {
@@ -158,7 +167,11 @@ export class WebhookDispatcher {
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.idleWaiters = this.idleWaiters.filter((w) => w !== waiter);
-        reject(new Error(`${this.vendor} webhooks: ${this.pending} deliveries still pending after ${timeoutMs} ms`));
+        reject(
+          new Error(
+            `${this.vendor} webhooks: ${this.pending} deliveries still pending after ${timeoutMs} ms`,
+          ),
+        );
       }, timeoutMs);
       timer.unref();
       const waiter = (): void => {
@@ -264,7 +277,15 @@ export class WebhookDispatcher {
       }
     }
     const acked = status !== 0 && this.isAck(status, responseBody);
-    this.log.push({ id: delivery.id, attempt: job.attempts, status, at: Date.now(), acked, duplicate: job.duplicate, error });
+    this.log.push({
+      id: delivery.id,
+      attempt: job.attempts,
+      status,
+      at: Date.now(),
+      acked,
+      duplicate: job.duplicate,
+      error,
+    });
     if (acked || signal.aborted || this.closed) return;
     const delay = this.cfg.retryDelaysMs[job.attempts - 1];
     if (delay === undefined) return; // schedule exhausted: the vendor gives up on this delivery
