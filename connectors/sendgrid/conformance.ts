@@ -1,7 +1,13 @@
 // Conformance profile: the kit in test/conformance/ drives the connector against a seeded SendGrid sandbox
 // with nothing SendGrid-specific of its own.
 import { generateKeyPairSync } from 'node:crypto';
-import type { ConformanceHarness, ConformanceProfile, WebhookRequest, WebhookVariant, WriteItem } from '../../src/connectors';
+import type {
+  ConformanceHarness,
+  ConformanceProfile,
+  WebhookRequest,
+  WebhookVariant,
+  WriteItem,
+} from '../../src/connectors';
 import { startSandbox } from './sandbox';
 import { buildEvent, signEventPayload, type EventSpec } from './sandbox/sendgrid-events';
 
@@ -15,7 +21,10 @@ export const conformance: ConformanceProfile = {
       id: `sendgrid-conformance-${seed}-${sandbox.url}`,
       connector: 'sendgrid',
       baseUrl: sandbox.url,
-      credentials: { apiKey: sandbox.credentials.apiKey, webhookPublicKey: sandbox.credentials.webhookPublicKey },
+      credentials: {
+        apiKey: sandbox.credentials.apiKey,
+        webhookPublicKey: sandbox.credentials.webhookPublicKey,
+      },
       settings,
     };
     const badCredentials = {
@@ -50,7 +59,10 @@ export const conformance: ConformanceProfile = {
           },
         })),
       webhook: (variant: WebhookVariant, ids: string[]): WebhookRequest => {
-        const events: EventSpec[] = emailsOf(ids).map((email, i) => ({ email, event: i % 2 ? 'delivered' : 'unsubscribe' }));
+        const events: EventSpec[] = emailsOf(ids).map((email, i) => ({
+          email,
+          event: i % 2 ? 'delivered' : 'unsubscribe',
+        }));
         const body = JSON.stringify(events.map(buildEvent));
         const now = Math.floor(Date.now() / 1000);
         let headers: Record<string, string>;

@@ -72,7 +72,13 @@ export class SendGridClient {
     try {
       res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
     } catch (e) {
-      throw new SendGridApiError(`errors_url download failed: ${(e as Error).message}`, undefined, undefined, {}, 'EDOWNLOAD');
+      throw new SendGridApiError(
+        `errors_url download failed: ${(e as Error).message}`,
+        undefined,
+        undefined,
+        {},
+        'EDOWNLOAD',
+      );
     }
     const text = await res.text();
     if (!res.ok) throw new SendGridApiError(`errors_url answered ${res.status}`, res.status, text, {});
@@ -87,7 +93,8 @@ function flatHeaders(h: unknown): Record<string, string> {
     typeof (h as { toJSON?: unknown }).toJSON === 'function'
       ? Object.entries((h as { toJSON(): Record<string, unknown> }).toJSON())
       : Object.entries(h as Record<string, unknown>);
-  for (const [k, v] of entries) if (v !== undefined && v !== null) out[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : String(v);
+  for (const [k, v] of entries)
+    if (v !== undefined && v !== null) out[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : String(v);
   return out;
 }
 
@@ -95,7 +102,12 @@ function toApiError(e: unknown): SendGridApiError {
   const err = e as { code?: unknown; message?: string; response?: { headers?: unknown; body?: unknown } };
   // The SDK's ResponseError carries the HTTP status in `code` and the parsed body in response.body.
   if (typeof err?.code === 'number' && err.response) {
-    return new SendGridApiError(err.message ?? `HTTP ${err.code}`, err.code, err.response.body, flatHeaders(err.response.headers));
+    return new SendGridApiError(
+      err.message ?? `HTTP ${err.code}`,
+      err.code,
+      err.response.body,
+      flatHeaders(err.response.headers),
+    );
   }
   // Transport failures come through as axios errors with a string code (ECONNRESET, ECONNABORTED, …).
   const code = typeof err?.code === 'string' ? err.code : 'ENETWORK';

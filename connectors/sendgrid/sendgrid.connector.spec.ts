@@ -13,6 +13,7 @@ import {
 } from '../../src/connectors';
 import { ConnectorsModule } from '../../src/connectors/connectors.module';
 import { MappingModule } from '../../src/mapping';
+import { conformance } from './conformance';
 import { startSandbox, type SendGridSandbox } from './sandbox';
 
 async function collect(it: AsyncIterable<ReadPage>): Promise<ReadPage[]> {
@@ -36,7 +37,10 @@ describe('SendGridConnector against the sandbox', () => {
   let connector: Connector;
   let sb: SendGridSandbox;
   let n = 0;
-  const conn = (settings: Record<string, unknown> = {}, apiKey = sb.credentials.apiKey): ConnectionContext => ({
+  const conn = (
+    settings: Record<string, unknown> = {},
+    apiKey = sb.credentials.apiKey,
+  ): ConnectionContext => ({
     id: `sg-${++n}`, // a fresh id per test: no cached field ids or limiter pauses leak between tests
     connector: 'sendgrid',
     baseUrl: sb.url,
@@ -79,8 +83,14 @@ describe('SendGridConnector against the sandbox', () => {
   it('write: several chunks, created and updated, an invalid email failed invalid-data, ids returned', async () => {
     const existing = [...sb.store.contacts.values()].filter((c) => c.text.email).slice(0, 3);
     const items: WriteItem[] = [
-      ...existing.map((c, i) => ({ key: `old-${i}`, record: { email: c.text.email!.toUpperCase(), first_name: `Renamed${i}` } })),
-      ...Array.from({ length: 8 }, (_, i) => ({ key: `new-${i}`, record: { email: `new-${i}@example.com`, last_name: `New ${i}` } })),
+      ...existing.map((c, i) => ({
+        key: `old-${i}`,
+        record: { email: c.text.email!.toUpperCase(), first_name: `Renamed${i}` },
+      })),
+      ...Array.from({ length: 8 }, (_, i) => ({
+        key: `new-${i}`,
+        record: { email: `new-${i}@example.com`, last_name: `New ${i}` },
+      })),
       { key: 'bad', record: { email: 'not-an-email@', first_name: 'Broken' } },
     ];
     const puts: number[] = [];
@@ -119,7 +129,11 @@ describe('SendGridConnector against the sandbox', () => {
     ];
     const out = await connector.write(conn(), 'contacts', items);
     expect(out[0].status).toBe(WriteStatus.Created);
-    expect(out[1]).toMatchObject({ key: 'no-id', status: WriteStatus.Failed, error: { code: ConnectorErrorCode.InvalidData } });
+    expect(out[1]).toMatchObject({
+      key: 'no-id',
+      status: WriteStatus.Failed,
+      error: { code: ConnectorErrorCode.InvalidData },
+    });
     expect(out[1].error!.message).toMatch(/identifier/);
     expect(out[2].status).toBe(WriteStatus.Created);
   });
@@ -127,7 +141,9 @@ describe('SendGridConnector against the sandbox', () => {
   it('write: list ids from settings', async () => {
     const list = { id: '0b3c6a9e-1d2f-4e5a-8b7c-9d0e1f2a3b4c', name: 'Newsletter' };
     sb.store.lists.set(list.id, list);
-    const out = await connector.write(conn({ listIds: [list.id] }), 'contacts', [{ key: 'l', record: { email: 'listed@example.com' } }]);
+    const out = await connector.write(conn({ listIds: [list.id] }), 'contacts', [
+      { key: 'l', record: { email: 'listed@example.com' } },
+    ]);
     expect(sb.store.contacts.get(out[0].externalId!)!.list_ids).toEqual([list.id]);
   });
 
@@ -140,7 +156,10 @@ describe('SendGridConnector against the sandbox', () => {
     const off = await connector.write(conn(), 'contacts', items);
     expect(off[0].status).toBe(WriteStatus.Created);
     expect(sb.store.contacts.get(off[0].externalId!)!.custom).toEqual({ [stage.id]: 'customer' });
-    expect(off[1]).toMatchObject({ status: WriteStatus.Failed, error: { code: ConnectorErrorCode.InvalidData } });
+    expect(off[1]).toMatchObject({
+      status: WriteStatus.Failed,
+      error: { code: ConnectorErrorCode.InvalidData },
+    });
     expect(off[1].error!.message).toContain("'company'");
     expect(sb.store.fieldByName('company')).toBeUndefined();
 
@@ -159,11 +178,20 @@ describe('SendGridConnector against the sandbox', () => {
 
   it('custom fields: a field deleted after caching fails its records invalid-data, then the cache refreshes', async () => {
     const c = conn({ createCustomFields: true });
-    await connector.write(c, 'contacts', [{ key: 'x', record: { email: 'x@example.com', custom_fields: { lead_source: 'ads' } } }]);
+    await connector.write(c, 'contacts', [
+      { key: 'x', record: { email: 'x@example.com', custom_fields: { lead_source: 'ads' } } },
+    ]);
     sb.store.deleteField(sb.store.fieldByName('lead_source')!.id);
-    const stale = await connector.write(c, 'contacts', [{ key: 'y', record: { email: 'y@example.com', custom_fields: { lead_source: 'web' } } }]);
-    expect(stale[0]).toMatchObject({ status: WriteStatus.Failed, error: { code: ConnectorErrorCode.InvalidData } });
-    const again = await connector.write(c, 'contacts', [{ key: 'y', record: { email: 'y@example.com', custom_fields: { lead_source: 'web' } } }]);
+    const stale = await connector.write(c, 'contacts', [
+      { key: 'y', record: { email: 'y@example.com', custom_fields: { lead_source: 'web' } } },
+    ]);
+    expect(stale[0]).toMatchObject({
+      status: WriteStatus.Failed,
+      error: { code: ConnectorErrorCode.InvalidData },
+    });
+    const again = await connector.write(c, 'contacts', [
+      { key: 'y', record: { email: 'y@example.com', custom_fields: { lead_source: 'web' } } },
+    ]);
     expect(again[0].status).toBe(WriteStatus.Created);
     expect(sb.store.fieldByName('lead_source')).toBeDefined();
   });
@@ -172,19 +200,26 @@ describe('SendGridConnector against the sandbox', () => {
     const ids = [...sb.store.contacts.keys()].slice(0, 3);
     const unknown = '00000000-0000-4000-8000-000000000000';
     const out = await connector.delete(conn(), 'contacts', [...ids, unknown]);
-    expect(out).toEqual([...ids.map((externalId) => ({ externalId, status: 'deleted' })), { externalId: unknown, status: 'not-found' }]);
+    expect(out).toEqual([
+      ...ids.map((externalId) => ({ externalId, status: 'deleted' })),
+      { externalId: unknown, status: 'not-found' },
+    ]);
     for (const id of ids) expect(sb.store.contacts.has(id)).toBe(false);
   });
 
   it('full read: every seeded contact exactly once across pages, with resumable cursors', async () => {
     sb.seed(120, 3); // more than one 50-contact search
-    const pages = await collect(connector.read(conn(), 'contacts', null, { mode: ReadMode.Full, pageSize: 7 }));
+    const pages = await collect(
+      connector.read(conn(), 'contacts', null, { mode: ReadMode.Full, pageSize: 7 }),
+    );
     const ids = pages.flatMap((p) => p.records.map((r) => r.id));
     expect(ids.length).toBe(120);
     expect(new Set(ids)).toEqual(new Set(sb.store.contacts.keys()));
     expect(pages.every((p) => p.records.length <= 7)).toBe(true);
     // Resuming from the cursor of page 5 yields exactly what followed it.
-    const resumed = await collect(connector.read(conn(), 'contacts', pages[4].cursor, { mode: ReadMode.Full, pageSize: 7 }));
+    const resumed = await collect(
+      connector.read(conn(), 'contacts', pages[4].cursor, { mode: ReadMode.Full, pageSize: 7 }),
+    );
     expect(resumed.flatMap((p) => p.records.map((r) => r.id))).toEqual(ids.slice(35));
     expect(pages[0].records[0].modifiedAt).toMatch(/^\d{4}-\d\d-\d\dT/);
   });
@@ -196,17 +231,26 @@ describe('SendGridConnector against the sandbox', () => {
     const cursor = full[full.length - 1].cursor;
     const ids = [...sb.store.contacts.keys()].slice(10, 73); // 63 records, one timestamp: > one search, > one page
     sb.massUpdate(ids, { city: 'Same Instant' });
-    const inc = await collect(connector.read(c, 'contacts', cursor, { mode: ReadMode.Incremental, pageSize: 10 }));
+    const inc = await collect(
+      connector.read(c, 'contacts', cursor, { mode: ReadMode.Incremental, pageSize: 10 }),
+    );
     const got = inc.flatMap((p) => p.records.map((r) => r.id));
     expect(got.length).toBe(63);
     expect(new Set(got)).toEqual(new Set(ids));
-    const none = await collect(connector.read(c, 'contacts', inc[inc.length - 1].cursor, { mode: ReadMode.Incremental, pageSize: 10 }));
+    const none = await collect(
+      connector.read(c, 'contacts', inc[inc.length - 1].cursor, { mode: ReadMode.Incremental, pageSize: 10 }),
+    );
     expect(none.flatMap((p) => p.records)).toEqual([]);
   });
 
   it('readByIds: by contact id and by email', async () => {
     const [a, b] = [...sb.store.contacts.values()].filter((x) => x.text.email);
-    const got = await connector.readByIds(conn(), 'contacts', [a.id, b.text.email!.toUpperCase(), 'missing@example.com', '00000000-0000-4000-8000-000000000001']);
+    const got = await connector.readByIds(conn(), 'contacts', [
+      a.id,
+      b.text.email!.toUpperCase(),
+      'missing@example.com',
+      '00000000-0000-4000-8000-000000000001',
+    ]);
     expect(got.map((r) => r.id).sort()).toEqual([a.id, b.id].sort());
     expect(got.find((r) => r.id === b.id)!.data.email).toBe(b.text.email);
   });
@@ -236,11 +280,16 @@ describe('SendGridConnector against the sandbox', () => {
   it('5xx and outages -> temporary; a write that never reached SendGrid throws', async () => {
     sb.faults.configure({ rate5xx: 1 });
     expect((await rejection(connector.check(conn()))).code).toBe(ConnectorErrorCode.Temporary);
-    const e = await rejection(connector.write(conn(), 'contacts', [{ key: 'z', record: { email: 'z@example.com' } }]));
+    const e = await rejection(
+      connector.write(conn(), 'contacts', [{ key: 'z', record: { email: 'z@example.com' } }]),
+    );
     expect(e.code).toBe(ConnectorErrorCode.Temporary);
     sb.faults.reset();
     sb.faults.configure({ outageUntil: Date.now() + 60_000 });
-    expect((await rejection(connector.readByIds(conn(), 'contacts', ['00000000-0000-4000-8000-000000000001']))).code).toBe(ConnectorErrorCode.Temporary);
+    expect(
+      (await rejection(connector.readByIds(conn(), 'contacts', ['00000000-0000-4000-8000-000000000001'])))
+        .code,
+    ).toBe(ConnectorErrorCode.Temporary);
   });
 
   it('network failure -> temporary', async () => {
@@ -250,6 +299,42 @@ describe('SendGridConnector against the sandbox', () => {
   });
 
   it('an unknown object is refused', async () => {
-    expect((await rejection(connector.readByIds(conn(), 'deals', ['x']))).code).toBe(ConnectorErrorCode.Permanent);
+    expect((await rejection(connector.readByIds(conn(), 'deals', ['x']))).code).toBe(
+      ConnectorErrorCode.Permanent,
+    );
+  });
+});
+
+describe('SendGrid conformance profile', () => {
+  it('reads exactly the seeded records, writes more than one chunk with an outcome each, and reads edits', async () => {
+    const moduleRef = await Test.createTestingModule({
+      imports: [MappingModule.forRoot(), ConnectorsModule.forRoot({ only: ['sendgrid'] })],
+    }).compile();
+    await moduleRef.init();
+    const connector = moduleRef.get(ConnectorRegistry).get('sendgrid');
+    const h = await conformance.start({ count: 40, seed: 9 });
+    try {
+      const pages = await collect(
+        connector.read(h.connection, h.object, null, { mode: ReadMode.Full, pageSize: h.pageSize }),
+      );
+      expect(new Set(pages.flatMap((p) => p.records.map((r) => r.id)))).toEqual(new Set(await h.recordIds()));
+      const cursor = pages[pages.length - 1].cursor;
+      const items = h.newRecords(60); // chunk limit 25 in the profile: three PUTs
+      const out = await connector.write(h.connection, h.object, items);
+      expect(out.map((o) => [o.key, o.status])).toEqual(items.map((i) => [i.key, WriteStatus.Created]));
+      expect(out.every((o) => typeof o.externalId === 'string')).toBe(true);
+      const ids = (await h.recordIds()).slice(0, 12);
+      await h.edit(ids, true);
+      const inc = await collect(
+        connector.read(h.connection, h.object, cursor, { mode: ReadMode.Incremental, pageSize: h.pageSize }),
+      );
+      const got = new Set(inc.flatMap((p) => p.records.map((r) => r.id)));
+      // The 60 written after the cursor plus the 12 seeded ones edited after it.
+      expect(got).toEqual(new Set([...out.map((o) => o.externalId!), ...ids]));
+      expect((await rejection(connector.check(h.badCredentials))).code).toBe(ConnectorErrorCode.Auth);
+    } finally {
+      await h.close();
+      await moduleRef.close();
+    }
   });
 });

@@ -21,8 +21,19 @@ import {
   type WriteItem,
   type WriteOutcome,
 } from '../../src/connectors';
-import { SendGridClient, SendGridApiError, type SendGridRequest, type SendGridResponse } from './sendgrid.client';
-import { DEFAULT_RETRY_AFTER_MS, errorItems, malformedResponse, recordErrors, translateError } from './sendgrid.errors';
+import {
+  SendGridClient,
+  SendGridApiError,
+  type SendGridRequest,
+  type SendGridResponse,
+} from './sendgrid.client';
+import {
+  DEFAULT_RETRY_AFTER_MS,
+  errorItems,
+  malformedResponse,
+  recordErrors,
+  translateError,
+} from './sendgrid.errors';
 import { SendGridWebhooks } from './sendgrid.webhooks';
 
 /**
@@ -106,7 +117,11 @@ export interface ChunkLimits {
 }
 
 /** Greedy, order-preserving split under both limits; items that alone exceed maxBytes come back as oversize. */
-export function chunkBySizeAndCount<T>(items: T[], size: (item: T) => number, limits: ChunkLimits): { chunks: T[][]; oversize: T[] } {
+export function chunkBySizeAndCount<T>(
+  items: T[],
+  size: (item: T) => number,
+  limits: ChunkLimits,
+): { chunks: T[][]; oversize: T[] } {
   const chunks: T[][] = [];
   const oversize: T[] = [];
   let current: T[] = [];
@@ -210,7 +225,12 @@ export class SendGridConnector implements Connector {
    * oldest 50 matches in that order; the query bounds the page from below, so memory stays at one page. The
    * same cursor serves full and incremental reads; incremental may start `lookBackMs` early.
    */
-  async *read(connection: ConnectionContext, object: string, cursor: string | null, options: ReadOptions): AsyncIterable<ReadPage> {
+  async *read(
+    connection: ConnectionContext,
+    object: string,
+    cursor: string | null,
+    options: ReadOptions,
+  ): AsyncIterable<ReadPage> {
     this.assertObject(object);
     const pageSize = Math.max(1, Math.min(options.pageSize ?? SEARCH_PAGE_MAX, SEARCH_PAGE_MAX));
     let pos = decodeCursor(cursor);
@@ -231,7 +251,9 @@ export class SendGridConnector implements Connector {
       );
       if (!Array.isArray(res.body?.result)) throw malformedResponse('search contacts', res.body);
       // Sorted here too, so page boundaries never depend on the order of the answer's array.
-      const hits = res.body.result.filter((c) => typeof c?.id === 'string' && typeof c.updated_at === 'string').sort(byKeyset);
+      const hits = res.body.result
+        .filter((c) => typeof c?.id === 'string' && typeof c.updated_at === 'string')
+        .sort(byKeyset);
       if (!hits.length && !yielded) yield { records: [], deleted: [], cursor }; // nothing new: keep the caller's cursor
       // One search answers up to 50; they are handed out in pageSize slices, each with its resume point.
       for (let i = 0; i < hits.length; i += pageSize) {
@@ -279,16 +301,23 @@ export class SendGridConnector implements Connector {
     if (!prepared.length) return outcomes as WriteOutcome[];
 
     // Which contacts exist before the write decides created vs updated; the job itself only reports counts.
-    const before = await this.lookupEmails(connection, prepared.flatMap((p) => (p.email ? [p.email] : [])));
+    const before = await this.lookupEmails(
+      connection,
+      prepared.flatMap((p) => (p.email ? [p.email] : [])),
+    );
 
     const listIds = settings.listIds?.length ? settings.listIds : undefined;
     const envelope = jsonBytes(listIds ? { list_ids: listIds, contacts: [] } : { contacts: [] });
     const { chunks, oversize } = chunkBySizeAndCount(prepared, (p) => jsonBytes(p.contact), {
-      maxCount: Math.min(Number(settings.maxContactsPerRequest ?? MAX_CONTACTS_PER_REQUEST), MAX_CONTACTS_PER_REQUEST),
+      maxCount: Math.min(
+        Number(settings.maxContactsPerRequest ?? MAX_CONTACTS_PER_REQUEST),
+        MAX_CONTACTS_PER_REQUEST,
+      ),
       maxBytes: Math.min(Number(settings.maxRequestBytes ?? MAX_REQUEST_BYTES), MAX_REQUEST_BYTES),
       envelopeBytes: envelope,
     });
-    for (const p of oversize) fail(p.index, ConnectorErrorCode.InvalidData, 'contact alone exceeds the 6 MB request limit');
+    for (const p of oversize)
+      fail(p.index, ConnectorErrorCode.InvalidData, 'contact alone exceeds the 6 MB request limit');
 
     const succeeded: Prepared[] = [];
     let written = false;
@@ -302,7 +331,9 @@ export class SendGridConnector implements Connector {
         // Nothing reached SendGrid yet: fail the call as a whole so the engine retries it cleanly.
         if (!written) throw err;
         // Earlier chunks are in; report the rest per record so their outcomes are not lost.
-        for (const rest of chunks.slice(c)) for (const p of rest) if (!outcomes[p.index]) fail(p.index, err.code, err.message, err.retryAfterMs);
+        for (const rest of chunks.slice(c))
+          for (const p of rest)
+            if (!outcomes[p.index]) fail(p.index, err.code, err.message, err.retryAfterMs);
         break;
       }
     }
@@ -310,7 +341,10 @@ export class SendGridConnector implements Connector {
     // New contacts' ids are only known after the job; a failed lookup leaves externalId unset, not the write failed.
     let after = new Map<string, SgContact>();
     try {
-      after = await this.lookupEmails(connection, succeeded.flatMap((p) => (p.email ? [p.email] : [])));
+      after = await this.lookupEmails(
+        connection,
+        succeeded.flatMap((p) => (p.email ? [p.email] : [])),
+      );
     } catch {
       after = new Map();
     }
@@ -324,7 +358,14 @@ export class SendGridConnector implements Connector {
         ...(externalId ? { externalId } : {}),
       };
     }
-    return outcomes.map((o, i) => o ?? { key: batch[i].key, status: WriteStatus.Failed, error: { code: ConnectorErrorCode.Permanent, message: 'no outcome' } });
+    return outcomes.map(
+      (o, i) =>
+        o ?? {
+          key: batch[i].key,
+          status: WriteStatus.Failed,
+          error: { code: ConnectorErrorCode.Permanent, message: 'no outcome' },
+        },
+    );
   }
 
   /** Resolves custom field names to ids and normalises values; records that cannot be sent fail here. */
@@ -338,7 +379,9 @@ export class SendGridConnector implements Connector {
       const cf = item.record.custom_fields;
       if (cf && typeof cf === 'object' && !Array.isArray(cf)) for (const k of Object.keys(cf)) names.add(k);
     }
-    const resolved = names.size ? await this.resolveFields(connection, batch, [...names]) : { ids: new Map<string, string>(), problems: new Map<string, string>() };
+    const resolved = names.size
+      ? await this.resolveFields(connection, batch, [...names])
+      : { ids: new Map<string, string>(), problems: new Map<string, string>() };
     const out: Prepared[] = [];
     batch.forEach((item, index) => {
       const contact: Record<string, unknown> = {};
@@ -375,19 +418,28 @@ export class SendGridConnector implements Connector {
     const ids = new Map<string, string>();
     const problems = new Map<string, string>();
     let defs = await this.fieldDefinitions(connection);
-    const missing = names.filter((n) => !defs.has(n.toLowerCase()) && ![...defs.values()].some((d) => d.id === n));
+    const missing = names.filter(
+      (n) => !defs.has(n.toLowerCase()) && ![...defs.values()].some((d) => d.id === n),
+    );
     if (missing.length && this.settings(connection).createCustomFields === true) {
       for (const name of missing) {
         // Number when every value we are about to write is numeric; Text otherwise (Text accepts anything).
-        const values = batch.map((b) => (b.record.custom_fields as Record<string, unknown> | undefined)?.[name]).filter((v) => v !== undefined && v !== null);
+        const values = batch
+          .map((b) => (b.record.custom_fields as Record<string, unknown> | undefined)?.[name])
+          .filter((v) => v !== undefined && v !== null);
         const fieldType = values.length && values.every((v) => typeof v === 'number') ? 'Number' : 'Text';
         try {
-          await this.call(connection, { method: 'POST', url: '/v3/marketing/field_definitions', body: { name, field_type: fieldType } }, `create custom field '${name}'`);
+          await this.call(
+            connection,
+            { method: 'POST', url: '/v3/marketing/field_definitions', body: { name, field_type: fieldType } },
+            `create custom field '${name}'`,
+          );
         } catch (e) {
           const err = translateError(e);
           if (err.code !== ConnectorErrorCode.InvalidData) throw err;
           // "already exists" means another worker created it; a re-read below settles it. Anything else names why.
-          if (!/already exists/i.test(err.message)) problems.set(name, `custom field '${name}' could not be created: ${err.message}`);
+          if (!/already exists/i.test(err.message))
+            problems.set(name, `custom field '${name}' could not be created: ${err.message}`);
         }
       }
       this.fieldCache.delete(connection.id);
@@ -396,7 +448,11 @@ export class SendGridConnector implements Connector {
     for (const n of names) {
       const d = defs.get(n.toLowerCase()) ?? [...defs.values()].find((x) => x.id === n);
       if (d) ids.set(n, d.id);
-      else if (!problems.has(n)) problems.set(n, `custom field '${n}' does not exist at SendGrid (settings.createCustomFields is off)`);
+      else if (!problems.has(n))
+        problems.set(
+          n,
+          `custom field '${n}' does not exist at SendGrid (settings.createCustomFields is off)`,
+        );
     }
     return { ids, problems };
   }
@@ -404,7 +460,11 @@ export class SendGridConnector implements Connector {
   private fieldDefinitions(connection: ConnectionContext): Promise<Map<string, FieldDef>> {
     let p = this.fieldCache.get(connection.id);
     if (!p) {
-      p = this.call<{ custom_fields?: FieldDef[] }>(connection, { method: 'GET', url: '/v3/marketing/field_definitions' }, 'field definitions').then((r) => {
+      p = this.call<{ custom_fields?: FieldDef[] }>(
+        connection,
+        { method: 'GET', url: '/v3/marketing/field_definitions' },
+        'field definitions',
+      ).then((r) => {
         if (!Array.isArray(r.body?.custom_fields)) throw malformedResponse('field definitions', r.body);
         return new Map(r.body.custom_fields.map((f) => [f.name.toLowerCase(), f]));
       });
@@ -428,14 +488,22 @@ export class SendGridConnector implements Connector {
     for (let attempt = 0; attempt < 2 && !jobId; attempt++) {
       try {
         const body = { ...(listIds ? { list_ids: listIds } : {}), contacts: entries.map((e) => e.contact) };
-        const res = await this.call<{ job_id?: string }>(connection, { method: 'PUT', url: '/v3/marketing/contacts', body }, 'upsert contacts');
+        const res = await this.call<{ job_id?: string }>(
+          connection,
+          { method: 'PUT', url: '/v3/marketing/contacts', body },
+          'upsert contacts',
+        );
         if (typeof res.body?.job_id !== 'string') throw malformedResponse('upsert contacts', res.body);
         jobId = res.body.job_id;
       } catch (e) {
         const cause = e instanceof ConnectorError ? e.details.cause : undefined;
-        const perRecord = cause instanceof SendGridApiError && cause.status === 400 ? recordErrors(cause.body) : new Map<number, string>();
+        const perRecord =
+          cause instanceof SendGridApiError && cause.status === 400
+            ? recordErrors(cause.body)
+            : new Map<number, string>();
         if (attempt > 0 || perRecord.size === 0) throw e;
-        for (const [i, msg] of perRecord) if (entries[i]) fail(entries[i].index, ConnectorErrorCode.InvalidData, msg);
+        for (const [i, msg] of perRecord)
+          if (entries[i]) fail(entries[i].index, ConnectorErrorCode.InvalidData, msg);
         entries = entries.filter((_, i) => !perRecord.has(i));
         if (!entries.length) return [];
       }
@@ -450,7 +518,12 @@ export class SendGridConnector implements Connector {
       }
       if (rejected.size === 0) {
         // Errors we cannot attribute: failing all is the only honest answer; upserts are idempotent on retry.
-        for (const e of entries) fail(e.index, ConnectorErrorCode.Permanent, `import job ${jobId} ${job.status} with ${errored} unattributed errors`);
+        for (const e of entries)
+          fail(
+            e.index,
+            ConnectorErrorCode.Permanent,
+            `import job ${jobId} ${job.status} with ${errored} unattributed errors`,
+          );
         return [];
       }
     }
@@ -472,11 +545,19 @@ export class SendGridConnector implements Connector {
     const interval = Math.max(10, Number(s.jobPollIntervalMs ?? 1000));
     const deadline = Date.now() + Math.max(interval, Number(s.jobTimeoutMs ?? 10 * 60_000));
     for (;;) {
-      const res = await this.call<JobStatus>(connection, { method: 'GET', url: `/v3/marketing/contacts/imports/${encodeURIComponent(jobId)}` }, 'job status');
+      const res = await this.call<JobStatus>(
+        connection,
+        { method: 'GET', url: `/v3/marketing/contacts/imports/${encodeURIComponent(jobId)}` },
+        'job status',
+      );
       if (typeof res.body?.status !== 'string') throw malformedResponse('job status', res.body);
       if (res.body.status !== 'pending') return res.body;
       if (Date.now() + interval > deadline) {
-        throw new ConnectorError(ConnectorErrorCode.Temporary, `SendGrid job ${jobId} still pending after the polling limit`, { vendorCode: 'job-pending' });
+        throw new ConnectorError(
+          ConnectorErrorCode.Temporary,
+          `SendGrid job ${jobId} still pending after the polling limit`,
+          { vendorCode: 'job-pending' },
+        );
       }
       await sleep(interval);
     }
@@ -484,7 +565,11 @@ export class SendGridConnector implements Connector {
 
   // ---- delete ----------------------------------------------------------------------------------------------
 
-  async delete(connection: ConnectionContext, object: string, externalIds: string[]): Promise<DeleteOutcome[]> {
+  async delete(
+    connection: ConnectionContext,
+    object: string,
+    externalIds: string[],
+  ): Promise<DeleteOutcome[]> {
     this.assertObject(object);
     const status = new Map<string, DeleteOutcome>();
     for (let i = 0; i < externalIds.length; i += DELETE_IDS_PER_REQUEST) {
@@ -495,7 +580,11 @@ export class SendGridConnector implements Connector {
       const targets = ids.filter((id) => existing.has(id));
       if (!targets.length) continue;
       try {
-        const res = await this.call<{ job_id?: string }>(connection, { method: 'DELETE', url: '/v3/marketing/contacts', qs: { ids: targets.join(',') } }, 'delete contacts');
+        const res = await this.call<{ job_id?: string }>(
+          connection,
+          { method: 'DELETE', url: '/v3/marketing/contacts', qs: { ids: targets.join(',') } },
+          'delete contacts',
+        );
         if (typeof res.body?.job_id !== 'string') throw malformedResponse('delete contacts', res.body);
         const job = await this.followJob(connection, res.body.job_id);
         const gone = job.status === 'completed' || (job.results?.deleted_count ?? 0) === targets.length;
@@ -505,16 +594,45 @@ export class SendGridConnector implements Connector {
           // Partial delete job: ask SendGrid which are still there.
           const still = await this.batchGet(connection, targets);
           for (const id of targets)
-            status.set(id, still.has(id) ? { externalId: id, status: 'failed', error: { code: ConnectorErrorCode.Permanent, message: `delete job ${job.id} ${job.status}` } } : { externalId: id, status: 'deleted' });
+            status.set(
+              id,
+              still.has(id)
+                ? {
+                    externalId: id,
+                    status: 'failed',
+                    error: {
+                      code: ConnectorErrorCode.Permanent,
+                      message: `delete job ${job.id} ${job.status}`,
+                    },
+                  }
+                : { externalId: id, status: 'deleted' },
+            );
         }
       } catch (e) {
         if (i === 0) throw translateError(e, 'delete contacts');
         const err = translateError(e, 'delete contacts');
-        for (const id of externalIds.slice(i)) if (!status.has(id)) status.set(id, { externalId: id, status: 'failed', error: { code: err.code, message: err.message, ...(err.retryAfterMs !== undefined ? { retryAfterMs: err.retryAfterMs } : {}) } });
+        for (const id of externalIds.slice(i))
+          if (!status.has(id))
+            status.set(id, {
+              externalId: id,
+              status: 'failed',
+              error: {
+                code: err.code,
+                message: err.message,
+                ...(err.retryAfterMs !== undefined ? { retryAfterMs: err.retryAfterMs } : {}),
+              },
+            });
         break;
       }
     }
-    return externalIds.map((id) => status.get(id) ?? { externalId: id, status: 'failed', error: { code: ConnectorErrorCode.Permanent, message: 'no outcome' } });
+    return externalIds.map(
+      (id) =>
+        status.get(id) ?? {
+          externalId: id,
+          status: 'failed',
+          error: { code: ConnectorErrorCode.Permanent, message: 'no outcome' },
+        },
+    );
   }
 
   // ---- lookups ---------------------------------------------------------------------------------------------
@@ -524,7 +642,11 @@ export class SendGridConnector implements Connector {
     const out = new Map<string, SgContact>();
     if (!ids.length) return out;
     try {
-      const res = await this.call<{ result?: SgContact[] }>(connection, { method: 'POST', url: '/v3/marketing/contacts/batch', body: { ids } }, 'get contacts');
+      const res = await this.call<{ result?: SgContact[] }>(
+        connection,
+        { method: 'POST', url: '/v3/marketing/contacts/batch', body: { ids } },
+        'get contacts',
+      );
       if (!Array.isArray(res.body?.result)) throw malformedResponse('get contacts', res.body);
       for (const c of res.body.result) out.set(c.id, c);
     } catch (e) {
@@ -536,7 +658,9 @@ export class SendGridConnector implements Connector {
   /** search/emails in groups of 100: lower-cased email -> contact. Unknown emails are simply absent. */
   async lookupEmails(connection: ConnectionContext, emails: string[]): Promise<Map<string, SgContact>> {
     const out = new Map<string, SgContact>();
-    const wanted = [...new Set(emails.map((e) => e.trim().toLowerCase()).filter((e) => PLAUSIBLE_EMAIL.test(e)))];
+    const wanted = [
+      ...new Set(emails.map((e) => e.trim().toLowerCase()).filter((e) => PLAUSIBLE_EMAIL.test(e))),
+    ];
     for (let i = 0; i < wanted.length; i += LOOKUP_MAX) {
       let group = wanted.slice(i, i + LOOKUP_MAX);
       // SendGrid refuses the whole lookup when one address is invalid; drop the ones it names, ask once more.
@@ -547,12 +671,18 @@ export class SendGridConnector implements Connector {
             { method: 'POST', url: '/v3/marketing/contacts/search/emails', body: { emails: group } },
             'search emails',
           );
-          for (const [email, r] of Object.entries(res.body?.result ?? {})) if (r?.contact?.id) out.set(email.toLowerCase(), r.contact);
+          for (const [email, r] of Object.entries(res.body?.result ?? {}))
+            if (r?.contact?.id) out.set(email.toLowerCase(), r.contact);
           break;
         } catch (e) {
           if (e instanceof ConnectorError && e.code === ConnectorErrorCode.NotFound) break; // none of them exist
           const cause = e instanceof ConnectorError ? e.details.cause : undefined;
-          const named = cause instanceof SendGridApiError && cause.status === 400 ? errorItems(cause.body).map((x) => /invalid email address: (.+)$/i.exec(x.message)?.[1]?.trim().toLowerCase()) : [];
+          const named =
+            cause instanceof SendGridApiError && cause.status === 400
+              ? errorItems(cause.body).map((x) =>
+                  /invalid email address: (.+)$/i.exec(x.message)?.[1]?.trim().toLowerCase(),
+                )
+              : [];
           const bad = new Set(named.filter((x): x is string => !!x));
           if (attempt > 0 || bad.size === 0) throw e;
           group = group.filter((g) => !bad.has(g));
@@ -565,14 +695,19 @@ export class SendGridConnector implements Connector {
   // ---- plumbing ----------------------------------------------------------------------------------------------
 
   /** Every vendor request: budget first, translate failures, and hold all callers of this key on a 429. */
-  private async call<T>(connection: ConnectionContext, req: SendGridRequest, what: string): Promise<SendGridResponse<T>> {
+  private async call<T>(
+    connection: ConnectionContext,
+    req: SendGridRequest,
+    what: string,
+  ): Promise<SendGridResponse<T>> {
     const key = this.limiterKey(connection);
     await this.limiter.acquire(key, RATE_BUDGET);
     try {
       return await this.client(connection).request<T>(req);
     } catch (e) {
       const err = translateError(e, what);
-      if (err.code === ConnectorErrorCode.RateLimited) this.limiter.pause(key, Date.now() + (err.retryAfterMs ?? DEFAULT_RETRY_AFTER_MS));
+      if (err.code === ConnectorErrorCode.RateLimited)
+        this.limiter.pause(key, Date.now() + (err.retryAfterMs ?? DEFAULT_RETRY_AFTER_MS));
       throw err;
     }
   }
@@ -587,7 +722,11 @@ export class SendGridConnector implements Connector {
 
   private client(connection: ConnectionContext): SendGridClient {
     const apiKey = connection.credentials.apiKey;
-    if (!apiKey) throw new ConnectorError(ConnectorErrorCode.Auth, `connection ${connection.id} has no credentials.apiKey`);
+    if (!apiKey)
+      throw new ConnectorError(
+        ConnectorErrorCode.Auth,
+        `connection ${connection.id} has no credentials.apiKey`,
+      );
     const baseUrl = connection.baseUrl ?? connection.credentials.baseUrl;
     const fingerprint = `${apiKey}\u0000${baseUrl ?? ''}`;
     const cached = this.clients.get(connection.id);
@@ -609,7 +748,8 @@ export class SendGridConnector implements Connector {
   }
 
   private assertObject(object: string): void {
-    if (object !== 'contacts') throw new ConnectorError(ConnectorErrorCode.Permanent, `sendgrid has no object "${object}"`);
+    if (object !== 'contacts')
+      throw new ConnectorError(ConnectorErrorCode.Permanent, `sendgrid has no object "${object}"`);
   }
 }
 

@@ -4,8 +4,11 @@ import { SendGridApiError } from './sendgrid.client';
 import { chunkBySizeAndCount, jsonBytes, MAX_REQUEST_BYTES, parseErrorsCsv } from './sendgrid.connector';
 import { DEFAULT_RETRY_AFTER_MS, recordErrors, retryAfterMs, translateError } from './sendgrid.errors';
 
-const http = (status: number, body: unknown = { errors: [{ field: null, message: 'x' }] }, headers: Record<string, string> = {}) =>
-  new SendGridApiError(`HTTP ${status}`, status, body, headers);
+const http = (
+  status: number,
+  body: unknown = { errors: [{ field: null, message: 'x' }] },
+  headers: Record<string, string> = {},
+) => new SendGridApiError(`HTTP ${status}`, status, body, headers);
 
 describe('translateError', () => {
   it.each([
@@ -26,7 +29,9 @@ describe('translateError', () => {
 
   it('429 -> rate-limited with retryAfterMs from X-RateLimit-Reset (epoch seconds)', () => {
     const reset = Math.floor(Date.now() / 1000) + 30;
-    const e = translateError(http(429, { errors: [{ message: 'too many requests' }] }, { 'x-ratelimit-reset': String(reset) }));
+    const e = translateError(
+      http(429, { errors: [{ message: 'too many requests' }] }, { 'x-ratelimit-reset': String(reset) }),
+    );
     expect(e.code).toBe(ConnectorErrorCode.RateLimited);
     expect(e.retryable).toBe(true);
     expect(e.retryAfterMs).toBeGreaterThan(28_000);
@@ -34,8 +39,12 @@ describe('translateError', () => {
   });
 
   it('400 naming fields -> invalid-data, 400 without fields -> permanent, 413 -> invalid-data', () => {
-    expect(translateError(http(400, { errors: [{ field: 'contacts[0].email', message: 'bad' }] })).code).toBe(ConnectorErrorCode.InvalidData);
-    expect(translateError(http(400, { errors: [{ field: null, message: 'bad' }] })).code).toBe(ConnectorErrorCode.Permanent);
+    expect(translateError(http(400, { errors: [{ field: 'contacts[0].email', message: 'bad' }] })).code).toBe(
+      ConnectorErrorCode.InvalidData,
+    );
+    expect(translateError(http(400, { errors: [{ field: null, message: 'bad' }] })).code).toBe(
+      ConnectorErrorCode.Permanent,
+    );
     expect(translateError(http(413, 'too large')).code).toBe(ConnectorErrorCode.InvalidData);
   });
 
@@ -52,9 +61,12 @@ describe('translateError', () => {
   });
 
   it('names the vendor messages', () => {
-    expect(translateError(http(400, { errors: [{ field: 'list_ids', message: "list ID 'x' does not exist" }] }), 'upsert').message).toBe(
-      "upsert: list_ids: list ID 'x' does not exist",
-    );
+    expect(
+      translateError(
+        http(400, { errors: [{ field: 'list_ids', message: "list ID 'x' does not exist" }] }),
+        'upsert',
+      ).message,
+    ).toBe("upsert: list_ids: list ID 'x' does not exist");
   });
 });
 
@@ -87,7 +99,11 @@ describe('chunkBySizeAndCount (the 30,000-contact and 6 MB limits)', () => {
 
   it('splits by count', () => {
     const items = Array.from({ length: 7 }, (_, i) => ({ email: `a${i}@x.io` }));
-    const { chunks } = chunkBySizeAndCount(items, jsonBytes, { maxCount: 3, maxBytes: MAX_REQUEST_BYTES, envelopeBytes: envelope });
+    const { chunks } = chunkBySizeAndCount(items, jsonBytes, {
+      maxCount: 3,
+      maxBytes: MAX_REQUEST_BYTES,
+      envelopeBytes: envelope,
+    });
     expect(chunks.map((c) => c.length)).toEqual([3, 3, 1]);
     expect(chunks.flat()).toEqual(items);
   });
@@ -95,13 +111,23 @@ describe('chunkBySizeAndCount (the 30,000-contact and 6 MB limits)', () => {
   it('splits by bytes so every serialized request is at most 6 MiB, keeping order', () => {
     // ~700 KB contacts: 8 fit in 6 MiB by size, 20 of them need 3 requests although the count limit allows all.
     const big = 'x'.repeat(700 * 1024);
-    const items = Array.from({ length: 20 }, (_, i) => ({ email: `c${i}@x.io`, custom_fields: { e1_T: big } }));
-    const { chunks, oversize } = chunkBySizeAndCount(items, jsonBytes, { maxCount: 30_000, maxBytes: MAX_REQUEST_BYTES, envelopeBytes: envelope });
+    const items = Array.from({ length: 20 }, (_, i) => ({
+      email: `c${i}@x.io`,
+      custom_fields: { e1_T: big },
+    }));
+    const { chunks, oversize } = chunkBySizeAndCount(items, jsonBytes, {
+      maxCount: 30_000,
+      maxBytes: MAX_REQUEST_BYTES,
+      envelopeBytes: envelope,
+    });
     expect(oversize).toEqual([]);
     expect(chunks.length).toBe(3);
-    for (const c of chunks) expect(Buffer.byteLength(JSON.stringify({ contacts: c }))).toBeLessThanOrEqual(MAX_REQUEST_BYTES);
+    for (const c of chunks)
+      expect(Buffer.byteLength(JSON.stringify({ contacts: c }))).toBeLessThanOrEqual(MAX_REQUEST_BYTES);
     // Greedy: a chunk is closed only when the next contact would not fit.
-    expect(Buffer.byteLength(JSON.stringify({ contacts: [...chunks[0], chunks[1][0]] }))).toBeGreaterThan(MAX_REQUEST_BYTES);
+    expect(Buffer.byteLength(JSON.stringify({ contacts: [...chunks[0], chunks[1][0]] }))).toBeGreaterThan(
+      MAX_REQUEST_BYTES,
+    );
     expect(chunks.flat()).toEqual(items);
   });
 
@@ -109,14 +135,22 @@ describe('chunkBySizeAndCount (the 30,000-contact and 6 MB limits)', () => {
     const items = Array.from({ length: 10 }, () => ({ n: 'é'.repeat(10) })); // 2 bytes per é
     const one = jsonBytes(items[0]);
     const exactForThree = envelope + 3 * one + 2; // two commas
-    const { chunks } = chunkBySizeAndCount(items, jsonBytes, { maxCount: 100, maxBytes: exactForThree, envelopeBytes: envelope });
+    const { chunks } = chunkBySizeAndCount(items, jsonBytes, {
+      maxCount: 100,
+      maxBytes: exactForThree,
+      envelopeBytes: envelope,
+    });
     expect(chunks.map((c) => c.length)).toEqual([3, 3, 3, 1]);
     expect(Buffer.byteLength(JSON.stringify({ contacts: chunks[0] }))).toBe(exactForThree);
   });
 
   it('reports a contact that alone exceeds the limit instead of sending it', () => {
     const items = [{ a: 'small' }, { a: 'y'.repeat(200) }, { a: 'small2' }];
-    const { chunks, oversize } = chunkBySizeAndCount(items, jsonBytes, { maxCount: 10, maxBytes: envelope + 100, envelopeBytes: envelope });
+    const { chunks, oversize } = chunkBySizeAndCount(items, jsonBytes, {
+      maxCount: 10,
+      maxBytes: envelope + 100,
+      envelopeBytes: envelope,
+    });
     expect(oversize).toEqual([items[1]]);
     expect(chunks).toEqual([[items[0], items[2]]]);
   });
@@ -124,7 +158,8 @@ describe('chunkBySizeAndCount (the 30,000-contact and 6 MB limits)', () => {
 
 describe('parseErrorsCsv', () => {
   it('reads index and error with quoted cells', () => {
-    const csv = 'index,email,phone_number_id,external_id,anonymous_id,error\n"1","bad@","","","","email: invalid email address"\n"4","a@b.io","","","","custom_fields.e9_T: custom field ID not found, ""quoted"""\n';
+    const csv =
+      'index,email,phone_number_id,external_id,anonymous_id,error\n"1","bad@","","","","email: invalid email address"\n"4","a@b.io","","","","custom_fields.e9_T: custom field ID not found, ""quoted"""\n';
     const m = parseErrorsCsv(csv);
     expect(m.get(1)).toBe('email: invalid email address');
     expect(m.get(4)).toBe('custom_fields.e9_T: custom field ID not found, "quoted"');

@@ -16,7 +16,10 @@ export function errorItems(body: unknown): SendGridErrorItem[] {
   if (!Array.isArray(list)) return [];
   return list
     .filter((x): x is Record<string, unknown> => !!x && typeof x === 'object')
-    .map((x) => ({ field: typeof x.field === 'string' ? x.field : null, message: String(x.message ?? 'unknown error') }));
+    .map((x) => ({
+      field: typeof x.field === 'string' ? x.field : null,
+      message: String(x.message ?? 'unknown error'),
+    }));
 }
 
 /**
@@ -47,24 +50,39 @@ export function recordErrors(body: unknown): Map<number, string> {
 export function translateError(e: unknown, what = 'SendGrid request'): ConnectorError {
   if (e instanceof ConnectorError) return e;
   if (!(e instanceof SendGridApiError)) {
-    return new ConnectorError(ConnectorErrorCode.Temporary, `${what} failed: ${(e as Error)?.message ?? String(e)}`, { cause: e });
+    return new ConnectorError(
+      ConnectorErrorCode.Temporary,
+      `${what} failed: ${(e as Error)?.message ?? String(e)}`,
+      { cause: e },
+    );
   }
   const items = errorItems(e.body);
-  const detail = items.length ? items.map((i) => (i.field ? `${i.field}: ${i.message}` : i.message)).join('; ') : e.message;
+  const detail = items.length
+    ? items.map((i) => (i.field ? `${i.field}: ${i.message}` : i.message)).join('; ')
+    : e.message;
   const status = e.status;
   if (status === undefined) {
     // No HTTP answer at all: reset, refused, timeout. Worth retrying.
-    return new ConnectorError(ConnectorErrorCode.Temporary, `${what}: network error (${e.networkCode}): ${e.message}`, {
-      vendorCode: e.networkCode,
-      cause: e,
-    });
+    return new ConnectorError(
+      ConnectorErrorCode.Temporary,
+      `${what}: network error (${e.networkCode}): ${e.message}`,
+      {
+        vendorCode: e.networkCode,
+        cause: e,
+      },
+    );
   }
   const base = { status, cause: e, vendorCode: String(status) };
-  if (status === 401 || status === 403) return new ConnectorError(ConnectorErrorCode.Auth, `${what}: ${detail}`, base);
+  if (status === 401 || status === 403)
+    return new ConnectorError(ConnectorErrorCode.Auth, `${what}: ${detail}`, base);
   if (status === 429) {
-    return new ConnectorError(ConnectorErrorCode.RateLimited, `${what}: ${detail}`, { ...base, retryAfterMs: retryAfterMs(e.headers) });
+    return new ConnectorError(ConnectorErrorCode.RateLimited, `${what}: ${detail}`, {
+      ...base,
+      retryAfterMs: retryAfterMs(e.headers),
+    });
   }
-  if (status >= 500 || status === 408) return new ConnectorError(ConnectorErrorCode.Temporary, `${what}: ${detail}`, base);
+  if (status >= 500 || status === 408)
+    return new ConnectorError(ConnectorErrorCode.Temporary, `${what}: ${detail}`, base);
   if (status === 404) return new ConnectorError(ConnectorErrorCode.NotFound, `${what}: ${detail}`, base);
   // 400 naming fields (and 413, the body size limit) means the content is wrong, not the call.
   if ((status === 400 && items.some((i) => i.field)) || status === 413) {
@@ -75,5 +93,8 @@ export function translateError(e: unknown, what = 'SendGrid request'): Connector
 
 /** A response that parsed but does not have the shape SendGrid documents (truncated or corrupted body). */
 export function malformedResponse(what: string, body: unknown): ConnectorError {
-  return new ConnectorError(ConnectorErrorCode.Temporary, `${what}: unexpected response ${JSON.stringify(body)?.slice(0, 200)}`);
+  return new ConnectorError(
+    ConnectorErrorCode.Temporary,
+    `${what}: unexpected response ${JSON.stringify(body)?.slice(0, 200)}`,
+  );
 }

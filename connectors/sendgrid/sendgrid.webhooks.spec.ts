@@ -1,6 +1,12 @@
 // Event Webhook verification and parsing with deliveries signed by the sandbox (its ECDSA key pair).
 import { generateKeyPairSync } from 'node:crypto';
-import { WebhookEventType, WebhookRejection, WebhookVerificationError, type ConnectionContext, type WebhookRequest } from '../../src/connectors';
+import {
+  WebhookEventType,
+  WebhookRejection,
+  WebhookVerificationError,
+  type ConnectionContext,
+  type WebhookRequest,
+} from '../../src/connectors';
 import { conformance } from './conformance';
 import { startSandbox, type SendGridSandbox } from './sandbox';
 import { buildEvent, signEventPayload, type EventSpec } from './sandbox/sendgrid-events';
@@ -23,7 +29,11 @@ describe('SendGrid Event Webhook', () => {
   });
   afterAll(() => sb.close());
 
-  const request = (body: string, headers: Record<string, string>, receivedAt = new Date()): WebhookRequest => ({
+  const request = (
+    body: string,
+    headers: Record<string, string>,
+    receivedAt = new Date(),
+  ): WebhookRequest => ({
     method: 'POST',
     url: 'https://syncline.example/webhooks/sendgrid',
     headers: { 'content-type': 'application/json', ...headers },
@@ -52,16 +62,22 @@ describe('SendGrid Event Webhook', () => {
   it('refuses a signature from another key as forged', () => {
     const b = body([{ event: 'unsubscribe', email: 'a@example.com' }]);
     const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-    expect(rejection(request(b, signEventPayload(privateKey, String(Math.floor(Date.now() / 1000)), b)))).toBe(WebhookRejection.Forged);
+    expect(
+      rejection(request(b, signEventPayload(privateKey, String(Math.floor(Date.now() / 1000)), b))),
+    ).toBe(WebhookRejection.Forged);
   });
 
   it('refuses missing headers, garbage signatures and a missing public key as forged', () => {
     const b = body([{ event: 'open', email: 'a@example.com' }]);
     expect(rejection(request(b, {}))).toBe(WebhookRejection.Forged);
     const h = sb.sign(b);
-    const garbage = Object.fromEntries(Object.entries(h).map(([k, v]) => [k, /Signature/.test(k) ? 'bm90IGEgc2lnbmF0dXJl' : v]));
+    const garbage = Object.fromEntries(
+      Object.entries(h).map(([k, v]) => [k, /Signature/.test(k) ? 'bm90IGEgc2lnbmF0dXJl' : v]),
+    );
     expect(rejection(request(b, garbage))).toBe(WebhookRejection.Forged);
-    expect(rejection(request(b, h), { ...connection, credentials: { apiKey: 'x' } })).toBe(WebhookRejection.Forged);
+    expect(rejection(request(b, h), { ...connection, credentials: { apiKey: 'x' } })).toBe(
+      WebhookRejection.Forged,
+    );
   });
 
   it('refuses a tampered body (signature over the original) as forged', () => {
@@ -87,7 +103,11 @@ describe('SendGrid Event Webhook', () => {
       { event: 'bounce', email: 'b@example.com', timestamp: ts + 3 },
       { event: 'dropped', email: 'd@example.com', timestamp: ts + 4 },
       { event: 'bounce', email: 'soft@example.com', timestamp: ts + 5, type: 'blocked' },
-      ...(['delivered', 'open', 'click', 'processed', 'deferred'] as const).map((event, i) => ({ event, email: 'o@example.com', timestamp: ts + 10 + i })),
+      ...(['delivered', 'open', 'click', 'processed', 'deferred'] as const).map((event, i) => ({
+        event,
+        email: 'o@example.com',
+        timestamp: ts + 10 + i,
+      })),
     ];
     const raw = events.map(buildEvent);
     const parsed = hooks.parse(connection, request(JSON.stringify(raw), {}));
@@ -102,10 +122,22 @@ describe('SendGrid Event Webhook', () => {
       fields: { emailConsent: 'unsubscribed', unsubscribedAt: '2023-11-14T22:13:20.000Z' },
       vendorType: 'unsubscribe',
     });
-    expect(parsed[1].fields).toEqual({ emailConsent: 'unsubscribed', unsubscribedAt: '2023-11-14T22:13:21.000Z' });
-    expect(parsed[2].fields).toEqual({ emailConsent: 'unsubscribed', unsubscribedAt: '2023-11-14T22:13:22.000Z' });
-    expect(parsed[3]).toMatchObject({ type: WebhookEventType.Consent, fields: { emailDeliverability: 'bounced' } });
-    expect(parsed[4]).toMatchObject({ type: WebhookEventType.Consent, fields: { emailDeliverability: 'dropped' } });
+    expect(parsed[1].fields).toEqual({
+      emailConsent: 'unsubscribed',
+      unsubscribedAt: '2023-11-14T22:13:21.000Z',
+    });
+    expect(parsed[2].fields).toEqual({
+      emailConsent: 'unsubscribed',
+      unsubscribedAt: '2023-11-14T22:13:22.000Z',
+    });
+    expect(parsed[3]).toMatchObject({
+      type: WebhookEventType.Consent,
+      fields: { emailDeliverability: 'bounced' },
+    });
+    expect(parsed[4]).toMatchObject({
+      type: WebhookEventType.Consent,
+      fields: { emailDeliverability: 'dropped' },
+    });
     expect(parsed[5]).toMatchObject({ type: WebhookEventType.Other, vendorType: 'bounce' }); // blocked: temporary refusal
     expect(parsed[5].fields).toBeUndefined();
     for (const e of parsed.slice(6)) {
@@ -113,7 +145,13 @@ describe('SendGrid Event Webhook', () => {
       expect(e.fields).toBeUndefined();
       expect(e.email).toBe('o@example.com');
     }
-    expect(parsed.map((e) => e.vendorType).slice(6)).toEqual(['delivered', 'open', 'click', 'processed', 'deferred']);
+    expect(parsed.map((e) => e.vendorType).slice(6)).toEqual([
+      'delivered',
+      'open',
+      'click',
+      'processed',
+      'deferred',
+    ]);
   });
 
   it('refuses bodies that are not an event array as malformed', () => {
@@ -128,7 +166,9 @@ describe('SendGrid Event Webhook', () => {
     expect(reason('{"not":"json"')).toBe(WebhookRejection.Malformed);
     expect(reason('{"event":"open"}')).toBe(WebhookRejection.Malformed);
     expect(reason('[{"event":"open","email":"a@b.io","timestamp":1}]')).toBe(WebhookRejection.Malformed); // no sg_event_id
-    expect(reason('[{"event":"open","sg_event_id":"x","timestamp":"yesterday"}]')).toBe(WebhookRejection.Malformed);
+    expect(reason('[{"event":"open","sg_event_id":"x","timestamp":"yesterday"}]')).toBe(
+      WebhookRejection.Malformed,
+    );
     expect(reason('[]')).toBeUndefined();
   });
 
@@ -142,7 +182,9 @@ describe('SendGrid Event Webhook', () => {
         received.push({
           method: req.method!,
           url: `http://127.0.0.1${req.url}`,
-          headers: Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : v])),
+          headers: Object.fromEntries(
+            Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : v]),
+          ),
           rawBody: Buffer.concat(chunks),
           receivedAt: new Date(),
         });
@@ -158,7 +200,11 @@ describe('SendGrid Event Webhook', () => {
       expect(received.length).toBeGreaterThan(0);
       hooks.verify(connection, received[0]);
       const [event] = hooks.parse(connection, received[0]);
-      expect(event).toMatchObject({ type: WebhookEventType.Consent, email: 'spam@example.com', vendorType: 'spamreport' });
+      expect(event).toMatchObject({
+        type: WebhookEventType.Consent,
+        email: 'spam@example.com',
+        vendorType: 'spamreport',
+      });
     } finally {
       await new Promise((r) => server.close(r));
     }

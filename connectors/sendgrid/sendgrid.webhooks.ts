@@ -30,21 +30,32 @@ export class SendGridWebhooks implements WebhookHandler {
   verify(connection: ConnectionContext, request: WebhookRequest): void {
     const signature = header(request, SIGNATURE_HEADER);
     const timestamp = header(request, TIMESTAMP_HEADER);
-    if (!signature || !timestamp) throw new WebhookVerificationError(WebhookRejection.Forged, 'missing SendGrid signature headers');
-    if (!/^\d{1,12}$/.test(timestamp)) throw new WebhookVerificationError(WebhookRejection.Forged, 'timestamp header is not epoch seconds');
+    if (!signature || !timestamp)
+      throw new WebhookVerificationError(WebhookRejection.Forged, 'missing SendGrid signature headers');
+    if (!/^\d{1,12}$/.test(timestamp))
+      throw new WebhookVerificationError(WebhookRejection.Forged, 'timestamp header is not epoch seconds');
     const key = this.publicKey(connection);
     let ok = false;
     try {
       // ECDSA verification checks the math, not bytes against bytes, so there is no comparison to time.
-      ok = ecdsaVerify('sha256', Buffer.concat([Buffer.from(timestamp, 'utf8'), request.rawBody]), key, Buffer.from(signature, 'base64'));
+      ok = ecdsaVerify(
+        'sha256',
+        Buffer.concat([Buffer.from(timestamp, 'utf8'), request.rawBody]),
+        key,
+        Buffer.from(signature, 'base64'),
+      );
     } catch {
       ok = false; // a signature that is not valid DER is a forgery, not a crash
     }
-    if (!ok) throw new WebhookVerificationError(WebhookRejection.Forged, 'Event Webhook signature does not verify');
+    if (!ok)
+      throw new WebhookVerificationError(WebhookRejection.Forged, 'Event Webhook signature does not verify');
     const tolerance = Number(connection.settings.webhookToleranceMs ?? DEFAULT_TOLERANCE_MS);
     if (Math.abs(request.receivedAt.getTime() - Number(timestamp) * 1000) > tolerance) {
       // Checked after the signature so a replay of a genuine old delivery is reported as stale, not forged.
-      throw new WebhookVerificationError(WebhookRejection.Stale, `Event Webhook timestamp ${timestamp} is outside the ${tolerance} ms window`);
+      throw new WebhookVerificationError(
+        WebhookRejection.Stale,
+        `Event Webhook timestamp ${timestamp} is outside the ${tolerance} ms window`,
+      );
     }
   }
 
@@ -55,7 +66,11 @@ export class SendGridWebhooks implements WebhookHandler {
     } catch {
       throw new WebhookVerificationError(WebhookRejection.Malformed, 'Event Webhook body is not JSON');
     }
-    if (!Array.isArray(body)) throw new WebhookVerificationError(WebhookRejection.Malformed, 'Event Webhook body must be an array of events');
+    if (!Array.isArray(body))
+      throw new WebhookVerificationError(
+        WebhookRejection.Malformed,
+        'Event Webhook body must be an array of events',
+      );
     return body.map((raw, i) => parseEvent(raw, i));
   }
 
@@ -65,7 +80,11 @@ export class SendGridWebhooks implements WebhookHandler {
 
   private publicKey(connection: ConnectionContext): KeyObject {
     const raw = connection.credentials.webhookPublicKey?.trim();
-    if (!raw) throw new WebhookVerificationError(WebhookRejection.Forged, 'no webhookPublicKey configured: cannot verify');
+    if (!raw)
+      throw new WebhookVerificationError(
+        WebhookRejection.Forged,
+        'no webhookPublicKey configured: cannot verify',
+      );
     let key = this.keys.get(raw);
     if (!key) {
       try {
@@ -73,7 +92,10 @@ export class SendGridWebhooks implements WebhookHandler {
           ? createPublicKey(raw)
           : createPublicKey({ key: Buffer.from(raw, 'base64'), format: 'der', type: 'spki' });
       } catch {
-        throw new WebhookVerificationError(WebhookRejection.Forged, 'webhookPublicKey is not a valid public key');
+        throw new WebhookVerificationError(
+          WebhookRejection.Forged,
+          'webhookPublicKey is not a valid public key',
+        );
       }
       this.keys.set(raw, key);
     }
@@ -89,7 +111,8 @@ function parseEvent(raw: unknown, i: number): WebhookEvent {
   const e = raw as Record<string, unknown>;
   if (typeof e.sg_event_id !== 'string' || !e.sg_event_id) return bad('sg_event_id missing');
   if (typeof e.event !== 'string' || !e.event) return bad('event missing');
-  if (typeof e.timestamp !== 'number' || !Number.isFinite(e.timestamp)) return bad('timestamp must be epoch seconds');
+  if (typeof e.timestamp !== 'number' || !Number.isFinite(e.timestamp))
+    return bad('timestamp must be epoch seconds');
   if (e.email !== undefined && typeof e.email !== 'string') return bad('email must be a string');
   const occurredAt = new Date(e.timestamp * 1000).toISOString();
   const event: WebhookEvent = {
