@@ -7,11 +7,15 @@ const ROOT = path.join(__dirname, '..');
 const TS_NODE = path.join(ROOT, 'node_modules', 'ts-node', 'dist', 'bin.js');
 
 function validate(...args: string[]) {
-  const r = spawnSync(process.execPath, [TS_NODE, '-T', path.join(ROOT, 'scripts', 'mappings-validate.ts'), ...args], {
-    cwd: ROOT,
-    encoding: 'utf8',
-    timeout: 60_000,
-  });
+  const r = spawnSync(
+    process.execPath,
+    [TS_NODE, '-T', path.join(ROOT, 'scripts', 'mappings-validate.ts'), ...args],
+    {
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 60_000,
+    },
+  );
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 

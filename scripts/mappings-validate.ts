@@ -4,7 +4,12 @@
 // file:line: field: message and exits 1 on any; prints a one-line summary on success.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { formatMappingError, loadMappingsDir, TransformRegistry, type TransformDefinition } from '../src/mapping';
+import {
+  formatMappingError,
+  loadMappingsDir,
+  TransformRegistry,
+  type TransformDefinition,
+} from '../src/mapping';
 
 function connectorTransforms(registry: TransformRegistry, dir: string): string[] {
   const loaded: string[] = [];
@@ -40,7 +45,9 @@ function main(argv: string[]): number {
     return 1;
   }
   const objects = mappings.map((m) => `${m.connector}/${m.object}@v${m.version}`).join(', ');
-  console.log(`${files.length} mapping file${files.length === 1 ? '' : 's'} valid in ${dir}: ${objects || 'none'}`);
+  console.log(
+    `${files.length} mapping file${files.length === 1 ? '' : 's'} valid in ${dir}: ${objects || 'none'}`,
+  );
   return 0;
 }
 

@@ -17,6 +17,8 @@ export class MappingValidationError extends Error {
   override readonly name = 'MappingValidationError';
 
   constructor(readonly errors: readonly MappingError[]) {
-    super(`${errors.length} mapping error${errors.length === 1 ? '' : 's'}:\n${errors.map(formatMappingError).join('\n')}`);
+    super(
+      `${errors.length} mapping error${errors.length === 1 ? '' : 's'}:\n${errors.map(formatMappingError).join('\n')}`,
+    );
   }
 }

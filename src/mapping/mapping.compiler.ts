@@ -30,7 +30,8 @@ export function compileMapping(
   const outbound = compileSide(def, 'outbound', transforms, problems);
 
   def.required.forEach((field, i) => {
-    if (!isCanonicalField(field)) problems.push({ path: ['required', i], message: `"${field}" is not a canonical field` });
+    if (!isCanonicalField(field))
+      problems.push({ path: ['required', i], message: `"${field}" is not a canonical field` });
     else if (!(field in def.inbound)) {
       problems.push({ path: ['required', i], message: `"${field}" is required but has no inbound rule` });
     }
@@ -39,7 +40,12 @@ export function compileMapping(
   checkTargetConflicts(Object.keys(def.outbound), problems);
 
   if (problems.length) return { problems };
-  const ts = def.timestamp === undefined ? undefined : typeof def.timestamp === 'string' ? { from: def.timestamp } : def.timestamp;
+  const ts =
+    def.timestamp === undefined
+      ? undefined
+      : typeof def.timestamp === 'string'
+        ? { from: def.timestamp }
+        : def.timestamp;
   const mapping: CompiledMapping = {
     connector: def.connector,
     object: def.object,
@@ -68,7 +74,10 @@ function compileSide(
   for (const [target, rule] of Object.entries(def[side])) {
     const at = [side, target];
     if (side === 'inbound' && !isCanonicalField(target)) {
-      problems.push({ path: at, message: `"${target}" is not a canonical field (a standard field or ${CUSTOM_PREFIX}<name>)` });
+      problems.push({
+        path: at,
+        message: `"${target}" is not a canonical field (a standard field or ${CUSTOM_PREFIX}<name>)`,
+      });
     }
     if (side === 'outbound' && rule.clearable) {
       problems.push({ path: [...at, 'clearable'], message: 'clearable applies to inbound fields only' });
@@ -83,7 +92,10 @@ function compileSide(
       });
     }
     if (sources.length === 0 && rule.transforms.length === 0) {
-      problems.push({ path: at, message: 'needs "from" or a transform that makes a value (such as constant)' });
+      problems.push({
+        path: at,
+        message: 'needs "from" or a transform that makes a value (such as constant)',
+      });
     }
     const steps = compileSteps(rule, [...at, 'transforms'], transforms, problems);
     rules.push({
@@ -124,7 +136,11 @@ function compileSteps(
   return steps;
 }
 
-function compileSources(rule: FieldRuleDefinition, sources: readonly string[], side: Side): CompiledRule['read'] {
+function compileSources(
+  rule: FieldRuleDefinition,
+  sources: readonly string[],
+  side: Side,
+): CompiledRule['read'] {
   const reader = side === 'inbound' ? compileReader : compileFlatReader;
   if (sources.length === 0) return () => null;
   if (!Array.isArray(rule.from)) return reader(sources[0]);
@@ -172,7 +188,8 @@ function checkTargetConflicts(targets: string[], problems: CompileProblem[]): vo
     const parts = t.split('.');
     for (let i = 1; i < parts.length; i++) {
       const prefix = parts.slice(0, i).join('.');
-      if (set.has(prefix)) problems.push({ path: ['outbound', t], message: `conflicts with outbound field "${prefix}"` });
+      if (set.has(prefix))
+        problems.push({ path: ['outbound', t], message: `conflicts with outbound field "${prefix}"` });
     }
   }
 }

@@ -180,12 +180,20 @@ describe('mapInbound over the shipped mappings', () => {
     expect(r.issues).toEqual([]);
     expect(r.syncId).toBe('cus_01HZX9');
     expect(r.sourceTimestamp).toBe('2024-03-05T14:07:31.000Z');
-    expect(r.fields).toMatchObject({ phone: '+493012345678', company: 'Stadtwerke', lifecycleStage: 'subscriber', country: 'DE' });
+    expect(r.fields).toMatchObject({
+      phone: '+493012345678',
+      company: 'Stadtwerke',
+      lifecycleStage: 'subscriber',
+      country: 'DE',
+    });
     expect(r.fields).not.toHaveProperty('emailConsent');
   });
 
   it('leaves out fields the vendor record does not carry (partial webhook payloads)', () => {
-    const r = mapInbound(hubspot, { id: '7', properties: { email: 'a@b.example', lastmodifieddate: '2024-03-05T14:07:31.512Z' } });
+    const r = mapInbound(hubspot, {
+      id: '7',
+      properties: { email: 'a@b.example', lastmodifieddate: '2024-03-05T14:07:31.512Z' },
+    });
     expect(r.fields).toEqual({ email: 'a@b.example' });
     expect(r.issues).toEqual([]);
   });
@@ -215,7 +223,9 @@ describe('mapInbound over the shipped mappings', () => {
 
   it('falls back to the read time when the record or the mapping has no timestamp', () => {
     const { SystemModstamp: _omit, ...rec } = salesforceContact();
-    expect(mapInbound(sfContact, rec, { readAt: '2024-05-01T00:00:00+02:00' }).sourceTimestamp).toBe('2024-04-30T22:00:00.000Z');
+    expect(mapInbound(sfContact, rec, { readAt: '2024-05-01T00:00:00+02:00' }).sourceTimestamp).toBe(
+      '2024-04-30T22:00:00.000Z',
+    );
     const before = Date.now();
     const at = Date.parse(mapInbound(sfContact, rec).sourceTimestamp);
     expect(at).toBeGreaterThanOrEqual(before);
@@ -235,7 +245,14 @@ inbound:
 `,
       'acme.yaml',
     );
-    const r = mapInbound(mapping as CompiledMapping, { id: 1, orders: -2, spent: '10.50', a: 'x', b: 'y', at: 0 });
+    const r = mapInbound(mapping as CompiledMapping, {
+      id: 1,
+      orders: -2,
+      spent: '10.50',
+      a: 'x',
+      b: 'y',
+      at: 0,
+    });
     expect(r.externalId).toBe('1');
     expect(r.fields).toEqual({ totalSpent: '10.5', 'custom.when': '1970-01-01T00:00:00.000Z' });
     expect(r.issues.map((i) => i.field)).toEqual(['orderCount', 'custom.tags']);
@@ -246,7 +263,12 @@ inbound:
   it('feeds merge rules: clearable empties erase, others do not', () => {
     const first = mapInbound(sfContact, salesforceContact());
     const stored = mergeFields(null, { connection: 'sf', ...first });
-    const blanked = mapInbound(sfContact, { ...salesforceContact(), Description: '', Title: '', SystemModstamp: '2024-03-06T00:00:00.000+0000' });
+    const blanked = mapInbound(sfContact, {
+      ...salesforceContact(),
+      Description: '',
+      Title: '',
+      SystemModstamp: '2024-03-06T00:00:00.000+0000',
+    });
     const merged = mergeFields(stored, { connection: 'sf', ...blanked });
     expect(merged.fields).not.toHaveProperty('custom.sfDescription');
     expect(merged.fields.jobTitle).toBe('Analyst');
@@ -255,7 +277,12 @@ inbound:
 
 describe('mapOutbound over the shipped mappings', () => {
   it('rebuilds nested HubSpot properties and writes only what the customer has', () => {
-    const r = mapOutbound(hubspot, { email: 'a@b.example', firstName: 'Ada', country: 'GB', emailConsent: 'unsubscribed' });
+    const r = mapOutbound(hubspot, {
+      email: 'a@b.example',
+      firstName: 'Ada',
+      country: 'GB',
+      emailConsent: 'unsubscribed',
+    });
     expect(r).toEqual({
       record: { properties: { email: 'a@b.example', firstname: 'Ada', country: 'United Kingdom' } },
       issues: [],
@@ -264,8 +291,17 @@ describe('mapOutbound over the shipped mappings', () => {
   });
 
   it('writes the canonical id to the Salesforce external id field and maps consent to the checkbox', () => {
-    const r = mapOutbound(sfContact, { email: 'a@b.example', emailConsent: 'unsubscribed', lastName: 'Lovelace' }, { customerId: 'cus_1' });
-    expect(r.record).toEqual({ Email: 'a@b.example', LastName: 'Lovelace', HasOptedOutOfEmail: true, Syncline_Id__c: 'cus_1' });
+    const r = mapOutbound(
+      sfContact,
+      { email: 'a@b.example', emailConsent: 'unsubscribed', lastName: 'Lovelace' },
+      { customerId: 'cus_1' },
+    );
+    expect(r.record).toEqual({
+      Email: 'a@b.example',
+      LastName: 'Lovelace',
+      HasOptedOutOfEmail: true,
+      Syncline_Id__c: 'cus_1',
+    });
     expect(mapOutbound(sfContact, { emailConsent: 'unknown' }).record).toEqual({ HasOptedOutOfEmail: false });
   });
 
@@ -275,8 +311,17 @@ describe('mapOutbound over the shipped mappings', () => {
   });
 
   it('rebuilds SendGrid custom fields by name', () => {
-    const r = mapOutbound(sendgrid, { email: 'z@example.de', company: 'Stadtwerke', country: 'DE' }, { customerId: 'cus_9' });
-    expect(r.record).toEqual({ email: 'z@example.de', country: 'Germany', custom_fields: { company: 'Stadtwerke' }, external_id: 'cus_9' });
+    const r = mapOutbound(
+      sendgrid,
+      { email: 'z@example.de', company: 'Stadtwerke', country: 'DE' },
+      { customerId: 'cus_9' },
+    );
+    expect(r.record).toEqual({
+      email: 'z@example.de',
+      country: 'Germany',
+      custom_fields: { company: 'Stadtwerke' },
+      external_id: 'cus_9',
+    });
   });
 
   it('reports a transform failure on the vendor field', () => {
@@ -299,19 +344,39 @@ describe('round trip vendor -> canonical -> vendor', () => {
     expect(report).toEqual({ lost: [], changed: [], drift: [], issues: [] });
   });
 
-  it.each(cases)('%s writes back every vendor field it reads that has an outbound rule', (_name, m, record) => {
-    const out = mapOutbound(m, mapInbound(m, record).fields).record;
-    const both = m.outbound.map((r) => r.target).filter((t) => m.inbound.some((r) => r.sources.includes(t)));
-    expect(both.length).toBeGreaterThanOrEqual(8);
-    for (const p of both) expect(p.split('.').reduce<any>((o, k) => o?.[k], out)).toEqual(p.split('.').reduce<any>((o, k) => o?.[k], record));
-  });
+  it.each(cases)(
+    '%s writes back every vendor field it reads that has an outbound rule',
+    (_name, m, record) => {
+      const out = mapOutbound(m, mapInbound(m, record).fields).record;
+      const both = m.outbound
+        .map((r) => r.target)
+        .filter((t) => m.inbound.some((r) => r.sources.includes(t)));
+      expect(both.length).toBeGreaterThanOrEqual(8);
+      for (const p of both)
+        expect(p.split('.').reduce<any>((o, k) => o?.[k], out)).toEqual(
+          p.split('.').reduce<any>((o, k) => o?.[k], record),
+        );
+    },
+  );
 
   it('is stable for messy records: values normalize once, then stay put', () => {
-    const messy = { ...hubspotContact(), properties: { ...hubspotContact().properties, email: ' JOSE@Example.ES', phone: '912 34 56 78', country: 'españa' } };
+    const messy = {
+      ...hubspotContact(),
+      properties: {
+        ...hubspotContact().properties,
+        email: ' JOSE@Example.ES',
+        phone: '912 34 56 78',
+        country: 'españa',
+      },
+    };
     const report = checkRoundTrip(hubspot, messy);
     expect(report.lost).toEqual([]);
     expect(report.drift).toEqual([]);
-    expect(report.changed.map((c) => c.path)).toEqual(['properties.email', 'properties.phone', 'properties.country']);
+    expect(report.changed.map((c) => c.path)).toEqual([
+      'properties.email',
+      'properties.phone',
+      'properties.country',
+    ]);
   });
 
   it('reports a mapping that loses a field', () => {

@@ -4,7 +4,14 @@
 import { isEmpty } from '../canonical/merge-rules';
 import type { CustomerFields, FieldValue } from '../canonical/customer.model';
 import { compileReader, setPath } from './field-path';
-import { ABSENT, type CompiledMapping, type CompiledRule, type InboundResult, type MappingIssue, type OutboundResult } from './mapping.types';
+import {
+  ABSENT,
+  type CompiledMapping,
+  type CompiledRule,
+  type InboundResult,
+  type MappingIssue,
+  type OutboundResult,
+} from './mapping.types';
 import { toIsoDateTime } from './transforms/date.transforms';
 import type { TransformContext } from './transforms/transform.types';
 
@@ -30,7 +37,13 @@ function vendorGet(record: Record<string, unknown>, path: string): unknown {
   return v === ABSENT ? undefined : v;
 }
 
-function runSteps(rule: CompiledRule, value: unknown, ctx: TransformContext, issues: MappingIssue[], field: string): unknown {
+function runSteps(
+  rule: CompiledRule,
+  value: unknown,
+  ctx: TransformContext,
+  issues: MappingIssue[],
+  field: string,
+): unknown {
   let v = value;
   for (const step of rule.steps) {
     try {
@@ -44,7 +57,12 @@ function runSteps(rule: CompiledRule, value: unknown, ctx: TransformContext, iss
 }
 
 function isScalar(v: unknown): v is FieldValue {
-  return v === null || typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v));
+  return (
+    v === null ||
+    typeof v === 'string' ||
+    typeof v === 'boolean' ||
+    (typeof v === 'number' && Number.isFinite(v))
+  );
 }
 
 export function mapInbound(
@@ -62,7 +80,10 @@ export function mapInbound(
     const v = runSteps(rule, raw, ctx, issues, rule.target);
     if (v === ABSENT) continue;
     if (!isScalar(v)) {
-      issues.push({ field: rule.target, message: `${describe(v)} is not a single value (reduce it with a transform such as join)` });
+      issues.push({
+        field: rule.target,
+        message: `${describe(v)} is not a single value (reduce it with a transform such as join)`,
+      });
       continue;
     }
     if (rule.check && !isEmpty(v)) {
@@ -82,7 +103,8 @@ export function mapInbound(
   }
 
   const externalId = idText(mapping.readExternalId(record));
-  if (externalId === null) issues.push({ field: 'identity.key', message: `record has no ${mapping.definition.identity.key}` });
+  if (externalId === null)
+    issues.push({ field: 'identity.key', message: `record has no ${mapping.definition.identity.key}` });
   const syncId = mapping.readSyncId ? idText(mapping.readSyncId(record)) : null;
 
   let sourceTimestamp: string | null = null;
@@ -110,7 +132,11 @@ export function mapInbound(
   };
 }
 
-export function mapOutbound(mapping: CompiledMapping, fields: CustomerFields, options: OutboundOptions = {}): OutboundResult {
+export function mapOutbound(
+  mapping: CompiledMapping,
+  fields: CustomerFields,
+  options: OutboundOptions = {},
+): OutboundResult {
   const issues: MappingIssue[] = [];
   const record: Record<string, unknown> = {};
   const ctx: TransformContext = {
@@ -125,7 +151,8 @@ export function mapOutbound(mapping: CompiledMapping, fields: CustomerFields, op
     if (v === ABSENT) continue;
     setPath(record, rule.targetPath, v);
   }
-  if (mapping.syncIdPath && options.customerId !== undefined) setPath(record, mapping.syncIdPath, options.customerId);
+  if (mapping.syncIdPath && options.customerId !== undefined)
+    setPath(record, mapping.syncIdPath, options.customerId);
 
   return { record, issues, mappingVersion: mapping.version };
 }
@@ -157,7 +184,9 @@ export interface RoundTripReport {
 export function checkRoundTrip(mapping: CompiledMapping, record: Record<string, unknown>): RoundTripReport {
   const first = mapInbound(mapping, record, { readAt: '1970-01-01T00:00:00.000Z' });
   const out = mapOutbound(mapping, first.fields);
-  const both = mapping.outbound.map((r) => r.target).filter((t) => mapping.inbound.some((r) => r.sources.includes(t)));
+  const both = mapping.outbound
+    .map((r) => r.target)
+    .filter((t) => mapping.inbound.some((r) => r.sources.includes(t)));
   const lost: string[] = [];
   const changed: RoundTripReport['changed'] = [];
   for (const path of both) {
@@ -167,7 +196,9 @@ export function checkRoundTrip(mapping: CompiledMapping, record: Record<string, 
     if (after === undefined) lost.push(path);
     else if (!sameValue(before, after)) changed.push({ path, before, after });
   }
-  const second = mapInbound(mapping, mergeDeep(structuredClone(record), out.record), { readAt: '1970-01-01T00:00:00.000Z' });
+  const second = mapInbound(mapping, mergeDeep(structuredClone(record), out.record), {
+    readAt: '1970-01-01T00:00:00.000Z',
+  });
   const drift: RoundTripReport['drift'] = [];
   for (const [field, value] of Object.entries(first.fields)) {
     if (second.fields[field] !== value) drift.push({ field, first: value, second: second.fields[field] });
@@ -183,7 +214,14 @@ function sameValue(a: unknown, b: unknown): boolean {
 function mergeDeep(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
   for (const [k, v] of Object.entries(over)) {
     const cur = base[k];
-    if (v && typeof v === 'object' && !Array.isArray(v) && cur && typeof cur === 'object' && !Array.isArray(cur)) {
+    if (
+      v &&
+      typeof v === 'object' &&
+      !Array.isArray(v) &&
+      cur &&
+      typeof cur === 'object' &&
+      !Array.isArray(cur)
+    ) {
       mergeDeep(cur as Record<string, unknown>, v as Record<string, unknown>);
     } else base[k] = v;
   }

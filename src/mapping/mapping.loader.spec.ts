@@ -138,8 +138,14 @@ outbound:
 
   it('accepts transforms a connector registered, and rejects them without the registration', () => {
     const text = VALID.replace('[trim, lowercase]', '[trim, { acme.domain: { keep: true } }]');
-    expect(errorsOf(text)).toEqual([`${FILE}:6: inbound.email.transforms[1]: unknown transform "acme.domain"`]);
-    const registry = new TransformRegistry().register('acme.domain', (v) => v, z.object({ keep: z.boolean() }));
+    expect(errorsOf(text)).toEqual([
+      `${FILE}:6: inbound.email.transforms[1]: unknown transform "acme.domain"`,
+    ]);
+    const registry = new TransformRegistry().register(
+      'acme.domain',
+      (v) => v,
+      z.object({ keep: z.boolean() }),
+    );
     expect(errorsOf(text, registry)).toEqual([]);
     expect(errorsOf(text.replace('keep: true', 'keep: 1'), registry)).toEqual([
       `${FILE}:6: inbound.email.transforms[1].acme.domain.keep: acme.domain: Invalid input: expected boolean, received number`,
@@ -172,7 +178,10 @@ describe('loadMappingsDir', () => {
     write('salesforce/contact-copy.yaml', VALID.replace('Contact', 'contact'));
     write('hubspot/contacts.yaml', VALID);
     write('stray.yaml', VALID);
-    write('sendgrid/contacts.yaml', VALID.replace('salesforce', 'sendgrid').replace('version: 1', 'version: 0'));
+    write(
+      'sendgrid/contacts.yaml',
+      VALID.replace('salesforce', 'sendgrid').replace('version: 1', 'version: 0'),
+    );
     const { errors, mappings } = loadMappingsDir(dir);
     const lines = errors.map(formatMappingError).map((l) => l.replaceAll(dir, '<dir>'));
     expect(lines).toEqual([
@@ -189,7 +198,10 @@ describe('loadMappingsDir', () => {
   });
 
   it('loadMappings throws one MappingValidationError carrying the whole list', () => {
-    write('salesforce/contact.yaml', VALID.replace('from: email', 'from: mail').replace('trim, lowercase', 'trim, lowercas'));
+    write(
+      'salesforce/contact.yaml',
+      VALID.replace('from: email', 'from: mail').replace('trim, lowercase', 'trim, lowercas'),
+    );
     let caught: unknown;
     try {
       loadMappings(dir);
@@ -198,8 +210,13 @@ describe('loadMappingsDir', () => {
     }
     expect(caught).toBeInstanceOf(MappingValidationError);
     const err = caught as MappingValidationError;
-    expect(err.errors.map((e) => `${e.line}:${e.field}`)).toEqual(['6:inbound.email.transforms[1]', '8:outbound.Email.from']);
+    expect(err.errors.map((e) => `${e.line}:${e.field}`)).toEqual([
+      '6:inbound.email.transforms[1]',
+      '8:outbound.Email.from',
+    ]);
     expect(err.message).toContain('2 mapping errors:');
-    expect(err.message).toContain('contact.yaml:6: inbound.email.transforms[1]: unknown transform "lowercas"');
+    expect(err.message).toContain(
+      'contact.yaml:6: inbound.email.transforms[1]: unknown transform "lowercas"',
+    );
   });
 });

@@ -33,20 +33,35 @@ export function parseMappingFile(
   const doc = parseDocument(text, { prettyErrors: true });
   if (doc.errors.length) {
     return {
-      errors: doc.errors.map((e) => ({ file, line: e.linePos?.[0]?.line, field: '', message: e.message.split('\n')[0] })),
+      errors: doc.errors.map((e) => ({
+        file,
+        line: e.linePos?.[0]?.line,
+        field: '',
+        message: e.message.split('\n')[0],
+      })),
     };
   }
   const at = (parts: (string | number)[]) => lineOf(doc, parts, text);
   const parsed = mappingFileSchema.safeParse(doc.toJS() ?? {});
   if (!parsed.success) {
     return {
-      errors: zodProblems(parsed.error).map((p) => ({ file, line: at(p.path), field: formatFieldPath(p.path), message: p.message })),
+      errors: zodProblems(parsed.error).map((p) => ({
+        file,
+        line: at(p.path),
+        field: formatFieldPath(p.path),
+        message: p.message,
+      })),
     };
   }
   const { mapping, problems } = compileMapping(parsed.data, file, transforms);
   return {
     mapping,
-    errors: problems.map((p) => ({ file, line: at(p.path), field: formatFieldPath(p.path), message: p.message })),
+    errors: problems.map((p) => ({
+      file,
+      line: at(p.path),
+      field: formatFieldPath(p.path),
+      message: p.message,
+    })),
   };
 }
 
@@ -58,28 +73,47 @@ function displayPath(abs: string): string {
 /** Lists <dir>/<vendor>/*.yaml|yml; YAML files anywhere else are reported, since they would be ignored. */
 function mappingFiles(dir: string, errors: MappingError[]): string[] {
   const files: string[] = [];
-  for (const entry of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+  for (const entry of fs
+    .readdirSync(dir, { withFileTypes: true })
+    .sort((a, b) => a.name.localeCompare(b.name))) {
     const full = path.join(dir, entry.name);
     if (entry.isDirectory()) {
-      for (const f of fs.readdirSync(full, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      for (const f of fs
+        .readdirSync(full, { withFileTypes: true })
+        .sort((a, b) => a.name.localeCompare(b.name))) {
         const inner = path.join(full, f.name);
         if (f.isFile() && /\.ya?ml$/.test(f.name)) files.push(inner);
         else if (f.isDirectory()) {
-          errors.push({ file: displayPath(inner), field: '', message: 'mappings are one level deep: <dir>/<vendor>/<object>.yaml' });
+          errors.push({
+            file: displayPath(inner),
+            field: '',
+            message: 'mappings are one level deep: <dir>/<vendor>/<object>.yaml',
+          });
         }
       }
     } else if (/\.ya?ml$/.test(entry.name)) {
-      errors.push({ file: displayPath(full), field: '', message: 'a mapping file belongs in a vendor folder: <dir>/<vendor>/<object>.yaml' });
+      errors.push({
+        file: displayPath(full),
+        field: '',
+        message: 'a mapping file belongs in a vendor folder: <dir>/<vendor>/<object>.yaml',
+      });
     }
   }
   return files;
 }
 
 /** Loads every mapping under `dir` without throwing; `errors` is empty when all is well. */
-export function loadMappingsDir(dir: string, transforms: TransformRegistry = new TransformRegistry()): LoadResult {
+export function loadMappingsDir(
+  dir: string,
+  transforms: TransformRegistry = new TransformRegistry(),
+): LoadResult {
   const errors: MappingError[] = [];
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) {
-    return { mappings: [], files: [], errors: [{ file: displayPath(path.resolve(dir)), field: '', message: 'mappings directory not found' }] };
+    return {
+      mappings: [],
+      files: [],
+      errors: [{ file: displayPath(path.resolve(dir)), field: '', message: 'mappings directory not found' }],
+    };
   }
   const files = mappingFiles(dir, errors);
   const mappings: CompiledMapping[] = [];
@@ -105,7 +139,12 @@ export function loadMappingsDir(dir: string, transforms: TransformRegistry = new
     const key = `${m.connector}/${m.object}`.toLowerCase();
     const first = seen.get(key);
     if (first) {
-      errors.push({ file, line: lineOf(doc, ['object'], text), field: 'object', message: `${m.connector}/${m.object} is already mapped in ${first}` });
+      errors.push({
+        file,
+        line: lineOf(doc, ['object'], text),
+        field: 'object',
+        message: `${m.connector}/${m.object} is already mapped in ${first}`,
+      });
       continue;
     }
     seen.set(key, file);
@@ -115,7 +154,10 @@ export function loadMappingsDir(dir: string, transforms: TransformRegistry = new
 }
 
 /** Loads every mapping under `dir`, or throws a MappingValidationError listing every problem. */
-export function loadMappings(dir: string, transforms: TransformRegistry = new TransformRegistry()): CompiledMapping[] {
+export function loadMappings(
+  dir: string,
+  transforms: TransformRegistry = new TransformRegistry(),
+): CompiledMapping[] {
   const { mappings, errors } = loadMappingsDir(dir, transforms);
   if (errors.length) throw new MappingValidationError(errors);
   return mappings;

@@ -28,7 +28,12 @@ describe('MappingRegistry outside Nest', () => {
 
   it('lists mappings, per connector too, and their versions', () => {
     expect(registry.list()).toHaveLength(4);
-    expect(registry.list('salesforce').map((m) => m.object).sort()).toEqual(['Contact', 'Lead']);
+    expect(
+      registry
+        .list('salesforce')
+        .map((m) => m.object)
+        .sort(),
+    ).toEqual(['Contact', 'Lead']);
     expect(registry.versions()).toEqual({
       'hubspot/contacts': 1,
       'salesforce/Contact': 1,
@@ -38,7 +43,10 @@ describe('MappingRegistry outside Nest', () => {
   });
 
   it('accepts compiled mappings directly', () => {
-    const { mapping } = parseMappingFile('connector: acme\nobject: people\nversion: 4\nidentity: { key: id }\n', 'x.yaml');
+    const { mapping } = parseMappingFile(
+      'connector: acme\nobject: people\nversion: 4\nidentity: { key: id }\n',
+      'x.yaml',
+    );
     const r = new MappingRegistry({ mappings: [mapping as CompiledMapping] });
     expect(r.versions()).toEqual({ 'acme/people': 4 });
   });
@@ -47,7 +55,10 @@ describe('MappingRegistry outside Nest', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mapping-registry-'));
     try {
       fs.mkdirSync(path.join(dir, 'acme'));
-      fs.writeFileSync(path.join(dir, 'acme', 'people.yaml'), 'connector: acme\nobject: people\nversion: 0\nidentity: {}\n');
+      fs.writeFileSync(
+        path.join(dir, 'acme', 'people.yaml'),
+        'connector: acme\nobject: people\nversion: 0\nidentity: {}\n',
+      );
       const r = new MappingRegistry({ dir });
       expect(() => r.load()).toThrow(MappingValidationError);
       expect(() => r.list()).toThrow(/people\.yaml:3: version: .*\n.*people\.yaml:4: identity\.key/);
@@ -74,14 +85,18 @@ describe('MappingModule in Nest', () => {
   class AcmeTransforms implements OnModuleInit {
     constructor(private readonly transforms: TransformRegistry) {}
     onModuleInit(): void {
-      this.transforms.registerAll([defineTransform('acme.unwrap', noArgs, (v) => (v as { address: string }).address)]);
+      this.transforms.registerAll([
+        defineTransform('acme.unwrap', noArgs, (v) => (v as { address: string }).address),
+      ]);
     }
   }
   @Module({ providers: [AcmeTransforms] })
   class AcmeModule {}
 
   it('validates at bootstrap, after connectors registered their transforms', async () => {
-    const app = await Test.createTestingModule({ imports: [MappingModule.forRoot({ dir }), AcmeModule] }).compile();
+    const app = await Test.createTestingModule({
+      imports: [MappingModule.forRoot({ dir }), AcmeModule],
+    }).compile();
     await app.init();
     const registry = app.get(MappingRegistry);
     expect(registry.transforms).toBe(app.get(TransformRegistry));
@@ -92,6 +107,8 @@ describe('MappingModule in Nest', () => {
 
   it('stops the boot with the full error list when a mapping is invalid', async () => {
     const app = await Test.createTestingModule({ imports: [MappingModule.forRoot({ dir })] }).compile();
-    await expect(app.init()).rejects.toThrow('people.yaml:6: inbound.email.transforms[0]: unknown transform "acme.unwrap"');
+    await expect(app.init()).rejects.toThrow(
+      'people.yaml:6: inbound.email.transforms[0]: unknown transform "acme.unwrap"',
+    );
   });
 });

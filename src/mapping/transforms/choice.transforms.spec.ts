@@ -15,7 +15,10 @@ describe('boolean', () => {
 });
 
 describe('enum', () => {
-  const consent = transform('enum', { map: { true: 'unsubscribed', false: 'subscribed' }, default: 'unknown' });
+  const consent = transform('enum', {
+    map: { true: 'unsubscribed', false: 'subscribed' },
+    default: 'unknown',
+  });
   it('maps by the text of the value, so booleans and numbers match string keys', () => {
     expect(consent(true)).toBe('unsubscribed');
     expect(consent(false)).toBe('subscribed');
@@ -37,7 +40,9 @@ describe('enum', () => {
     expect(strict('')).toBeNull();
   });
   it('matches case-insensitively when asked', () => {
-    expect(transform('enum', { map: { Customer: 'customer' }, caseInsensitive: true })('CUSTOMER')).toBe('customer');
+    expect(transform('enum', { map: { Customer: 'customer' }, caseInsensitive: true })('CUSTOMER')).toBe(
+      'customer',
+    );
     expect(() => transform('enum', { map: { Customer: 'customer' } })('CUSTOMER')).toThrow(TransformError);
   });
   it('validates its args when loaded', () => {

@@ -26,7 +26,9 @@ describe('isoDateTime', () => {
   });
   it('rejects offset-less text unless assumeUtc, and date-only text', () => {
     expect(() => t('2024-01-15T10:30:00')).toThrow('ambiguous');
-    expect(transform('isoDateTime', { assumeUtc: true })('2024-01-15T10:30:00')).toBe('2024-01-15T10:30:00.000Z');
+    expect(transform('isoDateTime', { assumeUtc: true })('2024-01-15T10:30:00')).toBe(
+      '2024-01-15T10:30:00.000Z',
+    );
     expect(() => t('2024-01-15')).toThrow(TransformError);
   });
   it('reads epoch numbers only with the epoch flag', () => {

@@ -37,7 +37,8 @@ export function parseInstant(v: unknown, opts: DateTimeOptions = {}, dateOnlyOk 
   }
   const numeric = typeof v === 'number' || (typeof v === 'string' && /^\s*-?\d+(\.\d+)?\s*$/.test(v));
   if (numeric) {
-    if (!opts.epoch) throw new TransformError(`numeric timestamp ${show(v)} needs the epoch option (ms or s)`);
+    if (!opts.epoch)
+      throw new TransformError(`numeric timestamp ${show(v)} needs the epoch option (ms or s)`);
     const n = Number(v);
     if (!Number.isFinite(n)) throw new TransformError(`invalid epoch timestamp ${show(v)}`);
     const ms = Math.round(opts.epoch === 's' ? n * 1000 : n);
@@ -53,7 +54,8 @@ export function parseInstant(v: unknown, opts: DateTimeOptions = {}, dateOnlyOk 
   const y = Number(ys);
   const mo = Number(mos);
   const d = Number(ds);
-  if (mo < 1 || mo > 12 || d < 1 || d > daysInMonth(y, mo)) throw new TransformError(`no such date: ${show(v)}`);
+  if (mo < 1 || mo > 12 || d < 1 || d > daysInMonth(y, mo))
+    throw new TransformError(`no such date: ${show(v)}`);
   if (hs === undefined) {
     if (!dateOnlyOk) throw new TransformError(`a date without a time is not a timestamp: ${show(v)}`);
     return utc(y, mo - 1, d);

@@ -53,7 +53,8 @@ describe('decimal (exact)', () => {
     expect(t(-2)).toBe('-2');
   });
   it('is strict by default: separators, currency signs and exponent text are rejected', () => {
-    for (const bad of ['1,234.50', '$10', '1e5', '1.2.3', '-', '.', 'ten', true]) expect(() => t(bad)).toThrow(TransformError);
+    for (const bad of ['1,234.50', '$10', '1e5', '1.2.3', '-', '.', 'ten', true])
+      expect(() => t(bad)).toThrow(TransformError);
   });
   it('accepts well-placed thousands separators only when told to', () => {
     const grouped = transform('decimal', { thousandsSeparator: ',' });

@@ -36,8 +36,10 @@ const DECIMAL_TEXT = /^([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/;
  */
 export function toDecimal(v: unknown, thousandsSeparator?: string): string | null {
   if (isNullish(v)) return null;
-  if (typeof v === 'number' && !Number.isFinite(v)) throw new TransformError(`not a finite number: ${show(v)}`);
-  if (typeof v !== 'string' && typeof v !== 'number') throw new TransformError(`expected a decimal, got ${show(v)}`);
+  if (typeof v === 'number' && !Number.isFinite(v))
+    throw new TransformError(`not a finite number: ${show(v)}`);
+  if (typeof v !== 'string' && typeof v !== 'number')
+    throw new TransformError(`expected a decimal, got ${show(v)}`);
   let text = String(v).trim();
   if (text === '') return null;
   if (thousandsSeparator && typeof v === 'string') {

@@ -11,10 +11,16 @@ describe('e164', () => {
     expect(transform('e164', { defaultCountry: 'DE' })('030 12345678')).toBe('+493012345678');
   });
   it('takes the default country from another field of the record, as a name or a code', () => {
-    expect(transform('e164', { defaultCountryFrom: 'MailingCountry' }, { MailingCountry: 'United States' })('415.555.0132')).toBe(
-      '+14155550132',
+    expect(
+      transform(
+        'e164',
+        { defaultCountryFrom: 'MailingCountry' },
+        { MailingCountry: 'United States' },
+      )('415.555.0132'),
+    ).toBe('+14155550132');
+    expect(transform('e164', { defaultCountryFrom: 'country' }, { country: 'fr' })('01 42 68 53 00')).toBe(
+      '+33142685300',
     );
-    expect(transform('e164', { defaultCountryFrom: 'country' }, { country: 'fr' })('01 42 68 53 00')).toBe('+33142685300');
   });
   it('falls back to the fixed default when the record has no usable country', () => {
     const t = transform('e164', { defaultCountry: 'US', defaultCountryFrom: 'c' }, { c: 'Narnia' });

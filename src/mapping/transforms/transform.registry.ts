@@ -29,7 +29,9 @@ const TRANSFORM_NAME = /^[a-zA-Z][a-zA-Z0-9]*(\.[a-zA-Z][a-zA-Z0-9]*)?$/;
 /** A transform bound to its validated args: what the compiled mapping calls per record. */
 export type BoundTransform = (value: unknown, ctx: TransformContext) => unknown;
 
-export type BindResult = { ok: true; run: BoundTransform } | { ok: false; problems: { path: (string | number)[]; message: string }[] };
+export type BindResult =
+  | { ok: true; run: BoundTransform }
+  | { ok: false; problems: { path: (string | number)[]; message: string }[] };
 
 @Injectable()
 export class TransformRegistry {
@@ -44,7 +46,8 @@ export class TransformRegistry {
    * a built-in or another connector's; redefining a name is refused.
    */
   register<A>(name: string, fn: TransformFn<A>, argsSchema?: z.ZodType<A, any>): this {
-    if (!TRANSFORM_NAME.test(name)) throw new Error(`invalid transform name "${name}" (letters and digits, optionally "vendor.name")`);
+    if (!TRANSFORM_NAME.test(name))
+      throw new Error(`invalid transform name "${name}" (letters and digits, optionally "vendor.name")`);
     if (this.defs.has(name)) throw new Error(`transform "${name}" is already registered`);
     this.defs.set(name, { name, fn, args: (argsSchema ?? noArgs) as z.ZodType<A, any> });
     return this;

@@ -26,6 +26,10 @@ export class TransformError extends Error {
   override readonly name = 'TransformError';
 }
 
-export function defineTransform<A>(name: string, args: z.ZodType<A, any>, fn: TransformFn<A>): TransformDefinition<A> {
+export function defineTransform<A>(
+  name: string,
+  args: z.ZodType<A, any>,
+  fn: TransformFn<A>,
+): TransformDefinition<A> {
   return { name, args, fn };
 }

@@ -18,7 +18,14 @@ export function isBlank(v: unknown): boolean {
 
 /** Short, safe rendering of a bad value for an error message. */
 export function show(v: unknown): string {
-  const s = typeof v === 'string' ? JSON.stringify(v) : Array.isArray(v) ? 'a list' : typeof v === 'object' ? 'an object' : String(v);
+  const s =
+    typeof v === 'string'
+      ? JSON.stringify(v)
+      : Array.isArray(v)
+        ? 'a list'
+        : typeof v === 'object'
+          ? 'an object'
+          : String(v);
   return s.length > 60 ? `${s.slice(0, 57)}..."` : s;
 }
 
