@@ -98,7 +98,7 @@ describe(`webhook path (${target.type})`, () => {
     env.sendgrid.sendEvents([{ event: 'unsubscribe', email: c.email }]);
     await env.sendgrid.webhooks.flush();
     await env.app.get(JobQueue).idle();
-    await eventually(async () => (await fieldsOf(c.customerId)).emailConsent === 'unsubscribed'), 'consent applied');
+    await eventually(async () => (await fieldsOf(c.customerId)).emailConsent === 'unsubscribed', 'consent applied');
     await eventually(
       async () => (env.salesforce.state().records as Record<string, unknown>[]).some((r) => r.Id === c.externalId && r.HasOptedOutOfEmail === true),
       'Salesforce HasOptedOutOfEmail',
