@@ -49,7 +49,27 @@ export const MAX_PAGE_SIZE = 2_000;
 const DELETED_WINDOW_MS = 15 * 86_400_000;
 /** IN lists stay far below the 100,000-character SOQL limit. */
 const READ_BY_IDS_CHUNK = 200;
-const ID_RE = /^[a-zA-Z0-9]{15,18}$/;
+const ID_RE = /^[a-zA-Z0-9]{15}(?:[a-zA-Z0-9]{3})?$/;
+const SUFFIX_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ012345';
+
+/**
+ * A well-formed Salesforce id: 15 characters, or 18 whose last 3 are the case checksum of the first 15.
+ * SOQL rejects the whole query for one bad id in an IN list, so bad ones are filtered out first.
+ */
+export function isSalesforceId(id: string): boolean {
+  if (!ID_RE.test(id)) return false;
+  if (id.length === 15) return true;
+  let suffix = '';
+  for (let chunk = 0; chunk < 3; chunk++) {
+    let bits = 0;
+    for (let i = 0; i < 5; i++) {
+      const c = id.charCodeAt(chunk * 5 + i);
+      if (c >= 65 && c <= 90) bits |= 1 << i;
+    }
+    suffix += SUFFIX_ALPHABET[bits];
+  }
+  return id.slice(15).toUpperCase() === suffix;
+}
 
 /** Position after the last record read: its SystemModstamp (ISO, UTC) and Id; id null = "from t inclusive". */
 interface KeysetPosition {
@@ -69,7 +89,7 @@ export function decodeCursor(cursor: string): KeysetPosition {
     throw new ConnectorError(ConnectorErrorCode.Permanent, `invalid Salesforce cursor: ${cursor}`);
   }
   const p = parsed as { t?: unknown; id?: unknown };
-  if (typeof p?.t !== 'string' || Number.isNaN(Date.parse(p.t)) || (p.id !== null && (typeof p.id !== 'string' || !ID_RE.test(p.id)))) {
+  if (typeof p?.t !== 'string' || Number.isNaN(Date.parse(p.t)) || (p.id !== null && (typeof p.id !== 'string' || !isSalesforceId(p.id)))) {
     throw new ConnectorError(ConnectorErrorCode.Permanent, `invalid Salesforce cursor: ${cursor}`);
   }
   return { t: new Date(p.t).toISOString(), id: p.id };
@@ -162,7 +182,7 @@ export class SalesforceConnector implements Connector {
     const sobject = this.sobject(object);
     const client = this.client(connection);
     const fields = this.selectFields(sobject, false);
-    const valid = [...new Set(ids)].filter((id) => ID_RE.test(id));
+    const valid = [...new Set(ids)].filter(isSalesforceId);
     const out: VendorRecord[] = [];
     for (let i = 0; i < valid.length; i += READ_BY_IDS_CHUNK) {
       const chunk = valid.slice(i, i + READ_BY_IDS_CHUNK);
@@ -182,7 +202,7 @@ export class SalesforceConnector implements Connector {
     const client = this.client(connection);
     const syncIdField = this.mappings.get(MANIFEST.id, sobject).definition.identity.syncIdField ?? 'Syncline_Id__c';
     const outcomes = new Map<WriteItem, WriteOutcome>();
-    const byId = batch.filter((item) => item.externalId !== undefined && ID_RE.test(item.externalId));
+    const byId = batch.filter((item) => item.externalId !== undefined && isSalesforceId(item.externalId));
     const byKey = batch.filter((item) => !byId.includes(item));
     const chunks: Array<{ items: WriteItem[]; run: () => Promise<SfSaveResult[]>; notFoundCodes: Set<string> }> = [];
     for (let i = 0; i < byKey.length; i += MAX_COLLECTION_SIZE) {
@@ -278,7 +298,8 @@ export class SalesforceConnector implements Connector {
   private async recentlyDeleted(client: SalesforceClient, object: string, sinceIso: string): Promise<string[]> {
     const now = Date.now();
     const start = Math.max(Date.parse(sinceIso) - 60_000, now - DELETED_WINDOW_MS + 60_000);
-    const end = now + 60_000;
+    // Salesforce answers up to its own latestDateCovered, so a generous end absorbs clock skew between us and it.
+    const end = now + 10 * 60_000;
     if (end - start <= 60_000) return [];
     try {
       return (await client.deleted(object, new Date(start), new Date(end))).map((d) => d.id);

@@ -118,6 +118,10 @@ export function translateSalesforceError(err: unknown, http: SalesforceHttpInfo 
   ) {
     return new ConnectorError(ConnectorErrorCode.Temporary, message, { ...details, vendorCode: sysCode });
   }
+  // A 2xx the SDK could not digest (a body cut short or mangled on the way): another try may well work.
+  if (status !== undefined && status >= 200 && status < 300) {
+    return new ConnectorError(ConnectorErrorCode.Temporary, `unreadable Salesforce response: ${message}`, details);
+  }
   if (status !== undefined) {
     const code = codeForSalesforceError(`ERROR_HTTP_${status}`, status);
     const retryAfterMs = code === ConnectorErrorCode.RateLimited ? rateLimitRetryAfterMs(http.headers, message) : undefined;
