@@ -38,7 +38,9 @@ describe('scripts/sandbox.ts', () => {
   });
 
   it('parses flags in both spellings and passes vendor options through', () => {
-    expect(parseArgs(['sendgrid', '--port', '0', '--seed=7', '--count', '10', '--options', '{"jobDelayMs":5}'])).toEqual({
+    expect(
+      parseArgs(['sendgrid', '--port', '0', '--seed=7', '--count', '10', '--options', '{"jobDelayMs":5}']),
+    ).toEqual({
       vendor: 'sendgrid',
       options: { port: 0, seed: 7, count: 10, jobDelayMs: 5 },
     });

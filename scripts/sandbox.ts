@@ -34,7 +34,9 @@ export function availableVendors(dir = CONNECTORS_DIR): string[] {
 function intFlag(name: string, raw: string | undefined, min: number): number {
   const n = Number(raw);
   if (raw === undefined || raw.trim() === '' || !Number.isInteger(n) || n < min)
-    throw new UsageError(`--${name} needs an integer >= ${min}, got ${raw === undefined ? 'nothing' : `'${raw}'`}`);
+    throw new UsageError(
+      `--${name} needs an integer >= ${min}, got ${raw === undefined ? 'nothing' : `'${raw}'`}`,
+    );
   return n;
 }
 
@@ -67,7 +69,8 @@ export function parseArgs(argv: string[]): SandboxCliArgs {
         options.host = value;
         break;
       case 'webhook-url':
-        if (!value || !/^https?:\/\//.test(value)) throw new UsageError(`--webhook-url needs an http(s) URL, got '${value ?? ''}'`);
+        if (!value || !/^https?:\/\//.test(value))
+          throw new UsageError(`--webhook-url needs an http(s) URL, got '${value ?? ''}'`);
         options.webhookUrl = value;
         break;
       case 'options': {
@@ -78,7 +81,8 @@ export function parseArgs(argv: string[]): SandboxCliArgs {
         } catch {
           throw new UsageError('--options needs a JSON object');
         }
-        if (typeof extra !== 'object' || extra === null || Array.isArray(extra)) throw new UsageError('--options needs a JSON object');
+        if (typeof extra !== 'object' || extra === null || Array.isArray(extra))
+          throw new UsageError('--options needs a JSON object');
         Object.assign(options, extra);
         break;
       }
@@ -88,7 +92,8 @@ export function parseArgs(argv: string[]): SandboxCliArgs {
         throw new UsageError(`unknown flag '--${flag}'`);
     }
   }
-  if (!vendor) throw new UsageError(`no vendor given; available: ${availableVendors().join(', ') || '(none)'}`);
+  if (!vendor)
+    throw new UsageError(`no vendor given; available: ${availableVendors().join(', ') || '(none)'}`);
   return { vendor, options };
 }
 

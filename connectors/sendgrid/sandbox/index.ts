@@ -4,7 +4,7 @@ import express from 'express';
 import { randomUUID } from 'node:crypto';
 import { createAdminRouter, SandboxAdminError } from '../../../src/sandbox/admin';
 import { FaultInjector } from '../../../src/sandbox/faults';
-import { generatePeople } from '../../../src/sandbox/people';
+import { generatePerson } from '../../../src/sandbox/people';
 import { createRng } from '../../../src/sandbox/rng';
 import type { SandboxOptions, SandboxState, VendorSandbox } from '../../../src/sandbox/sandbox.types';
 import { startServer } from '../../../src/sandbox/server';
@@ -76,37 +76,54 @@ export async function startSandbox(opts: SendGridSandboxOptions = {}): Promise<S
     store.clear();
     const fieldIds = SEEDED_FIELDS.map(([n, t]) => store.createField(n, t).id);
     const rng = createRng(seedNo);
+    // Same 32 draws as before (same ids for a seed). One reused buffer and a join: `+=` would leave each id
+    // as a rope of ~36 string nodes, which cost more memory than the rest of the contact.
+    const hex: string[] = [];
     const uuid = (): string => {
-      const h = Array.from({ length: 32 }, () => Math.floor(rng.next() * 16).toString(16));
-      h[12] = '4';
-      h[16] = ((parseInt(h[16], 16) & 3) | 8).toString(16);
-      const s = h.join('');
-      return `${s.slice(0, 8)}-${s.slice(8, 12)}-${s.slice(12, 16)}-${s.slice(16, 20)}-${s.slice(20)}`;
+      hex.length = 0;
+      for (let n = 0; n < 32; n++) {
+        const d = Math.floor(rng.next() * 16);
+        hex.push((n === 12 ? 4 : n === 16 ? (d & 3) | 8 : d).toString(16));
+        if (n === 7 || n === 11 || n === 15 || n === 19) hex.push('-');
+      }
+      return hex.join('');
     };
     // Fixed epoch so the same seed gives the same timestamps on every run.
     const epoch = Date.UTC(2024, 0, 1);
     const year = 365 * 24 * 3600 * 1000;
-    generatePeople(count, seedNo).forEach((p, i) => {
+    // One person at a time (person i is the same whatever the count): holding 100k SeedPerson objects at once
+    // pushed the seeded sandbox's peak RSS past 300 MB.
+    // Names, cities, countries and custom values repeat across people; sharing one copy of each (and flat
+    // rather than concatenated strings) keeps 100k seeded contacts well inside the memory budget.
+    const pool = new Map<string, string>();
+    const intern = (s: string): string => {
+      let v = pool.get(s);
+      if (v === undefined) pool.set(s, (v = s));
+      return v;
+    };
+    const noLists: string[] = []; // lists are always replaced, never pushed to, so seeded contacts share one
+    for (let i = 0; i < count; i++) {
+      const p = generatePerson(i, seedNo);
       const createdAt = epoch + Math.floor(rng.next() * year);
       const updatedAt = createdAt + Math.floor(rng.next() * year * 0.5);
       const email = p.email?.trim().toLowerCase();
-      const c: Contact = { id: uuid(), text: {}, list_ids: [], createdAt, updatedAt };
+      const c: Contact = { id: uuid(), text: {}, list_ids: noLists, createdAt, updatedAt };
       // SendGrid only holds contacts with a valid identifier; people without a usable email get an external_id.
       if (email && isValidEmail(email) && !store.findByIdentifier('email', email)) c.text.email = email;
       else c.text.external_id = `seed-${seedNo}-${i}`;
-      if (p.firstName) c.text.first_name = p.firstName.slice(0, 50);
-      if (p.lastName) c.text.last_name = p.lastName.slice(0, 50);
-      if (p.city) c.text.city = p.city.slice(0, 60);
-      if (p.country) c.text.country = p.country.slice(0, 50);
+      if (p.firstName) c.text.first_name = intern(p.firstName.slice(0, 50));
+      if (p.lastName) c.text.last_name = intern(p.lastName.slice(0, 50));
+      if (p.city) c.text.city = intern(p.city.slice(0, 60));
+      if (p.country) c.text.country = intern(p.country.slice(0, 50));
       if (p.phone) c.text.phone_number = p.phone;
       const custom: Record<string, string | number> = {};
-      if (p.leadSource) custom[fieldIds[0]] = p.leadSource;
-      if (p.lifecycleStage) custom[fieldIds[1]] = p.lifecycleStage;
+      if (p.leadSource) custom[fieldIds[0]] = intern(p.leadSource);
+      if (p.lifecycleStage) custom[fieldIds[1]] = intern(p.lifecycleStage);
       if (p.totalSpent !== undefined && !Number.isNaN(Number(p.totalSpent))) custom[fieldIds[2]] = Number(p.totalSpent);
       if (p.orderCount !== undefined) custom[fieldIds[3]] = p.orderCount;
       if (Object.keys(custom).length) c.custom = custom;
       store.insert(c);
-    });
+    }
   };
 
   const applyFields = (c: Contact, fields: Record<string, unknown>, stamp: number): void => {

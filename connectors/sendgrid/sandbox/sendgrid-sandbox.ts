@@ -3,7 +3,7 @@
 // Webhook settings, plus its auth, rate-limit headers and async jobs. State lives in SendGridStore.
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { randomUUID } from 'node:crypto';
-import { compileSgql, SgqlError } from './sgql';
+import { planSgql, SgqlError } from './sgql';
 import {
   CONTACT_TEXT_FIELDS,
   IDENTIFIERS,
@@ -247,27 +247,16 @@ export function createSendGridApp(ctx: SendGridAppContext): express.Router {
   api.post('/v3/marketing/contacts/search', (req, res) => {
     const query = req.body?.query;
     if (!str(query) || query.trim() === '') return sgErrors(res, 400, [{ field: 'query', message: 'query is required' }]);
-    let pred;
+    let plan;
     try {
-      pred = compileSgql(query, (n) => store.isSgqlField(n));
+      plan = planSgql(query, (n) => store.isSgqlField(n));
     } catch (e) {
       if (e instanceof SgqlError) return sgErrors(res, 400, [{ field: 'query', message: `invalid query: ${e.message}` }]);
       throw e;
     }
     // Which 50 SendGrid returns is undocumented; the sandbox returns the oldest by (updated_at, id) so a
-    // keyset read on (updated_at, contact_id) is deterministic. Matches stream through a bounded top-50, so
-    // a search over 100k contacts allocates almost nothing.
-    let count = 0;
-    const view = { c: undefined as unknown as Contact, get: (f: string) => store.sgqlValue(view.c, f) };
-    const top = new TopN<Contact>(SEARCH_RESULT_CAP, (a, b) => a.updatedAt - b.updatedAt || cmp(a.id, b.id));
-    for (const c of store.contacts.values()) {
-      view.c = c;
-      if (pred(view)) {
-        count++;
-        top.offer(c);
-      }
-    }
-    const page = top.items();
+    // keyset read on (updated_at, contact_id) is deterministic.
+    const { page, count } = store.search(plan, SEARCH_RESULT_CAP);
     res.json({
       result: page.map(contactOut),
       contact_count: count,
@@ -601,24 +590,4 @@ function topN<T>(items: Iterable<T>, n: number, order: (a: T, b: T) => number): 
   }
   if (best.length < n) best.sort(order);
   return best;
-}
-
-/** Bounded "best n so far" with insertion into a small sorted array. */
-class TopN<T> {
-  private best: T[] = [];
-  constructor(
-    private readonly n: number,
-    private readonly order: (a: T, b: T) => number,
-  ) {}
-  offer(it: T): void {
-    const b = this.best;
-    if (b.length === this.n && this.order(it, b[b.length - 1]) >= 0) return;
-    let i = b.length;
-    while (i > 0 && this.order(it, b[i - 1]) < 0) i--;
-    b.splice(i, 0, it);
-    if (b.length > this.n) b.pop();
-  }
-  items(): T[] {
-    return this.best;
-  }
 }

@@ -1,6 +1,7 @@
 // In-memory state of the SendGrid Marketing sandbox: contacts, field definitions, lists and async jobs.
 // Knows SendGrid's data rules (lower-cased emails, identifier matching, field types) but nothing about HTTP.
 import { randomUUID } from 'node:crypto';
+import { comparePoints, type KeyBound, type KeyPoint, type SgqlPlan } from './sgql';
 
 export const RESERVED_FIELDS: Array<{ id: string; name: string; field_type: FieldType; read_only?: boolean }> = [
   ['first_name', 'T'],
@@ -108,6 +109,24 @@ export interface ListRecord {
 const EMAIL_RE = /^[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$/;
 const E164_RE = /^\+[1-9][0-9]{6,14}$/;
 const EMPTY: string[] = [];
+/** Past this many queued index changes a full re-sort is cheaper than splicing each one in. */
+const MAX_PENDING_INDEX_CHANGES = 256;
+
+/** Search order: (updated_at, id), the order keyset reads page in. */
+export function byUpdatedThenId(a: Contact, b: Contact): number {
+  return a.updatedAt - b.updatedAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+}
+
+/** A contact's place in the search order, under the key it had when placed (contacts are edited in place). */
+export interface OrderEntry {
+  t: number;
+  id: string;
+  c: Contact;
+}
+
+function entryVsPoint(e: OrderEntry, p: KeyPoint): number {
+  return comparePoints(e, p);
+}
 
 export function isValidEmail(s: string): boolean {
   return s.length <= 254 && EMAIL_RE.test(s);
@@ -125,6 +144,13 @@ export class SendGridStore {
   private nextFieldNo = 1;
   lists = new Map<string, ListRecord>();
   jobs = new Map<string, Job>();
+  /**
+   * Contacts sorted by (updatedAt, id) so keyset searches seek instead of scanning 100k contacts per page.
+   * Kept lazily: changes queue up and are applied when a search asks; `undefined` means re-sort from scratch.
+   * Every updatedAt change must go through removeContact/insert or upsertOne so the key stays findable.
+   */
+  private order: OrderEntry[] | undefined = [];
+  private pendingIndex: Array<{ c: Contact; add: boolean; t: number }> = [];
   /** Monotonic clock so two writes never share a timestamp unless they are one mass update. */
   private lastStamp = 0;
 
@@ -136,6 +162,8 @@ export class SendGridStore {
 
   clear(): void {
     this.contacts.clear();
+    this.order = [];
+    this.pendingIndex = [];
     for (const m of Object.values(this.byIdentifier)) m.clear();
     this.customFields = [];
     this.nextFieldNo = 1;
@@ -187,12 +215,15 @@ export class SendGridStore {
   }
 
   insert(c: Contact): void {
+    // Re-inserting a stored contact hides its old key from us, so the order is rebuilt instead.
+    if (this.contacts.has(c.id)) this.order = undefined;
     this.contacts.set(c.id, c);
+    this.indexChange(c, true);
     for (const k of IDENTIFIERS) if (c.text[k]) this.byIdentifier[k].set(c.text[k]!, c.id);
   }
 
   removeContact(c: Contact): void {
-    this.contacts.delete(c.id);
+    if (this.contacts.delete(c.id)) this.indexChange(c, false);
     for (const k of IDENTIFIERS) if (c.text[k]) this.byIdentifier[k].delete(c.text[k]!);
   }
 
@@ -242,7 +273,7 @@ export class SendGridStore {
     if (!c) {
       c = { id: randomUUID(), text: {}, list_ids: EMPTY, createdAt: stamp, updatedAt: stamp };
       this.contacts.set(c.id, c);
-    }
+    } else this.indexChange(c, false); // unindexed under its old updatedAt, re-added below under the new one
     for (const k of IDENTIFIERS) if (ids[k]) this.setIdentifier(c, k, ids[k]!);
     for (const k of CONTACT_TEXT_FIELDS) {
       if ((IDENTIFIERS as readonly string[]).includes(k)) continue;
@@ -261,7 +292,86 @@ export class SendGridStore {
     }
     if (listIds.length) c.list_ids = [...new Set([...c.list_ids, ...listIds])];
     c.updatedAt = stamp;
+    this.indexChange(c, true);
     return created ? 'created' : 'updated';
+  }
+
+  // ---- (updatedAt, id) order -------------------------------------------------------------------------------
+  private indexChange(c: Contact, add: boolean): void {
+    if (!this.order) return;
+    // The key is captured now: a removal must find the contact under the updatedAt it was sorted by.
+    this.pendingIndex.push({ c, add, t: c.updatedAt });
+    if (this.pendingIndex.length > MAX_PENDING_INDEX_CHANGES) {
+      this.order = undefined;
+      this.pendingIndex = [];
+    }
+  }
+
+  /** All contacts in (updatedAt, id) order. The array is the store's own: read it, never change it. */
+  ordered(): readonly OrderEntry[] {
+    if (this.order) {
+      const order = this.order;
+      // Entries carry their own keys, so applying the queued changes in sequence stays consistent even when a
+      // contact changed several times since the last search.
+      for (const { c, add, t } of this.pendingIndex) {
+        const i = this.seek({ p: { t, id: c.id }, incl: true }, order);
+        if (add) order.splice(i, 0, { t, id: c.id, c });
+        else if (order[i]?.c === c && order[i].t === t) order.splice(i, 1);
+        else {
+          this.order = undefined; // a key changed behind the store's back; rebuild rather than guess
+          break;
+        }
+      }
+      this.pendingIndex = [];
+    }
+    this.order ??= [...this.contacts.values()]
+      .sort(byUpdatedThenId)
+      .map((c) => ({ t: c.updatedAt, id: c.id, c }));
+    return this.order;
+  }
+
+  /**
+   * The first `cap` matches in (updatedAt, id) order and the number of matches. The plan's range is found by
+   * binary search; a plan that is exactly its range (a keyset page) is counted by subtraction, anything else is
+   * checked only inside the range. A 100k-contact keyset read thus costs O(log n) per page, not a full scan.
+   */
+  search(plan: SgqlPlan, cap: number): { page: Contact[]; count: number } {
+    const order = this.ordered();
+    const { range } = plan;
+    const start = range?.lo ? this.seek(range.lo, order) : 0;
+    const end = Math.max(start, range?.hi ? this.seekEnd(range.hi, order) : order.length);
+    const page: Contact[] = [];
+    if (plan.exact) {
+      for (let i = start; i < end && page.length < cap; i++) page.push(order[i].c);
+      return { page, count: end - start };
+    }
+    let count = 0;
+    const view = { c: undefined as unknown as Contact, get: (f: string) => this.sgqlValue(view.c, f) };
+    for (let i = start; i < end; i++) {
+      view.c = order[i].c;
+      if (!plan.predicate(view)) continue;
+      count++;
+      if (page.length < cap) page.push(view.c);
+    }
+    return { page, count };
+  }
+
+  /** First position whose key is past `lower` (at or past it when inclusive); binary search. */
+  seek(lower: KeyBound, order: readonly OrderEntry[] = this.ordered()): number {
+    let lo = 0;
+    let hi = order.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const c = entryVsPoint(order[mid], lower.p);
+      if (c < 0 || (c === 0 && !lower.incl)) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /** First position whose key is beyond `upper` (an exclusive end for a slice). */
+  seekEnd(upper: KeyBound, order: readonly OrderEntry[] = this.ordered()): number {
+    return this.seek({ p: upper.p, incl: !upper.incl }, order);
   }
 
   newJob(type: Job['job_type'], requested: number): Job {
