@@ -27,6 +27,13 @@ export const envSchema = z.object({
     .string()
     .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
     .optional(),
+  /** Key prefix of the BullMQ queues and the shared rate limiter: one installation per prefix on a Redis. */
+  QUEUE_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]+$/, 'must be letters, digits, dot, dash or underscore')
+    .default('syncline'),
+  /** BullMQ job lock: a job whose worker died is handed to another worker after about this long. */
+  QUEUE_LOCK_MS: z.coerce.number().int().min(1000).default(30000),
   /** Number of audit chain partitions; writers append to one partition per transaction. */
   AUDIT_PARTITIONS: z.coerce.number().int().min(1).max(1024).default(8),
   /** Max request body size for every endpoint (express "limit" syntax). */

@@ -4,7 +4,9 @@ import { DiscoveryModule } from '@nestjs/core';
 import { findConnectorModules } from './connector-loader';
 import { ConnectorRegistry } from './connector.registry';
 import { ConnectorsController } from './connectors.controller';
-import { InProcessRateLimiter, RateLimiter } from './rate-limiter';
+import { AppConfig } from '../config/app-config';
+import { rateLimiterFor } from '../queue/redis-rate-limiter';
+import { RateLimiter } from './rate-limiter';
 
 export interface ConnectorsModuleOptions {
   dir?: string;
@@ -20,7 +22,7 @@ export class ConnectorsModule {
     return {
       module: ConnectorsModule,
       imports: [DiscoveryModule, ...found.map((f) => f.module)],
-      providers: [ConnectorRegistry, { provide: RateLimiter, useClass: InProcessRateLimiter }],
+      providers: [ConnectorRegistry, { provide: RateLimiter, inject: [AppConfig], useFactory: rateLimiterFor }],
       controllers: [ConnectorsController],
       exports: [ConnectorRegistry, RateLimiter],
     };

@@ -1,6 +1,8 @@
 // In-process job queue: the embedded default. Jobs live in memory, so anything that must survive a crash is
 // already in the database (inbox rows, outbox rows, cursors) and is re-enqueued at boot.
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, Optional } from '@nestjs/common';
+import { SchedulerRegistry } from '@nestjs/schedule';
+import { CronJob } from 'cron';
 import { JobQueue, type JobHandler, type JobName, type JobOptions } from './job-queue';
 
 interface Job {
@@ -21,6 +23,28 @@ export class InProcessJobQueue extends JobQueue {
   private running = 0;
   private closed = false;
   private idleWaiters: (() => void)[] = [];
+  /** Cron jobs live in Nest's registry (visible to the schedule module, stopped by it at shutdown). */
+  private readonly crons = new Map<string, CronJob>();
+
+  constructor(@Optional() private readonly registry?: SchedulerRegistry) {
+    super();
+  }
+
+  async schedule<T>(id: string, cron: string, name: JobName, data: T): Promise<void> {
+    await this.unschedule(id);
+    if (this.closed) return;
+    const job = CronJob.from({ cronTime: cron, onTick: () => void this.add(name, data, { jobId: id }), start: true });
+    this.crons.set(id, job);
+    this.registry?.addCronJob(id, job);
+  }
+
+  async unschedule(id: string): Promise<void> {
+    const job = this.crons.get(id);
+    if (!job) return;
+    void job.stop();
+    this.crons.delete(id);
+    if (this.registry?.doesExist('cron', id)) this.registry.deleteCronJob(id);
+  }
 
   async add<T>(name: JobName, data: T, options: JobOptions = {}): Promise<void> {
     if (this.closed) return;
@@ -113,6 +137,7 @@ export class InProcessJobQueue extends JobQueue {
 
   async close(): Promise<void> {
     this.closed = true;
+    for (const id of [...this.crons.keys()]) await this.unschedule(id);
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
     this.waiting.length = 0;

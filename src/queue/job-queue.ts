@@ -18,6 +18,13 @@ export type JobHandler<T> = (data: T) => Promise<void>;
 export abstract class JobQueue {
   abstract add<T>(name: JobName, data: T, options?: JobOptions): Promise<void>;
   abstract process<T>(name: JobName, handler: JobHandler<T>, options?: { concurrency?: number }): void;
+  /**
+   * Adds `name` with `data` on every tick of `cron` (5 or 6 fields), replacing any schedule under `id`. On a
+   * shared queue each tick fires once across every process, however many processes declare the same schedule.
+   */
+  abstract schedule<T>(id: string, cron: string, name: JobName, data: T): Promise<void>;
+  /** Removes the schedule under `id` (no-op when there is none). */
+  abstract unschedule(id: string): Promise<void>;
   /** Resolves when no job is waiting, delayed or running (tests, demo, CLI). */
   abstract idle(timeoutMs?: number): Promise<void>;
   abstract close(): Promise<void>;

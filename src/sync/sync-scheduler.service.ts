@@ -1,9 +1,8 @@
-// Per-sync cron through @nestjs/schedule's registry. Cron callbacks stay thin: they enqueue a sync-run job, the
-// same job the API and CLI trigger. A background sweep re-enqueues due outbox retries and inbox events, so work
-// that was due while the process was down is picked up at boot.
+// Per-sync schedules through the job queue (a cron in-process, one BullMQ job scheduler for the cluster on Redis).
+// Scheduled ticks stay thin: they enqueue a sync-run job, the same job the API and CLI trigger. A background sweep
+// re-enqueues due outbox retries and inbox events, so work that was due while the process was down is picked up
+// at boot; on a shared queue it runs in every process, and job ids coalesce what they enqueue.
 import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { SchedulerRegistry } from '@nestjs/schedule';
-import { CronJob } from 'cron';
 import { ConflictException } from '@nestjs/common';
 import { JobName, JobQueue } from '../queue/job-queue';
 import { OutboxService } from './outbox.service';
@@ -20,7 +19,6 @@ export class SyncScheduler implements OnApplicationBootstrap, OnApplicationShutd
   private sweepTimer?: NodeJS.Timeout;
 
   constructor(
-    private readonly registry: SchedulerRegistry,
     private readonly syncs: SyncsService,
     private readonly queue: JobQueue,
     private readonly runner: SyncRunner,
@@ -48,7 +46,7 @@ export class SyncScheduler implements OnApplicationBootstrap, OnApplicationShutd
     this.queue.process<{ connection: string; object: string }>(JobName.DrainOutbox, async ({ connection, object }) => {
       await this.outbox.drain(connection, object);
     }, { concurrency: 4 });
-    for (const s of await this.syncs.list()) this.refresh(s);
+    for (const s of await this.syncs.list()) await this.refresh(s);
     this.sweepTimer = setInterval(() => void this.sweep(), SWEEP_MS);
     this.sweepTimer.unref();
     await this.sweep();
@@ -56,27 +54,25 @@ export class SyncScheduler implements OnApplicationBootstrap, OnApplicationShutd
 
   onApplicationShutdown(): void {
     if (this.sweepTimer) clearInterval(this.sweepTimer);
-    for (const name of this.registry.getCronJobs().keys()) if (name.startsWith('sync:')) this.unschedule(name.slice(5));
+    // Schedules are not removed here: on a shared queue they belong to the cluster, not to this process.
   }
 
-  /** (Re)registers the cron job of a sync to match its definition and paused flag. */
-  refresh(s: StoredSync): void {
-    this.unschedule(s.id);
-    if (!s.definition.schedule || s.paused || !s.definition.enabled) return;
-    const job = CronJob.from({
-      cronTime: s.definition.schedule,
-      onTick: () => void this.queue.add(JobName.SyncRun, { syncId: s.id, trigger: RunTrigger.Schedule }, { jobId: `sync:${s.id}` }),
-      start: true,
-    });
-    this.registry.addCronJob(`sync:${s.id}`, job);
-  }
-
-  unschedule(id: string): void {
-    const name = `sync:${id}`;
-    if (this.registry.doesExist('cron', name)) {
-      this.registry.getCronJob(name).stop();
-      this.registry.deleteCronJob(name);
+  /**
+   * (Re)declares the schedule of a sync to match its definition and paused flag, through the job queue (a cron
+   * here, one BullMQ job scheduler for the whole cluster on Redis). Never rejects: a failure is logged, and the
+   * next boot or change declares it again.
+   */
+  async refresh(s: StoredSync): Promise<void> {
+    try {
+      if (!s.definition.schedule || s.paused || !s.definition.enabled) return await this.queue.unschedule(`sync:${s.id}`);
+      await this.queue.schedule(`sync:${s.id}`, s.definition.schedule, JobName.SyncRun, { syncId: s.id, trigger: RunTrigger.Schedule });
+    } catch (err) {
+      this.log.warn(`scheduling sync ${s.id} failed: ${(err as Error).message}`);
     }
+  }
+
+  async unschedule(id: string): Promise<void> {
+    await this.queue.unschedule(`sync:${id}`).catch((err: Error) => this.log.warn(`unscheduling sync ${id} failed: ${err.message}`));
   }
 
   /** Enqueues whatever is due: outbox retries and unprocessed inbox events. */

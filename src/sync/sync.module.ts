@@ -1,8 +1,7 @@
 // The sync engine: configuration services, inbound and outbound paths, runs, webhooks, scheduling.
 import { Module } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
-import { JobQueue } from '../queue/job-queue';
-import { InProcessJobQueue } from '../queue/in-process-job-queue';
+import { QueueModule } from '../queue/queue.module';
 import { ConnectionsService } from './connections.service';
 import { InboundService } from './inbound.service';
 import { OutboxService } from './outbox.service';
@@ -14,7 +13,7 @@ import { WebhookInboxService } from './webhook-inbox.service';
 import { WebhooksController } from './webhooks.controller';
 
 @Module({
-  imports: [ScheduleModule.forRoot()],
+  imports: [ScheduleModule.forRoot(), QueueModule],
   providers: [
     ConnectionsService,
     SyncsService,
@@ -23,9 +22,8 @@ import { WebhooksController } from './webhooks.controller';
     SyncRunner,
     WebhookInboxService,
     SyncScheduler,
-    { provide: JobQueue, useClass: InProcessJobQueue },
   ],
   controllers: [SyncsController, WebhooksController],
-  exports: [ConnectionsService, SyncsService, InboundService, OutboxService, SyncRunner, WebhookInboxService, SyncScheduler, JobQueue],
+  exports: [ConnectionsService, SyncsService, InboundService, OutboxService, SyncRunner, WebhookInboxService, SyncScheduler, QueueModule],
 })
 export class SyncModule {}
