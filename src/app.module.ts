@@ -13,6 +13,7 @@ import { StoreModule } from './store/store.module';
 import { ConnectorsModule } from './connectors/connectors.module';
 import { MappingModule } from './mapping/mapping.module';
 import { SyncModule } from './sync/sync.module';
+import { PrivacyModule } from './privacy/privacy.module';
 
 /** Header and field names whose values never reach a log line. */
 export const LOG_REDACTIONS = [
@@ -48,6 +49,7 @@ export class AppModule {
         MappingModule.forRoot(),
         ConnectorsModule.forRoot(),
         SyncModule,
+        PrivacyModule,
       ],
       controllers: [HealthController],
       providers: [{ provide: APP_GUARD, useClass: ApiTokenGuard }],

@@ -1,10 +1,11 @@
 // Append-only audit log with a hash chain per partition. A transaction appends all its entries to one
 // partition and holds that partition's head row until commit, so concurrent writers on PostgreSQL only contend
 // when they pick the same partition, and there is never a change without its entry or an entry without its change.
-import { Injectable } from '@nestjs/common';
+import { Injectable, Optional } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { Clock } from '../common/clock';
 import { stableStringify } from '../common/stable-json';
+import { PiiCodec } from '../privacy/pii-codec';
 import { Database, type Row, type Tx } from '../store/database';
 import { entryHash, GENESIS_HASH, newSalt, payloadDigest } from './audit-hash';
 import type { ActorType, AuditEntry, AuditInput } from './audit.types';
@@ -53,6 +54,8 @@ export class AuditService {
     private readonly db: Database,
     private readonly clock: Clock,
     config: AppConfig,
+    // Payloads are sealed at rest; the digest covers the plaintext, so key rotation never touches the chain.
+    @Optional() private readonly pii?: PiiCodec,
   ) {
     // One writer on SQLite: a single chain is simplest to reason about and costs nothing.
     this.partitions = db.dialect === 'sqlite' ? 1 : config.env.AUDIT_PARTITIONS;
@@ -96,7 +99,7 @@ export class AuditService {
         chained.entityId,
         chained.action,
         chained.correlationId,
-        payloadJson,
+        this.pii ? this.pii.sealText(payloadJson) : payloadJson,
         salt,
         digest,
         prevHash,
@@ -145,7 +148,7 @@ export class AuditService {
       `SELECT * FROM audit_entries ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq LIMIT ${limit + 1}`,
       params,
     );
-    const entries = rows.slice(0, limit).map(toEntry);
+    const entries = rows.slice(0, limit).map((r) => this.toEntry(r));
     const nextCursor = rows.length > limit ? String(entries[entries.length - 1].seq) : null;
     return { entries, nextCursor };
   }
@@ -153,7 +156,7 @@ export class AuditService {
   /** The last `n` entries, newest last. */
   async tail(n = 20): Promise<AuditEntry[]> {
     const rows = await this.db.query(`SELECT * FROM audit_entries ORDER BY seq DESC LIMIT ${Math.min(Math.max(n, 1), 1000)}`);
-    return rows.reverse().map(toEntry);
+    return rows.reverse().map((r) => this.toEntry(r));
   }
 
   /**
@@ -179,7 +182,14 @@ export class AuditService {
           [partition, expectedPseq],
         );
         for (const r of rows) {
-          const e = toEntry(r);
+          // undefined: the payload could not be decrypted (its key is gone or the ciphertext was edited).
+          let payload: string | null | undefined;
+          try {
+            payload = r.payload === null || r.payload === undefined ? null : this.openPayload(r.payload);
+          } catch {
+            payload = undefined;
+          }
+          const e = { ...toEntry(r, null), payload: null };
           const broken = (reason: string): VerifyReport => ({
             ok: false,
             checked,
@@ -190,7 +200,8 @@ export class AuditService {
           if (e.prevHash !== prevHash) return broken('previous-hash link does not match (entry moved or its predecessor changed)');
           if (entryHash(e) !== e.hash) return broken('entry hash does not match its contents (entry edited)');
           if (e.redactedAt === null) {
-            if (r.salt === null || payloadDigest(r.salt, r.payload ?? 'null') !== e.digest) {
+            if (payload === undefined) return broken('payload cannot be decrypted (key missing or ciphertext edited)');
+            if (r.salt === null || payloadDigest(r.salt, payload ?? 'null') !== e.digest) {
               return broken('payload does not match its digest (payload edited)');
             }
           } else redacted++;
@@ -217,9 +228,17 @@ export class AuditService {
     }
     return { ok: true, checked, redacted };
   }
+
+  private openPayload(text: string): string {
+    return this.pii ? this.pii.openText(text) : text;
+  }
+
+  private toEntry(r: Row): AuditEntry {
+    return toEntry(r, r.payload === null || r.payload === undefined ? null : this.openPayload(r.payload));
+  }
 }
 
-function toEntry(r: Row): AuditEntry {
+function toEntry(r: Row, payloadText: string | null): AuditEntry {
   return {
     seq: Number(r.seq),
     partition: Number(r.chain),
@@ -231,7 +250,7 @@ function toEntry(r: Row): AuditEntry {
     entityId: r.entity_id,
     action: r.action,
     correlationId: r.correlation_id ?? null,
-    payload: r.payload === null || r.payload === undefined ? null : JSON.parse(r.payload),
+    payload: payloadText === null ? null : JSON.parse(payloadText),
     redactedAt: r.redacted_at ?? null,
     digest: r.digest,
     prevHash: r.prev_hash,

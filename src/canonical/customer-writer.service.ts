@@ -127,6 +127,11 @@ export class CustomerWriter {
           w = working.get(customerId);
         }
       }
+      if (w?.row.erasedAt) {
+        // Erased: an old identity or a late event must not bring the person's data back.
+        outcomes.push({ customerId: w.row.id, action: ApplyAction.Unchanged, version: w.row.version, changes: [] });
+        continue;
+      }
       const isNew = !w;
       if (!w) {
         customerId = stableUuid(CUSTOMER_ID_NAMESPACE, iKey);

@@ -41,6 +41,19 @@ export const envSchema = z.object({
   OUTBOX_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(6),
   OUTBOX_BASE_DELAY_MS: z.coerce.number().int().min(0).default(1000),
   OUTBOX_MAX_DELAY_MS: z.coerce.number().int().min(0).default(300000),
+  /** "production" makes the privacy module refuse the built-in development encryption key. */
+  NODE_ENV: z.string().optional(),
+  /** Field-encryption keys, `<keyId>:<base64 of 32 bytes>` comma-separated; the first encrypts, all decrypt. */
+  SYNCLINE_ENCRYPTION_KEYS: z
+    .string()
+    .regex(/^\s*[A-Za-z0-9_-]{1,32}:[A-Za-z0-9+/=_-]+\s*(,\s*[A-Za-z0-9_-]{1,32}:[A-Za-z0-9+/=_-]+\s*)*$/, 'must be a comma list of <keyId>:<base64 32-byte key>')
+    .optional(),
+  /** HMAC key (base64, at least 32 bytes) of the email blind index. */
+  SYNCLINE_BLIND_INDEX_KEY: z.string().min(1).optional(),
+  /** Extra canonical fields to encrypt at rest beyond email, phone and names (comma list, e.g. custom.ssn). */
+  SYNCLINE_PII_FIELDS: z.string().default(''),
+  /** How often the erasure sweep retries vendor deletions (0 turns the background sweep off). */
+  ERASURE_SWEEP_MS: z.coerce.number().int().min(0).default(5000),
   BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb)$/i, 'must look like 1mb or 512kb').default('1mb'),
 });
 

@@ -1,8 +1,9 @@
 // SQL for customers, identities and version history. Batched, parameterized statements for the hot path;
 // identical on SQLite and PostgreSQL.
-import { Injectable } from '@nestjs/common';
+import { Injectable, Optional } from '@nestjs/common';
 import type { CustomerFields, Identity, Provenance } from '../canonical/customer.model';
 import type { FieldChange } from '../canonical/merge-rules';
+import { PiiCodec } from '../privacy/pii-codec';
 import { Database, StaleVersionError, type Row, type Tx } from './database';
 
 export interface CustomerRow {
@@ -31,12 +32,13 @@ function placeholders(n: number): string {
   return new Array(n).fill('?').join(',');
 }
 
-export function toCustomerRow(r: Row): CustomerRow {
+export function toCustomerRow(r: Row, pii?: PiiCodec): CustomerRow {
+  const stored = JSON.parse(r.fields);
   return {
     id: r.id,
     version: Number(r.version),
     emailKey: r.email_key ?? null,
-    fields: JSON.parse(r.fields),
+    fields: pii ? pii.openFields(stored) : stored,
     provenance: JSON.parse(r.provenance),
     createdAt: r.created_at,
     updatedAt: r.updated_at,
@@ -47,7 +49,15 @@ export function toCustomerRow(r: Row): CustomerRow {
 
 @Injectable()
 export class CustomerRepository {
-  constructor(private readonly db: Database) {}
+  constructor(
+    private readonly db: Database,
+    // Present whenever the app runs with the privacy module: personal fields are sealed on write, opened on read.
+    @Optional() private readonly pii?: PiiCodec,
+  ) {}
+
+  private fieldsJson(fields: CustomerFields): string {
+    return JSON.stringify(this.pii ? this.pii.sealFields(fields) : fields);
+  }
 
   /** external id -> customer id, for one (connection, object). */
   async findByIdentities(tx: Tx, connection: string, object: string, externalIds: string[]): Promise<Map<string, string>> {
@@ -82,7 +92,7 @@ export class CustomerRepository {
     for (let i = 0; i < ids.length; i += IN_CHUNK) {
       const slice = ids.slice(i, i + IN_CHUNK);
       const rows = await tx.query(`SELECT * FROM customers WHERE id IN (${placeholders(slice.length)})`, slice);
-      for (const r of rows) out.set(r.id, toCustomerRow(r));
+      for (const r of rows) out.set(r.id, toCustomerRow(r, this.pii));
     }
     return out;
   }
@@ -95,7 +105,7 @@ export class CustomerRepository {
         c.id,
         c.version,
         c.emailKey,
-        JSON.stringify(c.fields),
+        this.fieldsJson(c.fields),
         JSON.stringify(c.provenance),
         c.createdAt,
         c.updatedAt,
@@ -112,7 +122,7 @@ export class CustomerRepository {
       [
         c.version,
         c.emailKey,
-        JSON.stringify(c.fields),
+        this.fieldsJson(c.fields),
         JSON.stringify(c.provenance),
         c.updatedAt,
         c.mergedInto,
@@ -136,7 +146,7 @@ export class CustomerRepository {
     await tx.insertMany(
       'customer_versions',
       ['customer_id', 'version', 'changes', 'cause', 'at'],
-      versions.map((v) => [v.customerId, v.version, JSON.stringify(v.changes), JSON.stringify(v.cause), v.at]),
+      versions.map((v) => [v.customerId, v.version, JSON.stringify(this.pii ? this.pii.sealChanges(v.changes) : v.changes), JSON.stringify(v.cause), v.at]),
     );
   }
 
@@ -160,7 +170,7 @@ export class CustomerRepository {
     return rows.map((r) => ({
       customerId: r.customer_id,
       version: Number(r.version),
-      changes: JSON.parse(r.changes),
+      changes: this.pii ? this.pii.openChanges(JSON.parse(r.changes)) : JSON.parse(r.changes),
       cause: JSON.parse(r.cause),
       at: r.at,
     }));

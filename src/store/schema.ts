@@ -6,6 +6,7 @@ import { CustomerVersionEntity } from './entities/customer-version.entity';
 import { CustomerEntity } from './entities/customer.entity';
 import { Foundation1763800000000 } from './migrations/1763800000000-foundation';
 import { SyncEngine1763800100000 } from './migrations/1763800100000-sync-engine';
+import { Privacy1763800400000 } from './migrations/1763800400000-privacy';
 
 export const ENTITIES = [
   CustomerEntity,
@@ -15,4 +16,4 @@ export const ENTITIES = [
   AuditChainHeadEntity,
 ];
 
-export const MIGRATIONS = [Foundation1763800000000, SyncEngine1763800100000];
+export const MIGRATIONS = [Foundation1763800000000, SyncEngine1763800100000, Privacy1763800400000];

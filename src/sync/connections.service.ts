@@ -1,7 +1,7 @@
 // Owns configured connections: declared in syncline.yaml (applied at boot) or managed over the admin API.
 // Credentials are stored as references to environment variables (or literals for sandboxes) and resolved only
 // when a connector needs them; every change is audited.
-import { BadRequestException, Injectable, NotFoundException, type OnModuleInit } from '@nestjs/common';
+import { BadRequestException, Injectable, NotFoundException, Optional, type OnModuleInit } from '@nestjs/common';
 import { AuditService } from '../audit/audit.service';
 import { ActorType, AuditEntity, type Actor } from '../audit/audit.types';
 import { Clock } from '../common/clock';
@@ -9,6 +9,7 @@ import { AppConfig } from '../config/app-config';
 import { connectionSchema, type ConnectionConfig, type SecretRef } from '../config/syncline-config.schema';
 import type { ConnectionContext } from '../connectors/connector.types';
 import { ConnectorRegistry } from '../connectors/connector.registry';
+import { PiiCodec } from '../privacy/pii-codec';
 import { Database, type Row } from '../store/database';
 
 export enum ConfigOrigin {
@@ -39,6 +40,8 @@ export class ConnectionsService implements OnModuleInit {
     private readonly clock: Clock,
     private readonly config: AppConfig,
     private readonly registry: ConnectorRegistry,
+    // Literal credentials are sealed at rest like personal data.
+    @Optional() private readonly pii?: PiiCodec,
   ) {}
 
   async onModuleInit(): Promise<void> {
@@ -48,13 +51,13 @@ export class ConnectionsService implements OnModuleInit {
   }
 
   async list(): Promise<StoredConnection[]> {
-    return (await this.db.query('SELECT * FROM connections ORDER BY id')).map(toStored);
+    return (await this.db.query('SELECT * FROM connections ORDER BY id')).map((r) => toStored(r, this.pii));
   }
 
   async get(id: string): Promise<StoredConnection> {
     const [row] = await this.db.query('SELECT * FROM connections WHERE id = ?', [id]);
     if (!row) throw new NotFoundException(`connection "${id}" not found`);
-    return toStored(row);
+    return toStored(row, this.pii);
   }
 
   /** Creates or replaces a connection; a no-op when nothing changed. Audited. */
@@ -71,8 +74,9 @@ export class ConnectionsService implements OnModuleInit {
     const stored = await this.db.transaction(async (tx) => {
       const [existing] = await tx.query('SELECT * FROM connections WHERE id = ?', [c.id]);
       const next = [c.connector, c.baseUrl ?? null, JSON.stringify(c.credentials), JSON.stringify(c.settings)];
+      const sealed = this.pii ? [next[0], next[1], JSON.stringify(this.pii.sealCredentials(c.credentials)), next[3]] : next;
       if (existing) {
-        const prev = toStored(existing);
+        const prev = toStored(existing, this.pii);
         const same =
           prev.connector === c.connector &&
           (prev.baseUrl ?? null) === (c.baseUrl ?? null) &&
@@ -80,7 +84,7 @@ export class ConnectionsService implements OnModuleInit {
           JSON.stringify(prev.settings) === next[3];
         if (same) return prev;
         await tx.execute('UPDATE connections SET connector = ?, base_url = ?, credentials = ?, settings = ?, origin = ?, updated_at = ? WHERE id = ?', [
-          ...next,
+          ...sealed,
           origin,
           now,
           c.id,
@@ -97,7 +101,7 @@ export class ConnectionsService implements OnModuleInit {
       } else {
         await tx.execute(
           'INSERT INTO connections (id, connector, base_url, credentials, settings, origin, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-          [c.id, ...next, origin, now, now],
+          [c.id, ...sealed, origin, now, now],
         );
         await this.audit.append(tx, [
           { actor, entityType: AuditEntity.Connection, entityId: c.id, action: 'connection.created', payload: { after: redact({ ...c }) } },
@@ -140,12 +144,13 @@ export class ConnectionsService implements OnModuleInit {
   }
 }
 
-function toStored(r: Row): StoredConnection {
+function toStored(r: Row, pii?: PiiCodec): StoredConnection {
+  const credentials = JSON.parse(r.credentials);
   return {
     id: r.id,
     connector: r.connector,
     baseUrl: r.base_url ?? undefined,
-    credentials: JSON.parse(r.credentials),
+    credentials: pii ? pii.openCredentials(credentials) : credentials,
     settings: JSON.parse(r.settings),
     origin: r.origin,
     createdAt: r.created_at,

@@ -1,7 +1,7 @@
 // The inbound path, shared by scheduled runs and webhooks: map -> validate -> (echo check) -> resolve identity
 // and merge -> write customers, versions, audit entries, outbox rows and outcomes, all in the caller's transaction
 // (the runner adds the cursor to the same one). Invalid records are quarantined with every reason.
-import { Injectable } from '@nestjs/common';
+import { Injectable, Optional } from '@nestjs/common';
 import type { Actor } from '../audit/audit.types';
 import { ApplyAction, CustomerWriter, type InboundRecord } from '../canonical/customer-writer.service';
 import { validateCustomerFields } from '../canonical/customer.validator';
@@ -14,6 +14,7 @@ import { setPath, compileReader } from '../mapping/field-path';
 import { mapInbound } from '../mapping/mapping.engine';
 import { MappingRegistry } from '../mapping/mapping.registry';
 import { ABSENT, type CompiledMapping } from '../mapping/mapping.types';
+import { PiiCodec } from '../privacy/pii-codec';
 import type { Tx } from '../store/database';
 import { OutboxService } from './outbox.service';
 import { emptyCounts, OutboxOp, OutcomeAction, type RunCounts } from './sync.types';
@@ -51,6 +52,8 @@ export class InboundService {
     private readonly mappings: MappingRegistry,
     private readonly outbox: OutboxService,
     private readonly clock: Clock,
+    // Quarantined vendor records hold personal data: sealed at rest.
+    @Optional() private readonly pii?: PiiCodec,
   ) {}
 
   mappingFor(connectorId: string, object: string): CompiledMapping {
@@ -179,14 +182,15 @@ export class InboundService {
     mappingVersion: number,
     now: string,
   ): Promise<void> {
+    const seal = (text: string) => (this.pii ? this.pii.sealText(text) : text);
     const updated = await tx.execute(
       "UPDATE quarantine SET record = ?, reasons = ?, mapping_version = ?, status = 'open', sync_id = ?, updated_at = ? WHERE connection = ? AND object = ? AND external_id = ?",
-      [JSON.stringify(record), JSON.stringify(reasons), mappingVersion, syncId, now, ctx.connection.id, ctx.object, externalId],
+      [seal(JSON.stringify(record)), seal(JSON.stringify(reasons)), mappingVersion, syncId, now, ctx.connection.id, ctx.object, externalId],
     );
     if (!updated) {
       await tx.execute(
         "INSERT INTO quarantine (connection, object, external_id, sync_id, record, reasons, mapping_version, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'open', ?, ?)",
-        [ctx.connection.id, ctx.object, externalId, syncId, JSON.stringify(record), JSON.stringify(reasons), mappingVersion, now, now],
+        [ctx.connection.id, ctx.object, externalId, syncId, seal(JSON.stringify(record)), seal(JSON.stringify(reasons)), mappingVersion, now, now],
       );
     }
   }

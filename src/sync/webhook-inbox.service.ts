@@ -1,13 +1,14 @@
 // Webhooks: verify, record, acknowledge, then work. Each vendor event is stored in the inbox under its vendor
 // event id (a redelivery is acknowledged and ignored), then processed through the same inbound path as a
 // scheduled run. Partial payloads are completed by fetching the current record from the vendor.
-import { Injectable, Logger, NotFoundException } from '@nestjs/common';
+import { Injectable, Logger, NotFoundException, Optional } from '@nestjs/common';
 import { ActorType } from '../audit/audit.types';
 import { CustomerWriter } from '../canonical/customer-writer.service';
 import { Clock } from '../common/clock';
 import { isConnectorError } from '../connectors/connector-error';
 import { ConnectorRegistry } from '../connectors/connector.registry';
 import { WebhookEventType, type WebhookAck, type WebhookEvent, type WebhookRequest, type VendorRecord } from '../connectors/connector.types';
+import { PiiCodec } from '../privacy/pii-codec';
 import { Database } from '../store/database';
 import { ConnectionsService } from './connections.service';
 import { InboundService } from './inbound.service';
@@ -36,6 +37,8 @@ export class WebhookInboxService {
     private readonly inbound: InboundService,
     private readonly outbox: OutboxService,
     private readonly writer: CustomerWriter,
+    // Events carry raw vendor records (emails, names): sealed at rest.
+    @Optional() private readonly pii?: PiiCodec,
   ) {}
 
   /** Verifies and stores a delivery; throws WebhookVerificationError for forged, stale or malformed ones. */
@@ -54,7 +57,7 @@ export class WebhookInboxService {
       for (const e of unique.values()) {
         n += await tx.execute(
           `INSERT INTO webhook_inbox (connection, event_id, event_type, event, status, attempts, received_at, next_attempt_at) VALUES (?, ?, ?, ?, 'pending', 0, ?, ?) ON CONFLICT (connection, event_id) DO NOTHING`,
-          [connectionId, e.eventId, e.type, JSON.stringify(e), now, now],
+          [connectionId, e.eventId, e.type, this.pii ? this.pii.sealText(JSON.stringify(e)) : JSON.stringify(e), now, now],
         );
       }
       return n;
@@ -76,7 +79,7 @@ export class WebhookInboxService {
       [connectionId, this.clock.nowIso()],
     );
     if (!rows.length) return counts;
-    const events = rows.map((r) => JSON.parse(r.event) as WebhookEvent);
+    const events = rows.map((r) => JSON.parse(this.pii ? this.pii.openText(r.event) : r.event) as WebhookEvent);
     const ids = rows.map((r) => r.event_id as string);
     try {
       addCounts(counts, await this.apply(connectionId, events, ids));
