@@ -14,6 +14,9 @@ import { ConnectorsModule } from './connectors/connectors.module';
 import { MappingModule } from './mapping/mapping.module';
 import { SyncModule } from './sync/sync.module';
 import { PrivacyModule } from './privacy/privacy.module';
+import { ConsentModule } from './consent/consent.module';
+import { IdentityModule } from './identity/identity.module';
+import { QuarantineModule } from './quarantine/quarantine.module';
 
 /** Header and field names whose values never reach a log line. */
 export const LOG_REDACTIONS = [
@@ -50,6 +53,9 @@ export class AppModule {
         ConnectorsModule.forRoot(),
         SyncModule,
         PrivacyModule,
+        ConsentModule,
+        IdentityModule,
+        QuarantineModule,
       ],
       controllers: [HealthController],
       providers: [{ provide: APP_GUARD, useClass: ApiTokenGuard }],

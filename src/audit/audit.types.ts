@@ -13,6 +13,7 @@ export enum AuditEntity {
   Sync = 'sync',
   Mapping = 'mapping',
   Erasure = 'erasure',
+  Quarantine = 'quarantine',
 }
 
 export interface Actor {

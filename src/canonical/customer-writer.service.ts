@@ -2,14 +2,18 @@
 // (identity key, then normalized email), merges field by field, bumps the version, writes the history row and the
 // audit entry. A change that alters nothing writes nothing. Callers (the sync engine, webhooks, the API) add
 // their own rows (outbox, cursor) to the same transaction.
-import { Injectable } from '@nestjs/common';
+import { Injectable, Optional } from '@nestjs/common';
 import { AuditService } from '../audit/audit.service';
 import { AuditEntity, type Actor, type AuditInput } from '../audit/audit.types';
 import { Clock } from '../common/clock';
 import { stableUuid } from '../common/ids';
+import { AppConfig } from '../config/app-config';
+import { ConsentService } from '../consent/consent.service';
+import { consentStatusOf, type ConsentChange } from '../consent/consent.types';
+import { normalizeEmailForMatching, parseEmailRules, type EmailRule } from '../identity/email-normalization';
 import { CustomerRepository, type CustomerRow, type VersionRow } from '../store/customer.repository';
 import type { Tx } from '../store/database';
-import { normalizeEmail, type Identity } from './customer.model';
+import type { Identity } from './customer.model';
 import { mergeFields, type ConnectionPriority, type FieldChange, type IncomingChange } from './merge-rules';
 
 export interface InboundRecord {
@@ -68,10 +72,17 @@ export class CustomerWriter {
     private readonly audit: AuditService,
     private readonly clock: Clock,
     private readonly emailKeyer: EmailKeyer,
-  ) {}
+    @Optional() config?: AppConfig,
+    @Optional() private readonly consent?: ConsentService,
+  ) {
+    this.emailRules = parseEmailRules(config?.env.SYNCLINE_EMAIL_RULES);
+  }
 
+  private readonly emailRules: EmailRule[];
+
+  /** Normalize by the configured identity rules first, then key (plain or blind index). */
   emailKeyOf(email: unknown): string | null {
-    const n = normalizeEmail(email);
+    const n = normalizeEmailForMatching(email, this.emailRules);
     return n ? this.emailKeyer.key(n) : null;
   }
 
@@ -111,6 +122,7 @@ export class CustomerWriter {
     const newIdentities: (Identity & { customerId: string; createdAt: string })[] = [];
     const versions: VersionRow[] = [];
     const auditEntries: AuditInput[] = [];
+    const consentChanges: ConsentChange[] = [];
     const outcomes: ApplyOutcome[] = [];
     const pendingByEmail = new Map<string, string>();
     const cause = { actorType: ctx.actor.type, actorId: ctx.actor.id, correlationId: ctx.correlationId ?? null };
@@ -170,6 +182,7 @@ export class CustomerWriter {
         };
         w.dirty = true;
         versions.push({ customerId: w.row.id, version, changes: merged.changes, cause: { ...cause, connection: rec.change.connection }, at: now });
+        if (merged.changes.some((c) => c.field === 'emailConsent')) consentChanges.push(consentChangeOf(w.row.id, rec, ctx));
         auditEntries.push({
           actor: ctx.actor,
           entityType: AuditEntity.Customer,
@@ -217,8 +230,28 @@ export class CustomerWriter {
     await this.customers.insertIdentities(tx, newIdentities);
     await this.customers.insertVersions(tx, versions);
     await this.audit.append(tx, auditEntries);
+    await this.consent?.record(tx, consentChanges);
     return outcomes;
   }
+}
+
+/** Proof of a consent change: the vendor record (or, for email-keyed events, the event) that carried it. */
+function consentChangeOf(customerId: string, rec: InboundRecord, ctx: ApplyContext): ConsentChange {
+  const event = !!rec.customerId;
+  return {
+    customerId,
+    status: consentStatusOf(rec.change.fields.emailConsent),
+    at: rec.change.fieldTimestamps?.emailConsent ?? rec.change.sourceTimestamp,
+    sourceConnection: rec.change.connection,
+    proof: {
+      kind: event ? 'event' : 'record',
+      object: rec.identity.object,
+      ...(event ? { eventId: rec.identity.externalId } : { externalId: rec.identity.externalId }),
+      field: 'emailConsent',
+      correlationId: ctx.correlationId ?? null,
+      actor: `${ctx.actor.type}:${ctx.actor.id}`,
+    },
+  };
 }
 
 function identityKey(i: Identity): string {

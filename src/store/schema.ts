@@ -7,6 +7,7 @@ import { CustomerEntity } from './entities/customer.entity';
 import { Foundation1763800000000 } from './migrations/1763800000000-foundation';
 import { SyncEngine1763800100000 } from './migrations/1763800100000-sync-engine';
 import { Privacy1763800400000 } from './migrations/1763800400000-privacy';
+import { IdentityConsent1763800200000 } from './migrations/1763800200000-identity-consent';
 
 export const ENTITIES = [
   CustomerEntity,
@@ -16,4 +17,4 @@ export const ENTITIES = [
   AuditChainHeadEntity,
 ];
 
-export const MIGRATIONS = [Foundation1763800000000, SyncEngine1763800100000, Privacy1763800400000];
+export const MIGRATIONS = [Foundation1763800000000, SyncEngine1763800100000, IdentityConsent1763800200000, Privacy1763800400000];

@@ -2,13 +2,15 @@
 // times is sent once with its latest state. Drained in batches of the connector's limit; each record's outcome is
 // stored; failures retry with exponential back-off and jitter honouring retry-after, then go to the dead-letter
 // list with their reason. Consent gates every ESP destination.
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, Optional } from '@nestjs/common';
 import { ActorType, type Actor } from '../audit/audit.types';
 import { EmailConsent, EmailDeliverability } from '../canonical/customer.model';
 import { Clock } from '../common/clock';
 import { contentHash } from '../common/hash';
 import { AppConfig } from '../config/app-config';
 import { SyncMode, type SyncConfig } from '../config/syncline-config.schema';
+import { ConsentService } from '../consent/consent.service';
+import { ConsentStatus } from '../consent/consent.types';
 import { ConnectorError, ConnectorErrorCode, isConnectorError } from '../connectors/connector-error';
 import { ConnectorRegistry } from '../connectors/connector.registry';
 import { ConnectorKind, WriteStatus, type WriteItem } from '../connectors/connector.types';
@@ -71,6 +73,7 @@ export class OutboxService {
     private readonly customers: CustomerRepository,
     private readonly connections: ConnectionsService,
     config: AppConfig,
+    @Optional() private readonly consent?: ConsentService,
   ) {
     this.retry = {
       maxAttempts: config.env.OUTBOX_MAX_ATTEMPTS,
@@ -170,6 +173,7 @@ export class OutboxService {
       const customers = await this.customers.loadMany(this.db, rows.map((r) => r.customer_id));
       const states = await this.destinationStates(connectionId, object, rows.map((r) => r.customer_id));
       const syncFilters = await this.syncFilters(rows);
+      const consents = await this.consent?.latest(rows.map((r) => r.customer_id));
       const outcomes: OutcomeRow[] = [];
       const base = { runId: options.runId ?? null, connection: connectionId, object, direction: 'out' as const, mappingVersion: mapping.version, connectorVersion: connector.manifest.version };
       const settle: { row: OutboxRow; status: OutboxStatus; error?: string; retryAt?: string; externalId?: string; hash?: string; attempts?: number }[] = [];
@@ -188,7 +192,7 @@ export class OutboxService {
           settle.push({ row, status: OutboxStatus.Sent });
           continue;
         }
-        const gate = consentBlock(c, esp || syncFilters.get(row.sync_id ?? '') === 'email');
+        const gate = consentBlock(c, esp || syncFilters.get(row.sync_id ?? '') === 'email', consents?.get(c.id));
         if (gate) {
           counts.suppressed++;
           settle.push({ row, status: OutboxStatus.Suppressed, error: gate });
@@ -386,8 +390,10 @@ export class OutboxService {
 }
 
 /** Why a customer may not be sent to this destination, or null when it may. */
-export function consentBlock(c: CustomerRow, gated: boolean): string | null {
+export function consentBlock(c: CustomerRow, gated: boolean, latestConsent?: ConsentStatus): string | null {
   if (!gated) return null;
+  // The consent ledger's latest record (any source, by source time) can only make the gate stricter.
+  if (latestConsent === ConsentStatus.Revoked) return 'unsubscribed';
   const consent = c.fields.emailConsent;
   if (consent === EmailConsent.Unsubscribed) return 'unsubscribed';
   if (consent !== EmailConsent.Subscribed) return 'no email consent';

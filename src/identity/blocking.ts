@@ -1,0 +1,25 @@
+// Blocking keys: a customer is only compared with customers sharing at least one key, so detection costs
+// O(block size) per touched customer instead of O(n) (never O(n²) over the base). Several keys per customer
+// keep recall when one field carries the typo: phonetic last name + first initial, phonetic first name +
+// company, the phone's last 7 digits, and the normalized email local part.
+import doubleMetaphone from 'talisman/phonetics/double-metaphone';
+import type { CustomerFields } from '../canonical/customer.model';
+import { emailParts, normalizeCompany, normalizeName, phoneDigits } from './similarity';
+
+const phonetic = (s: string) => (s ? doubleMetaphone(s)[0] : '');
+
+export function blockKeys(f: CustomerFields): string[] {
+  const keys = new Set<string>();
+  const first = normalizeName(f.firstName);
+  const last = normalizeName(f.lastName);
+  const company = normalizeCompany(f.company).split(' ')[0] ?? '';
+  if (last && first) keys.add(`n:${phonetic(last)}:${first[0]}`);
+  if (first && company) keys.add(`f:${phonetic(first)}:${company}`);
+  if (last && company) keys.add(`c:${phonetic(last)}:${company}`);
+  const phone = phoneDigits(f.phone);
+  if (phone) keys.add(`p:${phone.slice(-7)}`);
+  const email = emailParts(f.email);
+  // Very short local parts ("info", "jo") say little about the person and make huge blocks.
+  if (email && email.local.replace(/\d+$/, '').length >= 4) keys.add(`e:${email.local.replace(/\d+$/, '')}`);
+  return [...keys].map((k) => k.slice(0, 128));
+}
