@@ -1,8 +1,29 @@
 // `syncline erasure request|status|process` and `syncline keys rotate|status`, discovered by the CLI module.
+import * as os from 'node:os';
 import { Command, CommandRunner, Option, SubCommand } from 'nest-commander';
-import { cliActor, CliFailure, positiveInt, UsageError } from '../cli/cli-output';
+import { ActorType, type Actor } from '../audit/audit.types';
 import { ErasureService, type ErasureView } from './erasure.service';
 import { KeyRotationService } from './key-rotation.service';
+
+// Plain errors: the CLI entry point prints the message as one line and exits 1.
+class CliFailure extends Error {}
+const UsageError = CliFailure;
+
+function cliActor(): Actor {
+  let user = 'unknown';
+  try {
+    user = os.userInfo().username || user;
+  } catch {
+    // No passwd entry (containers): the audit entry still says "cli".
+  }
+  return { type: ActorType.Cli, id: `cli:${user}` };
+}
+
+function positiveInt(name: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${name} must be a positive integer`);
+  return n;
+}
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
