@@ -15,6 +15,7 @@ import { mapInbound } from '../mapping/mapping.engine';
 import { MappingRegistry } from '../mapping/mapping.registry';
 import { ABSENT, type CompiledMapping } from '../mapping/mapping.types';
 import { PiiCodec } from '../privacy/pii-codec';
+import { DuplicateDetector } from '../identity/duplicate-detector.service';
 import type { Tx } from '../store/database';
 import { OutboxService } from './outbox.service';
 import { emptyCounts, OutboxOp, OutcomeAction, type RunCounts } from './sync.types';
@@ -54,6 +55,8 @@ export class InboundService {
     private readonly clock: Clock,
     // Quarantined vendor records hold personal data: sealed at rest.
     @Optional() private readonly pii?: PiiCodec,
+    // Fuzzy duplicate detection (identity module) for the customers each page touched.
+    @Optional() private readonly duplicates?: DuplicateDetector,
   ) {}
 
   mappingFor(connectorId: string, object: string): CompiledMapping {
@@ -127,6 +130,7 @@ export class InboundService {
     });
 
     await this.outbox.enqueueForSyncs(tx, ctx.syncs, [...new Set(changed)], OutboxOp.Upsert, ctx.connection.id);
+    await this.duplicates?.afterInbound(tx, [...new Set(changed)], ctx.actor);
 
     if (deleted.length) {
       counts.deleted += deleted.length;
