@@ -261,7 +261,8 @@ export class SendGridConnector implements Connector {
         const last = page[page.length - 1];
         pos = { t: new Date(Date.parse(last.updated_at!)).toISOString(), id: last.id };
         yielded = true;
-        yield { records: page.map(toVendorRecord), deleted: [], cursor: encodeCursor(pos) };
+        const names = await this.fieldNamesById(connection);
+        yield { records: page.map((c) => toVendorRecord(c, names)), deleted: [], cursor: encodeCursor(pos) };
       }
       if (res.body.result.length < SEARCH_PAGE_MAX || !hits.length) return;
     }
@@ -272,13 +273,14 @@ export class SendGridConnector implements Connector {
     const emails = ids.filter(looksLikeEmail);
     const contactIds = ids.filter((id) => !looksLikeEmail(id));
     const out: VendorRecord[] = [];
+    const names = await this.fieldNamesById(connection);
     for (let i = 0; i < contactIds.length; i += LOOKUP_MAX) {
       const found = await this.batchGet(connection, contactIds.slice(i, i + LOOKUP_MAX));
-      for (const c of found.values()) out.push(toVendorRecord(c));
+      for (const c of found.values()) out.push(toVendorRecord(c, names));
     }
     // Emails (reconciliation by identity key) go through search/emails.
     const byEmail = await this.lookupEmails(connection, emails);
-    for (const c of byEmail.values()) out.push(toVendorRecord(c));
+    for (const c of byEmail.values()) out.push(toVendorRecord(c, names));
     return out;
   }
 
@@ -455,6 +457,12 @@ export class SendGridConnector implements Connector {
         );
     }
     return { ids, problems };
+  }
+
+  /** Custom field id -> name, so records read back carry custom_fields by name, as mappings address them. */
+  private async fieldNamesById(connection: ConnectionContext): Promise<Map<string, string>> {
+    const defs = await this.fieldDefinitions(connection);
+    return new Map([...defs.values()].map((f) => [f.id, f.name]));
   }
 
   private fieldDefinitions(connection: ConnectionContext): Promise<Map<string, FieldDef>> {
@@ -778,7 +786,13 @@ function byKeyset(a: SgContact, b: SgContact): number {
   return d !== 0 ? d : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 }
 
-function toVendorRecord(c: SgContact): VendorRecord {
+function toVendorRecord(c: SgContact, fieldNames: Map<string, string>): VendorRecord {
   const { _metadata: _m, ...data } = c;
+  const cf = (data as { custom_fields?: Record<string, unknown> }).custom_fields;
+  if (cf && typeof cf === 'object') {
+    (data as { custom_fields?: Record<string, unknown> }).custom_fields = Object.fromEntries(
+      Object.entries(cf).map(([k, v]) => [fieldNames.get(k) ?? k, v]),
+    );
+  }
   return { id: c.id, data, ...(typeof c.updated_at === 'string' ? { modifiedAt: c.updated_at } : {}) };
 }

@@ -41,6 +41,21 @@ export const envSchema = z.object({
   OUTBOX_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(6),
   OUTBOX_BASE_DELAY_MS: z.coerce.number().int().min(0).default(1000),
   OUTBOX_MAX_DELAY_MS: z.coerce.number().int().min(0).default(300000),
+  /** Reconciliation alerts: drift share and outbound failure share above which an alert is raised. */
+  RECONCILE_DRIFT_THRESHOLD: z.coerce.number().min(0).max(1).default(0.01),
+  RECONCILE_FAILURE_THRESHOLD: z.coerce.number().min(0).max(1).default(0.05),
+  ALERT_WEBHOOK_URL: z.url().optional(),
+  /** Email normalization rules for identity matching: comma-separated from case, whitespace, gmail-dots, plus-tags. */
+  SYNCLINE_EMAIL_RULES: z
+    .string()
+    .default('case,whitespace')
+    .refine((v) => v.split(',').map((r) => r.trim()).filter(Boolean).every((r) => ['case', 'whitespace', 'gmail-dots', 'plus-tags'].includes(r)), {
+      message: 'must be a comma-separated list of case, whitespace, gmail-dots, plus-tags',
+    }),
+  /** Fuzzy duplicate detection: off, review (queue only) or auto (merge above the threshold, queue above the floor). */
+  SYNCLINE_IDENTITY_MODE: z.enum(['off', 'review', 'auto']).default('auto'),
+  SYNCLINE_MERGE_AUTO_THRESHOLD: z.coerce.number().min(0).max(1).default(0.92),
+  SYNCLINE_MERGE_REVIEW_FLOOR: z.coerce.number().min(0).max(1).default(0.75),
   /** "production" makes the privacy module refuse the built-in development encryption key. */
   NODE_ENV: z.string().optional(),
   /** Field-encryption keys, `<keyId>:<base64 of 32 bytes>` comma-separated; the first encrypts, all decrypt. */
@@ -54,17 +69,6 @@ export const envSchema = z.object({
   SYNCLINE_PII_FIELDS: z.string().default(''),
   /** How often the erasure sweep retries vendor deletions (0 turns the background sweep off). */
   ERASURE_SWEEP_MS: z.coerce.number().int().min(0).default(5000),
-  /** Email normalization rules for identity matching: comma-separated from case, whitespace, gmail-dots, plus-tags. */
-  SYNCLINE_EMAIL_RULES: z
-    .string()
-    .default('case,whitespace')
-    .refine((v) => v.split(',').map((r) => r.trim()).filter(Boolean).every((r) => ['case', 'whitespace', 'gmail-dots', 'plus-tags'].includes(r)), {
-      message: 'must be a comma-separated list of case, whitespace, gmail-dots, plus-tags',
-    }),
-  /** Fuzzy duplicate detection: off, review (queue only) or auto (merge above the threshold, queue above the floor). */
-  SYNCLINE_IDENTITY_MODE: z.enum(['off', 'review', 'auto']).default('auto'),
-  SYNCLINE_MERGE_AUTO_THRESHOLD: z.coerce.number().min(0).max(1).default(0.92),
-  SYNCLINE_MERGE_REVIEW_FLOOR: z.coerce.number().min(0).max(1).default(0.75),
   BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb)$/i, 'must look like 1mb or 512kb').default('1mb'),
 });
 

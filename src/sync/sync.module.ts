@@ -5,6 +5,7 @@ import { QueueModule } from '../queue/queue.module';
 import { ConnectionsService } from './connections.service';
 import { InboundService } from './inbound.service';
 import { OutboxService } from './outbox.service';
+import { ReconciliationService } from './reconciliation.service';
 import { SyncRunner } from './sync-runner.service';
 import { SyncScheduler } from './sync-scheduler.service';
 import { SyncsController } from './syncs.controller';
@@ -22,8 +23,9 @@ import { WebhooksController } from './webhooks.controller';
     SyncRunner,
     WebhookInboxService,
     SyncScheduler,
+    ReconciliationService,
   ],
   controllers: [SyncsController, WebhooksController],
-  exports: [ConnectionsService, SyncsService, InboundService, OutboxService, SyncRunner, WebhookInboxService, SyncScheduler, QueueModule],
+  exports: [ReconciliationService, ConnectionsService, SyncsService, InboundService, OutboxService, SyncRunner, WebhookInboxService, SyncScheduler, QueueModule],
 })
 export class SyncModule {}

@@ -8,6 +8,7 @@ import { ZodValidationPipe } from '../http/zod-validation.pipe';
 import { JobName, JobQueue } from '../queue/job-queue';
 import { ConnectionsService, describeCredentials } from './connections.service';
 import { OutboxService } from './outbox.service';
+import { ReconciliationService } from './reconciliation.service';
 import { SyncRunner } from './sync-runner.service';
 import { SyncScheduler } from './sync-scheduler.service';
 import { RunTrigger } from './sync.types';
@@ -34,6 +35,7 @@ export class SyncsController {
     private readonly outbox: OutboxService,
     private readonly queue: JobQueue,
     private readonly scheduler: SyncScheduler,
+    private readonly reconciliation: ReconciliationService,
   ) {}
 
   @Get('connections')
@@ -109,6 +111,13 @@ export class SyncsController {
     if (body.wait || body.dryRun) return this.runner.run(id, { trigger: RunTrigger.Api, dryRun: body.dryRun, actor: actorOf(req) });
     await this.queue.add(JobName.SyncRun, { syncId: id, trigger: RunTrigger.Api }, { jobId: `sync:${id}` });
     return { syncId: id, queued: true };
+  }
+
+  /** Compares canonical with each destination (read back through the connector) and reports drift by record. */
+  @Post('syncs/:id/reconcile')
+  @HttpCode(200)
+  reconcile(@Param('id', idParam) id: string) {
+    return this.reconciliation.reconcile(id);
   }
 
   @Get('syncs/:id/runs')

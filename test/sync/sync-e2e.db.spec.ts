@@ -4,6 +4,7 @@ import { Database } from '../../src/store/database';
 import { SyncRunner } from '../../src/sync/sync-runner.service';
 import { RunStatus, RunTrigger } from '../../src/sync/sync.types';
 import { startEnvironment, type Environment } from '../../scripts/lib/sandbox-environment';
+import { allCustomers } from '../support/customers';
 import { dropTestDatabase, testDatabaseEnv, testDatabaseTarget } from '../support/test-database';
 
 const target = testDatabaseTarget();
@@ -37,13 +38,13 @@ describe(`Salesforce -> SendGrid + HubSpot sync (${target.type})`, () => {
     expect(run.counts.quarantined).toBeGreaterThan(0);
     expect(await count("SELECT COUNT(*) AS n FROM quarantine WHERE status = 'open'")).toBe(run.counts.quarantined);
 
-    const customers = await db.query('SELECT id, fields FROM customers');
-    const subscribed = customers.map((c) => JSON.parse(c.fields)).filter((f) => f.emailConsent === 'subscribed');
+    const customers = await allCustomers(env.app);
+    const subscribed = customers.map((c) => c.fields).filter((f) => f.emailConsent === 'subscribed');
     const sgEmails = new Set((env.sendgrid.state().records as { email: string }[]).map((c) => c.email));
     expect([...sgEmails].sort()).toEqual(subscribed.map((f) => f.email).sort());
     // The CRM destination is not consent-gated: every synced customer is there, with the mapped fields.
     const hs = new Map(env.hubspot.store.all().map((c) => [c.props.email, c.props]));
-    const all = customers.map((c) => JSON.parse(c.fields));
+    const all = customers.map((c) => c.fields);
     expect(hs.size).toBe(all.length);
     for (const f of all) {
       expect(hs.get(f.email)).toMatchObject({ email: f.email, ...(f.firstName ? { firstname: f.firstName } : {}), ...(f.lastName ? { lastname: f.lastName } : {}) });

@@ -6,6 +6,7 @@ import { Database } from '../../src/store/database';
 import { SyncRunner } from '../../src/sync/sync-runner.service';
 import { RunTrigger } from '../../src/sync/sync.types';
 import { SF_WEBHOOK_SECRET, startEnvironment, type Environment } from '../../scripts/lib/sandbox-environment';
+import { customerFields } from '../support/customers';
 import { dropTestDatabase, testDatabaseEnv, testDatabaseTarget } from '../support/test-database';
 
 const target = testDatabaseTarget();
@@ -37,14 +38,15 @@ describe(`webhook path (${target.type})`, () => {
   });
 
   async function syncedContact(): Promise<{ externalId: string; customerId: string; email: string }> {
-    const [row] = await q(
-      "SELECT i.external_id, i.customer_id, c.fields FROM customer_identities i JOIN customers c ON c.id = i.customer_id WHERE i.connection = 'salesforce' AND c.fields LIKE '%\"emailConsent\":\"subscribed\"%' ORDER BY i.external_id LIMIT 1 OFFSET ?",
-      [Math.floor(Math.random() * 20)],
-    );
-    return { externalId: row.external_id, customerId: row.customer_id, email: JSON.parse(row.fields).email };
+    const rows = await q("SELECT i.external_id, i.customer_id FROM customer_identities i WHERE i.connection = 'salesforce' ORDER BY i.external_id");
+    for (let i = Math.floor(Math.random() * 20); ; i++) {
+      const row = rows[i % rows.length];
+      const fields = await customerFields(env.app, row.customer_id);
+      if (fields.emailConsent === 'subscribed') return { externalId: row.external_id, customerId: row.customer_id, email: String(fields.email) };
+    }
   }
   const versionsOf = async (id: string) => Number((await q('SELECT COUNT(*) AS n FROM customer_versions WHERE customer_id = ?', [id]))[0].n);
-  const fieldsOf = async (id: string) => JSON.parse((await q('SELECT fields FROM customers WHERE id = ?', [id]))[0].fields);
+  const fieldsOf = (id: string) => customerFields(env.app, id);
   const post = (req: ReturnType<typeof outboundMessage>) =>
     request(env.url).post(`/webhooks/salesforce?token=${SF_WEBHOOK_SECRET}`).set('content-type', 'text/xml; charset=utf-8').send(req.rawBody.toString('utf8'));
 
