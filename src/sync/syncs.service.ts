@@ -1,6 +1,7 @@
 // Owns sync definitions (syncline.yaml at boot, or the admin API), their paused flag and their cursors.
 // Every change is audited.
 import { BadRequestException, ConflictException, Injectable, NotFoundException, type OnModuleInit } from '@nestjs/common';
+import { CronTime } from 'cron';
 import { AuditService } from '../audit/audit.service';
 import { ActorType, AuditEntity, type Actor } from '../audit/audit.types';
 import { Clock } from '../common/clock';
@@ -136,8 +137,10 @@ function toStored(r: Row): StoredSync {
 }
 
 function validateCron(expr: string): void {
-  const parts = expr.trim().split(/\s+/);
-  if (parts.length < 5 || parts.length > 6 || !parts.every((p) => /^[\d*/,\-A-Za-z?LW#]+$/.test(p))) {
-    throw new BadRequestException(`body field "schedule": "${expr}" is not a cron expression (5 or 6 fields)`);
+  try {
+    // The same parser the scheduler uses, so what validates here also schedules.
+    new CronTime(expr);
+  } catch (err) {
+    throw new BadRequestException(`body field "schedule": "${expr}" is not a valid cron expression (${(err as Error).message})`);
   }
 }
