@@ -12,6 +12,8 @@ import {
   ConnectorRegistry,
   type ConformanceHarness,
   type ConformanceProfile,
+  InProcessRateLimiter,
+  RateLimiter,
   type ReadPage,
   ReadMode,
   type VendorRecord,
@@ -64,9 +66,13 @@ export async function startConformance(id: string, opts: { seed?: number } = {})
   const profile = await loadProfile(id);
   if (profile.connectorId !== id)
     throw new Error(`connectors/${id}/conformance.ts declares connectorId "${profile.connectorId}"`);
+  // The in-process limiter: the kit checks the connector, not how a deployment shares its rate budget.
   const moduleRef = await Test.createTestingModule({
     imports: [MappingModule.forRoot(), ConnectorsModule.forRoot({ only: [id] })],
-  }).compile();
+  })
+    .overrideProvider(RateLimiter)
+    .useClass(InProcessRateLimiter)
+    .compile();
   await moduleRef.init();
   try {
     const connector = moduleRef.get(ConnectorRegistry).get(id);
@@ -96,9 +102,7 @@ export function seedCount(pageSize: number): number {
   return Math.max(3 * pageSize + 5, 30);
 }
 
-export async function collect(
-  pages: AsyncIterable<ReadPage>,
-): Promise<{
+export async function collect(pages: AsyncIterable<ReadPage>): Promise<{
   pages: ReadPage[];
   records: VendorRecord[];
   ids: string[];
