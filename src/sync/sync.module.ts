@@ -4,6 +4,7 @@ import { ScheduleModule } from '@nestjs/schedule';
 import { QueueModule } from '../queue/queue.module';
 import { ConnectionsService } from './connections.service';
 import { InboundService } from './inbound.service';
+import { MappingAuditService } from './mapping-audit.service';
 import { OutboxService } from './outbox.service';
 import { ReconciliationService } from './reconciliation.service';
 import { SyncRunner } from './sync-runner.service';
@@ -24,6 +25,7 @@ import { WebhooksController } from './webhooks.controller';
     WebhookInboxService,
     SyncScheduler,
     ReconciliationService,
+    MappingAuditService,
   ],
   controllers: [SyncsController, WebhooksController],
   exports: [ReconciliationService, ConnectionsService, SyncsService, InboundService, OutboxService, SyncRunner, WebhookInboxService, SyncScheduler, QueueModule],

@@ -1,5 +1,6 @@
 import request from 'supertest';
 import { Database } from '../../src/store/database';
+import { MappingAuditService } from '../../src/sync/mapping-audit.service';
 import { SyncRunner } from '../../src/sync/sync-runner.service';
 import { RunTrigger } from '../../src/sync/sync.types';
 import { startEnvironment, type Environment } from '../../scripts/lib/sandbox-environment';
@@ -78,6 +79,14 @@ describe(`admin API and runs (${target.type})`, () => {
     const actions = audit.body.entries.map((e: { action: string }) => e.action);
     expect(actions).toEqual(expect.arrayContaining(['sync.created', 'sync.paused', 'sync.resumed', 'sync.cursor-reset', 'sync.deleted']));
     expect(audit.body.entries.find((e: { action: string }) => e.action === 'sync.paused').actorType).toBe('api');
+  });
+
+  it('records each mapping version in the audit log once', async () => {
+    const audit = await http().get('/audit').query({ entity: 'mapping' }).set(auth()).expect(200);
+    const ids = audit.body.entries.map((e: { entityId: string }) => e.entityId);
+    expect(ids).toEqual(expect.arrayContaining(['salesforce/Contact', 'hubspot/contacts', 'sendgrid/contacts']));
+    expect(audit.body.entries[0]).toMatchObject({ action: 'mapping.registered', payload: { version: expect.any(Number), hash: expect.any(String) } });
+    expect(await env.app.get(MappingAuditService).recordChanges()).toBe(0);
   });
 
   it('keeps credentials out of connection listings and audits connection changes', async () => {
