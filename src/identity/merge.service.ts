@@ -48,8 +48,9 @@ export class MergeService {
     const a = rows.get(cand.customer_a);
     const b = rows.get(cand.customer_b);
     if (!a || !b || a.mergedInto || b.mergedInto || a.erasedAt || b.erasedAt) return null;
-    // The older record survives: its id is the one destinations and the API have known longest.
-    const [survivor, loser] = a.createdAt < b.createdAt || (a.createdAt === b.createdAt && a.id < b.id) ? [a, b] : [b, a];
+    // The survivor is chosen by id, not by our clock, so a resumed or replayed run merges exactly as an
+    // uninterrupted one would (ids are stable: derived from the first identity).
+    const [survivor, loser] = a.id < b.id ? [a, b] : [b, a];
     const now = this.clock.nowIso();
     const score = Number(cand.score);
     const explanation = JSON.parse(cand.explanation);
