@@ -28,6 +28,7 @@ export class RunProgressView {
   private pendingAt = 0;
   private pending = 0;
   private lastLineAt = 0;
+  private lastLine = '';
   private readonly t0 = Date.now();
 
   constructor(private readonly options: RunProgressOptions = {}) {
@@ -85,10 +86,11 @@ export class RunProgressView {
     this.lastLineAt = now;
     const c = p.counts;
     const of = this.options.expectedRead ? `/${this.options.expectedRead}` : '';
-    const elapsed = ((now - this.t0) / 1000).toFixed(1);
-    this.stream.write(
-      `${this.options.label ?? 'sync'} ${p.phase === 'inbound' ? 'read' : 'send'}: read ${c.read}${of} · created ${c.created} · updated ${c.updated} · unchanged ${c.unchanged} · quarantined ${c.quarantined} · sent ${c.sent} (${elapsed}s)\n`,
-    );
+    const line = `${this.options.label ?? 'sync'} ${p.phase === 'inbound' ? 'read' : 'send'}: read ${c.read}${of} · created ${c.created} · updated ${c.updated} · unchanged ${c.unchanged} · quarantined ${c.quarantined} · sent ${c.sent}`;
+    // The closing line repeats nothing: it is only written when the counts moved since the last one.
+    if (force && line === this.lastLine) return;
+    this.lastLine = line;
+    this.stream.write(`${line} (${((now - this.t0) / 1000).toFixed(1)}s)\n`);
   }
 
   /** Final bar state (or a last progress line) before the summary is printed. */
