@@ -30,9 +30,11 @@ describe('mappings:validate', () => {
     const r = validate();
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(r.stdout.trim().split('\n')).toEqual([
-      '4 mapping files valid in mappings: hubspot/contacts@v1, salesforce/Contact@v1, salesforce/Lead@v1, sendgrid/contacts@v1',
-    ]);
+    // A zz-gen-* mapping may appear while the generator's spec runs in parallel; the shipped ones must all be there.
+    expect(r.stdout.trim().split('\n')).toHaveLength(1);
+    expect(r.stdout).toMatch(
+      /^\d+ mapping files valid in mappings: hubspot\/contacts@v2, salesforce\/Contact@v1, salesforce\/Lead@v1, sendgrid\/contacts@v1/,
+    );
   });
 
   it('exits 1 and prints every error with file:line: field on a broken mapping', () => {

@@ -28,3 +28,9 @@ export {
 } from './transforms/transform.registry';
 export * from './transforms/transform.types';
 export { noArgs as noArgsSchema, scalarSchema, type Scalar } from './transforms/transform.util';
+export {
+  MappingPreviewController,
+  previewBodySchema,
+  type PreviewBody,
+  type PreviewResponse,
+} from './mapping-preview.controller';

@@ -284,9 +284,16 @@ describe('mapOutbound over the shipped mappings', () => {
       emailConsent: 'unsubscribed',
     });
     expect(r).toEqual({
-      record: { properties: { email: 'a@b.example', firstname: 'Ada', country: 'United Kingdom' } },
+      record: {
+        properties: {
+          email: 'a@b.example',
+          firstname: 'Ada',
+          country: 'United Kingdom',
+          hs_email_optout: 'true',
+        },
+      },
       issues: [],
-      mappingVersion: 1,
+      mappingVersion: 2,
     });
   });
 

@@ -27,19 +27,22 @@ describe('MappingRegistry outside Nest', () => {
   });
 
   it('lists mappings, per connector too, and their versions', () => {
-    expect(registry.list()).toHaveLength(4);
+    // Only the shipped mappings: the generator's spec may add a zz-gen-* one while suites run in parallel.
+    expect(registry.list().filter((m) => !m.connector.startsWith('zz-gen-'))).toHaveLength(4);
     expect(
       registry
         .list('salesforce')
         .map((m) => m.object)
         .sort(),
     ).toEqual(['Contact', 'Lead']);
-    expect(registry.versions()).toEqual({
-      'hubspot/contacts': 1,
-      'salesforce/Contact': 1,
-      'salesforce/Lead': 1,
-      'sendgrid/contacts': 1,
-    });
+    expect(registry.versions()).toEqual(
+      expect.objectContaining({
+        'hubspot/contacts': 2,
+        'salesforce/Contact': 1,
+        'salesforce/Lead': 1,
+        'sendgrid/contacts': 1,
+      }),
+    );
   });
 
   it('accepts compiled mappings directly', () => {
