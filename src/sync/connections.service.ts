@@ -10,7 +10,7 @@ import { connectionSchema, type ConnectionConfig, type SecretRef } from '../conf
 import type { ConnectionContext } from '../connectors/connector.types';
 import { ConnectorRegistry } from '../connectors/connector.registry';
 import { PiiCodec } from '../privacy/pii-codec';
-import { Database, type Row } from '../store/database';
+import { Database, StaleVersionError, type Row } from '../store/database';
 
 export enum ConfigOrigin {
   File = 'file',
@@ -33,6 +33,7 @@ export function describeCredentials(credentials: Record<string, SecretRef>): Rec
 @Injectable()
 export class ConnectionsService implements OnModuleInit {
   private readonly contexts = new Map<string, ConnectionContext>();
+  private loaded?: Promise<void>;
 
   constructor(
     private readonly db: Database,
@@ -44,10 +45,14 @@ export class ConnectionsService implements OnModuleInit {
     @Optional() private readonly pii?: PiiCodec,
   ) {}
 
-  async onModuleInit(): Promise<void> {
-    for (const c of this.config.syncline.connections) {
-      await this.upsert(c, { type: ActorType.System, id: 'syncline.yaml' }, ConfigOrigin.File);
-    }
+  /** Applies syncline.yaml once per process (SyncsService awaits it too, so it is memoized). */
+  onModuleInit(): Promise<void> {
+    this.loaded ??= (async () => {
+      for (const c of this.config.syncline.connections) {
+        await this.upsert(c, { type: ActorType.System, id: 'syncline.yaml' }, ConfigOrigin.File);
+      }
+    })();
+    return this.loaded;
   }
 
   async list(): Promise<StoredConnection[]> {

@@ -7,7 +7,7 @@ import { ActorType, AuditEntity, type Actor } from '../audit/audit.types';
 import { Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
 import { syncSchema, type SyncConfig } from '../config/syncline-config.schema';
-import { Database, type Row, type Tx } from '../store/database';
+import { Database, StaleVersionError, type Row, type Tx } from '../store/database';
 import { ConfigOrigin, ConnectionsService } from './connections.service';
 
 export interface StoredSync {
@@ -71,7 +71,9 @@ export class SyncsService implements OnModuleInit {
         ]);
         return { ...toStored(existing), definition: def, origin, updatedAt: now };
       }
-      await tx.execute('INSERT INTO syncs (id, definition, paused, origin, created_at, updated_at) VALUES (?, ?, 0, ?, ?, ?)', [def.id, json, origin, now, now]);
+      const inserted = await tx.execute('INSERT INTO syncs (id, definition, paused, origin, created_at, updated_at) VALUES (?, ?, 0, ?, ?, ?) ON CONFLICT (id) DO NOTHING', [def.id, json, origin, now, now]);
+      // Another process created it concurrently: retry the transaction, which then takes the update path.
+      if (!inserted) throw new StaleVersionError('sync', def.id, 0);
       await this.audit.append(tx, [{ actor, entityType: AuditEntity.Sync, entityId: def.id, action: 'sync.created', payload: { after: def } }]);
       return { id: def.id, definition: def, paused: false, origin, createdAt: now, updatedAt: now };
     });
