@@ -304,9 +304,8 @@ export class ErasureService implements OnApplicationBootstrap, OnModuleDestroy {
     const current = await this.customers.loadMany(tx, ids);
     const needles = new Set<string>(identities.map((i) => String(i.external_id).toLowerCase()));
     for (const c of current.values()) {
-      for (const f of this.pii.piiFields) {
-        const v = c.fields[f];
-        if (typeof v === 'string' && v.trim().length >= 5) needles.add(v.trim().toLowerCase());
+      for (const [f, v] of Object.entries(c.fields)) {
+        if (this.pii.isPii(f) && typeof v === 'string' && v.trim().length >= 5) needles.add(v.trim().toLowerCase());
       }
     }
     const marks = IN(ids.length);

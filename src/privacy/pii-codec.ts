@@ -7,6 +7,11 @@ import type { FieldChange } from '../canonical/merge-rules';
 import { FieldCipher } from './field-cipher';
 
 export const DEFAULT_PII_FIELDS = ['email', 'phone', 'firstName', 'lastName'];
+/**
+ * Custom attributes whose names say they hold contact data (custom.mobilePhone, custom.homeEmail…) are personal
+ * by default: mappings add such fields freely, and a forgotten flag must not leave a phone number in the clear.
+ */
+const PII_CUSTOM_NAME = /^custom\.(.*(phone|mobile|email|e_?mail|fax|address|street|birth|ssn|passport|name))$/i;
 /** Key of the sealed blob inside a fields object; never a canonical field name (those are standard or custom.*). */
 export const SEALED_KEY = '~pii';
 const SEALED_CHANGE = '~pii';
@@ -27,14 +32,14 @@ export class PiiCodec {
   }
 
   isPii(field: string): boolean {
-    return this.piiFields.has(field);
+    return this.piiFields.has(field) || PII_CUSTOM_NAME.test(field);
   }
 
   sealFields(fields: CustomerFields): Record<string, FieldValue> {
     let pii: Record<string, FieldValue> | undefined;
     const out: Record<string, FieldValue> = {};
     for (const [k, v] of Object.entries(fields)) {
-      if (this.piiFields.has(k)) (pii ??= {})[k] = v;
+      if (this.isPii(k)) (pii ??= {})[k] = v;
       else out[k] = v;
     }
     if (pii) out[SEALED_KEY] = this.cipher.encrypt(JSON.stringify(pii));
@@ -54,7 +59,7 @@ export class PiiCodec {
   sealChanges(changes: FieldChange[]): (FieldChange | SealedChange)[] {
     const pii: [number, FieldChange][] = [];
     const out: (FieldChange | SealedChange)[] = [];
-    changes.forEach((c, i) => (this.piiFields.has(c.field) ? pii.push([i, c]) : out.push(c)));
+    changes.forEach((c, i) => (this.isPii(c.field) ? pii.push([i, c]) : out.push(c)));
     if (pii.length) out.push({ field: SEALED_CHANGE, sealed: this.cipher.encrypt(JSON.stringify(pii)) });
     return out;
   }

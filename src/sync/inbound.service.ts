@@ -223,7 +223,8 @@ export class InboundService {
         o.externalId,
         o.direction,
         o.action,
-        o.detail === null || o.detail === undefined ? null : JSON.stringify(o.detail),
+        // Details can quote a rejected value (a transform's error message): sealed like the record itself.
+        o.detail === null || o.detail === undefined ? null : this.pii ? this.pii.sealText(JSON.stringify(o.detail)) : JSON.stringify(o.detail),
         o.mappingVersion,
         o.connectorVersion,
         now,

@@ -17,6 +17,7 @@ import { ConnectorKind, WriteStatus, type WriteItem } from '../connectors/connec
 import { mapOutbound } from '../mapping/mapping.engine';
 import { MappingRegistry } from '../mapping/mapping.registry';
 import { CustomerRepository, type CustomerRow } from '../store/customer.repository';
+import { PiiCodec } from '../privacy/pii-codec';
 import { Database, type Tx } from '../store/database';
 import { ConnectionsService } from './connections.service';
 import type { OutcomeRow } from './inbound.service';
@@ -74,6 +75,8 @@ export class OutboxService {
     private readonly connections: ConnectionsService,
     config: AppConfig,
     @Optional() private readonly consent?: ConsentService,
+    // Outcome details can quote rejected values: sealed at rest.
+    @Optional() private readonly pii?: PiiCodec,
   ) {
     this.retry = {
       maxAttempts: config.env.OUTBOX_MAX_ATTEMPTS,
@@ -277,7 +280,7 @@ export class OutboxService {
         await tx.insertMany(
           'record_outcomes',
           ['run_id', 'sync_id', 'customer_id', 'connection', 'object', 'external_id', 'direction', 'action', 'detail', 'mapping_version', 'connector_version', 'at'],
-          outcomes.map((o) => [o.runId, o.syncId, o.customerId, o.connection, o.object, o.externalId, o.direction, o.action, o.detail ? JSON.stringify(o.detail) : null, o.mappingVersion, o.connectorVersion, now2]),
+          outcomes.map((o) => [o.runId, o.syncId, o.customerId, o.connection, o.object, o.externalId, o.direction, o.action, o.detail ? (this.pii ? this.pii.sealText(JSON.stringify(o.detail)) : JSON.stringify(o.detail)) : null, o.mappingVersion, o.connectorVersion, now2]),
         );
       });
       options.onBatch?.(counts);

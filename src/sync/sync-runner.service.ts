@@ -4,12 +4,13 @@
 // performs the same work inside transactions that are rolled back, and reports what would change.
 import { randomUUID } from 'node:crypto';
 import * as os from 'node:os';
-import { ConflictException, Injectable, Logger } from '@nestjs/common';
+import { ConflictException, Injectable, Logger, Optional } from '@nestjs/common';
 import { ActorType, type Actor } from '../audit/audit.types';
 import { Clock } from '../common/clock';
 import { isConnectorError } from '../connectors/connector-error';
 import { ConnectorRegistry } from '../connectors/connector.registry';
 import { ReadMode } from '../connectors/connector.types';
+import { PiiCodec } from '../privacy/pii-codec';
 import { Database } from '../store/database';
 import { ConnectionsService } from './connections.service';
 import { InboundService } from './inbound.service';
@@ -65,6 +66,7 @@ export class SyncRunner {
     private readonly registry: ConnectorRegistry,
     private readonly inbound: InboundService,
     private readonly outbox: OutboxService,
+    @Optional() private readonly pii?: PiiCodec,
   ) {}
 
   async run(syncId: string, options: RunOptions): Promise<RunSummary> {
@@ -221,7 +223,7 @@ export class SyncRunner {
       externalId: r.external_id,
       direction: r.direction,
       action: r.action,
-      detail: r.detail ? JSON.parse(r.detail) : null,
+      detail: r.detail ? JSON.parse(this.pii ? this.pii.openText(r.detail) : r.detail) : null,
       mappingVersion: r.mapping_version === null ? null : Number(r.mapping_version),
       connectorVersion: r.connector_version,
       at: r.at,

@@ -1,0 +1,28 @@
+// Everything the store holds as text, for "is this value anywhere in plain text" assertions: the SQLite files
+// byte for byte (after a WAL checkpoint), or every PostgreSQL table of the schema rendered as text.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { DatabaseTarget } from '../../src/config/env.schema';
+import type { Database } from '../../src/store/database';
+
+export async function storeText(db: Database, target: DatabaseTarget): Promise<string> {
+  if (target.type === 'sqlite') {
+    await db.query('PRAGMA wal_checkpoint(TRUNCATE)');
+    const dir = path.dirname(target.file);
+    return fs
+      .readdirSync(dir)
+      .filter((f) => f.startsWith(path.basename(target.file)))
+      .map((f) => fs.readFileSync(path.join(dir, f)).toString('latin1'))
+      .join('\n')
+      .toLowerCase();
+  }
+  const tables = await db.query<{ table_name: string }>(
+    'SELECT table_name FROM information_schema.tables WHERE table_schema = ? AND table_type = ?',
+    [target.schema, 'BASE TABLE'],
+  );
+  const parts: string[] = [];
+  for (const t of tables) {
+    for (const r of await db.query(`SELECT t::text AS row FROM "${t.table_name}" t`)) parts.push(r.row);
+  }
+  return parts.join('\n').toLowerCase();
+}
