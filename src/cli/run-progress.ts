@@ -96,6 +96,8 @@ export class RunProgressView {
   /** Final bar state (or a last progress line) before the summary is printed. */
   stop(): void {
     if (this.multi) {
+      // The expected count is an estimate (deleted records are not read): the finished read bar shows what was.
+      if (this.readBar && this.last) this.readBar.setTotal(Math.max(this.last.counts.read, 1));
       if (this.sendBar && this.last) {
         // The run drained every due row: the send bar ends full whatever the estimate was.
         const done = sentOf(this.last.counts);
