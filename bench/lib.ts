@@ -1,0 +1,178 @@
+// Shared plumbing of the bench scripts: vendor sandboxes and bench workers as child processes, /proc readings
+// (peak RSS, CPU ticks), the JSON-line protocol between the runner and its children, and results.json merging.
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+
+export const ROOT = path.resolve(__dirname, '..');
+export const OUT_DIR = path.join(ROOT, 'bench', 'out');
+export const RESULTS = path.join(ROOT, 'bench', 'results.json');
+/** Lines a bench child prints for its parent start with this, so stray log lines on stdout never confuse it. */
+export const LINE_PREFIX = '@@bench ';
+
+export interface SandboxReady {
+  vendor: string;
+  url: string;
+  pid: number;
+  credentials: Record<string, string>;
+}
+
+export interface RunningSandbox {
+  ready: SandboxReady;
+  child: ChildProcessWithoutNullStreams;
+}
+
+/** ts-node in transpile-only mode: type checking is the lint step's job, and it only costs start-up time. */
+export const TS_NODE_ARGS = ['-r', 'ts-node/register/transpile-only'];
+
+export function startSandbox(
+  vendor: string,
+  count: number,
+  options?: Record<string, unknown>,
+  seed = 1,
+): Promise<RunningSandbox> {
+  const args = [path.join(ROOT, 'scripts', 'sandbox.ts'), vendor, '--port', '0', '--seed', String(seed), '--count', String(count)];
+  if (options) args.push('--options', JSON.stringify(options));
+  // node + the ts-node hook directly (not npm), so the printed pid is the sandbox's own and signals reach it.
+  const child = spawn(process.execPath, [...TS_NODE_ARGS, ...args], { cwd: ROOT });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
+  return new Promise((resolve, reject) => {
+    createInterface({ input: child.stdout }).once('line', (line) =>
+      resolve({ child, ready: JSON.parse(line) as SandboxReady }),
+    );
+    child.once('exit', (code) => reject(new Error(`${vendor} sandbox exited (${code}): ${stderr}`)));
+  });
+}
+
+export async function stopChild(child: { exitCode: number | null; signalCode: NodeJS.Signals | null; kill(s: NodeJS.Signals): boolean; once(e: 'exit', l: () => void): unknown }): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  child.kill('SIGTERM');
+  const force = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(force);
+}
+
+/** Peak resident set (VmHWM) of a process in MB; Linux only. */
+export function peakRssMb(pid: number | 'self' = 'self'): number {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/^VmHWM:\s+(\d+)\s+kB/m.exec(status)?.[1] ?? NaN);
+  return Math.round(kb / 1024);
+}
+
+/** utime + stime of a process in clock ticks (USER_HZ, 100 on Linux), or 0 once it is gone. */
+export function cpuTicks(pid: number): number {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name may hold spaces and parentheses: fields are counted after the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(fields[11]) + Number(fields[12]);
+  } catch {
+    return 0;
+  }
+}
+
+/** fetch + JSON that throws with the body on a non-2xx answer. */
+export async function json<T = any>(url: string, init: RequestInit = {}): Promise<T> {
+  const res = await fetch(url, init);
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${init.method ?? 'GET'} ${url} -> ${res.status}: ${text.slice(0, 300)}`);
+  return (text ? JSON.parse(text) : undefined) as T;
+}
+
+export function postJson<T = any>(url: string, body: unknown, method = 'POST', headers: Record<string, string> = {}): Promise<T> {
+  return json<T>(url, { method, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+}
+
+/** Writes one protocol line for the parent. */
+export function emit(message: Record<string, unknown>): void {
+  process.stdout.write(`${LINE_PREFIX}${JSON.stringify(message)}\n`);
+}
+
+/**
+ * A bench child speaking JSON lines: requests on its stdin, answers prefixed with LINE_PREFIX on its stdout.
+ * Everything else it prints (logs) is kept as a tail for error messages.
+ */
+export class BenchChild {
+  private readonly waiting: Array<(m: Record<string, unknown>) => void> = [];
+  private readonly queued: Record<string, unknown>[] = [];
+  private tail = '';
+  private exited: string | undefined;
+
+  constructor(readonly child: ChildProcessWithoutNullStreams) {
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      if (!line.startsWith(LINE_PREFIX)) return void (this.tail = (this.tail + line + '\n').slice(-4000));
+      const msg = JSON.parse(line.slice(LINE_PREFIX.length)) as Record<string, unknown>;
+      const w = this.waiting.shift();
+      if (w) w(msg);
+      else this.queued.push(msg);
+    });
+    child.stderr.on('data', (d: Buffer) => (this.tail = (this.tail + d.toString()).slice(-4000)));
+    child.once('exit', (code, signal) => {
+      this.exited = `exited (${code ?? signal})`;
+      for (const w of this.waiting.splice(0)) w({ error: `child ${this.exited}: ${this.tail}` });
+    });
+  }
+
+  get pid(): number {
+    return this.child.pid!;
+  }
+
+  /** The next message; rejects when the child reports an error or dies. */
+  next(): Promise<Record<string, unknown>> {
+    const take = (m: Record<string, unknown>) => {
+      if (m.error) throw new Error(`${String(m.error)}\n--- child output tail ---\n${this.tail}`);
+      return m;
+    };
+    const q = this.queued.shift();
+    if (q) return Promise.resolve(q).then(take);
+    if (this.exited) return Promise.reject(new Error(`child ${this.exited}: ${this.tail}`));
+    return new Promise<Record<string, unknown>>((r) => this.waiting.push(r)).then(take);
+  }
+
+  request(message: Record<string, unknown>): Promise<Record<string, unknown>> {
+    this.child.stdin.write(`${JSON.stringify(message)}\n`);
+    return this.next();
+  }
+}
+
+/** Reads JSON-line requests from stdin and answers each through the handler, one at a time. */
+export function serveRequests(handler: (m: Record<string, unknown>) => Promise<Record<string, unknown> | undefined>): void {
+  let chain = Promise.resolve();
+  createInterface({ input: process.stdin }).on('line', (line) => {
+    chain = chain.then(async () => {
+      try {
+        const reply = await handler(JSON.parse(line) as Record<string, unknown>);
+        if (reply) emit(reply);
+      } catch (err) {
+        emit({ error: (err as Error).stack ?? String(err) });
+      }
+    });
+  });
+}
+
+/** Merges measured keys into bench/results.json, keeping keys other bench scripts own (identity, sandboxes…). */
+export function mergeResults(measured: Record<string, unknown>): Record<string, unknown> {
+  let existing: Record<string, unknown> = {};
+  if (fs.existsSync(RESULTS)) {
+    try {
+      existing = JSON.parse(fs.readFileSync(RESULTS, 'utf8')) as Record<string, unknown>;
+    } catch {
+      existing = {};
+    }
+  }
+  const merged = { ...existing, ...measured };
+  fs.writeFileSync(RESULTS, `${JSON.stringify(merged, null, 2)}\n`);
+  return merged;
+}
+
+export const round = (n: number, digits = 2): number => Math.round(n * 10 ** digits) / 10 ** digits;
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export function percentile(sorted: number[], p: number): number {
+  if (!sorted.length) return NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i];
+}

@@ -1,0 +1,390 @@
+// `npm run bench [-- --quick | --large] [--profile] [--only full_sync,incremental,…]`: the benchmark suite of
+// issue 7. Vendor sandboxes run as their own processes (scripts/sandbox.ts), Syncline runs in its own child
+// (bench/syncline-process.ts) and so does the bare-SDK baseline (bench/baseline.ts); this runner only starts
+// them, drives load (autocannon) and samples /proc. Figures are merged into bench/results.json, table on stdout.
+// Syncline runs under ts-node's transpile-only hook: that costs start-up only, and boot is outside every figure.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import autocannon from 'autocannon';
+import { DataSource } from 'typeorm';
+import { signV3 } from '../connectors/hubspot/sandbox/webhook-signing';
+import {
+  BenchChild,
+  json,
+  mergeResults,
+  OUT_DIR,
+  percentile,
+  postJson,
+  ROOT,
+  round,
+  sleep,
+  startSandbox,
+  stopChild,
+  TS_NODE_ARGS,
+  type RunningSandbox,
+} from './lib';
+import { FULL_SYNC_ID, SF_WEBHOOK_SECRET } from './syncline-process';
+
+const argv = process.argv.slice(2);
+const QUICK = argv.includes('--quick');
+const LARGE = argv.includes('--large');
+const PROFILE = argv.includes('--profile');
+const ONLY = (argv.find((a) => a.startsWith('--only='))?.slice('--only='.length) ?? '').split(',').filter(Boolean);
+const wants = (s: string) => !ONLY.length || ONLY.includes(s);
+
+const PG_URL = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const FULL_COUNT = LARGE ? 1_000_000 : QUICK ? 10_000 : 100_000;
+const CHANGES = 1_000;
+const WEBHOOK_RATE = 1_000;
+const WEBHOOK_SECONDS = QUICK ? 3 : 10;
+const E2E_SAMPLES = QUICK ? 8 : 20;
+/** SendGrid really takes seconds per import job; the bench shortens it so the job wait does not hide the rest. */
+const SENDGRID_OPTIONS = { jobDelayMs: 20 };
+const HUBSPOT_CONTACTS = 1_000;
+
+type Json = Record<string, any>;
+
+function machine(): Json {
+  return {
+    cpus: os.cpus().length,
+    model: os.cpus()[0]?.model ?? 'unknown',
+    total_memory_mb: Math.round(os.totalmem() / 2 ** 20),
+    node: process.version,
+    platform: `${os.platform()} ${os.release()}`,
+    date: new Date().toISOString(),
+    mode: QUICK ? 'quick' : LARGE ? 'large' : 'full',
+  };
+}
+
+async function sendgridSandbox(): Promise<RunningSandbox> {
+  const sg = await startSandbox('sendgrid', 0, SENDGRID_OPTIONS);
+  // 600 requests a minute would pace job polling; the bench measures Syncline, not SendGrid's budget.
+  await postJson(`${sg.ready.url}/__admin/sendgrid/rate-limit`, { limit: 1_000_000 }, 'PUT');
+  return sg;
+}
+
+async function startSyncline(env: Record<string, string>, sandboxes: Json, profile: boolean): Promise<BenchChild> {
+  const nodeArgs = [...TS_NODE_ARGS];
+  if (profile) nodeArgs.push('--cpu-prof', '--cpu-prof-dir', OUT_DIR);
+  const child = spawn(process.execPath, [...nodeArgs, path.join(ROOT, 'bench', 'syncline-process.ts')], {
+    cwd: ROOT,
+    env: { ...process.env, ...env, BENCH_SANDBOXES: JSON.stringify(sandboxes) },
+  });
+  const bc = new BenchChild(child);
+  const ready = await bc.next();
+  (bc as BenchChild & { url: string }).url = String(ready.url);
+  return bc;
+}
+
+async function stopSyncline(bc: BenchChild): Promise<number | undefined> {
+  try {
+    const bye = await bc.request({ cmd: 'exit' });
+    await new Promise((r) => (bc.child.exitCode !== null ? r(undefined) : bc.child.once('exit', r)));
+    return Number(bye.peak_rss_mb);
+  } catch {
+    await stopChild(bc.child);
+    return undefined;
+  }
+}
+
+function syncFigures(run: Json): Json {
+  if (run.status !== 'succeeded') throw new Error(`sync ${run.sync} ${run.status}: ${JSON.stringify(run.errors)}`);
+  const records = Number(run.counts.read);
+  return {
+    records,
+    sent: Number(run.counts.sent),
+    suppressed: Number(run.counts.suppressed),
+    quarantined: Number(run.counts.quarantined),
+    wall_s: run.wall_s,
+    records_per_s: Math.round(records / run.wall_s),
+    peak_rss_mb: run.peak_rss_mb,
+  };
+}
+
+/** A short-lived connection to the PostgreSQL server (typeorm's driver, the one Syncline uses). */
+async function withPg<T>(fn: (ds: DataSource) => Promise<T>): Promise<T> {
+  const ds = new DataSource({ type: 'postgres', url: PG_URL, connectTimeoutMS: 3000 });
+  await ds.initialize();
+  try {
+    return await fn(ds);
+  } finally {
+    await ds.destroy();
+  }
+}
+
+async function pgReachable(): Promise<string | undefined> {
+  try {
+    await withPg((ds) => ds.query('SELECT 1'));
+    return undefined;
+  } catch (e) {
+    return `PostgreSQL not reachable at ${PG_URL}: ${(e as Error).message}`;
+  }
+}
+
+const dropSchema = (schema: string) => withPg((ds) => ds.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`));
+
+interface SfContactRow {
+  Id: string;
+  Email: string | null;
+  IsDeleted: boolean;
+  HasOptedOutOfEmail: boolean;
+  attributes?: { type: string };
+}
+
+/** Live Salesforce contacts from the sandbox's admin state (first 10,000 by the sandbox's own order). */
+async function sfContacts(sf: RunningSandbox): Promise<SfContactRow[]> {
+  const state = await json<{ records: SfContactRow[] }>(`${sf.ready.url}/__admin/state`);
+  return state.records.filter((r) => r.attributes?.type === 'Contact' && !r.IsDeleted);
+}
+
+async function incremental(bc: BenchChild, sf: RunningSandbox, contacts: SfContactRow[], base: number): Promise<Json> {
+  const ids = contacts.slice(0, CHANGES).map((c) => c.Id);
+  // One mass edit, as a Data Loader job would do; FirstName flows on to SendGrid.
+  await postJson(`${sf.ready.url}/__admin/mass-update`, { ids, fields: { FirstName: 'Benchmarked' } });
+  const run: Json = await bc.request({ cmd: 'run', sync: FULL_SYNC_ID });
+  if (run.status !== 'succeeded') throw new Error(`incremental run ${run.status}: ${JSON.stringify(run.errors)}`);
+  return { changes: ids.length, base, read: run.counts.read, sent: run.counts.sent, wall_s: run.wall_s, mode: run.mode };
+}
+
+/** SendGrid contact by email through the public API (what a user of the destination would see). */
+async function sendgridFirstName(sg: RunningSandbox, email: string): Promise<string | undefined> {
+  const res = await fetch(`${sg.ready.url}/v3/marketing/contacts/search/emails`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${sg.ready.credentials.apiKey}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ emails: [email] }),
+  });
+  if (!res.ok) return undefined;
+  const body = (await res.json()) as { result: Record<string, { contact?: { first_name?: string } }> };
+  return Object.values(body.result)[0]?.contact?.first_name;
+}
+
+async function webhookIngest(bc: BenchChild & { url?: string }, sf: RunningSandbox, sg: RunningSandbox, hs: RunningSandbox, candidates: SfContactRow[]): Promise<Json> {
+  const svc = (bc as unknown as { url: string }).url;
+  // Salesforce Outbound Messages to Syncline: the e2e probes edit a contact there and watch SendGrid.
+  await postJson(`${sf.ready.url}/__admin/webhooks`, { url: `${svc}/webhooks/salesforce?token=${SF_WEBHOOK_SECRET}`, enabled: true }, 'PUT');
+
+  // Probes: subscribed contacts already at SendGrid, so a FirstName edit must reach it.
+  const probes: SfContactRow[] = [];
+  for (const c of candidates) {
+    if (probes.length >= E2E_SAMPLES) break;
+    if (c.Email && !c.HasOptedOutOfEmail && (await sendgridFirstName(sg, c.Email.trim().toLowerCase())) !== undefined) probes.push(c);
+  }
+
+  // HubSpot deliveries: v3-signed, one event each, each with its own eventId, on existing contacts.
+  const hsIds: string[] = [];
+  let after: string | undefined;
+  while (hsIds.length < HUBSPOT_CONTACTS) {
+    const page = await json<{ results: { id: string }[]; paging?: { next?: { after: string } } }>(
+      `${hs.ready.credentials.basePath}/crm/v3/objects/contacts?limit=100${after ? `&after=${after}` : ''}`,
+      { headers: { authorization: `Bearer ${hs.ready.credentials.accessToken}` } },
+    );
+    hsIds.push(...page.results.map((r) => r.id));
+    after = page.paging?.next?.after;
+    if (!after) break;
+  }
+  const target = `${svc}/webhooks/hubspot`;
+  const total = WEBHOOK_RATE * WEBHOOK_SECONDS;
+  const tag = Date.now();
+  const deliveries = Array.from({ length: total }, (_, i) => {
+    const body = JSON.stringify([
+      {
+        eventId: tag * 100 + i,
+        subscriptionId: 1,
+        portalId: Number(hs.ready.credentials.portalId ?? 1),
+        appId: 1,
+        occurredAt: Date.now(),
+        subscriptionType: 'contact.propertyChange',
+        attemptNumber: 0,
+        objectId: Number(hsIds[i % hsIds.length]),
+        changeSource: 'CRM',
+        propertyName: 'firstname',
+        propertyValue: `Hook${i}`,
+      },
+    ]);
+    return { body, ts: Date.now() };
+  });
+  let next = 0;
+  const secret = hs.ready.credentials.clientSecret;
+
+  const e2e: number[] = [];
+  let e2eTimeouts = 0;
+  const probeRuns = probes.map(async (p, k) => {
+    // Spread over the load window, so every probe travels through a busy service.
+    await sleep(Math.round(((k + 0.5) * WEBHOOK_SECONDS * 1000) / probes.length));
+    const email = p.Email!.trim().toLowerCase();
+    const name = `Probe${String.fromCharCode(97 + (k % 26))}${tag.toString(36).replace(/\d/g, '')}`;
+    const t0 = Date.now();
+    await postJson(`${sf.ready.url}/__admin/records/${p.Id}/mutate`, { fields: { FirstName: name } });
+    while (Date.now() - t0 < 30_000) {
+      if ((await sendgridFirstName(sg, email))?.toLowerCase() === name.toLowerCase()) return void e2e.push(Date.now() - t0);
+      await sleep(20);
+    }
+    e2eTimeouts++;
+  });
+
+  const result = await autocannon({
+    url: target,
+    connections: 16,
+    overallRate: WEBHOOK_RATE,
+    amount: total,
+    requests: [
+      {
+        method: 'POST',
+        setupRequest: (req: any) => {
+          const d = deliveries[next++ % deliveries.length];
+          const ts = Date.now();
+          return {
+            ...req,
+            body: d.body,
+            headers: {
+              'content-type': 'application/json',
+              'x-hubspot-signature-v3': signV3(secret, 'POST', target, d.body, ts),
+              'x-hubspot-request-timestamp': String(ts),
+            },
+          };
+        },
+      },
+    ],
+  });
+  await Promise.all(probeRuns);
+  const sorted = [...e2e].sort((a, b) => a - b);
+  return {
+    rate: WEBHOOK_RATE,
+    deliveries: result.requests.total,
+    duration_s: round(result.duration, 1),
+    achieved_rps: Math.round(result.requests.average),
+    non_2xx: result.non2xx,
+    errors: result.errors + result.timeouts,
+    ack_p50_ms: result.latency.p50,
+    ack_p99_ms: result.latency.p99,
+    ack_max_ms: result.latency.max,
+    e2e_samples: e2e.length,
+    e2e_timeouts: e2eTimeouts,
+    e2e_p50_ms: percentile(sorted, 50),
+    e2e_p95_ms: percentile(sorted, 95),
+    e2e_path: 'Salesforce FirstName edit -> Outbound Message -> Syncline -> SendGrid PUT + import job -> visible via contacts/search/emails',
+  };
+}
+
+async function baseline(sf: RunningSandbox): Promise<Json> {
+  const sg = await sendgridSandbox();
+  try {
+    const child = spawn(process.execPath, [...TS_NODE_ARGS, path.join(ROOT, 'bench', 'baseline.ts'), JSON.stringify(sf.ready), JSON.stringify(sg.ready)], { cwd: ROOT });
+    const out = await new BenchChild(child).next();
+    return { wall_s: out.wall_s, read: out.read, sent: out.sent, peak_rss_mb: out.peak_rss_mb };
+  } finally {
+    await stopChild(sg.child);
+  }
+}
+
+function scaleOutSkip(): string | undefined {
+  if (!fs.existsSync(path.join(ROOT, 'scripts', 'worker.ts'))) return 'scripts/worker.ts does not exist yet';
+  return (
+    'not measured yet: a full sync is one SyncRun job under the sync lease, so extra workers cannot share it; ' +
+    'scale-out runs need partitioned syncs or per-batch outbox jobs from the BullMQ work (in progress)'
+  );
+}
+
+async function main(): Promise<void> {
+  fs.mkdirSync(OUT_DIR, { recursive: true });
+  const t0 = Date.now();
+  const results: Json = { machine: machine() };
+  const rows: Json[] = [];
+  const note = (scenario: string, figures: string) => rows.push({ scenario, figures });
+
+  console.error(`bench: seeding Salesforce with ${FULL_COUNT} contacts…`);
+  const sf = await startSandbox('salesforce', FULL_COUNT, undefined, 1);
+  const live: SfContactRow[] = wants('incremental') || wants('webhook_ingest') ? await sfContacts(sf) : [];
+  try {
+    // SQLite: full sync, then the incremental and webhook scenarios on the same base.
+    if (wants('full_sync') || wants('incremental') || wants('webhook_ingest')) {
+      const sg = await sendgridSandbox();
+      const hs = wants('webhook_ingest') ? await startSandbox('hubspot', HUBSPOT_CONTACTS, { rateLimit: { max: 0 } }, 7) : undefined;
+      const dir = fs.mkdtempSync(path.join(OUT_DIR, 'sqlite-'));
+      const bc = await startSyncline(
+        { DATABASE_URL: `sqlite:${path.join(dir, 'bench.sqlite')}` },
+        { salesforce: sf.ready, sendgrid: sg.ready, ...(hs ? { hubspot: hs.ready } : {}) },
+        PROFILE,
+      );
+      try {
+        console.error('bench: full_sync (sqlite)…');
+        const full = syncFigures(await bc.request({ cmd: 'run', sync: FULL_SYNC_ID }));
+        results.full_sync = { sqlite: full };
+        note('full_sync sqlite', `${full.records} records, ${full.wall_s} s, ${full.records_per_s}/s, peak RSS ${full.peak_rss_mb} MB`);
+        if (wants('incremental') && !PROFILE) {
+          console.error('bench: incremental…');
+          const inc = await incremental(bc, sf, live, full.records);
+          results.incremental = inc;
+          note('incremental', `${inc.changes} changes in ${inc.base}: ${inc.wall_s} s`);
+        }
+        if (wants('webhook_ingest') && hs && !PROFILE) {
+          console.error('bench: webhook_ingest…');
+          const wh = await webhookIngest(bc, sf, sg, hs, live.slice(CHANGES));
+          results.webhook_ingest = wh;
+          note('webhook_ingest', `${wh.deliveries} at ${wh.rate}/s: ack p50 ${wh.ack_p50_ms} ms p99 ${wh.ack_p99_ms} ms; e2e p50 ${wh.e2e_p50_ms} ms p95 ${wh.e2e_p95_ms} ms (${wh.e2e_samples} samples, ${wh.e2e_timeouts} timeouts)`);
+        }
+      } finally {
+        const peak = await stopSyncline(bc);
+        if (results.full_sync?.sqlite && peak) results.full_sync.sqlite.process_peak_rss_mb = peak;
+        await stopChild(sg.child);
+        if (hs) await stopChild(hs.child);
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    }
+
+    if (wants('full_sync') && !PROFILE) {
+      const unreachable = await pgReachable();
+      if (unreachable) results.full_sync.postgres = { skipped: unreachable };
+      else {
+        console.error('bench: full_sync (postgres)…');
+        const schema = `bench_${Date.now().toString(36)}`;
+        const sg = await sendgridSandbox();
+        const bc = await startSyncline({ DATABASE_URL: PG_URL, DATABASE_SCHEMA: schema }, { salesforce: sf.ready, sendgrid: sg.ready }, false);
+        try {
+          const full = syncFigures(await bc.request({ cmd: 'run', sync: FULL_SYNC_ID }));
+          results.full_sync.postgres = full;
+          note('full_sync postgres', `${full.records} records, ${full.wall_s} s, ${full.records_per_s}/s, peak RSS ${full.peak_rss_mb} MB`);
+        } finally {
+          await stopSyncline(bc);
+          await stopChild(sg.child);
+          await dropSchema(schema).catch(() => undefined);
+        }
+      }
+    }
+
+    if (wants('baseline') && !PROFILE) {
+      console.error('bench: baseline…');
+      const b = await baseline(sf);
+      results.baseline = b;
+      note('baseline', `${b.read} read, ${b.sent} sent, ${b.wall_s} s`);
+      const sqliteWall = results.full_sync?.sqlite?.wall_s;
+      if (sqliteWall) {
+        results.full_sync_vs_baseline = round(sqliteWall / Number(b.wall_s), 2);
+        note('full_sync_vs_baseline', `${results.full_sync_vs_baseline}×`);
+      }
+    }
+
+    if (wants('scale_out') && !PROFILE) {
+      results.scale_out = { skipped: scaleOutSkip(), redis_url: REDIS_URL };
+      note('scale_out', `skipped: ${results.scale_out.skipped}`);
+    }
+  } finally {
+    await stopChild(sf.child);
+  }
+
+  results.machine.bench_wall_s = round((Date.now() - t0) / 1000, 1);
+  if (PROFILE) {
+    const prof = fs.readdirSync(OUT_DIR).filter((f) => f.endsWith('.cpuprofile')).sort().pop();
+    console.log(`profile: ${prof ? path.join('bench/out', prof) : 'none written'} (summarize: ts-node -T bench/profile-summary.ts <file>)`);
+  } else mergeResults(results);
+  console.table(rows);
+  console.log(`bench: done in ${results.machine.bench_wall_s} s${PROFILE ? '' : '; wrote bench/results.json'}`);
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

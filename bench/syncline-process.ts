@@ -1,0 +1,116 @@
+// The measured Syncline process of `npm run bench`: boots the service (HTTP included, for webhooks) with the
+// DATABASE_URL / DATABASE_SCHEMA it is given and a syncline config pointing at the sandboxes in BENCH_SANDBOXES,
+// then answers JSON-line requests on stdin (`run`, `stats`, `exit`) with figures on stdout, each carrying this
+// process's own peak RSS. Kept apart from the runner so its RSS and CPU profile are Syncline's alone.
+import 'reflect-metadata';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { createApp } from '../src/bootstrap';
+import { AppConfig } from '../src/config/app-config';
+import { parseEnv } from '../src/config/env.schema';
+import { synclineConfigSchema } from '../src/config/syncline-config.schema';
+import { SyncRunner } from '../src/sync/sync-runner.service';
+import { RunTrigger } from '../src/sync/sync.types';
+import { emit, peakRssMb, round, serveRequests, type SandboxReady } from './lib';
+
+export const SF_WEBHOOK_SECRET = 'bench-outbound-message-secret';
+export const FULL_SYNC_ID = 'bench-sf-sg';
+export const HUBSPOT_SYNC_ID = 'bench-hs';
+
+interface Sandboxes {
+  salesforce: SandboxReady;
+  sendgrid: SandboxReady;
+  hubspot?: SandboxReady;
+}
+
+/** Salesforce Contact -> canonical -> SendGrid only (plus a HubSpot-sourced sync when HubSpot is given). */
+export function benchConfig(sb: Sandboxes) {
+  const sf = sb.salesforce.credentials;
+  const connections: unknown[] = [
+    {
+      id: 'salesforce',
+      connector: 'salesforce',
+      baseUrl: sb.salesforce.url,
+      credentials: { instanceUrl: sf.instanceUrl, accessToken: sf.accessToken, clientId: sf.clientId, clientSecret: sf.clientSecret, refreshToken: sf.refreshToken },
+      settings: { organizationId: sf.organizationId, webhookSecret: SF_WEBHOOK_SECRET },
+    },
+    {
+      id: 'sendgrid',
+      connector: 'sendgrid',
+      baseUrl: sb.sendgrid.url,
+      credentials: { apiKey: sb.sendgrid.credentials.apiKey, webhookPublicKey: sb.sendgrid.credentials.webhookPublicKey },
+      // Same job poll interval as the baseline script, so neither waits on SendGrid's jobs longer than the other.
+      settings: { createCustomFields: true, jobPollIntervalMs: 20 },
+    },
+  ];
+  const syncs: unknown[] = [
+    { id: FULL_SYNC_ID, source: { connection: 'salesforce', object: 'Contact' }, destinations: [{ connection: 'sendgrid', object: 'contacts' }] },
+  ];
+  if (sb.hubspot) {
+    connections.push({
+      id: 'hubspot',
+      connector: 'hubspot',
+      baseUrl: sb.hubspot.url,
+      credentials: { accessToken: sb.hubspot.credentials.accessToken, clientSecret: sb.hubspot.credentials.clientSecret },
+      settings: {},
+    });
+    // HubSpot webhook deliveries go through the inbound path of a HubSpot-sourced sync (no destination needed).
+    syncs.push({ id: HUBSPOT_SYNC_ID, source: { connection: 'hubspot', object: 'contacts' }, destinations: [] });
+  }
+  return synclineConfigSchema.parse({ connections, syncs });
+}
+
+async function main(): Promise<void> {
+  const sandboxes = JSON.parse(process.env.BENCH_SANDBOXES ?? '') as Sandboxes;
+  const env = parseEnv({
+    // Pino logs to stdout; errors only, so the protocol lines are not drowned.
+    LOG_LEVEL: 'error',
+    PORT: '0',
+    HOST: '127.0.0.1',
+    DATABASE_URL: process.env.DATABASE_URL,
+    ...(process.env.DATABASE_SCHEMA ? { DATABASE_SCHEMA: process.env.DATABASE_SCHEMA } : {}),
+    ...(process.env.REDIS_URL ? { REDIS_URL: process.env.REDIS_URL } : {}),
+  });
+  const t0 = Date.now();
+  const app: NestExpressApplication = await createApp(new AppConfig(env, benchConfig(sandboxes)));
+  await app.listen(0, '127.0.0.1');
+  const { port } = app.getHttpServer().address() as { port: number };
+  emit({ ready: true, url: `http://127.0.0.1:${port}`, pid: process.pid, boot_s: round((Date.now() - t0) / 1000) });
+
+  serveRequests(async (m) => {
+    switch (m.cmd) {
+      case 'run': {
+        const syncId = String(m.sync ?? FULL_SYNC_ID);
+        const started = process.hrtime.bigint();
+        const run = await app.get(SyncRunner).run(syncId, { trigger: RunTrigger.Manual });
+        const wallS = Number(process.hrtime.bigint() - started) / 1e9;
+        return {
+          sync: syncId,
+          status: run.status,
+          mode: run.mode,
+          counts: run.counts,
+          errors: run.errors,
+          wall_s: round(wallS, 3),
+          peak_rss_mb: peakRssMb(),
+        };
+      }
+      case 'stats':
+        return { peak_rss_mb: peakRssMb() };
+      case 'exit':
+        await app.close();
+        emit({ bye: true, peak_rss_mb: peakRssMb() });
+        // A normal exit, so --cpu-prof writes its profile.
+        process.exit(0);
+        return undefined;
+      default:
+        throw new Error(`unknown command ${String(m.cmd)}`);
+    }
+  });
+}
+
+// Guarded: the runner imports the constants above without booting a service.
+if (require.main === module) {
+  main().catch((err: unknown) => {
+    emit({ error: (err as Error).stack ?? String(err) });
+    process.exit(1);
+  });
+}
