@@ -293,7 +293,10 @@ async function main(): Promise<void> {
   const t0 = Date.now();
   const results: Json = { machine: machine() };
   const rows: Json[] = [];
-  const note = (scenario: string, figures: string) => rows.push({ scenario, figures });
+  const note = (scenario: string, figures: string) => {
+    rows.push({ scenario, figures });
+    console.error(`bench: ${scenario}: ${figures} (+${round((Date.now() - t0) / 1000, 1)} s)`);
+  };
 
   console.error(`bench: seeding Salesforce with ${FULL_COUNT} contacts…`);
   const sf = await startSandbox('salesforce', FULL_COUNT, undefined, 1);
@@ -347,6 +350,10 @@ async function main(): Promise<void> {
           const full = syncFigures(await bc.request({ cmd: 'run', sync: FULL_SYNC_ID }));
           results.full_sync.postgres = full;
           note('full_sync postgres', `${full.records} records, ${full.wall_s} s, ${full.records_per_s}/s, peak RSS ${full.peak_rss_mb} MB`);
+        } catch (e) {
+          // A failed run is a finding, not a reason to lose the other scenarios' figures.
+          results.full_sync.postgres = { error: (e as Error).message.split('\n')[0] };
+          note('full_sync postgres', `FAILED: ${results.full_sync.postgres.error}`);
         } finally {
           await stopSyncline(bc);
           await stopChild(sg.child);

@@ -3,6 +3,8 @@
 // then answers JSON-line requests on stdin (`run`, `stats`, `exit`) with figures on stdout, each carrying this
 // process's own peak RSS. Kept apart from the runner so its RSS and CPU profile are Syncline's alone.
 import 'reflect-metadata';
+import fs from 'node:fs';
+import path from 'node:path';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { createApp } from '../src/bootstrap';
 import { AppConfig } from '../src/config/app-config';
@@ -10,7 +12,7 @@ import { parseEnv } from '../src/config/env.schema';
 import { synclineConfigSchema } from '../src/config/syncline-config.schema';
 import { SyncRunner } from '../src/sync/sync-runner.service';
 import { RunTrigger } from '../src/sync/sync.types';
-import { emit, peakRssMb, round, serveRequests, type SandboxReady } from './lib';
+import { emit, OUT_DIR, peakRssMb, round, serveRequests, type SandboxReady } from './lib';
 
 export const SF_WEBHOOK_SECRET = 'bench-outbound-message-secret';
 export const FULL_SYNC_ID = 'bench-sf-sg';
@@ -59,7 +61,36 @@ export function benchConfig(sb: Sandboxes) {
   return synclineConfigSchema.parse({ connections, syncs });
 }
 
+/** Diagnostic (BENCH_SQL_STATS=1): time spent per SQL statement shape, written to bench/out/sql-stats.json at exit. */
+const sqlStats = new Map<string, { n: number; ms: number }>();
+function traceSql(): void {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { BetterSqlite3QueryRunner } = require('typeorm/driver/better-sqlite3/BetterSqlite3QueryRunner');
+  const proto = BetterSqlite3QueryRunner.prototype as { query: (...a: unknown[]) => Promise<unknown> };
+  const original = proto.query;
+  proto.query = async function (this: unknown, ...args: unknown[]) {
+    const t = performance.now();
+    try {
+      return await original.apply(this, args);
+    } finally {
+      // The statement shape: placeholders collapsed so one IN list of any length is one entry.
+      const key = String(args[0]).replace(/(\?,\s*)+\?/g, '?…').replace(/\(\?(, \?)*\)/g, '(?…)').slice(0, 140);
+      const s = sqlStats.get(key) ?? { n: 0, ms: 0 };
+      s.n++;
+      s.ms += performance.now() - t;
+      sqlStats.set(key, s);
+    }
+  };
+}
+
+function writeSqlStats(): void {
+  if (!sqlStats.size) return;
+  const rows = [...sqlStats.entries()].sort((a, b) => b[1].ms - a[1].ms).map(([sql, s]) => ({ ms: Math.round(s.ms), n: s.n, sql }));
+  fs.writeFileSync(path.join(OUT_DIR, 'sql-stats.json'), `${JSON.stringify(rows, null, 2)}\n`);
+}
+
 async function main(): Promise<void> {
+  if (process.env.BENCH_SQL_STATS) traceSql();
   const sandboxes = JSON.parse(process.env.BENCH_SANDBOXES ?? '') as Sandboxes;
   const env = parseEnv({
     // Pino logs to stdout; errors only, so the protocol lines are not drowned.
@@ -97,6 +128,7 @@ async function main(): Promise<void> {
         return { peak_rss_mb: peakRssMb() };
       case 'exit':
         await app.close();
+        writeSqlStats();
         emit({ bye: true, peak_rss_mb: peakRssMb() });
         // A normal exit, so --cpu-prof writes its profile.
         process.exit(0);
