@@ -42,6 +42,10 @@ export async function runCli(argv: string[] = process.argv, configure: () => App
   let config: AppConfig;
   try {
     config = configure();
+    // One-shot commands do no background work (schedules, sweeps); only `syncline worker` is a long-lived worker.
+    if (!argv.slice(2).includes('worker') && config.env.SYNCLINE_BACKGROUND_JOBS === 'on') {
+      config = new AppConfig({ ...config.env, SYNCLINE_BACKGROUND_JOBS: 'off' }, config.syncline);
+    }
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`syncline: ${err.message}\n`);

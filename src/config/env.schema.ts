@@ -69,6 +69,13 @@ export const envSchema = z.object({
   SYNCLINE_PII_FIELDS: z.string().default(''),
   /** How often the erasure sweep retries vendor deletions (0 turns the background sweep off). */
   ERASURE_SWEEP_MS: z.coerce.number().int().min(0).default(5000),
+  /** How long a sync run's lease lasts without renewal (a killed process blocks its sync at most this long). */
+  SYNCLINE_LEASE_MS: z.coerce.number().int().min(1000).default(60000),
+  /**
+   * Background work in this process: cron schedules, the outbox/inbox sweep and job handlers. The CLI turns it off
+   * for one-shot commands, so `audit verify` never pushes records to vendors as a side effect.
+   */
+  SYNCLINE_BACKGROUND_JOBS: z.enum(['on', 'off']).default('on'),
   BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb)$/i, 'must look like 1mb or 512kb').default('1mb'),
 });
 

@@ -6,7 +6,7 @@ import { ConnectorRegistry } from './connector.registry';
 import { ConnectorsController } from './connectors.controller';
 import { AppConfig } from '../config/app-config';
 import { rateLimiterFor } from '../queue/redis-rate-limiter';
-import { RateLimiter } from './rate-limiter';
+import { InProcessRateLimiter, RateLimiter } from './rate-limiter';
 
 export interface ConnectorsModuleOptions {
   dir?: string;
@@ -22,7 +22,11 @@ export class ConnectorsModule {
     return {
       module: ConnectorsModule,
       imports: [DiscoveryModule, ...found.map((f) => f.module)],
-      providers: [ConnectorRegistry, { provide: RateLimiter, inject: [AppConfig], useFactory: rateLimiterFor }],
+      providers: [
+        ConnectorRegistry,
+        // Without the app's configuration (a connector tested on its own) the budget is kept in-process.
+        { provide: RateLimiter, inject: [{ token: AppConfig, optional: true }], useFactory: (c?: AppConfig) => (c ? rateLimiterFor(c) : new InProcessRateLimiter()) },
+      ],
       controllers: [ConnectorsController],
       exports: [ConnectorRegistry, RateLimiter],
     };

@@ -133,12 +133,13 @@ export class InboundService {
     await this.duplicates?.afterInbound(tx, [...new Set(changed)], ctx.actor);
 
     if (deleted.length) {
-      counts.deleted += deleted.length;
       const mirror = ctx.syncs.filter((s) => s.mode === SyncMode.Mirror);
       const owners = await tx.query(
         `SELECT external_id, customer_id FROM customer_identities WHERE connection = ? AND object = ? AND external_id IN (${deleted.map(() => '?').join(',')})`,
         [ctx.connection.id, ctx.object, ...deleted],
       );
+      // Only deletions of records we hold count: a source reports deletes of records we never synced too.
+      counts.deleted += owners.length;
       const customerIds = owners.map((r) => r.customer_id as string);
       if (mirror.length) await this.outbox.enqueueForSyncs(tx, mirror, customerIds, OutboxOp.Delete, ctx.connection.id);
       for (const r of owners) {

@@ -2,8 +2,10 @@
 // times is sent once with its latest state. Drained in batches of the connector's limit; each record's outcome is
 // stored; failures retry with exponential back-off and jitter honouring retry-after, then go to the dead-letter
 // list with their reason. Consent gates every ESP destination.
+import { randomUUID } from 'node:crypto';
 import { Injectable, Logger, Optional } from '@nestjs/common';
-import { ActorType, type Actor } from '../audit/audit.types';
+import { AuditService } from '../audit/audit.service';
+import { ActorType, AuditEntity, type Actor } from '../audit/audit.types';
 import { EmailConsent, EmailDeliverability } from '../canonical/customer.model';
 import { Clock } from '../common/clock';
 import { contentHash } from '../common/hash';
@@ -46,8 +48,15 @@ export interface DrainOptions {
   runId?: string | null;
   /** Stop after this many batches (tests, bounded jobs); default: until nothing is due. */
   maxBatches?: number;
+  /**
+   * One drainer per destination across all processes. A run's own drain waits for the lock (so the run ends with
+   * its records sent); background drains skip when someone else is already draining.
+   */
+  waitForLock?: boolean;
   onBatch?: (counts: RunCounts) => void;
 }
+
+const DRAIN_LOCK_MS = 60_000;
 
 const OUTBOX_COLUMNS = ['connection', 'object', 'customer_id', 'op', 'sync_id', 'customer_version', 'status', 'attempts', 'next_attempt_at', 'last_error', 'created_at', 'updated_at'];
 
@@ -73,6 +82,7 @@ export class OutboxService {
     private readonly mappings: MappingRegistry,
     private readonly customers: CustomerRepository,
     private readonly connections: ConnectionsService,
+    private readonly audit: AuditService,
     config: AppConfig,
     @Optional() private readonly consent?: ConsentService,
     // Outcome details can quote rejected values: sealed at rest.
@@ -158,6 +168,34 @@ export class OutboxService {
 
   /** Sends due rows for one destination in batches until none is due (or maxBatches). */
   async drain(connectionId: string, object: string, options: DrainOptions = {}): Promise<RunCounts> {
+    const lock = `drain:${contentHash([connectionId, object]).slice(0, 40)}`;
+    const owner = randomUUID();
+    for (;;) {
+      if (await this.lock(lock, owner)) break;
+      if (!options.waitForLock) return emptyCounts();
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    try {
+      return await this.drainLocked(connectionId, object, options, () => this.lock(lock, owner));
+    } finally {
+      await this.db.transaction((tx) => tx.execute('DELETE FROM sync_leases WHERE sync_id = ? AND run_id = ?', [lock, owner]));
+    }
+  }
+
+  /** Takes or renews the drain lock (a row in sync_leases that expires if its holder dies). */
+  private async lock(name: string, owner: string): Promise<boolean> {
+    const now = this.clock.nowIso();
+    const expires = new Date(this.clock.now().getTime() + DRAIN_LOCK_MS).toISOString();
+    return this.db.transaction(async (tx) => {
+      const renewed = await tx.execute('UPDATE sync_leases SET expires_at = ? WHERE sync_id = ? AND run_id = ?', [expires, name, owner]);
+      if (renewed) return true;
+      const taken = await tx.execute('UPDATE sync_leases SET run_id = ?, owner = ?, expires_at = ? WHERE sync_id = ? AND expires_at < ?', [owner, 'outbox', expires, name, now]);
+      if (taken) return true;
+      return (await tx.execute('INSERT INTO sync_leases (sync_id, run_id, owner, expires_at) VALUES (?, ?, ?, ?) ON CONFLICT (sync_id) DO NOTHING', [name, owner, 'outbox', expires])) === 1;
+    });
+  }
+
+  private async drainLocked(connectionId: string, object: string, options: DrainOptions, renew: () => Promise<boolean>): Promise<RunCounts> {
     const total = emptyCounts();
     const ctx = await this.connections.context(connectionId);
     const connector = this.registry.get(ctx.connector);
@@ -166,6 +204,7 @@ export class OutboxService {
     const batchSize = Math.max(1, connector.manifest.limits.maxBatchSize);
     const esp = connector.manifest.kind === ConnectorKind.Esp;
     for (let batches = 0; options.maxBatches === undefined || batches < options.maxBatches; batches++) {
+      if (batches > 0 && !(await renew())) break; // lost the lock (we stalled past its expiry): let the new holder go on
       const now = this.clock.nowIso();
       const rows = await this.db.query<OutboxRow>(
         `SELECT * FROM outbox WHERE connection = ? AND object = ? AND status = 'pending' AND next_attempt_at <= ? ORDER BY id LIMIT ${batchSize}`,
@@ -382,12 +421,28 @@ export class OutboxService {
     const now = this.clock.nowIso();
     return this.db.transaction(async (tx) => {
       const where = ids === 'all' ? '' : ` AND id IN (${ids.map(() => '?').join(',') || 'NULL'})`;
-      const n = await tx.execute(
-        `UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = ?, last_error = NULL, updated_at = ? WHERE status = 'dead'${where}`,
-        [now, now, ...(ids === 'all' ? [] : ids)],
+      const params = ids === 'all' ? [] : ids;
+      const rows = await tx.query<{ id: number; connection: string; object: string; customer_id: string }>(
+        `SELECT id, connection, object, customer_id FROM outbox WHERE status = 'dead'${where}`,
+        params,
       );
-      this.log.log(`${actor.type} ${actor.id} replayed ${n} dead letter(s)`);
-      return n;
+      if (!rows.length) return 0;
+      await tx.execute(
+        `UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = ?, last_error = NULL, updated_at = ? WHERE status = 'dead'${where}`,
+        [now, now, ...params],
+      );
+      // A replay is an operator decision about customer data: it goes to the audit log like any other.
+      await this.audit.append(tx, [
+        {
+          actor,
+          entityType: AuditEntity.Sync,
+          entityId: 'dead-letters',
+          action: 'dead-letters.replayed',
+          payload: { count: rows.length, items: rows.map((r) => ({ id: Number(r.id), connection: r.connection, object: r.object, customerId: r.customer_id })) },
+        },
+      ]);
+      this.log.log(`${actor.type} ${actor.id} replayed ${rows.length} dead letter(s)`);
+      return rows.length;
     });
   }
 }

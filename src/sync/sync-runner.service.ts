@@ -7,6 +7,7 @@ import * as os from 'node:os';
 import { ConflictException, Injectable, Logger, Optional } from '@nestjs/common';
 import { ActorType, type Actor } from '../audit/audit.types';
 import { Clock } from '../common/clock';
+import { AppConfig } from '../config/app-config';
 import { isConnectorError } from '../connectors/connector-error';
 import { ConnectorRegistry } from '../connectors/connector.registry';
 import { ReadMode } from '../connectors/connector.types';
@@ -51,12 +52,13 @@ export interface RunSummary {
 
 class DryRunRollback extends Error {}
 
-const LEASE_MS = 5 * 60_000;
 
 @Injectable()
 export class SyncRunner {
   private readonly log = new Logger('SyncRunner');
   private readonly owner = `${os.hostname()}:${process.pid}`;
+  /** Short lease, renewed every third of it while the run is alive: a killed process blocks its sync at most this long. */
+  private readonly leaseMs: number;
 
   constructor(
     private readonly db: Database,
@@ -66,8 +68,11 @@ export class SyncRunner {
     private readonly registry: ConnectorRegistry,
     private readonly inbound: InboundService,
     private readonly outbox: OutboxService,
+    config: AppConfig,
     @Optional() private readonly pii?: PiiCodec,
-  ) {}
+  ) {
+    this.leaseMs = config.env.SYNCLINE_LEASE_MS;
+  }
 
   async run(syncId: string, options: RunOptions): Promise<RunSummary> {
     const sync = await this.syncs.get(syncId);
@@ -77,7 +82,7 @@ export class SyncRunner {
     const startedAt = this.clock.nowIso();
     const t0 = Date.now();
     if (!(await this.acquireLease(syncId, runId))) throw new ConflictException(`sync "${syncId}" is already running`);
-    const renew = setInterval(() => void this.renewLease(syncId, runId), LEASE_MS / 3);
+    const renew = setInterval(() => void this.renewLease(syncId, runId), this.leaseMs / 3);
     renew.unref();
     const counts = emptyCounts();
     const errors: string[] = [];
@@ -142,6 +147,7 @@ export class SyncRunner {
         for (const d of def.destinations) {
           const out = await this.outbox.drain(d.connection, d.object, {
             runId,
+            waitForLock: true,
             onBatch: (c) => {
               addCounts(counts, { sent: c.sent, suppressed: c.suppressed, deadLettered: c.deadLettered, failed: c.failed });
               options.onProgress?.({ phase: 'outbound', counts });
@@ -174,10 +180,21 @@ export class SyncRunner {
   /** Takes the sync's lease unless another live run holds it (an expired lease of a dead process is taken over). */
   private async acquireLease(syncId: string, runId: string): Promise<boolean> {
     const now = this.clock.nowIso();
-    const expires = new Date(this.clock.now().getTime() + LEASE_MS).toISOString();
+    const expires = new Date(this.clock.now().getTime() + this.leaseMs).toISOString();
     return this.db.transaction(async (tx) => {
+      const [stale] = await tx.query('SELECT run_id FROM sync_leases WHERE sync_id = ? AND expires_at < ?', [syncId, now]);
       const taken = await tx.execute('UPDATE sync_leases SET run_id = ?, owner = ?, expires_at = ? WHERE sync_id = ? AND expires_at < ?', [runId, this.owner, expires, syncId, now]);
-      if (taken) return true;
+      if (taken) {
+        // The previous holder died mid-run: its run row would otherwise say "running" forever.
+        if (stale) {
+          await tx.execute("UPDATE sync_runs SET status = 'failed', finished_at = ?, errors = ? WHERE id = ? AND status = 'running'", [
+            now,
+            JSON.stringify(['abandoned: its process stopped renewing the lease; this run resumes from the last committed page']),
+            stale.run_id,
+          ]);
+        }
+        return true;
+      }
       const inserted = await tx.execute(
         `INSERT INTO sync_leases (sync_id, run_id, owner, expires_at) VALUES (?, ?, ?, ?) ON CONFLICT (sync_id) DO NOTHING`,
         [syncId, runId, this.owner, expires],
@@ -187,7 +204,7 @@ export class SyncRunner {
   }
 
   private async renewLease(syncId: string, runId: string): Promise<void> {
-    const expires = new Date(this.clock.now().getTime() + LEASE_MS).toISOString();
+    const expires = new Date(this.clock.now().getTime() + this.leaseMs).toISOString();
     await this.db.transaction((tx) => tx.execute('UPDATE sync_leases SET expires_at = ? WHERE sync_id = ? AND run_id = ?', [expires, syncId, runId])).catch(() => undefined);
   }
 

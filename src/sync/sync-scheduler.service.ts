@@ -4,6 +4,7 @@
 // at boot; on a shared queue it runs in every process, and job ids coalesce what they enqueue.
 import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { ConflictException } from '@nestjs/common';
+import { AppConfig } from '../config/app-config';
 import { JobName, JobQueue } from '../queue/job-queue';
 import { OutboxService } from './outbox.service';
 import { SyncRunner } from './sync-runner.service';
@@ -24,9 +25,11 @@ export class SyncScheduler implements OnApplicationBootstrap, OnApplicationShutd
     private readonly runner: SyncRunner,
     private readonly outbox: OutboxService,
     private readonly inbox: WebhookInboxService,
+    private readonly config: AppConfig,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
+    if (this.config.env.SYNCLINE_BACKGROUND_JOBS === 'off') return;
     this.queue.process<{ syncId: string; trigger?: RunTrigger }>(JobName.SyncRun, async ({ syncId, trigger }) => {
       try {
         const s = await this.syncs.get(syncId);

@@ -125,7 +125,7 @@ describe('sync resilience', () => {
       // Let retries run out: drain until nothing is pending.
       for (let i = 0; i < 200 && (await outbox.pendingCount()) > 0; i++) {
         await new Promise((r) => setTimeout(r, 60));
-        for (const d of ['sendgrid', 'hubspot']) await outbox.drain(d, 'contacts');
+        for (const d of ['sendgrid', 'hubspot']) await outbox.drain(d, 'contacts', { waitForLock: true });
       }
       const rows = await db.query("SELECT connection, status, last_error FROM outbox WHERE connection IN ('hubspot', 'sendgrid')");
       const customers = Number((await db.query("SELECT COUNT(*) AS n FROM customers WHERE merged_into IS NULL"))[0].n);
@@ -140,7 +140,7 @@ describe('sync resilience', () => {
       env.hubspot.faults.reset();
       env.sendgrid.faults.reset();
       expect(await outbox.replayDeadLetters('all')).toBe(dead);
-      for (const d of ['sendgrid', 'hubspot']) await outbox.drain(d, 'contacts');
+      for (const d of ['sendgrid', 'hubspot']) await outbox.drain(d, 'contacts', { waitForLock: true });
       const after = await db.query("SELECT status FROM outbox WHERE connection IN ('hubspot', 'sendgrid') AND status NOT IN ('sent', 'suppressed')");
       expect(after).toEqual([]);
       expect(env.hubspot.store.all().length).toBe(rows.filter((r) => r.connection === 'hubspot').length);
