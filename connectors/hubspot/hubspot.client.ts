@@ -134,6 +134,15 @@ export class HubSpotClient {
     await this.call(() => this.sdk.crm.contacts.batchApi.archive({ inputs: ids.map((id) => ({ id })) }));
   }
 
+  /**
+   * GDPR delete (POST /crm/v3/objects/contacts/gdpr-delete): removes the contact for good, unlike archive which
+   * HubSpot keeps restorable for 90 days. In SDK 13.x it is basicApi.purge (the spec files it under "Basic").
+   * Throws ConnectorError NotFound (404) when no contact has that id.
+   */
+  async gdprDelete(id: string): Promise<void> {
+    await this.call(() => this.sdk.crm.contacts.basicApi.purge({ objectId: id }));
+  }
+
   /** One vendor request: budget first, translated failure after, and a shared pause when HubSpot says 429. */
   private async call<T>(fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     const { limiter, limiterKey, budget } = this.options;

@@ -301,6 +301,33 @@ describe('HubSpotConnector against the sandbox', () => {
       expect(liveIds(sandbox)).toHaveLength(17);
       for (const id of ids) expect(sandbox.store.get(id, true)?.archivedAt).toBeGreaterThan(0);
     });
+
+    it('erases with the GDPR delete: live and archived contacts are gone for good, unknown ids are not-found', async () => {
+      const conn = connectionFor(sandbox, { settings: FAST });
+      const [a, b] = liveIds(sandbox);
+      const emails = [a, b].map((id) => sandbox.store.get(id)!.props.email.toLowerCase());
+      await connector.delete(conn, 'contacts', [b]); // archived first: the GDPR delete must reach it too
+      const out = await connector.erase!(conn, 'contacts', [a, b, '424242']);
+      expect(out).toEqual([
+        { externalId: a, status: 'deleted' },
+        { externalId: b, status: 'deleted' },
+        { externalId: '424242', status: 'not-found' },
+      ]);
+      for (const id of [a, b]) expect(sandbox.store.get(id, true)).toBeUndefined();
+      const state = JSON.stringify(sandbox.state().records).toLowerCase();
+      for (const e of emails) expect(state).not.toContain(e);
+      expect(liveIds(sandbox)).toHaveLength(18);
+    });
+
+    it('erase fails the remaining ids without trying them once HubSpot is down', async () => {
+      const conn = connectionFor(sandbox, { settings: FAST });
+      const ids = liveIds(sandbox).slice(0, 3);
+      sandbox.faults.configure({ outageUntil: Date.now() + 60_000 });
+      const out = await connector.erase!(conn, 'contacts', ids);
+      sandbox.faults.configure({ outageUntil: 0 });
+      expect(out.map((o) => [o.status, o.error?.code])).toEqual(ids.map(() => ['failed', 'temporary']));
+      expect(liveIds(sandbox)).toHaveLength(20);
+    });
   });
 
   describe('vendor failures and the rate budget', () => {

@@ -263,6 +263,41 @@ export class HubSpotConnector implements Connector {
     return externalIds.map((id) => outcomes.get(id) as DeleteOutcome);
   }
 
+  /**
+   * Privacy erasure: HubSpot's GDPR delete, one contact per request (there is no batch form). Unlike `delete`
+   * (archive, restorable for 90 days) nothing of the contact remains, archived copy included. An id HubSpot does not
+   * know (404) is already gone. When HubSpot is down or throttling, the remaining ids fail without being tried.
+   */
+  async erase(
+    connection: ConnectionContext,
+    object: string,
+    externalIds: string[],
+  ): Promise<DeleteOutcome[]> {
+    this.requireObject(object);
+    const client = this.client(connection);
+    const outcomes = new Map<string, DeleteOutcome>();
+    let stop: ConnectorError | undefined;
+    for (const id of new Set(externalIds)) {
+      if (stop) {
+        outcomes.set(id, { externalId: id, status: 'failed', error: errorOf(stop) });
+        continue;
+      }
+      try {
+        await client.gdprDelete(id);
+        outcomes.set(id, { externalId: id, status: 'deleted' });
+      } catch (e) {
+        const err = this.nonAuth(e);
+        if (err.code === ConnectorErrorCode.NotFound) {
+          outcomes.set(id, { externalId: id, status: 'not-found' });
+          continue;
+        }
+        outcomes.set(id, { externalId: id, status: 'failed', error: errorOf(err) });
+        if (err.code === ConnectorErrorCode.Temporary || err.code === ConnectorErrorCode.RateLimited) stop = err;
+      }
+    }
+    return externalIds.map((id) => outcomes.get(id) as DeleteOutcome);
+  }
+
   /** Full read over the list endpoint; the last page hands over an incremental cursor anchored before the read. */
   private async *fullRead(
     client: HubSpotClient,

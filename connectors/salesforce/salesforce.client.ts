@@ -140,6 +140,17 @@ export class SalesforceClient {
     return this.saveResults(result, ids.length, 'delete');
   }
 
+  /**
+   * SOAP emptyRecycleBin: deletes records from the recycle bin at once (hard delete, no undelete). At most 200 ids,
+   * each of which must already be deleted; the REST API has no equivalent call, jsforce goes through the Partner
+   * SOAP endpoint with the same session.
+   */
+  async emptyRecycleBin(ids: string[]): Promise<SfSaveResult[]> {
+    this.assertCollectionSize(ids.length);
+    const result = await this.call(() => this.conn.soap.emptyRecycleBin(ids) as Promise<unknown>);
+    return this.saveResults(result, ids.length, 'emptyRecycleBin');
+  }
+
   /** getDeleted: ids deleted in [start, end) (Salesforce keeps 15 days). */
   async deleted(object: string, start: Date, end: Date): Promise<SfDeletedRecord[]> {
     const result = (await this.call(() => this.conn.sobject(object).deleted(start, end) as Promise<unknown>)) as {

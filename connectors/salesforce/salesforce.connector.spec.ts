@@ -17,7 +17,7 @@ import { ConnectorsModule } from '../../src/connectors/connectors.module';
 import { MappingModule } from '../../src/mapping';
 import { connectionFor } from './conformance';
 import { startSandbox, type SalesforceSandbox } from './sandbox';
-import { SLOT_IS_DELETED } from './sandbox/salesforce-schema';
+import { SCHEMAS, SLOT_IS_DELETED } from './sandbox/salesforce-schema';
 import { decodeCursor } from './salesforce.connector';
 
 /** The real in-process limiter, counting what the connector asks of it. */
@@ -57,6 +57,8 @@ async function caughtUp(connector: Connector, conn: ConnectionContext, object = 
   const inc = await collect(connector.read(conn, object, full[full.length - 1].cursor, { mode: ReadMode.Incremental, pageSize: 2000 }));
   return inc[inc.length - 1].cursor as string;
 }
+
+const SCHEMA_EMAIL_SLOT = (): number => SCHEMAS.Contact.byLowerName.get('email')!.slot;
 
 function liveIds(sb: SalesforceSandbox, object: 'Contact' | 'Lead' = 'Contact'): string[] {
   return [...sb.store.table(object).byId.values()].filter((r) => r[SLOT_IS_DELETED] === false).map((r) => r[0] as string);
@@ -281,6 +283,34 @@ describe('SalesforceConnector against the sandbox', () => {
       expect(out.map((o) => o.status)).toEqual(['deleted', 'deleted', 'not-found', 'not-found']);
       expect(out[2].error?.vendorCode).toBe('ENTITY_IS_DELETED');
       expect(liveIds(sb)).not.toContain(a);
+    });
+
+    it('erases for good: deletes, then empties the recycle bin over SOAP; ids already binned or gone are handled', async () => {
+      const [a, b, c] = liveIds(sb);
+      sb.deleteRecord(c); // already in the recycle bin
+      const email = String(sb.store.table('Contact').byId.get(a)![SCHEMA_EMAIL_SLOT()]).toLowerCase();
+      const out = await connector.erase!(conn, 'Contact', [a, b, c, '003Hs0000ZZZZZZAAA']);
+      expect(out.map((o) => o.status)).toEqual(['deleted', 'deleted', 'deleted', 'not-found']);
+      for (const id of [a, b, c]) expect(sb.store.locate(id)).toBeUndefined();
+      // Not in the full state either (the recycle bin included), nor in queryAll.
+      expect(JSON.stringify(sb.state().records).toLowerCase()).not.toContain(email);
+      const all = await collect(connector.read(conn, 'Contact', null, { mode: ReadMode.Full, pageSize: 2000 }));
+      expect(all.flatMap((p) => p.records.map((r) => r.id))).not.toContain(a);
+      // Asking again: nothing is left, so every id is not-found.
+      expect((await connector.erase!(conn, 'Contact', [a, b])).map((o) => o.status)).toEqual(['not-found', 'not-found']);
+    });
+
+    it('erase works across a session expiry, and reports an outage as temporary with the record left in place', async () => {
+      const [a, b] = liveIds(sb);
+      await connector.check(conn);
+      sb.deleteRecord(a);
+      sb.expireSessions();
+      expect((await connector.erase!(conn, 'Contact', [a])).map((o) => o.status)).toEqual(['deleted']);
+      sb.faults.configure({ outageUntil: Date.now() + 60_000 });
+      const err = await errorOf(connector.erase!(conn, 'Contact', [b]));
+      expect(err.code).toBe(ConnectorErrorCode.Temporary);
+      sb.faults.configure({ outageUntil: 0 });
+      expect(sb.store.locate(b)).toBeDefined();
     });
   });
 

@@ -258,6 +258,40 @@ export class SalesforceConnector implements Connector {
     return out;
   }
 
+  /**
+   * Privacy erasure: the Collections delete only moves records to the recycle bin, where queryAll, undelete and
+   * the org's admins still see them for 15 days, so the deleted ids are then emptied from the recycle bin (SOAP
+   * emptyRecycleBin, a hard delete). A record already in the bin (ENTITY_IS_DELETED) is emptied too; one that is in
+   * neither place is already gone.
+   */
+  async erase(connection: ConnectionContext, object: string, externalIds: string[]): Promise<DeleteOutcome[]> {
+    this.sobject(object);
+    const client = this.client(connection);
+    const deleted = await this.delete(connection, object, externalIds);
+    const out = new Map<string, DeleteOutcome>();
+    const binned: string[] = [];
+    for (const o of deleted) {
+      if (o.status === 'deleted' || o.error?.vendorCode === 'ENTITY_IS_DELETED') binned.push(o.externalId);
+      else out.set(o.externalId, o.status === 'not-found' ? { externalId: o.externalId, status: 'not-found' } : o);
+    }
+    for (let i = 0; i < binned.length; i += MAX_COLLECTION_SIZE) {
+      const ids = binned.slice(i, i + MAX_COLLECTION_SIZE);
+      const results = await client.emptyRecycleBin(ids);
+      ids.forEach((externalId, idx) => {
+        const r = results[idx];
+        if (r.success) return out.set(externalId, { externalId, status: 'deleted' });
+        const e = r.errors[0];
+        const vendorCode = e?.statusCode ?? 'UNKNOWN_ERROR';
+        // Purged meanwhile (or by the 15-day cleanup): nothing left to empty.
+        if (vendorCode === 'INVALID_ID_FIELD' || vendorCode === 'NOT_FOUND' || vendorCode === 'INVALID_CROSS_REFERENCE_KEY') {
+          return out.set(externalId, { externalId, status: 'not-found' });
+        }
+        out.set(externalId, { externalId, status: 'failed', error: { code: codeForSalesforceError(vendorCode), message: e?.message ?? '', vendorCode } });
+      });
+    }
+    return externalIds.map((id) => out.get(id) as DeleteOutcome);
+  }
+
   // ---- helpers ------------------------------------------------------------------------------------
 
   private sobject(object: string): string {

@@ -93,7 +93,8 @@ export function translateSalesforceError(err: unknown, http: SalesforceHttpInfo 
   const status = http.status;
 
   // Multiple errors in one response: the first decides (Salesforce lists the cause first).
-  let vendorCode = typeof e.errorCode === 'string' ? e.errorCode : undefined;
+  // SOAP faults carry the code as a QName (faultcode "sf:INVALID_SESSION_ID"); REST errors carry it bare.
+  let vendorCode = typeof e.errorCode === 'string' ? e.errorCode.replace(/^[A-Za-z][\w.-]*:(?=[A-Z_]+$)/, '') : undefined;
   if (vendorCode === 'MULTIPLE_API_ERRORS' && Array.isArray(e.data)) {
     const first = e.data[0] as { errorCode?: unknown } | undefined;
     if (typeof first?.errorCode === 'string') vendorCode = first.errorCode;

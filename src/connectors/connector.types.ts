@@ -167,5 +167,11 @@ export interface Connector {
   /** Writes up to manifest.limits.maxBatchSize records (connectors chunk further if the vendor needs it). */
   write(connection: ConnectionContext, object: string, batch: WriteItem[]): Promise<WriteOutcome[]>;
   delete(connection: ConnectionContext, object: string, externalIds: string[]): Promise<DeleteOutcome[]>;
+  /**
+   * Permanent deletion for privacy requests (GDPR/CCPA erasure): nothing of the records may remain at the vendor,
+   * not in a recycle bin, archive or restore window. Same outcomes as `delete` ('not-found' = already gone).
+   * Optional: a connector whose `delete` is already permanent leaves it out, and erasure defaults to `delete`.
+   */
+  erase?(connection: ConnectionContext, object: string, externalIds: string[]): Promise<DeleteOutcome[]>;
   readonly webhooks?: WebhookHandler;
 }

@@ -1,5 +1,6 @@
 // GDPR/CCPA erasure. A request anonymizes the canonical data at once (irreversibly: values are dropped, not
-// encrypted) and records one step per vendor identity; a sweep asks each vendor to delete its record, retries with
+// encrypted) and records one step per vendor identity; a sweep asks each vendor to delete its record for good
+// (Connector.erase: past any recycle bin or archive; plain delete where that is already permanent), retries with
 // back-off while a vendor fails, and completes the request when every step is confirmed. Everything is in the
 // database, so a restart resumes where it stopped, and asking twice returns the same request.
 import { randomUUID } from 'node:crypto';
@@ -204,7 +205,9 @@ export class ErasureService implements OnApplicationBootstrap, OnModuleDestroy {
         const ctx = await this.connections.context(connection);
         const connector = this.registry.get(ctx.connector);
         const ids = [...new Set(claimed.map((s) => s.external_id as string))];
-        outcomes = new Map((await connector.delete(ctx, object, ids)).map((o) => [o.externalId, o]));
+        // Permanent deletion where the vendor's delete is only a recycle bin or an archive.
+        const results = connector.erase ? await connector.erase(ctx, object, ids) : await connector.delete(ctx, object, ids);
+        outcomes = new Map(results.map((o) => [o.externalId, o]));
       } catch (err) {
         outcomes = new Map();
         failure = isConnectorError(err) ? `${err.code}: ${err.message}` : (err as Error).message;

@@ -1,5 +1,6 @@
 // Erasure end to end: one vendor down during the request, the request waits for it, completes when it returns,
-// and leaves the person in no sandbox's live records and nowhere in the store, with the audit chain intact.
+// and leaves the person nowhere in any sandbox's full state (Salesforce's recycle bin and HubSpot's archived contacts
+// included: erasure uses the vendors' permanent deletions) and nowhere in the store, with the audit chain intact.
 import { startEnvironment, type Environment } from '../../scripts/lib/sandbox-environment';
 import { ActorType } from '../../src/audit/audit.types';
 import { AuditService } from '../../src/audit/audit.service';
@@ -13,9 +14,14 @@ import { storeText } from './store-text';
 
 const target = testDatabaseTarget();
 
-/** Live records only: the Salesforce recycle bin and HubSpot's archive are the vendors' own retention. */
+/** Live records only (the person is there before the erasure). */
 function live(records: unknown[]): string {
   return JSON.stringify(records.filter((r) => !(r as { IsDeleted?: boolean }).IsDeleted && !(r as { archived?: boolean }).archived)).toLowerCase();
+}
+
+/** A sandbox's whole state: every record it holds, deleted, archived or in a recycle bin, and its summary. */
+function full(state: { summary: unknown; records: unknown[] }): string {
+  return JSON.stringify(state).toLowerCase();
 }
 
 describe(`erasure with a vendor down (${target.type})`, () => {
@@ -48,6 +54,12 @@ describe(`erasure with a vendor down (${target.type})`, () => {
       .map((v) => v.toLowerCase());
     for (const s of [env.salesforce, env.hubspot, env.sendgrid]) expect(live(s.state().records)).toContain(email);
 
+    const other = (env.salesforce.state().records as Record<string, unknown>[]).find(
+      (r) => !r.IsDeleted && typeof r.Email === 'string' && r.Email.includes('@') && !String(r.Email).toLowerCase().includes(email),
+    )!;
+    const binnedEmail = String(other.Email).trim().toLowerCase();
+    env.salesforce.deleteRecord(String(other.Id));
+
     env.hubspot.faults.configure({ outageUntil: Date.now() + 10 * 60_000 });
     const res = await post(`/customers/${customerId}/erasure`);
     expect(res.status).toBe(202);
@@ -74,9 +86,22 @@ describe(`erasure with a vendor down (${target.type})`, () => {
     expect(view.steps.map((s) => s.status)).toEqual(view.steps.map(() => 'confirmed'));
     expect(view.status).toBe(ErasureStatus.Completed);
 
-    for (const s of [env.salesforce, env.hubspot, env.sendgrid]) {
-      const text = live(s.state().records);
-      expect(traces.filter((t) => text.includes(t))).toEqual([]);
+    // Everything each sandbox holds: deleted, archived and recycle-bin records are part of state().records.
+    const sfText = full(env.salesforce.state());
+    // The check sees the recycle bin: someone else's record deleted by a user is still there, IsDeleted.
+    expect(sfText).toContain(binnedEmail);
+    expect((env.salesforce.state().summary as { recordsTruncated?: boolean }).recordsTruncated).toBe(false);
+    expect((env.hubspot.state().summary as { truncated?: boolean }).truncated).toBe(false);
+    for (const [name, text] of [
+      ['salesforce', sfText],
+      ['hubspot', full(env.hubspot.state())],
+      ['sendgrid', full(env.sendgrid.state())],
+    ] as const) {
+      expect({ name, found: traces.filter((t) => text.includes(t)) }).toEqual({ name, found: [] });
+    }
+    for (const s of view.steps) {
+      if (s.connection === 'salesforce') expect(env.salesforce.store.locate(s.externalId)).toBeUndefined();
+      if (s.connection === 'hubspot') expect(env.hubspot.store.get(s.externalId, true)).toBeUndefined();
     }
     const store = await storeText(db, target);
     expect(traces.filter((t) => store.includes(t))).toEqual([]);

@@ -25,7 +25,9 @@ export type ContactChange =
       name: string;
       value: string;
     }
-  | { kind: 'deletion'; record: ContactRecord; at: number; source: ChangeSource };
+  | { kind: 'deletion'; record: ContactRecord; at: number; source: ChangeSource }
+  /** GDPR delete: the record is gone for good (no archive, no restore). */
+  | { kind: 'privacyDeletion'; record: ContactRecord; at: number; source: ChangeSource };
 
 export interface PropertyDefinition {
   name: string;
@@ -171,6 +173,8 @@ export class ContactStore {
   /** Bumped on every change so search result caches know when to drop. */
   version = 0;
   private listeners: ((c: ContactChange) => void)[] = [];
+  /** Emails a GDPR delete blocked: HubSpot refuses to create a contact with one of them again. */
+  readonly blocklist = new Set<string>();
 
   constructor() {
     this.resetAll();
@@ -183,6 +187,7 @@ export class ContactStore {
   resetAll(): void {
     this.ordered = [];
     this.byId.clear();
+    this.blocklist.clear();
     this.properties = new Map(builtInProperties().map((p) => [p.name, p]));
     this.rebuildUniqueIndexes();
     // HubSpot contact ids are large numbers; starting high keeps "id" and "row number" visibly different.
@@ -313,6 +318,22 @@ export class ContactStore {
     record.updatedAt = at;
     this.version++;
     this.emit({ kind: 'deletion', record, at, source });
+  }
+
+  /**
+   * GDPR delete: removes the record itself, live or archived, so neither the list (archived=true included), search,
+   * nor any read can return it again. Only the id survives, in the change event.
+   */
+  purge(record: ContactRecord, source: ChangeSource): void {
+    if (this.byId.get(record.id) !== record) return;
+    const at = this.stamp();
+    if (!record.archivedAt) for (const name of this.unique.keys()) this.unindex(record, name);
+    this.byId.delete(record.id);
+    const i = this.indexFrom(record.id);
+    if (this.ordered[i] === record) this.ordered.splice(i, 1);
+    this.version++;
+    this.emit({ kind: 'privacyDeletion', record: { id: record.id, createdAt: record.createdAt, updatedAt: at, archivedAt: at, props: {} }, at, source });
+    record.props = {};
   }
 
   listProperties(): PropertyDefinition[] {

@@ -280,6 +280,27 @@ export function createHubSpotApi(deps: HubSpotApiDeps): express.Router {
     res.status(204).end();
   });
 
+  api.post(`${contacts}/gdpr-delete`, (req, res) => {
+    // PublicGdprDeleteInput: objectId (required) and an optional idProperty ("email"). The contact is deleted for good,
+    // archived or not; an email that matches no contact is blocklisted instead, and HubSpot still answers 204.
+    const body = objectBody(req);
+    const objectId = typeof body.objectId === 'string' ? body.objectId.trim() : '';
+    if (!objectId) throw validationError('Invalid input JSON: objectId is required.');
+    const idProperty = typeof body.idProperty === 'string' && body.idProperty ? body.idProperty : undefined;
+    if (idProperty && idProperty !== 'email' && idProperty !== 'hs_object_id' && !store.isUniqueProperty(idProperty))
+      throw validationError(`${idProperty} is not a unique property and cannot be used as idProperty.`);
+    if (idProperty === 'email') {
+      const record = store.findBy('email', objectId);
+      if (record) store.purge(record, 'API');
+      else store.blocklist.add(normaliseUnique('email', objectId));
+    } else {
+      const record = idProperty && idProperty !== 'hs_object_id' ? store.findBy(idProperty, objectId) : store.get(objectId, true);
+      if (!record) throw notFound(objectId);
+      store.purge(record, 'API');
+    }
+    res.status(204).end();
+  });
+
   api.get(`${contacts}/:id`, (req, res) => {
     const id = String(req.params.id);
     const idProperty = stringParam(req.query.idProperty);
@@ -527,6 +548,8 @@ function validateWrite(
         value = value.trim().toLowerCase();
         if (!EMAIL_RE.test(value))
           problems.push({ name, error: 'INVALID_EMAIL', message: `Email address ${raw} is invalid` });
+        else if (!target && store.blocklist.has(value))
+          problems.push({ name, error: 'INVALID_EMAIL', message: `Email address ${raw} was permanently deleted (GDPR) and is blocked` });
       } else if (p.type === 'enumeration' && !p.options.some((o) => o.value === value)) {
         problems.push({
           name,

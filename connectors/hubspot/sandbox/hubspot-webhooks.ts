@@ -1,4 +1,5 @@
-// Turns contact changes into HubSpot webhook events (contact.creation, contact.propertyChange, contact.deletion),
+// Turns contact changes into HubSpot webhook events (contact.creation, contact.propertyChange, contact.deletion,
+// contact.privacyDeletion),
 // batches them as HubSpot does (JSON arrays of up to 100 events per request), signs each attempt and hands them
 // to the kit's WebhookDispatcher. attemptNumber lives in the body, so every retry carries a new body and signature.
 import type { WebhookDispatcher } from '../../../src/sandbox';
@@ -9,6 +10,7 @@ export enum SubscriptionType {
   ContactCreation = 'contact.creation',
   ContactPropertyChange = 'contact.propertyChange',
   ContactDeletion = 'contact.deletion',
+  ContactPrivacyDeletion = 'contact.privacyDeletion',
 }
 
 export interface HubSpotWebhookEvent {
@@ -59,6 +61,7 @@ export class HubSpotWebhooks {
   ) {
     this.subscriptionIds.set(SubscriptionType.ContactCreation, 1001);
     this.subscriptionIds.set(SubscriptionType.ContactDeletion, 1002);
+    this.subscriptionIds.set(SubscriptionType.ContactPrivacyDeletion, 1003);
     options.propertyNames.forEach((name, i) =>
       this.subscriptionIds.set(`${SubscriptionType.ContactPropertyChange}:${name}`, 1100 + i),
     );
@@ -102,6 +105,14 @@ export class HubSpotWebhooks {
         eventId: 0,
         subscriptionId: this.subscriptionIds.get(SubscriptionType.ContactDeletion)!,
         subscriptionType: SubscriptionType.ContactDeletion,
+        changeFlag: 'DELETED',
+      });
+    } else if (change.kind === 'privacyDeletion') {
+      this.push({
+        ...base,
+        eventId: 0,
+        subscriptionId: this.subscriptionIds.get(SubscriptionType.ContactPrivacyDeletion)!,
+        subscriptionType: SubscriptionType.ContactPrivacyDeletion,
         changeFlag: 'DELETED',
       });
     } else {

@@ -1,6 +1,6 @@
 /**
- * Salesforce sandbox entry: wires the store, OAuth, REST API, fault injection and Outbound Messages into one
- * express app on loopback, reached by jsforce unchanged. /__admin (kit router plus a few Salesforce extras:
+ * Salesforce sandbox entry: wires the store, OAuth, REST API, the SOAP emptyRecycleBin call, fault injection and
+ * Outbound Messages into one express app on loopback, reached by jsforce unchanged. /__admin (kit router plus a few Salesforce extras:
  * clock, deletes, session expiry, API budget) is mounted apart from the API and never behind the faults.
  */
 import express, { type Request, type Response } from 'express';
@@ -12,6 +12,7 @@ import { WebhookDispatcher } from '../../../src/sandbox/webhooks';
 import { OUTBOUND_RETRY_DELAYS_MS, OutboundMessenger, isOutboundAck } from './outbound-messages';
 import { SalesforceApi } from './salesforce-api';
 import { SalesforceAuth } from './salesforce-auth';
+import { SalesforceSoap } from './salesforce-soap';
 import { SandboxClock, formatSfDateTime } from './salesforce-clock';
 import { KeyPrefix, makeId } from './salesforce-ids';
 import { SalesforceStore } from './salesforce-store';
@@ -78,6 +79,7 @@ export async function startSandbox(opts: SalesforceSandboxOptions = {}): Promise
   const store = new SalesforceStore(clock);
   const auth = new SalesforceAuth(identity, `${organizationId.slice(0, 15)}!AQsandbox.initial.${seedValue}`);
   const api = new SalesforceApi(store, auth, opts.dailyApiLimit ?? DEFAULT_DAILY_API_LIMIT);
+  const soap = new SalesforceSoap(store, auth, api);
   const faults = new FaultInjector();
   const webhooks = new WebhookDispatcher({ vendor: 'salesforce', retryDelaysMs: OUTBOUND_RETRY_DELAYS_MS, isAck: isOutboundAck });
   if (opts.webhookUrl) webhooks.configure({ url: opts.webhookUrl });
@@ -121,6 +123,7 @@ export async function startSandbox(opts: SalesforceSandboxOptions = {}): Promise
   app.use('/__admin', createAdminRouter(sandbox));
   app.use('/services/oauth2', auth.router(() => instanceUrl, () => clock.now()));
   app.use('/services/data', faults.middleware(salesforceFaults), api.router());
+  app.use('/services/Soap', faults.middleware(SalesforceSoap.faultResponder()), soap.router(), SalesforceSoap.errorHandler());
   app.use(SalesforceApi.errorHandler());
 
   function vendorAdminRouter(): express.Router {

@@ -78,18 +78,23 @@ export class SalesforceApi {
     this.limits.day = this.today();
   }
 
+  /** One API request against the daily budget (REST and SOAP share it); also runs the recycle bin's 15-day purge. */
+  meter(res: Response): void {
+    if (this.today() !== this.limits.day) {
+      this.limits.day = this.today();
+      this.limits.used = 0;
+    }
+    this.limits.used++;
+    res.setHeader('Sforce-Limit-Info', `api-usage=${this.limits.used}/${this.limits.dailyApiLimit}`);
+    if (this.limits.used > this.limits.dailyApiLimit) throw new SfApiError(403, 'REQUEST_LIMIT_EXCEEDED', 'TotalRequests Limit exceeded.');
+    this.purgeRecycleBin();
+  }
+
   router(): Router {
     const r = express.Router();
     r.use((req, res, next) => {
       this.auth.requireBearer(req);
-      if (this.today() !== this.limits.day) {
-        this.limits.day = this.today();
-        this.limits.used = 0;
-      }
-      this.limits.used++;
-      res.setHeader('Sforce-Limit-Info', `api-usage=${this.limits.used}/${this.limits.dailyApiLimit}`);
-      if (this.limits.used > this.limits.dailyApiLimit) throw new SfApiError(403, 'REQUEST_LIMIT_EXCEEDED', 'TotalRequests Limit exceeded.');
-      this.purgeRecycleBin();
+      this.meter(res);
       next();
     });
     r.use(express.json({ limit: '50mb', type: () => true }));

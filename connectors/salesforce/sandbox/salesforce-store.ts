@@ -402,6 +402,17 @@ export class SalesforceStore {
     );
   }
 
+  /**
+   * Empties one record from the recycle bin (emptyRecycleBin): the row is gone for good, no queryAll or undelete
+   * finds it again. The delete log keeps its id and deletion time, which getDeleted still reports.
+   */
+  hardDelete(object: SObjectName, row: Row): void {
+    const table = this.tables[object];
+    table.remove(row);
+    table.touched();
+    row.fill(null);
+  }
+
   findByExternalId(object: SObjectName, value: string): Row | undefined {
     const table = this.tables[object];
     const id = table.byExternalId.get(value.toLowerCase());
