@@ -17,6 +17,7 @@ import { PrivacyModule } from './privacy/privacy.module';
 import { ConsentModule } from './consent/consent.module';
 import { IdentityModule } from './identity/identity.module';
 import { QuarantineModule } from './quarantine/quarantine.module';
+import { redactLogArgs } from './privacy/redact';
 
 /** Header and field names whose values never reach a log line. */
 export const LOG_REDACTIONS = [
@@ -26,6 +27,14 @@ export const LOG_REDACTIONS = [
   'req.headers["x-hubspot-signature"]',
   'req.headers["x-hubspot-signature-v3"]',
   'req.headers["x-twilio-email-event-webhook-signature"]',
+  'res.headers["set-cookie"]',
+  '*.accessToken',
+  '*.refreshToken',
+  '*.clientSecret',
+  '*.apiKey',
+  '*.webhookSecret',
+  '*.password',
+  '*.credentials',
 ];
 
 @Module({})
@@ -40,8 +49,18 @@ export class AppModule {
           pinoHttp: {
             level: cfg.env.LOG_LEVEL,
             redact: { paths: LOG_REDACTIONS, censor: '[redacted]' },
-            // Query strings can carry personal data (emails in filters); log the path only.
-            serializers: { req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, path: req.url.split('?')[0] }) },
+            // Query strings can carry personal data (emails in filters) and secrets (the Salesforce Outbound Message
+            // URL's ?token=); log the path only, and no response headers.
+            serializers: {
+              req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, path: req.url.split('?')[0] }),
+              res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+            },
+            // Last line of defence: emails, phones, tokens and keys in any message (vendor errors quote them) are masked.
+            hooks: {
+              logMethod(this: unknown, args: unknown[], method: (...a: unknown[]) => void) {
+                method.apply(this, redactLogArgs(args));
+              },
+            },
           },
         }),
         CommonModule,

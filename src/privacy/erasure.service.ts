@@ -17,6 +17,7 @@ import { CustomerRepository } from '../store/customer.repository';
 import { Database, type Row, type Tx } from '../store/database';
 import { ConnectionsService } from '../sync/connections.service';
 import { PiiCodec } from './pii-codec';
+import { redactText } from './redact';
 
 export enum ErasureStatus {
   Pending = 'pending',
@@ -230,7 +231,7 @@ export class ErasureService implements OnApplicationBootstrap, OnModuleDestroy {
           } else {
             result.failed++;
             const attempts = Number(s.attempts) + 1;
-            const reason = (o?.error ? `${o.error.code}: ${o.error.message}` : (failure ?? 'connector returned no outcome')).slice(0, 500);
+            const reason = redactText(o?.error ? `${o.error.code}: ${o.error.message}` : (failure ?? 'connector returned no outcome')).slice(0, 500);
             const next = new Date(this.clock.now().getTime() + this.backoffMs(attempts, o?.error?.retryAfterMs ?? retryAfterMs)).toISOString();
             await tx.execute(
               "UPDATE erasure_steps SET status = 'failed', attempts = ?, last_error = ?, next_attempt_at = ?, updated_at = ? WHERE request_id = ? AND connection = ? AND object = ? AND external_id = ?",

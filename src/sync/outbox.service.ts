@@ -20,6 +20,7 @@ import { mapOutbound } from '../mapping/mapping.engine';
 import { MappingRegistry } from '../mapping/mapping.registry';
 import { CustomerRepository, type CustomerRow } from '../store/customer.repository';
 import { PiiCodec } from '../privacy/pii-codec';
+import { redactText } from '../privacy/redact';
 import { Database, type Tx } from '../store/database';
 import { ConnectionsService } from './connections.service';
 import type { OutcomeRow } from './inbound.service';
@@ -337,7 +338,7 @@ export class OutboxService {
   ): { row: OutboxRow; status: OutboxStatus; error: string; retryAt?: string; attempts: number } {
     const ce = isConnectorError(err) ? err : new ConnectorError(ConnectorErrorCode.Temporary, (err as Error)?.message ?? String(err));
     const attempts = row.attempts + 1;
-    const reason = `${ce.code}: ${ce.message}`;
+    const reason = redactText(`${ce.code}: ${ce.message}`);
     // Auth failures wait for the connection to be fixed; they are retried like outages, never dropped.
     const retryable = ce.retryable || ce.code === ConnectorErrorCode.Auth;
     if (retryable && attempts < this.retry.maxAttempts) {

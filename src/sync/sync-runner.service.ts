@@ -12,6 +12,7 @@ import { isConnectorError } from '../connectors/connector-error';
 import { ConnectorRegistry } from '../connectors/connector.registry';
 import { ReadMode } from '../connectors/connector.types';
 import { PiiCodec } from '../privacy/pii-codec';
+import { redactText } from '../privacy/redact';
 import { Database } from '../store/database';
 import { ConnectionsService } from './connections.service';
 import { InboundService } from './inbound.service';
@@ -134,7 +135,7 @@ export class SyncRunner {
         } catch (err) {
           if (isConnectorError(err) && err.retryable && attempt < maxRetries) {
             const wait = Math.max(err.retryAfterMs ?? 0, Math.min(30_000, 500 * 2 ** attempt));
-            errors.push(`read attempt ${attempt + 1}: ${err.code}: ${err.message}; resuming from the last committed page in ${wait} ms`);
+            errors.push(redactText(`read attempt ${attempt + 1}: ${err.code}: ${err.message}; resuming from the last committed page in ${wait} ms`));
             this.log.warn(errors[errors.length - 1]);
             await new Promise((r) => setTimeout(r, wait));
             if (!dryRun) cursor = await this.syncs.cursor(syncId);
@@ -158,7 +159,7 @@ export class SyncRunner {
       }
     } catch (err) {
       status = RunStatus.Failed;
-      errors.push(isConnectorError(err) ? `${err.code}: ${err.message}` : (err as Error).message);
+      errors.push(redactText(isConnectorError(err) ? `${err.code}: ${err.message}` : (err as Error).message));
       this.log.error(`run ${runId} of sync ${syncId} failed: ${errors[errors.length - 1]}`);
     } finally {
       clearInterval(renew);

@@ -9,6 +9,7 @@ import { isConnectorError } from '../connectors/connector-error';
 import { ConnectorRegistry } from '../connectors/connector.registry';
 import { WebhookEventType, type WebhookAck, type WebhookEvent, type WebhookRequest, type VendorRecord } from '../connectors/connector.types';
 import { PiiCodec } from '../privacy/pii-codec';
+import { redactText } from '../privacy/redact';
 import { Database } from '../store/database';
 import { ConnectionsService } from './connections.service';
 import { InboundService } from './inbound.service';
@@ -88,7 +89,7 @@ export class WebhookInboxService {
       const dead = attempts >= MAX_INBOX_ATTEMPTS;
       const delay = isConnectorError(err) && err.retryAfterMs ? err.retryAfterMs : Math.min(60_000, 500 * 2 ** attempts);
       const next = new Date(this.clock.now().getTime() + delay).toISOString();
-      const message = isConnectorError(err) ? `${err.code}: ${err.message}` : (err as Error).message;
+      const message = redactText(isConnectorError(err) ? `${err.code}: ${err.message}` : (err as Error).message);
       this.log.warn(`inbox processing for ${connectionId} failed (attempt ${attempts}): ${message}`);
       await this.db.transaction((tx) =>
         tx.execute(
