@@ -7,5 +7,7 @@ module.exports = {
   transform: { '^.+\\.ts$': 'ts-jest' },
   testEnvironment: 'node',
   testTimeout: 60000,
+  // Most suites wait on loopback HTTP to in-process sandboxes, so two workers keep both cores busy.
+  maxWorkers: 2,
   setupFiles: ['reflect-metadata'],
 };

@@ -11,6 +11,17 @@ export interface ValidationIssue {
 }
 
 const COUNTRIES = new Set<string>(getCountries());
+// Phone validation is the costliest check and the same numbers come back on every re-read: remember verdicts.
+const phoneVerdicts = new Map<string, boolean>();
+function validPhone(v: string): boolean {
+  let ok = phoneVerdicts.get(v);
+  if (ok === undefined) {
+    ok = v.startsWith('+') && isValidPhoneNumber(v);
+    if (phoneVerdicts.size > 100_000) phoneVerdicts.clear();
+    phoneVerdicts.set(v, ok);
+  }
+  return ok;
+}
 const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/;
 
 export function validateCustomerFields(fields: CustomerFields, required: readonly string[] = []): ValidationIssue[] {
@@ -35,7 +46,7 @@ export function validateCustomerFields(fields: CustomerFields, required: readonl
         }
         break;
       case 'phone':
-        if (!String(value).startsWith('+') || !isValidPhoneNumber(String(value))) {
+        if (!validPhone(String(value))) {
           issues.push({ field, message: 'is not a valid E.164 phone number' });
         }
         break;

@@ -73,14 +73,35 @@ export class DuplicateDetector {
 
     const now = this.clock.nowIso();
     const toMerge: number[] = [];
+    // One lookup per chunk of block keys for the whole page (not one per customer and key), capped per key.
+    const allKeys = [...new Set([...keysOf.values()].flat())];
+    const members = new Map<string, string[]>();
+    for (let i = 0; i < allKeys.length; i += 500) {
+      const slice = allKeys.slice(i, i + 500);
+      for (const r of await tx.query(`SELECT block_key, customer_id FROM customer_block_keys WHERE block_key IN (${slice.map(() => '?').join(',')})`, slice)) {
+        const list = members.get(r.block_key) ?? [];
+        if (list.length <= MAX_BLOCK) list.push(r.customer_id);
+        members.set(r.block_key, list);
+      }
+    }
+    const othersOf = new Map<string, Map<string, string>>();
+    const everyone = new Set<string>();
     for (const c of touched) {
       const others = new Map<string, string>();
       for (const key of keysOf.get(c.id)!) {
-        const rows = await tx.query(`SELECT customer_id FROM customer_block_keys WHERE block_key = ? AND customer_id <> ? LIMIT ${MAX_BLOCK}`, [key, c.id]);
-        for (const r of rows) if (!others.has(r.customer_id)) others.set(r.customer_id, key);
+        for (const id of members.get(key) ?? []) {
+          if (id !== c.id && !others.has(id)) {
+            others.set(id, key);
+            everyone.add(id);
+          }
+        }
       }
-      if (!others.size) continue;
-      const loaded = await this.customers.loadMany(tx, [...others.keys()]);
+      if (others.size) othersOf.set(c.id, others);
+    }
+    const loaded = everyone.size ? await this.customers.loadMany(tx, [...everyone]) : new Map<string, CustomerRow>();
+    for (const c of touched) {
+      const others = othersOf.get(c.id);
+      if (!others) continue;
       for (const [otherId, key] of others) {
         const o = loaded.get(otherId);
         if (!o || o.mergedInto || o.erasedAt) continue;

@@ -52,8 +52,22 @@ export class PiiCodec {
     if (typeof sealed !== 'string') return stored;
     const out: CustomerFields = { ...stored };
     delete out[SEALED_KEY];
-    Object.assign(out, JSON.parse(this.cipher.decrypt(sealed)));
+    Object.assign(out, this.openSealed(sealed));
     return out;
+  }
+
+  // The same customer row is read several times per page (merge, duplicate detection, outbox). A ciphertext always
+  // opens to the same plaintext, so a bounded memo keyed by it is exact; it lives only in this process's memory.
+  private readonly opened = new Map<string, CustomerFields>();
+
+  private openSealed(sealed: string): CustomerFields {
+    let v = this.opened.get(sealed);
+    if (!v) {
+      v = JSON.parse(this.cipher.decrypt(sealed)) as CustomerFields;
+      if (this.opened.size >= 20_000) this.opened.delete(this.opened.keys().next().value as string);
+      this.opened.set(sealed, v);
+    }
+    return v;
   }
 
   sealChanges(changes: FieldChange[]): (FieldChange | SealedChange)[] {

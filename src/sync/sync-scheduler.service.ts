@@ -81,7 +81,12 @@ export class SyncScheduler implements OnApplicationBootstrap, OnApplicationShutd
   /** Enqueues whatever is due: outbox retries and unprocessed inbox events. */
   async sweep(): Promise<void> {
     try {
-      for (const t of await this.outbox.dueTargets()) await this.queue.add(JobName.DrainOutbox, t, { jobId: `drain:${t.connection}:${t.object}` });
+      // A running sync drains its own destinations when its read ends (and counts what it sent); leave them to it.
+      const busy = await this.syncs.destinationsOfRunningSyncs();
+      for (const t of await this.outbox.dueTargets()) {
+        if (busy.has(`${t.connection}\u0000${t.object}`)) continue;
+        await this.queue.add(JobName.DrainOutbox, t, { jobId: `drain:${t.connection}:${t.object}` });
+      }
       for (const c of await this.inbox.pendingConnections()) await this.queue.add(JobName.ProcessInbox, { connectionId: c }, { jobId: `inbox:${c}` });
     } catch (err) {
       this.log.warn(`sweep failed: ${(err as Error).message}`);

@@ -121,6 +121,17 @@ export class SyncsService implements OnModuleInit {
     });
   }
 
+  /** "connection\u0000object" of every destination of a sync whose run currently holds a live lease. */
+  async destinationsOfRunningSyncs(): Promise<Set<string>> {
+    const rows = await this.db.query(
+      "SELECT s.definition FROM sync_leases l JOIN syncs s ON s.id = l.sync_id WHERE l.expires_at > ?",
+      [this.clock.nowIso()],
+    );
+    const out = new Set<string>();
+    for (const r of rows) for (const d of (JSON.parse(r.definition) as SyncConfig).destinations) out.add(`${d.connection}\u0000${d.object}`);
+    return out;
+  }
+
   async ensureNotRunning(id: string): Promise<void> {
     const [lease] = await this.db.query('SELECT run_id, expires_at FROM sync_leases WHERE sync_id = ?', [id]);
     if (lease && lease.expires_at > this.clock.nowIso()) throw new ConflictException(`sync "${id}" is running (run ${lease.run_id})`);

@@ -47,10 +47,27 @@ describe(`Salesforce -> SendGrid + HubSpot sync (${target.type})`, () => {
     const all = customers.map((c) => c.fields);
     expect(hs.size).toBe(all.length);
     for (const f of all) {
-      expect(hs.get(f.email)).toMatchObject({ email: f.email, ...(f.firstName ? { firstname: f.firstName } : {}), ...(f.lastName ? { lastname: f.lastName } : {}) });
+      expect(hs.get(String(f.email))).toMatchObject({ email: f.email, ...(f.firstName ? { firstname: f.firstName } : {}), ...(f.lastName ? { lastname: f.lastName } : {}) });
     }
     expect(await count("SELECT COUNT(*) AS n FROM outbox WHERE status = 'pending'")).toBe(0);
     expect((await env.app.get(AuditService).verify()).ok).toBe(true);
+  });
+
+  it('reads only the changed records incrementally and carries the changes to both destinations', async () => {
+    env.salesforce.webhooks.configure({ enabled: false });
+    const ids = (await db.query("SELECT external_id FROM customer_identities WHERE connection = 'salesforce' ORDER BY external_id LIMIT 30")).map((r) => r.external_id as string);
+    // A mass update: thirty records share one SystemModstamp, across the page boundary of the read below.
+    env.salesforce.massUpdate(ids, { Title: 'Mass Updated' });
+    const run = await runner.run('sf-contacts', { trigger: RunTrigger.Manual, pageSize: 7 });
+    expect(run.status).toBe(RunStatus.Succeeded);
+    expect(run.mode).toBe('incremental');
+    expect(run.counts.read).toBe(30);
+    expect(run.counts.updated).toBe(30);
+    const customers = await allCustomers(env.app);
+    const changed = customers.filter((c) => c.fields.jobTitle === 'Mass Updated');
+    expect(changed).toHaveLength(30);
+    const hs = new Map(env.hubspot.store.all().map((c) => [c.props.email, c.props.jobtitle]));
+    for (const c of changed) expect(hs.get(String(c.fields.email))).toBe('Mass Updated');
   });
 
   it('changes nothing when the same sync runs again', async () => {
