@@ -1,13 +1,9 @@
 // The audit chain's hashing. An entry's hash covers its metadata and a salted digest of its payload, never the
 // payload itself: erasing a person's values (and the salt) later leaves every hash verifiable.
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { stableStringify } from '../common/stable-json';
 
 export const GENESIS_HASH = '0'.repeat(64);
-
-export function newSalt(): string {
-  return randomBytes(16).toString('hex');
-}
 
 export function payloadDigest(salt: string, payloadJson: string): string {
   return createHash('sha256').update(salt).update('\n').update(payloadJson).digest('hex');

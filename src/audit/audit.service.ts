@@ -1,13 +1,14 @@
 // Append-only audit log with a hash chain per partition. A transaction appends all its entries to one
 // partition and holds that partition's head row until commit, so concurrent writers on PostgreSQL only contend
 // when they pick the same partition, and there is never a change without its entry or an entry without its change.
+import { randomBytes } from 'node:crypto';
 import { Injectable, Optional } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { Clock } from '../common/clock';
 import { stableStringify } from '../common/stable-json';
 import { PiiCodec } from '../privacy/pii-codec';
 import { Database, type Row, type Tx } from '../store/database';
-import { entryHash, GENESIS_HASH, newSalt, payloadDigest } from './audit-hash';
+import { entryHash, GENESIS_HASH, payloadDigest } from './audit-hash';
 import type { ActorType, AuditEntry, AuditInput } from './audit.types';
 
 export interface AuditQuery {
@@ -70,9 +71,11 @@ export class AuditService {
     let pseq = head.pseq;
     const at = this.clock.nowIso();
     const rows: unknown[][] = [];
-    for (const input of inputs) {
+    // One random draw per batch for every entry's salt (a syscall per entry showed up in profiles).
+    const salts = randomBytes(16 * inputs.length);
+    for (const [i, input] of inputs.entries()) {
       pseq += 1;
-      const salt = newSalt();
+      const salt = salts.subarray(i * 16, i * 16 + 16).toString('hex');
       const payloadJson = stableStringify(input.payload ?? null);
       const digest = payloadDigest(salt, payloadJson);
       const chained = {

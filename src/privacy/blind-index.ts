@@ -10,8 +10,17 @@ export class BlindIndex {
     this.key = createSecretKey(key);
   }
 
+  // Emails and block keys recur on every re-read and across a page; an HMAC per lookup dominated duplicate
+  // detection. The memo is exact (same input, same key -> same digest) and bounded.
+  private readonly memo = new Map<string, string>();
+
   of(normalized: string): string {
-    return createHmac('sha256', this.key).update(normalized).digest().subarray(0, 16).toString('hex');
+    const hit = this.memo.get(normalized);
+    if (hit) return hit;
+    const digest = createHmac('sha256', this.key).update(normalized).digest().subarray(0, 16).toString('hex');
+    if (this.memo.size >= 50_000) this.memo.delete(this.memo.keys().next().value as string);
+    this.memo.set(normalized, digest);
+    return digest;
   }
 }
 
