@@ -53,18 +53,48 @@ export class WebhookInboxService {
     const now = this.clock.nowIso();
     const unique = new Map<string, WebhookEvent>();
     for (const e of events) unique.set(e.eventId, e);
-    const inserted = await this.db.transaction(async (tx) => {
-      let n = 0;
-      for (const e of unique.values()) {
-        n += await tx.execute(
-          `INSERT INTO webhook_inbox (connection, event_id, event_type, event, status, attempts, received_at, next_attempt_at) VALUES (?, ?, ?, ?, 'pending', 0, ?, ?) ON CONFLICT (connection, event_id) DO NOTHING`,
-          [connectionId, e.eventId, e.type, this.pii ? this.pii.sealText(JSON.stringify(e)) : JSON.stringify(e), now, now],
-        );
-      }
-      return n;
-    });
+    const inserted = await this.store(
+      [...unique.values()].map((e) => [connectionId, e.eventId, e.type, this.pii ? this.pii.sealText(JSON.stringify(e)) : JSON.stringify(e), now, now]),
+    );
     const ack = handler.ack?.(events) ?? { status: 200, contentType: 'application/json', body: JSON.stringify({ ok: true }) };
     return { ack, received: inserted, duplicates: events.length - inserted };
+  }
+
+  /**
+   * Group commit: deliveries arriving together are stored in one transaction, so under load an acknowledgement
+   * waits for one short write instead of queueing one transaction per request behind the single SQLite writer.
+   */
+  private storeQueue: { rows: unknown[][]; resolve: (n: number) => void; reject: (e: unknown) => void }[] = [];
+
+  private store(rows: unknown[][]): Promise<number> {
+    return new Promise<number>((resolve, reject) => {
+      this.storeQueue.push({ rows, resolve, reject });
+      if (this.storeQueue.length === 1) setImmediate(() => void this.flushStore());
+    });
+  }
+
+  private async flushStore(): Promise<void> {
+    const batch = this.storeQueue;
+    this.storeQueue = [];
+    try {
+      const counts = await this.db.transaction(async (tx) => {
+        const out: number[] = [];
+        for (const req of batch) {
+          let n = 0;
+          for (const row of req.rows) {
+            n += await tx.execute(
+              `INSERT INTO webhook_inbox (connection, event_id, event_type, event, status, attempts, received_at, next_attempt_at) VALUES (?, ?, ?, ?, 'pending', 0, ?, ?) ON CONFLICT (connection, event_id) DO NOTHING`,
+              row,
+            );
+          }
+          out.push(n);
+        }
+        return out;
+      });
+      batch.forEach((req, i) => req.resolve(counts[i]));
+    } catch (err) {
+      batch.forEach((req) => req.reject(err));
+    }
   }
 
   async pendingConnections(): Promise<string[]> {
@@ -73,7 +103,7 @@ export class WebhookInboxService {
   }
 
   /** Processes due inbox events of one connection; returns counts. Safe to run concurrently with itself. */
-  async process(connectionId: string, limit = 500): Promise<RunCounts> {
+  async process(connectionId: string, limit = 100): Promise<RunCounts> {
     const counts = emptyCounts();
     const rows = await this.db.query(
       "SELECT event_id, event, attempts FROM webhook_inbox WHERE connection = ? AND status = 'pending' AND next_attempt_at <= ? ORDER BY received_at, event_id LIMIT " + Math.min(limit, 5000),
