@@ -57,8 +57,6 @@ export interface DrainOptions {
   onBatch?: (counts: RunCounts) => void;
 }
 
-const DRAIN_LOCK_MS = 60_000;
-
 const OUTBOX_COLUMNS = ['connection', 'object', 'customer_id', 'op', 'sync_id', 'customer_version', 'status', 'attempts', 'next_attempt_at', 'last_error', 'created_at', 'updated_at'];
 
 /** Strips empty values so "not set" and "set to empty" hash alike on both sides of the echo check. */
@@ -75,6 +73,8 @@ export function sentShape(record: Record<string, unknown>): Record<string, unkno
 export class OutboxService {
   private readonly log = new Logger('Outbox');
   readonly retry: RetryPolicy;
+  /** Drain lock length (SYNCLINE_LEASE_MS, like run leases), renewed every third of it while draining. */
+  private readonly lockMs: number;
 
   constructor(
     private readonly db: Database,
@@ -94,6 +94,7 @@ export class OutboxService {
       baseDelayMs: config.env.OUTBOX_BASE_DELAY_MS,
       maxDelayMs: config.env.OUTBOX_MAX_DELAY_MS,
     };
+    this.lockMs = config.env.SYNCLINE_LEASE_MS;
   }
 
   /** Enqueues (or refreshes) outbox rows for every destination of the given syncs. Never back to `origin`. */
@@ -176,17 +177,28 @@ export class OutboxService {
       if (!options.waitForLock) return emptyCounts();
       await new Promise((r) => setTimeout(r, 50));
     }
+    // Renewed on a timer too, not only between batches: a batch slower than the lock must not let a second
+    // drainer in, and a killed holder blocks its destination for at most one lock length.
+    const renew = setInterval(() => void this.extendLock(lock, owner).catch(() => undefined), this.lockMs / 3);
+    renew.unref();
     try {
       return await this.drainLocked(connectionId, object, options, () => this.lock(lock, owner));
     } finally {
+      clearInterval(renew);
       await this.db.transaction((tx) => tx.execute('DELETE FROM sync_leases WHERE sync_id = ? AND run_id = ?', [lock, owner]));
     }
+  }
+
+  /** Only extends a lock still held (never takes one), so a late timer cannot re-take a released lock. */
+  private async extendLock(name: string, owner: string): Promise<void> {
+    const expires = new Date(this.clock.now().getTime() + this.lockMs).toISOString();
+    await this.db.transaction((tx) => tx.execute('UPDATE sync_leases SET expires_at = ? WHERE sync_id = ? AND run_id = ?', [expires, name, owner]));
   }
 
   /** Takes or renews the drain lock (a row in sync_leases that expires if its holder dies). */
   private async lock(name: string, owner: string): Promise<boolean> {
     const now = this.clock.nowIso();
-    const expires = new Date(this.clock.now().getTime() + DRAIN_LOCK_MS).toISOString();
+    const expires = new Date(this.clock.now().getTime() + this.lockMs).toISOString();
     return this.db.transaction(async (tx) => {
       const renewed = await tx.execute('UPDATE sync_leases SET expires_at = ? WHERE sync_id = ? AND run_id = ?', [expires, name, owner]);
       if (renewed) return true;
@@ -306,15 +318,28 @@ export class OutboxService {
 
       await this.db.transaction(async (tx) => {
         const now2 = this.clock.nowIso();
-        for (const s of settle) {
-          // Only settle the row if nobody re-enqueued a newer version meanwhile; otherwise it stays pending.
+        // Only settle a row if nobody re-enqueued a newer version meanwhile; otherwise it stays pending.
+        // Plain successes (the bulk) are settled with one statement per chunk: a round trip per row was the cost on PostgreSQL.
+        const sent = settle.filter((x) => x.status === OutboxStatus.Sent && !x.error && x.row.attempts === (x.attempts ?? x.row.attempts));
+        const others = settle.filter((x) => !sent.includes(x));
+        for (let i = 0; i < sent.length; i += 400) {
+          const chunk = sent.slice(i, i + 400);
+          await tx.execute(
+            `UPDATE outbox SET status = 'sent', next_attempt_at = ?, last_error = NULL, updated_at = ? WHERE (id, customer_version) IN (VALUES ${chunk.map(() => '(CAST(? AS INTEGER), CAST(? AS INTEGER))').join(',')})`,
+            [now2, now2, ...chunk.flatMap((x) => [x.row.id, x.row.customer_version])],
+          );
+        }
+        for (const x of others) {
           await tx.execute(
             'UPDATE outbox SET status = ?, attempts = ?, next_attempt_at = ?, last_error = ?, updated_at = ? WHERE id = ? AND customer_version = ?',
-            [s.status, s.attempts ?? s.row.attempts, s.retryAt ?? now2, s.error ?? null, now2, s.row.id, s.row.customer_version],
+            [x.status, x.attempts ?? x.row.attempts, x.retryAt ?? now2, x.error ?? null, now2, x.row.id, x.row.customer_version],
           );
-          if (s.status === OutboxStatus.Sent && s.hash) await this.saveDestinationState(tx, s.row, s.externalId ?? null, s.hash, now2);
-          if (s.status === OutboxStatus.Sent && s.row.op === OutboxOp.Delete) {
-            await tx.execute('DELETE FROM destination_state WHERE connection = ? AND object = ? AND customer_id = ?', [s.row.connection, s.row.object, s.row.customer_id]);
+        }
+        const states = settle.filter((x) => x.status === OutboxStatus.Sent && x.hash);
+        await this.saveDestinationStates(tx, states.map((x) => ({ row: x.row, externalId: x.externalId ?? null, hash: x.hash! })), now2);
+        for (const x of settle) {
+          if (x.status === OutboxStatus.Sent && x.row.op === OutboxOp.Delete) {
+            await tx.execute('DELETE FROM destination_state WHERE connection = ? AND object = ? AND customer_id = ?', [x.row.connection, x.row.object, x.row.customer_id]);
           }
         }
         await tx.insertMany(
@@ -360,22 +385,23 @@ export class OutboxService {
     return Math.max(jittered, retryAfterMs ?? 0);
   }
 
-  private async saveDestinationState(tx: Tx, row: OutboxRow, externalId: string | null, hash: string, now: string): Promise<void> {
+  private async saveDestinationStates(tx: Tx, items: { row: OutboxRow; externalId: string | null; hash: string }[], now: string): Promise<void> {
+    if (!items.length) return;
+    const byCustomer = new Map(items.map((x) => [x.row.customer_id, x]));
     await tx.insertMany(
       'destination_state',
       ['connection', 'object', 'customer_id', 'external_id', 'last_hash', 'last_version', 'pushed_at'],
-      [[row.connection, row.object, row.customer_id, externalId, hash, row.customer_version, now]],
+      [...byCustomer.values()].map(({ row, externalId, hash }) => [row.connection, row.object, row.customer_id, externalId, hash, row.customer_version, now]),
       'ON CONFLICT (connection, object, customer_id) DO UPDATE SET external_id = COALESCE(excluded.external_id, destination_state.external_id), last_hash = excluded.last_hash, last_version = excluded.last_version, pushed_at = excluded.pushed_at',
     );
-    if (externalId) {
-      // The destination's id becomes an identity of the customer, so its webhooks resolve to the same person.
-      await tx.insertMany(
-        'customer_identities',
-        ['connection', 'object', 'external_id', 'customer_id', 'created_at'],
-        [[row.connection, row.object, externalId, row.customer_id, now]],
-        'ON CONFLICT (connection, object, external_id) DO NOTHING',
-      );
-    }
+    // The destination's id becomes an identity of the customer, so its webhooks resolve to the same person.
+    const identities = [...byCustomer.values()].filter((x) => x.externalId);
+    await tx.insertMany(
+      'customer_identities',
+      ['connection', 'object', 'external_id', 'customer_id', 'created_at'],
+      identities.map(({ row, externalId }) => [row.connection, row.object, externalId, row.customer_id, now]),
+      'ON CONFLICT (connection, object, external_id) DO NOTHING',
+    );
   }
 
   private async destinationStates(connection: string, object: string, customerIds: string[]) {
