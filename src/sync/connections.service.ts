@@ -104,10 +104,12 @@ export class ConnectionsService implements OnModuleInit {
           },
         ]);
       } else {
-        await tx.execute(
-          'INSERT INTO connections (id, connector, base_url, credentials, settings, origin, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+        // Several workers booting at once may all try to create it: the first wins, the others retry as an update.
+        const inserted = await tx.execute(
+          'INSERT INTO connections (id, connector, base_url, credentials, settings, origin, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING',
           [c.id, ...sealed, origin, now, now],
         );
+        if (!inserted) throw new StaleVersionError('connection', c.id, 0);
         await this.audit.append(tx, [
           { actor, entityType: AuditEntity.Connection, entityId: c.id, action: 'connection.created', payload: { after: redact({ ...c }) } },
         ]);
