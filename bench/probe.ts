@@ -1,0 +1,59 @@
+// Developer probe (not part of npm run bench): an in-process SQLite full sync of N Salesforce contacts to
+// SendGrid, with time per engine phase. Usage: npx ts-node -T bench/probe.ts 10000
+import { startEnvironment } from '../scripts/lib/sandbox-environment';
+import { SyncRunner } from '../src/sync/sync-runner.service';
+import { RunTrigger } from '../src/sync/sync.types';
+import * as os from 'node:os';
+import * as path from 'node:path';
+(async () => {
+  const n = Number(process.argv[2] ?? 10000);
+  const file = path.join(os.tmpdir(), `probe-${Date.now()}.sqlite`);
+  const env = await startEnvironment({
+    contacts: n,
+    env: { DATABASE_URL: `sqlite:${file}`, LOG_LEVEL: 'warn', SYNCLINE_IDENTITY_MODE: process.env.SYNCLINE_IDENTITY_MODE ?? 'auto' },
+    defaultSync: { destinations: [{ connection: 'sendgrid', object: 'contacts' }] },
+  });
+  env.salesforce.webhooks.configure({ enabled: false });
+  // Phase timers: wrap a few services' methods (developer probe only).
+  const timers: Record<string, number> = {};
+  const wrap = (obj: any, name: string, label: string) => {
+    const orig = obj[name].bind(obj);
+    obj[name] = async (...a: unknown[]) => {
+      const s = performance.now();
+      try {
+        return await orig(...a);
+      } finally {
+        timers[label] = (timers[label] ?? 0) + performance.now() - s;
+      }
+    };
+  };
+  const { InboundService } = await import('../src/sync/inbound.service');
+  const { CustomerWriter } = await import('../src/canonical/customer-writer.service');
+  const { AuditService } = await import('../src/audit/audit.service');
+  const { Database } = await import('../src/store/database');
+  wrap(env.app.get(InboundService), 'processPage', 'processPage');
+  wrap(env.app.get(CustomerWriter), 'apply', 'writer.apply');
+  wrap(env.app.get(AuditService), 'append', 'audit.append');
+  wrap(env.app.get(Database), 'transaction', 'db.transaction');
+  const { DuplicateDetector } = await import('../src/identity/duplicate-detector.service');
+  const { OutboxService } = await import('../src/sync/outbox.service');
+  wrap(env.app.get(DuplicateDetector), 'afterInbound', 'duplicates');
+  wrap(env.app.get(OutboxService), 'enqueueForSyncs', 'outbox.enqueue');
+  wrap(env.app.get(InboundService), 'writeOutcomes', 'outcomes');
+  const { CustomerRepository } = await import('../src/store/customer.repository');
+  const repo = env.app.get(CustomerRepository);
+  for (const m of ['insertCustomers', 'insertVersions', 'insertIdentities', 'loadMany', 'findByIdentities', 'findByEmailKeys', 'updateCustomer']) wrap(repo, m, `repo.${m}`);
+  const t0 = Date.now();
+  let inboundDone = 0;
+  const run = await env.app.get(SyncRunner).run('sf-contacts', {
+    trigger: RunTrigger.Manual,
+    pageSize: 2000,
+    onProgress: (p) => {
+      if (p.phase === 'outbound' && !inboundDone) inboundDone = Date.now();
+    },
+  });
+  const t1 = Date.now();
+  console.log(JSON.stringify({ n, status: run.status, counts: run.counts, total_s: (t1 - t0) / 1000, inbound_s: ((inboundDone || t1) - t0) / 1000, rps: Math.round(run.counts.read / ((t1 - t0) / 1000)) }));
+  console.log(JSON.stringify(Object.fromEntries(Object.entries(timers).map(([k, v]) => [k, Math.round(v)]))));
+  await env.close();
+})();
