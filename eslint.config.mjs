@@ -3,7 +3,14 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import prettier from 'eslint-config-prettier';
 
-const VENDOR_SDKS = ['jsforce', 'jsforce/*', '@hubspot/api-client', '@hubspot/api-client/*', '@sendgrid/client', '@sendgrid/*'];
+const VENDOR_SDKS = [
+  'jsforce',
+  'jsforce/*',
+  '@hubspot/api-client',
+  '@hubspot/api-client/*',
+  '@sendgrid/client',
+  '@sendgrid/*',
+];
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'data/**', '*.js', '*.mjs'] },
@@ -21,7 +28,15 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [{ group: VENDOR_SDKS, message: 'The core never imports a vendor SDK; only connectors/<vendor>/<vendor>.client.ts does.' }] },
+        {
+          patterns: [
+            {
+              group: VENDOR_SDKS,
+              message:
+                'The core never imports a vendor SDK; only connectors/<vendor>/<vendor>.client.ts does.',
+            },
+          ],
+        },
       ],
     },
   },

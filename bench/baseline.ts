@@ -25,7 +25,11 @@ interface SfContact {
 async function main(): Promise<void> {
   const sf = JSON.parse(process.argv[2]) as SandboxReady;
   const sg = JSON.parse(process.argv[3]) as SandboxReady;
-  const conn = new Connection({ instanceUrl: sf.credentials.instanceUrl, accessToken: sf.credentials.accessToken, version: '62.0' });
+  const conn = new Connection({
+    instanceUrl: sf.credentials.instanceUrl,
+    accessToken: sf.credentials.accessToken,
+    version: '62.0',
+  });
   const client = new Client();
   client.setApiKey(sg.credentials.apiKey);
   // setApiKey() resets baseUrl, so the sandbox override comes after it.
@@ -37,7 +41,11 @@ async function main(): Promise<void> {
   let buffer: Record<string, string>[] = [];
   const flush = async () => {
     if (!buffer.length) return;
-    const [, body] = await client.request({ method: 'PUT', url: '/v3/marketing/contacts', body: { contacts: buffer } });
+    const [, body] = await client.request({
+      method: 'PUT',
+      url: '/v3/marketing/contacts',
+      body: { contacts: buffer },
+    });
     const jobId = (body as { job_id: string }).job_id;
     for (;;) {
       const [, job] = await client.request({ method: 'GET', url: `/v3/marketing/contacts/imports/${jobId}` });
@@ -48,7 +56,9 @@ async function main(): Promise<void> {
     buffer = [];
   };
 
-  let page = await conn.query<SfContact>(SOQL, { headers: { 'Sforce-Query-Options': 'batchSize=2000' } } as never);
+  let page = await conn.query<SfContact>(SOQL, {
+    headers: { 'Sforce-Query-Options': 'batchSize=2000' },
+  } as never);
   for (;;) {
     for (const c of page.records) {
       read++;

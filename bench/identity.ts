@@ -37,7 +37,11 @@ function score(predicted: Set<string>, truth: Set<string>) {
 
 async function main(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'syncline-bench-identity-'));
-  const env = await startEnvironment({ contacts: COUNT, seed: SEED, env: { DATABASE_URL: `sqlite:${path.join(dir, 'bench.sqlite')}`, LOG_LEVEL: 'silent' } });
+  const env = await startEnvironment({
+    contacts: COUNT,
+    seed: SEED,
+    env: { DATABASE_URL: `sqlite:${path.join(dir, 'bench.sqlite')}`, LOG_LEVEL: 'silent' },
+  });
   try {
     env.salesforce.webhooks.configure({ enabled: false });
     const started = Date.now();
@@ -46,17 +50,23 @@ async function main(): Promise<void> {
     const db = env.app.get(Database);
     const people = generatePeople(COUNT, SEED);
     // Match each seeded Contact back to its generated person by the values the seeder wrote.
-    const sig = (first: unknown, last: unknown, email: unknown) => JSON.stringify([first ?? null, last ?? null, email ?? null]);
+    const sig = (first: unknown, last: unknown, email: unknown) =>
+      JSON.stringify([first ?? null, last ?? null, email ?? null]);
     const bySig = new Map<string, string>();
-    for (const p of people) bySig.set(sig(p.firstName, p.lastName ?? p.firstName ?? '[not provided]', p.email), p.personKey);
-    const contacts = (env.salesforce.state().records as Record<string, unknown>[]).filter((r) => (r.attributes as { type?: string } | undefined)?.type === 'Contact');
+    for (const p of people)
+      bySig.set(sig(p.firstName, p.lastName ?? p.firstName ?? '[not provided]', p.email), p.personKey);
+    const contacts = (env.salesforce.state().records as Record<string, unknown>[]).filter(
+      (r) => (r.attributes as { type?: string } | undefined)?.type === 'Contact',
+    );
     const keyOf = new Map<string, string>();
     for (const r of contacts) {
       const k = bySig.get(sig(r.FirstName, r.LastName, r.Email));
       if (k) keyOf.set(String(r.Id), k);
     }
 
-    const rows = await db.query("SELECT i.external_id, i.customer_id, c.merged_into FROM customer_identities i JOIN customers c ON c.id = i.customer_id WHERE i.connection = 'salesforce' AND i.object = 'Contact'");
+    const rows = await db.query(
+      "SELECT i.external_id, i.customer_id, c.merged_into FROM customer_identities i JOIN customers c ON c.id = i.customer_id WHERE i.connection = 'salesforce' AND i.object = 'Contact'",
+    );
     const live = rows.filter((r) => keyOf.has(r.external_id));
     const truthGroups = new Map<string, string[]>();
     const predGroups = new Map<string, string[]>();
@@ -81,12 +91,19 @@ async function main(): Promise<void> {
       byCustomer.get(c)!.push(ext);
     }
     const withReview = new Set(predicted);
-    for (const cand of await db.query("SELECT customer_a, customer_b FROM merge_candidates WHERE status = 'pending'")) {
-      for (const x of byCustomer.get(cand.customer_a) ?? []) for (const y of byCustomer.get(cand.customer_b) ?? []) withReview.add([x, y].sort().join('|'));
+    for (const cand of await db.query(
+      "SELECT customer_a, customer_b FROM merge_candidates WHERE status = 'pending'",
+    )) {
+      for (const x of byCustomer.get(cand.customer_a) ?? [])
+        for (const y of byCustomer.get(cand.customer_b) ?? []) withReview.add([x, y].sort().join('|'));
     }
     const review = score(withReview, truth);
-    const [{ n: merges }] = await db.query("SELECT COUNT(*) AS n FROM merge_candidates WHERE status = 'merged'");
-    const [{ n: pending }] = await db.query("SELECT COUNT(*) AS n FROM merge_candidates WHERE status = 'pending'");
+    const [{ n: merges }] = await db.query(
+      "SELECT COUNT(*) AS n FROM merge_candidates WHERE status = 'merged'",
+    );
+    const [{ n: pending }] = await db.query(
+      "SELECT COUNT(*) AS n FROM merge_candidates WHERE status = 'pending'",
+    );
     const threshold = env.config.env.SYNCLINE_MERGE_AUTO_THRESHOLD;
     const identity = {
       precision: auto.precision,
@@ -94,7 +111,11 @@ async function main(): Promise<void> {
       pairs: truth.size,
       threshold,
       reviewFloor: env.config.env.SYNCLINE_MERGE_REVIEW_FLOOR,
-      withReviewQueue: { precision: review.precision, recall: review.recall, predictedPairs: review.predicted },
+      withReviewQueue: {
+        precision: review.precision,
+        recall: review.recall,
+        predictedPairs: review.predicted,
+      },
       predictedPairs: auto.predicted,
       autoMerges: Number(merges),
       pendingReview: Number(pending),
@@ -106,7 +127,9 @@ async function main(): Promise<void> {
       note: 'pairs = true duplicate pairs among Salesforce Contacts that passed validation (quarantined records cannot be matched)',
     };
     const file = path.join(__dirname, 'results.json');
-    const existing = fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>) : {};
+    const existing = fs.existsSync(file)
+      ? (JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>)
+      : {};
     fs.writeFileSync(file, `${JSON.stringify({ ...existing, identity }, null, 2)}\n`);
     process.stdout.write(`${JSON.stringify(identity, null, 2)}\n`);
   } finally {

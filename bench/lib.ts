@@ -32,7 +32,16 @@ export function startSandbox(
   options?: Record<string, unknown>,
   seed = 1,
 ): Promise<RunningSandbox> {
-  const args = [path.join(ROOT, 'scripts', 'sandbox.ts'), vendor, '--port', '0', '--seed', String(seed), '--count', String(count)];
+  const args = [
+    path.join(ROOT, 'scripts', 'sandbox.ts'),
+    vendor,
+    '--port',
+    '0',
+    '--seed',
+    String(seed),
+    '--count',
+    String(count),
+  ];
   if (options) args.push('--options', JSON.stringify(options));
   // node + the ts-node hook directly (not npm), so the printed pid is the sandbox's own and signals reach it.
   const child = spawn(process.execPath, [...TS_NODE_ARGS, ...args], { cwd: ROOT });
@@ -46,7 +55,12 @@ export function startSandbox(
   });
 }
 
-export async function stopChild(child: { exitCode: number | null; signalCode: NodeJS.Signals | null; kill(s: NodeJS.Signals): boolean; once(e: 'exit', l: () => void): unknown }): Promise<void> {
+export async function stopChild(child: {
+  exitCode: number | null;
+  signalCode: NodeJS.Signals | null;
+  kill(s: NodeJS.Signals): boolean;
+  once(e: 'exit', l: () => void): unknown;
+}): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   child.kill('SIGTERM');
@@ -82,8 +96,17 @@ export async function json<T = any>(url: string, init: RequestInit = {}): Promis
   return (text ? JSON.parse(text) : undefined) as T;
 }
 
-export function postJson<T = any>(url: string, body: unknown, method = 'POST', headers: Record<string, string> = {}): Promise<T> {
-  return json<T>(url, { method, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+export function postJson<T = any>(
+  url: string,
+  body: unknown,
+  method = 'POST',
+  headers: Record<string, string> = {},
+): Promise<T> {
+  return json<T>(url, {
+    method,
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
 }
 
 /** Writes one protocol line for the parent. */
@@ -139,7 +162,9 @@ export class BenchChild {
 }
 
 /** Reads JSON-line requests from stdin and answers each through the handler, one at a time. */
-export function serveRequests(handler: (m: Record<string, unknown>) => Promise<Record<string, unknown> | undefined>): void {
+export function serveRequests(
+  handler: (m: Record<string, unknown>) => Promise<Record<string, unknown> | undefined>,
+): void {
   let chain = Promise.resolve();
   createInterface({ input: process.stdin }).on('line', (line) => {
     chain = chain.then(async () => {

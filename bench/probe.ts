@@ -10,7 +10,11 @@ import * as path from 'node:path';
   const file = path.join(os.tmpdir(), `probe-${Date.now()}.sqlite`);
   const env = await startEnvironment({
     contacts: n,
-    env: { DATABASE_URL: `sqlite:${file}`, LOG_LEVEL: 'warn', SYNCLINE_IDENTITY_MODE: process.env.SYNCLINE_IDENTITY_MODE ?? 'auto' },
+    env: {
+      DATABASE_URL: `sqlite:${file}`,
+      LOG_LEVEL: 'warn',
+      SYNCLINE_IDENTITY_MODE: process.env.SYNCLINE_IDENTITY_MODE ?? 'auto',
+    },
     defaultSync: { destinations: [{ connection: 'sendgrid', object: 'contacts' }] },
   });
   env.salesforce.webhooks.configure({ enabled: false });
@@ -42,7 +46,16 @@ import * as path from 'node:path';
   wrap(env.app.get(InboundService), 'writeOutcomes', 'outcomes');
   const { CustomerRepository } = await import('../src/store/customer.repository');
   const repo = env.app.get(CustomerRepository);
-  for (const m of ['insertCustomers', 'insertVersions', 'insertIdentities', 'loadMany', 'findByIdentities', 'findByEmailKeys', 'updateCustomer']) wrap(repo, m, `repo.${m}`);
+  for (const m of [
+    'insertCustomers',
+    'insertVersions',
+    'insertIdentities',
+    'loadMany',
+    'findByIdentities',
+    'findByEmailKeys',
+    'updateCustomer',
+  ])
+    wrap(repo, m, `repo.${m}`);
   const t0 = Date.now();
   let inboundDone = 0;
   const run = await env.app.get(SyncRunner).run('sf-contacts', {
@@ -53,7 +66,16 @@ import * as path from 'node:path';
     },
   });
   const t1 = Date.now();
-  console.log(JSON.stringify({ n, status: run.status, counts: run.counts, total_s: (t1 - t0) / 1000, inbound_s: ((inboundDone || t1) - t0) / 1000, rps: Math.round(run.counts.read / ((t1 - t0) / 1000)) }));
+  console.log(
+    JSON.stringify({
+      n,
+      status: run.status,
+      counts: run.counts,
+      total_s: (t1 - t0) / 1000,
+      inbound_s: ((inboundDone || t1) - t0) / 1000,
+      rps: Math.round(run.counts.read / ((t1 - t0) / 1000)),
+    }),
+  );
   console.log(JSON.stringify(Object.fromEntries(Object.entries(timers).map(([k, v]) => [k, Math.round(v)]))));
   await env.close();
 })();

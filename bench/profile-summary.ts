@@ -32,14 +32,23 @@ function main(): void {
     const where = f.url ? path.relative(process.cwd(), f.url.replace(/^file:\/\//, '')) : '(native)';
     const key = `${f.functionName || '(anonymous)'}  ${where}:${f.lineNumber + 1}`;
     fnTotals.set(key, (fnTotals.get(key) ?? 0) + us);
-    const group = where.startsWith('node_modules/') ? where.split('/').slice(0, where.startsWith('node_modules/@') ? 3 : 2).join('/') : where;
+    const group = where.startsWith('node_modules/')
+      ? where
+          .split('/')
+          .slice(0, where.startsWith('node_modules/@') ? 3 : 2)
+          .join('/')
+      : where;
     fileTotals.set(group, (fileTotals.get(group) ?? 0) + us);
   }
   const table = (m: Map<string, number>) =>
     [...m.entries()]
       .sort((a, b) => b[1] - a[1])
       .slice(0, top)
-      .map(([k, us]) => ({ self_ms: Math.round(us / 1000), pct: `${((100 * us) / totalUs).toFixed(1)}%`, where: k }));
+      .map(([k, us]) => ({
+        self_ms: Math.round(us / 1000),
+        pct: `${((100 * us) / totalUs).toFixed(1)}%`,
+        where: k,
+      }));
   console.log(`total sampled: ${Math.round(totalUs / 1000)} ms`);
   console.table(table(fnTotals));
   console.table(table(fileTotals));

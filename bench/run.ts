@@ -31,7 +31,9 @@ const argv = process.argv.slice(2);
 const QUICK = argv.includes('--quick');
 const LARGE = argv.includes('--large');
 const PROFILE = argv.includes('--profile');
-const ONLY = (argv.find((a) => a.startsWith('--only='))?.slice('--only='.length) ?? '').split(',').filter(Boolean);
+const ONLY = (argv.find((a) => a.startsWith('--only='))?.slice('--only='.length) ?? '')
+  .split(',')
+  .filter(Boolean);
 const wants = (s: string) => !ONLY.length || ONLY.includes(s);
 
 const PG_URL = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -66,7 +68,11 @@ async function sendgridSandbox(): Promise<RunningSandbox> {
   return sg;
 }
 
-async function startSyncline(env: Record<string, string>, sandboxes: Json, profile: boolean): Promise<BenchChild> {
+async function startSyncline(
+  env: Record<string, string>,
+  sandboxes: Json,
+  profile: boolean,
+): Promise<BenchChild> {
   const nodeArgs = [...TS_NODE_ARGS];
   if (profile) nodeArgs.push('--cpu-prof', '--cpu-prof-dir', OUT_DIR);
   const child = spawn(process.execPath, [...nodeArgs, path.join(ROOT, 'bench', 'syncline-process.ts')], {
@@ -91,7 +97,8 @@ async function stopSyncline(bc: BenchChild): Promise<number | undefined> {
 }
 
 function syncFigures(run: Json): Json {
-  if (run.status !== 'succeeded') throw new Error(`sync ${run.sync} ${run.status}: ${JSON.stringify(run.errors)}`);
+  if (run.status !== 'succeeded')
+    throw new Error(`sync ${run.sync} ${run.status}: ${JSON.stringify(run.errors)}`);
   const records = Number(run.counts.read);
   return {
     records,
@@ -140,13 +147,26 @@ async function sfContacts(sf: RunningSandbox): Promise<SfContactRow[]> {
   return state.records.filter((r) => r.attributes?.type === 'Contact' && !r.IsDeleted);
 }
 
-async function incremental(bc: BenchChild, sf: RunningSandbox, contacts: SfContactRow[], base: number): Promise<Json> {
+async function incremental(
+  bc: BenchChild,
+  sf: RunningSandbox,
+  contacts: SfContactRow[],
+  base: number,
+): Promise<Json> {
   const ids = contacts.slice(0, CHANGES).map((c) => c.Id);
   // One mass edit, as a Data Loader job would do; FirstName flows on to SendGrid.
   await postJson(`${sf.ready.url}/__admin/mass-update`, { ids, fields: { FirstName: 'Benchmarked' } });
   const run: Json = await bc.request({ cmd: 'run', sync: FULL_SYNC_ID });
-  if (run.status !== 'succeeded') throw new Error(`incremental run ${run.status}: ${JSON.stringify(run.errors)}`);
-  return { changes: ids.length, base, read: run.counts.read, sent: run.counts.sent, wall_s: run.wall_s, mode: run.mode };
+  if (run.status !== 'succeeded')
+    throw new Error(`incremental run ${run.status}: ${JSON.stringify(run.errors)}`);
+  return {
+    changes: ids.length,
+    base,
+    read: run.counts.read,
+    sent: run.counts.sent,
+    wall_s: run.wall_s,
+    mode: run.mode,
+  };
 }
 
 /** Contacts at the SendGrid sandbox: proves the run's wall time covers delivery, whoever drained the outbox. */
@@ -169,16 +189,31 @@ async function sendgridFirstName(sg: RunningSandbox, email: string): Promise<str
   return Object.values(body.result)[0]?.contact?.first_name;
 }
 
-async function webhookIngest(bc: BenchChild & { url?: string }, sf: RunningSandbox, sg: RunningSandbox, hs: RunningSandbox, candidates: SfContactRow[]): Promise<Json> {
+async function webhookIngest(
+  bc: BenchChild & { url?: string },
+  sf: RunningSandbox,
+  sg: RunningSandbox,
+  hs: RunningSandbox,
+  candidates: SfContactRow[],
+): Promise<Json> {
   const svc = (bc as unknown as { url: string }).url;
   // Salesforce Outbound Messages to Syncline: the e2e probes edit a contact there and watch SendGrid.
-  await postJson(`${sf.ready.url}/__admin/webhooks`, { url: `${svc}/webhooks/salesforce?token=${SF_WEBHOOK_SECRET}`, enabled: true }, 'PUT');
+  await postJson(
+    `${sf.ready.url}/__admin/webhooks`,
+    { url: `${svc}/webhooks/salesforce?token=${SF_WEBHOOK_SECRET}`, enabled: true },
+    'PUT',
+  );
 
   // Probes: subscribed contacts already at SendGrid, so a FirstName edit must reach it.
   const probes: SfContactRow[] = [];
   for (const c of candidates) {
     if (probes.length >= E2E_SAMPLES) break;
-    if (c.Email && !c.HasOptedOutOfEmail && (await sendgridFirstName(sg, c.Email.trim().toLowerCase())) !== undefined) probes.push(c);
+    if (
+      c.Email &&
+      !c.HasOptedOutOfEmail &&
+      (await sendgridFirstName(sg, c.Email.trim().toLowerCase())) !== undefined
+    )
+      probes.push(c);
   }
 
   // HubSpot deliveries: v3-signed, one event each, each with its own eventId, on existing contacts.
@@ -227,7 +262,8 @@ async function webhookIngest(bc: BenchChild & { url?: string }, sf: RunningSandb
     const t0 = Date.now();
     await postJson(`${sf.ready.url}/__admin/records/${p.Id}/mutate`, { fields: { FirstName: name } });
     while (Date.now() - t0 < 30_000) {
-      if ((await sendgridFirstName(sg, email))?.toLowerCase() === name.toLowerCase()) return void e2e.push(Date.now() - t0);
+      if ((await sendgridFirstName(sg, email))?.toLowerCase() === name.toLowerCase())
+        return void e2e.push(Date.now() - t0);
       await sleep(20);
     }
     e2eTimeouts++;
@@ -274,14 +310,24 @@ async function webhookIngest(bc: BenchChild & { url?: string }, sf: RunningSandb
     e2e_timeouts: e2eTimeouts,
     e2e_p50_ms: percentile(sorted, 50),
     e2e_p95_ms: percentile(sorted, 95),
-    e2e_path: 'Salesforce FirstName edit -> Outbound Message -> Syncline -> SendGrid PUT + import job -> visible via contacts/search/emails',
+    e2e_path:
+      'Salesforce FirstName edit -> Outbound Message -> Syncline -> SendGrid PUT + import job -> visible via contacts/search/emails',
   };
 }
 
 async function baseline(sf: RunningSandbox): Promise<Json> {
   const sg = await sendgridSandbox();
   try {
-    const child = spawn(process.execPath, [...TS_NODE_ARGS, path.join(ROOT, 'bench', 'baseline.ts'), JSON.stringify(sf.ready), JSON.stringify(sg.ready)], { cwd: ROOT });
+    const child = spawn(
+      process.execPath,
+      [
+        ...TS_NODE_ARGS,
+        path.join(ROOT, 'bench', 'baseline.ts'),
+        JSON.stringify(sf.ready),
+        JSON.stringify(sg.ready),
+      ],
+      { cwd: ROOT },
+    );
     const out = await new BenchChild(child).next();
     return { wall_s: out.wall_s, read: out.read, sent: out.sent, peak_rss_mb: out.peak_rss_mb };
   } finally {
@@ -314,7 +360,9 @@ async function main(): Promise<void> {
     // SQLite: full sync, then the incremental and webhook scenarios on the same base.
     if (wants('full_sync') || wants('incremental') || wants('webhook_ingest')) {
       const sg = await sendgridSandbox();
-      const hs = wants('webhook_ingest') ? await startSandbox('hubspot', HUBSPOT_CONTACTS, { rateLimit: { max: 0 } }, 7) : undefined;
+      const hs = wants('webhook_ingest')
+        ? await startSandbox('hubspot', HUBSPOT_CONTACTS, { rateLimit: { max: 0 } }, 7)
+        : undefined;
       const dir = fs.mkdtempSync(path.join(OUT_DIR, 'sqlite-'));
       const bc = await startSyncline(
         { DATABASE_URL: `sqlite:${path.join(dir, 'bench.sqlite')}` },
@@ -326,7 +374,10 @@ async function main(): Promise<void> {
         const full = syncFigures(await bc.request({ cmd: 'run', sync: FULL_SYNC_ID }));
         full.at_destination = await sendgridCount(sg);
         results.full_sync = { sqlite: full };
-        note('full_sync sqlite', `${full.records} records (${full.at_destination} at SendGrid), ${full.wall_s} s, ${full.records_per_s}/s, peak RSS ${full.peak_rss_mb} MB`);
+        note(
+          'full_sync sqlite',
+          `${full.records} records (${full.at_destination} at SendGrid), ${full.wall_s} s, ${full.records_per_s}/s, peak RSS ${full.peak_rss_mb} MB`,
+        );
         if (wants('incremental') && !PROFILE) {
           console.error('bench: incremental…');
           const inc = await incremental(bc, sf, live, full.records);
@@ -337,7 +388,10 @@ async function main(): Promise<void> {
           console.error('bench: webhook_ingest…');
           const wh = await webhookIngest(bc, sf, sg, hs, live.slice(CHANGES));
           results.webhook_ingest = wh;
-          note('webhook_ingest', `${wh.deliveries} at ${wh.rate}/s: ack p50 ${wh.ack_p50_ms} ms p99 ${wh.ack_p99_ms} ms; e2e p50 ${wh.e2e_p50_ms} ms p95 ${wh.e2e_p95_ms} ms (${wh.e2e_samples} samples, ${wh.e2e_timeouts} timeouts)`);
+          note(
+            'webhook_ingest',
+            `${wh.deliveries} at ${wh.rate}/s: ack p50 ${wh.ack_p50_ms} ms p99 ${wh.ack_p99_ms} ms; e2e p50 ${wh.e2e_p50_ms} ms p95 ${wh.e2e_p95_ms} ms (${wh.e2e_samples} samples, ${wh.e2e_timeouts} timeouts)`,
+          );
         }
       } finally {
         const peak = await stopSyncline(bc);
@@ -355,12 +409,19 @@ async function main(): Promise<void> {
         console.error('bench: full_sync (postgres)…');
         const schema = `bench_${Date.now().toString(36)}`;
         const sg = await sendgridSandbox();
-        const bc = await startSyncline({ DATABASE_URL: PG_URL, DATABASE_SCHEMA: schema }, { salesforce: sf.ready, sendgrid: sg.ready }, false);
+        const bc = await startSyncline(
+          { DATABASE_URL: PG_URL, DATABASE_SCHEMA: schema },
+          { salesforce: sf.ready, sendgrid: sg.ready },
+          false,
+        );
         try {
           const full = syncFigures(await bc.request({ cmd: 'run', sync: FULL_SYNC_ID }));
           full.at_destination = await sendgridCount(sg);
           results.full_sync.postgres = full;
-          note('full_sync postgres', `${full.records} records (${full.at_destination} at SendGrid), ${full.wall_s} s, ${full.records_per_s}/s, peak RSS ${full.peak_rss_mb} MB`);
+          note(
+            'full_sync postgres',
+            `${full.records} records (${full.at_destination} at SendGrid), ${full.wall_s} s, ${full.records_per_s}/s, peak RSS ${full.peak_rss_mb} MB`,
+          );
         } catch (e) {
           // A failed run is a finding, not a reason to lose the other scenarios' figures.
           results.full_sync.postgres = { error: (e as Error).message.split('\n')[0] };
@@ -395,11 +456,19 @@ async function main(): Promise<void> {
 
   results.machine.bench_wall_s = round((Date.now() - t0) / 1000, 1);
   if (PROFILE) {
-    const prof = fs.readdirSync(OUT_DIR).filter((f) => f.endsWith('.cpuprofile')).sort().pop();
-    console.log(`profile: ${prof ? path.join('bench/out', prof) : 'none written'} (summarize: ts-node -T bench/profile-summary.ts <file>)`);
+    const prof = fs
+      .readdirSync(OUT_DIR)
+      .filter((f) => f.endsWith('.cpuprofile'))
+      .sort()
+      .pop();
+    console.log(
+      `profile: ${prof ? path.join('bench/out', prof) : 'none written'} (summarize: ts-node -T bench/profile-summary.ts <file>)`,
+    );
   } else mergeResults(results);
   console.table(rows);
-  console.log(`bench: done in ${results.machine.bench_wall_s} s${PROFILE ? '' : '; wrote bench/results.json'}`);
+  console.log(
+    `bench: done in ${results.machine.bench_wall_s} s${PROFILE ? '' : '; wrote bench/results.json'}`,
+  );
 }
 
 main().catch((err: unknown) => {

@@ -32,31 +32,51 @@ export function benchConfig(sb: Sandboxes) {
       id: 'salesforce',
       connector: 'salesforce',
       baseUrl: sb.salesforce.url,
-      credentials: { instanceUrl: sf.instanceUrl, accessToken: sf.accessToken, clientId: sf.clientId, clientSecret: sf.clientSecret, refreshToken: sf.refreshToken },
+      credentials: {
+        instanceUrl: sf.instanceUrl,
+        accessToken: sf.accessToken,
+        clientId: sf.clientId,
+        clientSecret: sf.clientSecret,
+        refreshToken: sf.refreshToken,
+      },
       settings: { organizationId: sf.organizationId, webhookSecret: SF_WEBHOOK_SECRET },
     },
     {
       id: 'sendgrid',
       connector: 'sendgrid',
       baseUrl: sb.sendgrid.url,
-      credentials: { apiKey: sb.sendgrid.credentials.apiKey, webhookPublicKey: sb.sendgrid.credentials.webhookPublicKey },
+      credentials: {
+        apiKey: sb.sendgrid.credentials.apiKey,
+        webhookPublicKey: sb.sendgrid.credentials.webhookPublicKey,
+      },
       // Same job poll interval as the baseline script, so neither waits on SendGrid's jobs longer than the other.
       settings: { createCustomFields: true, jobPollIntervalMs: 20 },
     },
   ];
   const syncs: unknown[] = [
-    { id: FULL_SYNC_ID, source: { connection: 'salesforce', object: 'Contact' }, destinations: [{ connection: 'sendgrid', object: 'contacts' }] },
+    {
+      id: FULL_SYNC_ID,
+      source: { connection: 'salesforce', object: 'Contact' },
+      destinations: [{ connection: 'sendgrid', object: 'contacts' }],
+    },
   ];
   if (sb.hubspot) {
     connections.push({
       id: 'hubspot',
       connector: 'hubspot',
       baseUrl: sb.hubspot.url,
-      credentials: { accessToken: sb.hubspot.credentials.accessToken, clientSecret: sb.hubspot.credentials.clientSecret },
+      credentials: {
+        accessToken: sb.hubspot.credentials.accessToken,
+        clientSecret: sb.hubspot.credentials.clientSecret,
+      },
       settings: {},
     });
     // HubSpot webhook deliveries go through the inbound path of a HubSpot-sourced sync (no destination needed).
-    syncs.push({ id: HUBSPOT_SYNC_ID, source: { connection: 'hubspot', object: 'contacts' }, destinations: [] });
+    syncs.push({
+      id: HUBSPOT_SYNC_ID,
+      source: { connection: 'hubspot', object: 'contacts' },
+      destinations: [],
+    });
   }
   return synclineConfigSchema.parse({ connections, syncs });
 }
@@ -74,7 +94,10 @@ function traceSql(): void {
       return await original.apply(this, args);
     } finally {
       // The statement shape: placeholders collapsed so one IN list of any length is one entry.
-      const key = String(args[0]).replace(/(\?,\s*)+\?/g, '?…').replace(/\(\?(, \?)*\)/g, '(?…)').slice(0, 140);
+      const key = String(args[0])
+        .replace(/(\?,\s*)+\?/g, '?…')
+        .replace(/\(\?(, \?)*\)/g, '(?…)')
+        .slice(0, 140);
       const s = sqlStats.get(key) ?? { n: 0, ms: 0 };
       s.n++;
       s.ms += performance.now() - t;
@@ -85,7 +108,9 @@ function traceSql(): void {
 
 function writeSqlStats(): void {
   if (!sqlStats.size) return;
-  const rows = [...sqlStats.entries()].sort((a, b) => b[1].ms - a[1].ms).map(([sql, s]) => ({ ms: Math.round(s.ms), n: s.n, sql }));
+  const rows = [...sqlStats.entries()]
+    .sort((a, b) => b[1].ms - a[1].ms)
+    .map(([sql, s]) => ({ ms: Math.round(s.ms), n: s.n, sql }));
   fs.writeFileSync(path.join(OUT_DIR, 'sql-stats.json'), `${JSON.stringify(rows, null, 2)}\n`);
 }
 
@@ -105,7 +130,12 @@ async function main(): Promise<void> {
   const app: NestExpressApplication = await createApp(new AppConfig(env, benchConfig(sandboxes)));
   await app.listen(0, '127.0.0.1');
   const { port } = app.getHttpServer().address() as { port: number };
-  emit({ ready: true, url: `http://127.0.0.1:${port}`, pid: process.pid, boot_s: round((Date.now() - t0) / 1000) });
+  emit({
+    ready: true,
+    url: `http://127.0.0.1:${port}`,
+    pid: process.pid,
+    boot_s: round((Date.now() - t0) / 1000),
+  });
 
   serveRequests(async (m) => {
     switch (m.cmd) {

@@ -34,7 +34,8 @@ interface SfContact {
 function contactCount(): number {
   const raw = process.env.SYNCLINE_DEMO_CONTACTS ?? '5000';
   const n = Number(raw);
-  if (!/^\d+$/.test(raw) || n < 50 || n > 100_000) throw new DemoFailure(`SYNCLINE_DEMO_CONTACTS must be an integer from 50 to 100000, got "${raw}"`);
+  if (!/^\d+$/.test(raw) || n < 50 || n > 100_000)
+    throw new DemoFailure(`SYNCLINE_DEMO_CONTACTS must be an integer from 50 to 100000, got "${raw}"`);
   return n;
 }
 
@@ -46,7 +47,11 @@ function demoDatabase(): string {
   return path.join(dir, `demo-${stamp}-${process.pid}.sqlite`);
 }
 
-async function eventually(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+async function eventually(
+  what: string,
+  check: () => boolean | Promise<boolean>,
+  timeoutMs = 20_000,
+): Promise<void> {
   const until = Date.now() + timeoutMs;
   while (Date.now() < until) {
     if (await check()) return;
@@ -59,7 +64,8 @@ const out = (line = '') => process.stdout.write(line + '\n');
 const step = (title: string) => out(`\n== ${title}`);
 
 function requireSucceeded(run: RunSummary, what: string): void {
-  if (run.status !== RunStatus.Succeeded) throw new DemoFailure(`${what} ${run.status}: ${run.errors.join('; ') || 'no error recorded'}`);
+  if (run.status !== RunStatus.Succeeded)
+    throw new DemoFailure(`${what} ${run.status}: ${run.errors.join('; ') || 'no error recorded'}`);
 }
 
 async function main(): Promise<void> {
@@ -78,27 +84,53 @@ async function main(): Promise<void> {
     const queue = env.app.get(JobQueue);
     const db = env.app.get(Database);
     const actor = cliActor();
-    out(`ready after ${process.uptime().toFixed(1)}s; sandboxes: Salesforce ${env.salesforce.url}, SendGrid ${env.sendgrid.url}, HubSpot ${env.hubspot.url}; service ${env.url}`);
+    out(
+      `ready after ${process.uptime().toFixed(1)}s; sandboxes: Salesforce ${env.salesforce.url}, SendGrid ${env.sendgrid.url}, HubSpot ${env.hubspot.url}; service ${env.url}`,
+    );
 
     step('full sync');
-    const fullView = new RunProgressView({ label: 'full', expectedRead: contacts, pendingOutbound: () => outbox.pendingCount(), stream: process.stdout });
+    const fullView = new RunProgressView({
+      label: 'full',
+      expectedRead: contacts,
+      pendingOutbound: () => outbox.pendingCount(),
+      stream: process.stdout,
+    });
     let full: RunSummary;
     try {
-      full = await runner.run(SYNC_ID, { trigger: RunTrigger.Manual, actor, onProgress: fullView.onProgress });
+      full = await runner.run(SYNC_ID, {
+        trigger: RunTrigger.Manual,
+        actor,
+        onProgress: fullView.onProgress,
+      });
     } finally {
       fullView.stop();
     }
     requireSucceeded(full, 'full sync');
-    out(`full sync ${full.status} in ${seconds(full.durationMs)} (${Math.round(full.counts.read / Math.max(full.durationMs / 1000, 0.001))} records/s)`);
+    out(
+      `full sync ${full.status} in ${seconds(full.durationMs)} (${Math.round(full.counts.read / Math.max(full.durationMs / 1000, 0.001))} records/s)`,
+    );
     process.stdout.write(countsTable(full.counts));
 
-    step(`edit ${EDITS} contacts in Salesforce; their Outbound Messages go to ${env.url}/webhooks/salesforce`);
-    const hubspotEmails = new Set(env.hubspot.store.all().map((c) => String(c.props.email ?? '').toLowerCase()));
-    const sendgridEmails = new Set((env.sendgrid.state().records as { email?: string }[]).map((c) => String(c.email ?? '').toLowerCase()));
-    const sfContacts = (env.salesforce.state().records as SfContact[]).filter((r) => r.attributes?.type === 'Contact' && !r.IsDeleted && r.Email);
+    step(
+      `edit ${EDITS} contacts in Salesforce; their Outbound Messages go to ${env.url}/webhooks/salesforce`,
+    );
+    const hubspotEmails = new Set(
+      env.hubspot.store.all().map((c) => String(c.props.email ?? '').toLowerCase()),
+    );
+    const sendgridEmails = new Set(
+      (env.sendgrid.state().records as { email?: string }[]).map((c) => String(c.email ?? '').toLowerCase()),
+    );
+    const sfContacts = (env.salesforce.state().records as SfContact[]).filter(
+      (r) => r.attributes?.type === 'Contact' && !r.IsDeleted && r.Email,
+    );
     // Contacts that reached both destinations: the edits and the unsubscribe then show on every side.
-    const synced = sfContacts.filter((r) => hubspotEmails.has(r.Email!.toLowerCase()) && sendgridEmails.has(r.Email!.toLowerCase()));
-    if (synced.length < EDITS + 1) throw new DemoFailure(`only ${synced.length} contacts reached both destinations; expected at least ${EDITS + 1}`);
+    const synced = sfContacts.filter(
+      (r) => hubspotEmails.has(r.Email!.toLowerCase()) && sendgridEmails.has(r.Email!.toLowerCase()),
+    );
+    if (synced.length < EDITS + 1)
+      throw new DemoFailure(
+        `only ${synced.length} contacts reached both destinations; expected at least ${EDITS + 1}`,
+      );
     const edited = synced.slice(0, EDITS);
     const unsubscriber = synced[EDITS];
     const inboxBefore = await processedWebhooks(db);
@@ -106,29 +138,56 @@ async function main(): Promise<void> {
     edited.forEach((c, i) => env!.salesforce.mutate(c.Id, { Title: `Demo Title ${i + 1}` }));
     await env.salesforce.webhooks.flush();
     await queue.idle(30_000);
-    await eventually('Salesforce edits applied through the webhook', async () => (await processedWebhooks(db)) > inboxBefore);
+    await eventually(
+      'Salesforce edits applied through the webhook',
+      async () => (await processedWebhooks(db)) > inboxBefore,
+    );
     await eventually('edited titles at HubSpot', () => {
-      const titles = new Map(env!.hubspot.store.all().map((c) => [String(c.props.email ?? '').toLowerCase(), c.props.jobtitle]));
+      const titles = new Map(
+        env!.hubspot.store.all().map((c) => [String(c.props.email ?? '').toLowerCase(), c.props.jobtitle]),
+      );
       return edited.every((c, i) => titles.get(c.Email!.toLowerCase()) === `Demo Title ${i + 1}`);
     });
-    out(`${edited.length} contacts edited; e.g. ${edited.slice(0, 3).map((c) => `${c.Id} (${maskEmail(c.Email)})`).join(', ')} — applied from the webhook and pushed to HubSpot`);
+    out(
+      `${edited.length} contacts edited; e.g. ${edited
+        .slice(0, 3)
+        .map((c) => `${c.Id} (${maskEmail(c.Email)})`)
+        .join(', ')} — applied from the webhook and pushed to HubSpot`,
+    );
 
     step(`SendGrid unsubscribe webhook for ${maskEmail(unsubscriber.Email)}`);
     const webhooksBeforeUnsub = await processedWebhooks(db);
     env.sendgrid.sendEvents([{ event: 'unsubscribe', email: unsubscriber.Email! }]);
     await env.sendgrid.webhooks.flush();
     await queue.idle(30_000);
-    await eventually('unsubscribe processed', async () => (await processedWebhooks(db)) > webhooksBeforeUnsub);
+    await eventually(
+      'unsubscribe processed',
+      async () => (await processedWebhooks(db)) > webhooksBeforeUnsub,
+    );
     await eventually('HasOptedOutOfEmail at Salesforce', () =>
-      (env!.salesforce.state().records as SfContact[]).some((r) => r.Id === unsubscriber.Id && r.HasOptedOutOfEmail === true),
+      (env!.salesforce.state().records as SfContact[]).some(
+        (r) => r.Id === unsubscriber.Id && r.HasOptedOutOfEmail === true,
+      ),
     );
     await eventually('hs_email_optout at HubSpot', () =>
-      env!.hubspot.store.all().some((c) => String(c.props.email ?? '').toLowerCase() === unsubscriber.Email!.toLowerCase() && c.props.hs_email_optout === 'true'),
+      env!.hubspot.store
+        .all()
+        .some(
+          (c) =>
+            String(c.props.email ?? '').toLowerCase() === unsubscriber.Email!.toLowerCase() &&
+            c.props.hs_email_optout === 'true',
+        ),
     );
-    out(`Salesforce ${unsubscriber.Id}: HasOptedOutOfEmail = true; HubSpot: hs_email_optout = true; SendGrid pushes for this contact stop`);
+    out(
+      `Salesforce ${unsubscriber.Id}: HasOptedOutOfEmail = true; HubSpot: hs_email_optout = true; SendGrid pushes for this contact stop`,
+    );
 
     step('incremental sync');
-    const incView = new RunProgressView({ label: 'incremental', pendingOutbound: () => outbox.pendingCount(), stream: process.stdout });
+    const incView = new RunProgressView({
+      label: 'incremental',
+      pendingOutbound: () => outbox.pendingCount(),
+      stream: process.stdout,
+    });
     let inc: RunSummary;
     try {
       inc = await runner.run(SYNC_ID, { trigger: RunTrigger.Manual, actor, onProgress: incView.onProgress });
@@ -136,18 +195,27 @@ async function main(): Promise<void> {
       incView.stop();
     }
     requireSucceeded(inc, 'incremental sync');
-    out(`incremental sync ${inc.status} in ${seconds(inc.durationMs)}: the webhook already applied these changes, so they read back unchanged`);
+    out(
+      `incremental sync ${inc.status} in ${seconds(inc.durationMs)}: the webhook already applied these changes, so they read back unchanged`,
+    );
     process.stdout.write(countsTable(inc.counts));
 
     step('audit tail');
     for (const e of await env.app.get(AuditService).tail(8)) out(formatAuditEntry(e));
     const report = await env.app.get(AuditService).verify();
-    if (!report.ok) throw new DemoFailure(`audit chain broken at seq ${report.firstBroken?.seq}: ${report.firstBroken?.reason}`);
+    if (!report.ok)
+      throw new DemoFailure(
+        `audit chain broken at seq ${report.firstBroken?.seq}: ${report.firstBroken?.reason}`,
+      );
     out(`audit chain ok: ${report.checked} entries verified`);
 
     // Destination state, not the run's "sent" count: the service's background sweep also drains the outbox while
     // the run does, and what matters to the reader is what each destination now holds.
-    const at = new Map((await db.query('SELECT connection, COUNT(*) AS n FROM destination_state GROUP BY connection')).map((r) => [r.connection as string, Number(r.n)]));
+    const at = new Map(
+      (await db.query('SELECT connection, COUNT(*) AS n FROM destination_state GROUP BY connection')).map(
+        (r) => [r.connection as string, Number(r.n)],
+      ),
+    );
     const applied = (await processedWebhooks(db)) - inboxBefore;
     out();
     out(
@@ -161,14 +229,18 @@ async function main(): Promise<void> {
 
 /** Salesforce and SendGrid webhook events processed (each vendor event once, however often it was delivered). */
 async function processedWebhooks(db: Database): Promise<number> {
-  const rows = await db.query("SELECT COUNT(*) AS n FROM webhook_inbox WHERE status = 'processed' AND connection IN ('salesforce', 'sendgrid')");
+  const rows = await db.query(
+    "SELECT COUNT(*) AS n FROM webhook_inbox WHERE status = 'processed' AND connection IN ('salesforce', 'sendgrid')",
+  );
   return Number(rows[0].n);
 }
 
 main().then(
   () => process.exit(0),
   (err) => {
-    process.stderr.write(`demo: FAILED: ${err instanceof DemoFailure ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.stderr.write(
+      `demo: FAILED: ${err instanceof DemoFailure ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+    );
     process.exit(1);
   },
 );

@@ -52,7 +52,11 @@ export class AppModule {
             // Query strings can carry personal data (emails in filters) and secrets (the Salesforce Outbound Message
             // URL's ?token=); log the path only, and no response headers.
             serializers: {
-              req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, path: req.url.split('?')[0] }),
+              req: (req: { id: unknown; method: string; url: string }) => ({
+                id: req.id,
+                method: req.method,
+                path: req.url.split('?')[0],
+              }),
               res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
             },
             // Last line of defence: emails, phones, tokens and keys in any message (vendor errors quote them) are masked.

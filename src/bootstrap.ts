@@ -8,7 +8,9 @@ import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { AppConfig } from './config/app-config';
 
-export async function createApp(config: AppConfig = AppConfig.fromEnvironment()): Promise<NestExpressApplication> {
+export async function createApp(
+  config: AppConfig = AppConfig.fromEnvironment(),
+): Promise<NestExpressApplication> {
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
     bufferLogs: true,
     bodyParser: false,
@@ -21,7 +23,13 @@ export async function createApp(config: AppConfig = AppConfig.fromEnvironment())
     (req as IncomingMessage & { rawBody?: Buffer }).rawBody = buf;
   };
   app.use(json({ limit, verify: keepRaw }));
-  app.use(text({ limit, type: ['text/xml', 'application/xml', 'application/soap+xml', 'text/plain'], verify: keepRaw }));
+  app.use(
+    text({
+      limit,
+      type: ['text/xml', 'application/xml', 'application/soap+xml', 'text/plain'],
+      verify: keepRaw,
+    }),
+  );
   app.use(urlencoded({ limit, extended: false, verify: keepRaw }));
   app.enableShutdownHooks();
   const docs = new DocumentBuilder()

@@ -17,7 +17,9 @@ async function main(): Promise<void> {
   }
   const app = await createApp(config);
   await app.listen(config.env.PORT, config.env.HOST);
-  process.stdout.write(`syncline listening on http://${config.env.HOST}:${config.env.PORT} (database: ${config.database.type})\n`);
+  process.stdout.write(
+    `syncline listening on http://${config.env.HOST}:${config.env.PORT} (database: ${config.database.type})\n`,
+  );
 }
 
 void main();

@@ -292,7 +292,8 @@ export class HubSpotConnector implements Connector {
           continue;
         }
         outcomes.set(id, { externalId: id, status: 'failed', error: errorOf(err) });
-        if (err.code === ConnectorErrorCode.Temporary || err.code === ConnectorErrorCode.RateLimited) stop = err;
+        if (err.code === ConnectorErrorCode.Temporary || err.code === ConnectorErrorCode.RateLimited)
+          stop = err;
       }
     }
     return externalIds.map((id) => outcomes.get(id) as DeleteOutcome);

@@ -5,7 +5,14 @@
 //   stale    right org, but the endpoint token is a rotated-out secret (Salesforce's 24 h redelivery makes an
 //            old SystemModstamp normal, so age alone never rejects)
 //   tampered current token, but the body's OrganizationId was altered after it left Salesforce
-import type { ConformanceHarness, ConformanceProfile, ConnectionContext, WebhookRequest, WebhookVariant, WriteItem } from '../../src/connectors';
+import type {
+  ConformanceHarness,
+  ConformanceProfile,
+  ConnectionContext,
+  WebhookRequest,
+  WebhookVariant,
+  WriteItem,
+} from '../../src/connectors';
 import { buildNotificationsEnvelope, DEFAULT_OUTBOUND_FIELDS } from './sandbox/outbound-messages';
 import { API_VERSION, startSandbox, type SalesforceSandbox } from './sandbox';
 import { IdFactory, KeyPrefix, makeId } from './sandbox/salesforce-ids';
@@ -23,21 +30,45 @@ export function connectionFor(sb: SalesforceSandbox, id = 'salesforce-conformanc
     id,
     connector: 'salesforce',
     baseUrl: sb.url,
-    credentials: { instanceUrl: c.instanceUrl, accessToken: c.accessToken, clientId: c.clientId, clientSecret: c.clientSecret, refreshToken: c.refreshToken },
-    settings: { organizationId: c.organizationId, webhookSecret: WEBHOOK_SECRET, previousWebhookSecrets: [RETIRED_WEBHOOK_SECRET] },
+    credentials: {
+      instanceUrl: c.instanceUrl,
+      accessToken: c.accessToken,
+      clientId: c.clientId,
+      clientSecret: c.clientSecret,
+      refreshToken: c.refreshToken,
+    },
+    settings: {
+      organizationId: c.organizationId,
+      webhookSecret: WEBHOOK_SECRET,
+      previousWebhookSecrets: [RETIRED_WEBHOOK_SECRET],
+    },
   };
 }
 
 /** An Outbound Message for `ids` as the sandbox would post it, to a receiver URL carrying `token`. */
-export function outboundMessage(sb: SalesforceSandbox, ids: string[], opts: { token?: string; organizationId?: string; receivedAt?: Date } = {}): WebhookRequest {
+export function outboundMessage(
+  sb: SalesforceSandbox,
+  ids: string[],
+  opts: { token?: string; organizationId?: string; receivedAt?: Date } = {},
+): WebhookRequest {
   const schema = SCHEMAS[OBJECT];
   const notifications = ids.map((id) => {
     const hit = sb.store.locate(id);
     if (!hit) throw new Error(`unknown record ${id}`);
     return { id: notificationIds.next(KeyPrefix.OutboundNotification), row: hit.row.slice() };
   });
-  const ctx = { organizationId: opts.organizationId ?? sb.credentials.organizationId, instanceUrl: sb.url, version: API_VERSION };
-  const body = buildNotificationsEnvelope(ctx, makeId(KeyPrefix.OutboundAction, 1), schema, DEFAULT_OUTBOUND_FIELDS, notifications);
+  const ctx = {
+    organizationId: opts.organizationId ?? sb.credentials.organizationId,
+    instanceUrl: sb.url,
+    version: API_VERSION,
+  };
+  const body = buildNotificationsEnvelope(
+    ctx,
+    makeId(KeyPrefix.OutboundAction, 1),
+    schema,
+    DEFAULT_OUTBOUND_FIELDS,
+    notifications,
+  );
   const query = opts.token === undefined ? '' : `?token=${encodeURIComponent(opts.token)}`;
   return {
     method: 'POST',
@@ -59,10 +90,16 @@ export const conformance: ConformanceProfile = {
       sandbox,
       connection,
       // A revoked token and no way to refresh it
-      badCredentials: { ...connection, id: 'salesforce-conformance-bad', credentials: { instanceUrl: c.instanceUrl, accessToken: `${c.organizationId.slice(0, 15)}!revoked` } },
+      badCredentials: {
+        ...connection,
+        id: 'salesforce-conformance-bad',
+        credentials: { instanceUrl: c.instanceUrl, accessToken: `${c.organizationId.slice(0, 15)}!revoked` },
+      },
       object: OBJECT,
       async recordIds() {
-        return [...sandbox.store.table(OBJECT).byId.values()].filter((row) => row[SLOT_IS_DELETED] === false).map((row) => row[0] as string);
+        return [...sandbox.store.table(OBJECT).byId.values()]
+          .filter((row) => row[SLOT_IS_DELETED] === false)
+          .map((row) => row[0] as string);
       },
       async edit(ids, sameTimestamp) {
         // Each edit after a one-second tick, or all in one mass update sharing one SystemModstamp.
@@ -81,7 +118,12 @@ export const conformance: ConformanceProfile = {
           const k = ++newCounter;
           return {
             key: `cust-conf-${seed}-${k}`,
-            record: { FirstName: 'Conformance', LastName: `Person ${k}`, Email: `conformance.${seed}.${k}@example.com`, LeadSource: 'Web' },
+            record: {
+              FirstName: 'Conformance',
+              LastName: `Person ${k}`,
+              Email: `conformance.${seed}.${k}@example.com`,
+              LeadSource: 'Web',
+            },
           };
         });
       },
@@ -90,13 +132,21 @@ export const conformance: ConformanceProfile = {
           case 'valid':
             return outboundMessage(sandbox, ids, { token: WEBHOOK_SECRET });
           case 'forged':
-            return outboundMessage(sandbox, ids, { token: 'guessed-token', organizationId: makeId(KeyPrefix.Organization, seed + 1000) });
+            return outboundMessage(sandbox, ids, {
+              token: 'guessed-token',
+              organizationId: makeId(KeyPrefix.Organization, seed + 1000),
+            });
           case 'stale':
             return outboundMessage(sandbox, ids, { token: RETIRED_WEBHOOK_SECRET });
           case 'tampered': {
             const req = outboundMessage(sandbox, ids, { token: WEBHOOK_SECRET });
             const other = makeId(KeyPrefix.Organization, seed + 2000);
-            const body = req.rawBody.toString('utf8').replace(/<OrganizationId>[^<]*<\/OrganizationId>/, `<OrganizationId>${other}</OrganizationId>`);
+            const body = req.rawBody
+              .toString('utf8')
+              .replace(
+                /<OrganizationId>[^<]*<\/OrganizationId>/,
+                `<OrganizationId>${other}</OrganizationId>`,
+              );
             return { ...req, rawBody: Buffer.from(body, 'utf8') };
           }
         }

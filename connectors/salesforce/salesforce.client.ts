@@ -85,19 +85,30 @@ export class SalesforceClient {
     this.creds = options.credentials;
     const transport = new SingleAttemptTransport(options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
     // No oauth2/refreshToken on the Connection: jsforce would then refresh (and re-refresh) on every 401 itself.
-    this.conn = new Connection({ instanceUrl: this.creds.instanceUrl, accessToken: this.creds.accessToken, version: SALESFORCE_API_VERSION });
+    this.conn = new Connection({
+      instanceUrl: this.creds.instanceUrl,
+      accessToken: this.creds.accessToken,
+      version: SALESFORCE_API_VERSION,
+    });
     this.conn._transport = transport;
     if (nonEmpty(this.creds.clientId)) {
       const loginUrl = (this.creds.loginUrl || options.loginUrl || DEFAULT_LOGIN_URL).replace(/\/+$/, '');
-      this.oauth = new OAuth2({ loginUrl, clientId: this.creds.clientId, clientSecret: this.creds.clientSecret });
+      this.oauth = new OAuth2({
+        loginUrl,
+        clientId: this.creds.clientId,
+        clientSecret: this.creds.clientSecret,
+      });
       this.oauth._transport = transport;
     }
-    if (nonEmpty(this.creds.accessToken) && nonEmpty(this.creds.instanceUrl)) this.authenticated = Promise.resolve();
+    if (nonEmpty(this.creds.accessToken) && nonEmpty(this.creds.instanceUrl))
+      this.authenticated = Promise.resolve();
   }
 
   /** A new token is possible: refresh-token flow, or client credentials. */
   get canRefresh(): boolean {
-    return this.oauth !== undefined && (nonEmpty(this.creds.refreshToken) || nonEmpty(this.creds.clientSecret));
+    return (
+      this.oauth !== undefined && (nonEmpty(this.creds.refreshToken) || nonEmpty(this.creds.clientSecret))
+    );
   }
 
   get accessToken(): string | undefined {
@@ -121,22 +132,30 @@ export class SalesforceClient {
   async upsert(object: string, externalIdField: string, records: SfRecord[]): Promise<SfSaveResult[]> {
     this.assertCollectionSize(records.length);
     // Never allowRecursive: the caller chunks, so each chunk is one request through the rate limiter.
-    const result = await this.call(() => this.conn.upsert(object, records, externalIdField, { allOrNone: false }) as Promise<unknown>);
+    const result = await this.call(
+      () => this.conn.upsert(object, records, externalIdField, { allOrNone: false }) as Promise<unknown>,
+    );
     return this.saveResults(result, records.length, 'upsert');
   }
 
   /** Collections update by Id; at most 200 records, allOrNone false. */
   async update(object: string, records: SfRecord[]): Promise<SfSaveResult[]> {
     this.assertCollectionSize(records.length);
-    const typed = records.map((r) => ({ ...r, attributes: { type: object } })) as unknown as Array<SfRecord & { Id: string }>;
-    const result = await this.call(() => this.conn.update(object, typed, { allOrNone: false }) as Promise<unknown>);
+    const typed = records.map((r) => ({ ...r, attributes: { type: object } })) as unknown as Array<
+      SfRecord & { Id: string }
+    >;
+    const result = await this.call(
+      () => this.conn.update(object, typed, { allOrNone: false }) as Promise<unknown>,
+    );
     return this.saveResults(result, records.length, 'update');
   }
 
   /** Collections delete; at most 200 ids, allOrNone false. */
   async destroy(object: string, ids: string[]): Promise<SfSaveResult[]> {
     this.assertCollectionSize(ids.length);
-    const result = await this.call(() => this.conn.destroy(object, ids, { allOrNone: false }) as Promise<unknown>);
+    const result = await this.call(
+      () => this.conn.destroy(object, ids, { allOrNone: false }) as Promise<unknown>,
+    );
     return this.saveResults(result, ids.length, 'delete');
   }
 
@@ -153,7 +172,9 @@ export class SalesforceClient {
 
   /** getDeleted: ids deleted in [start, end) (Salesforce keeps 15 days). */
   async deleted(object: string, start: Date, end: Date): Promise<SfDeletedRecord[]> {
-    const result = (await this.call(() => this.conn.sobject(object).deleted(start, end) as Promise<unknown>)) as {
+    const result = (await this.call(
+      () => this.conn.sobject(object).deleted(start, end) as Promise<unknown>,
+    )) as {
       deletedRecords?: unknown;
     } | null;
     if (!Array.isArray(result?.deletedRecords)) throw unexpectedResponse('deleted');
@@ -171,13 +192,22 @@ export class SalesforceClient {
 
   private assertCollectionSize(n: number): void {
     if (n > MAX_COLLECTION_SIZE) {
-      throw new ConnectorError(ConnectorErrorCode.Permanent, `at most ${MAX_COLLECTION_SIZE} records per collection call (got ${n})`);
+      throw new ConnectorError(
+        ConnectorErrorCode.Permanent,
+        `at most ${MAX_COLLECTION_SIZE} records per collection call (got ${n})`,
+      );
     }
   }
 
   private saveResults(result: unknown, expected: number, what: string): SfSaveResult[] {
     if (!Array.isArray(result) || result.length !== expected) throw unexpectedResponse(what);
-    return (result as Array<Omit<Partial<SfSaveResult>, 'errors'> & { errors?: Array<Partial<SfRecordError> & { errorCode?: string }> }>).map((r) => ({
+    return (
+      result as Array<
+        Omit<Partial<SfSaveResult>, 'errors'> & {
+          errors?: Array<Partial<SfRecordError> & { errorCode?: string }>;
+        }
+      >
+    ).map((r) => ({
       id: r.id,
       success: r.success === true,
       created: r.created,
@@ -199,7 +229,12 @@ export class SalesforceClient {
     try {
       return await this.attempt(op);
     } catch (err) {
-      if (!(err instanceof ConnectorError) || err.details.vendorCode !== 'INVALID_SESSION_ID' || !this.canRefresh) throw err;
+      if (
+        !(err instanceof ConnectorError) ||
+        err.details.vendorCode !== 'INVALID_SESSION_ID' ||
+        !this.canRefresh
+      )
+        throw err;
       await this.authenticate();
       return this.attempt(op);
     }
@@ -233,10 +268,15 @@ export class SalesforceClient {
   private async authenticate(): Promise<void> {
     const oauth = this.oauth;
     if (!oauth || !this.canRefresh) {
-      throw new ConnectorError(ConnectorErrorCode.Auth, 'Salesforce credentials need instanceUrl + accessToken, or clientId with clientSecret/refreshToken');
+      throw new ConnectorError(
+        ConnectorErrorCode.Auth,
+        'Salesforce credentials need instanceUrl + accessToken, or clientId with clientSecret/refreshToken',
+      );
     }
     const token = await this.attempt(() =>
-      nonEmpty(this.creds.refreshToken) ? oauth.refreshToken(this.creds.refreshToken) : oauth.requestToken({ grant_type: 'client_credentials' }),
+      nonEmpty(this.creds.refreshToken)
+        ? oauth.refreshToken(this.creds.refreshToken)
+        : oauth.requestToken({ grant_type: 'client_credentials' }),
     );
     if (!nonEmpty(token?.access_token)) throw unexpectedResponse('token');
     this.conn.accessToken = token.access_token;

@@ -54,14 +54,21 @@ async function errorOf(p: Promise<unknown>): Promise<ConnectorError> {
 /** A cursor past everything the sandbox holds now, seeded deletions included (an incremental sync done). */
 async function caughtUp(connector: Connector, conn: ConnectionContext, object = 'Contact'): Promise<string> {
   const full = await collect(connector.read(conn, object, null, { mode: ReadMode.Full, pageSize: 2000 }));
-  const inc = await collect(connector.read(conn, object, full[full.length - 1].cursor, { mode: ReadMode.Incremental, pageSize: 2000 }));
+  const inc = await collect(
+    connector.read(conn, object, full[full.length - 1].cursor, {
+      mode: ReadMode.Incremental,
+      pageSize: 2000,
+    }),
+  );
   return inc[inc.length - 1].cursor as string;
 }
 
 const SCHEMA_EMAIL_SLOT = (): number => SCHEMAS.Contact.byLowerName.get('email')!.slot;
 
 function liveIds(sb: SalesforceSandbox, object: 'Contact' | 'Lead' = 'Contact'): string[] {
-  return [...sb.store.table(object).byId.values()].filter((r) => r[SLOT_IS_DELETED] === false).map((r) => r[0] as string);
+  return [...sb.store.table(object).byId.values()]
+    .filter((r) => r[SLOT_IS_DELETED] === false)
+    .map((r) => r[0] as string);
 }
 
 describe('SalesforceConnector against the sandbox', () => {
@@ -75,7 +82,9 @@ describe('SalesforceConnector against the sandbox', () => {
   beforeAll(async () => {
     sb = await startSandbox({ seed: 11, count: 0 });
     limiter = new CountingRateLimiter();
-    moduleRef = await Test.createTestingModule({ imports: [MappingModule.forRoot(), ConnectorsModule.forRoot({ only: ['salesforce'] })] })
+    moduleRef = await Test.createTestingModule({
+      imports: [MappingModule.forRoot(), ConnectorsModule.forRoot({ only: ['salesforce'] })],
+    })
       .overrideProvider(RateLimiter)
       .useValue(limiter)
       .compile();
@@ -96,8 +105,19 @@ describe('SalesforceConnector against the sandbox', () => {
   });
 
   it('is discovered with its manifest', () => {
-    expect(connector.manifest).toMatchObject({ id: 'salesforce', kind: 'crm', objects: ['Contact', 'Lead'], limits: { maxBatchSize: 200 } });
-    expect(connector.manifest.capabilities).toEqual(['incremental-read', 'full-read', 'batch-write', 'delete', 'webhooks']);
+    expect(connector.manifest).toMatchObject({
+      id: 'salesforce',
+      kind: 'crm',
+      objects: ['Contact', 'Lead'],
+      limits: { maxBatchSize: 200 },
+    });
+    expect(connector.manifest.capabilities).toEqual([
+      'incremental-read',
+      'full-read',
+      'batch-write',
+      'delete',
+      'webhooks',
+    ]);
   });
 
   describe('credentials', () => {
@@ -115,7 +135,11 @@ describe('SalesforceConnector against the sandbox', () => {
       await connector.check(cc);
       const records = await collect(connector.read(cc, 'Lead', null, { mode: ReadMode.Full }));
       expect(records.flatMap((p) => p.records)).toHaveLength(liveIds(sb, 'Lead').length);
-      const wrong = { ...conn, id: 'sf-cc-bad', credentials: { clientId: c.clientId, clientSecret: 'wrong' } };
+      const wrong = {
+        ...conn,
+        id: 'sf-cc-bad',
+        credentials: { clientId: c.clientId, clientSecret: 'wrong' },
+      };
       const err = await errorOf(connector.check(wrong));
       expect(err.code).toBe(ConnectorErrorCode.Auth);
       expect(err.details.vendorCode).toBe('invalid_client');
@@ -127,11 +151,19 @@ describe('SalesforceConnector against the sandbox', () => {
       await expect(connector.check(conn)).resolves.toBeUndefined(); // refreshed and repeated once
 
       const c = sb.credentials;
-      const noRefresh = { ...conn, id: 'sf-no-refresh', credentials: { instanceUrl: c.instanceUrl, accessToken: c.accessToken } };
+      const noRefresh = {
+        ...conn,
+        id: 'sf-no-refresh',
+        credentials: { instanceUrl: c.instanceUrl, accessToken: c.accessToken },
+      };
       sb.expireSessions();
       expect((await errorOf(connector.check(noRefresh))).code).toBe(ConnectorErrorCode.Auth);
 
-      const badRefresh = { ...conn, id: 'sf-bad-refresh', credentials: { ...conn.credentials, refreshToken: 'revoked' } };
+      const badRefresh = {
+        ...conn,
+        id: 'sf-bad-refresh',
+        credentials: { ...conn.credentials, refreshToken: 'revoked' },
+      };
       sb.expireSessions();
       const err = await errorOf(connector.check(badRefresh));
       expect(err.code).toBe(ConnectorErrorCode.Auth);
@@ -141,7 +173,9 @@ describe('SalesforceConnector against the sandbox', () => {
 
   describe('read', () => {
     it('a full read returns exactly the live seeded records, paged by (SystemModstamp, Id)', async () => {
-      const pages = await collect(connector.read(conn, 'Contact', null, { mode: ReadMode.Full, pageSize: 50 }));
+      const pages = await collect(
+        connector.read(conn, 'Contact', null, { mode: ReadMode.Full, pageSize: 50 }),
+      );
       const ids = pages.flatMap((p) => p.records.map((r) => r.id));
       expect(new Set(ids).size).toBe(ids.length);
       expect([...ids].sort()).toEqual(liveIds(sb).sort());
@@ -149,7 +183,17 @@ describe('SalesforceConnector against the sandbox', () => {
       expect(pages.every((p) => p.deleted.length === 0)).toBe(true);
       // Every field the mapping reads is selected, the relationship included
       const sample = pages[0].records[0];
-      expect(Object.keys(sample.data)).toEqual(expect.arrayContaining(['Id', 'Email', 'FirstName', 'MailingCountry', 'Account', 'Syncline_Id__c', 'HasOptedOutOfEmail']));
+      expect(Object.keys(sample.data)).toEqual(
+        expect.arrayContaining([
+          'Id',
+          'Email',
+          'FirstName',
+          'MailingCountry',
+          'Account',
+          'Syncline_Id__c',
+          'HasOptedOutOfEmail',
+        ]),
+      );
       expect(sample.modifiedAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.000Z$/);
       const cursors = pages.map((p) => decodeCursor(p.cursor as string));
       for (let i = 1; i < cursors.length; i++) {
@@ -163,7 +207,9 @@ describe('SalesforceConnector against the sandbox', () => {
       const changed = liveIds(sb).slice(0, 120);
       sb.clock.advance(2_000);
       sb.massUpdate(changed, { Title: 'Mass edited' });
-      const pages = await collect(connector.read(conn, 'Contact', cursor, { mode: ReadMode.Incremental, pageSize: 50 }));
+      const pages = await collect(
+        connector.read(conn, 'Contact', cursor, { mode: ReadMode.Incremental, pageSize: 50 }),
+      );
       const ids = pages.flatMap((p) => p.records.map((r) => r.id));
       expect(pages.map((p) => p.records.length)).toEqual([50, 50, 20]);
       // All 120 share one SystemModstamp, so both page boundaries fall inside it
@@ -172,9 +218,16 @@ describe('SalesforceConnector against the sandbox', () => {
       expect([...ids].sort()).toEqual([...changed].sort());
 
       // Resuming from any page's cursor continues right after it (crash recovery), and the end is quiet.
-      const resumed = await collect(connector.read(conn, 'Contact', pages[0].cursor, { mode: ReadMode.Incremental, pageSize: 50 }));
+      const resumed = await collect(
+        connector.read(conn, 'Contact', pages[0].cursor, { mode: ReadMode.Incremental, pageSize: 50 }),
+      );
       expect(resumed.flatMap((p) => p.records.map((r) => r.id))).toEqual(ids.slice(50));
-      const after = await collect(connector.read(conn, 'Contact', pages[pages.length - 1].cursor, { mode: ReadMode.Incremental, pageSize: 50 }));
+      const after = await collect(
+        connector.read(conn, 'Contact', pages[pages.length - 1].cursor, {
+          mode: ReadMode.Incremental,
+          pageSize: 50,
+        }),
+      );
       expect(after).toHaveLength(1);
       expect(after[0]).toEqual({ records: [], deleted: [], cursor: pages[pages.length - 1].cursor });
     });
@@ -191,7 +244,9 @@ describe('SalesforceConnector against the sandbox', () => {
       expect(plain.flatMap((p) => p.records.map((r) => r.id))).toEqual([a, b]);
       const lastCursor = plain[plain.length - 1].cursor;
       // From the last cursor: b is 0 s behind it (re-read), a is 10 s behind (outside the 5 s window)
-      const again = await collect(connector.read(withLookback, 'Contact', lastCursor, { mode: ReadMode.Incremental }));
+      const again = await collect(
+        connector.read(withLookback, 'Contact', lastCursor, { mode: ReadMode.Incremental }),
+      );
       expect(again.flatMap((p) => p.records.map((r) => r.id))).toEqual([b]);
     });
 
@@ -208,7 +263,9 @@ describe('SalesforceConnector against the sandbox', () => {
       sb.mutate(edited, { Title: 'still here' });
       // getDeleted covers whole minutes that are over
       sb.clock.advance(120_000);
-      const pages = await collect(connector.read(conn, 'Contact', cursor, { mode: ReadMode.Incremental, pageSize: 2 }));
+      const pages = await collect(
+        connector.read(conn, 'Contact', cursor, { mode: ReadMode.Incremental, pageSize: 2 }),
+      );
       expect(pages.flatMap((p) => p.records.map((r) => r.id))).toEqual([edited]);
       const deleted = pages.flatMap((p) => p.deleted);
       expect(new Set(deleted).size).toBe(deleted.length);
@@ -221,13 +278,26 @@ describe('SalesforceConnector against the sandbox', () => {
     it('readByIds fetches in chunks and skips unknown or malformed ids', async () => {
       const ids = liveIds(sb).slice(0, 250);
       const before = sb.api.limits.used;
-      const records = await connector.readByIds(conn, 'Contact', [...ids, '003Hs0000ZZZZZZAAA', "x' OR Id != '"]);
+      const records = await connector.readByIds(conn, 'Contact', [
+        ...ids,
+        '003Hs0000ZZZZZZAAA',
+        "x' OR Id != '",
+      ]);
       expect(records.map((r) => r.id).sort()).toEqual([...ids].sort());
       expect(sb.api.limits.used - before).toBe(2);
     });
 
     it('rejects a tampered cursor as permanent', async () => {
-      const err = await errorOf(collect(connector.read(conn, 'Contact', JSON.stringify({ t: '2024-01-01T00:00:00Z', id: "x' OR Name != '" }), { mode: ReadMode.Incremental })));
+      const err = await errorOf(
+        collect(
+          connector.read(
+            conn,
+            'Contact',
+            JSON.stringify({ t: '2024-01-01T00:00:00Z', id: "x' OR Name != '" }),
+            { mode: ReadMode.Incremental },
+          ),
+        ),
+      );
       expect(err.code).toBe(ConnectorErrorCode.Permanent);
     });
   });
@@ -245,23 +315,41 @@ describe('SalesforceConnector against the sandbox', () => {
       expect(sb.api.limits.used - before).toBe(3);
       expect(limiter.acquired - acquiredBefore).toBe(3);
       expect(first).toHaveLength(450);
-      expect(first.every((o, i) => o.key === `cust-${i}` && o.status === WriteStatus.Created && /^003/.test(o.externalId ?? ''))).toBe(true);
+      expect(
+        first.every(
+          (o, i) =>
+            o.key === `cust-${i}` && o.status === WriteStatus.Created && /^003/.test(o.externalId ?? ''),
+        ),
+      ).toBe(true);
       const row = sb.store.findByExternalId('Contact', 'cust-449');
       expect(row?.[0]).toBe(first[449].externalId);
 
-      const second = await connector.write(conn, 'Contact', items.map((it) => ({ ...it, record: { ...it.record, Title: 'Countess' } })));
-      expect(second.every((o, i) => o.status === WriteStatus.Updated && o.externalId === first[i].externalId)).toBe(true);
+      const second = await connector.write(
+        conn,
+        'Contact',
+        items.map((it) => ({ ...it, record: { ...it.record, Title: 'Countess' } })),
+      );
+      expect(
+        second.every((o, i) => o.status === WriteStatus.Updated && o.externalId === first[i].externalId),
+      ).toBe(true);
       expect(liveIds(sb).length).toBe(liveBefore + 450); // no duplicates from the second pass
     });
 
     it('updates records read from Salesforce by Id and stamps them with the Syncline id', async () => {
       const [id] = liveIds(sb);
-      const [outcome] = await connector.write(conn, 'Contact', [{ key: 'cust-known', externalId: id, record: { Title: 'Engineer' } }]);
+      const [outcome] = await connector.write(conn, 'Contact', [
+        { key: 'cust-known', externalId: id, record: { Title: 'Engineer' } },
+      ]);
       expect(outcome).toEqual({ key: 'cust-known', status: WriteStatus.Updated, externalId: id });
       expect(sb.store.findByExternalId('Contact', 'cust-known')?.[0]).toBe(id);
       sb.deleteRecord(id);
-      const [gone] = await connector.write(conn, 'Contact', [{ key: 'cust-known', externalId: id, record: { Title: 'x' } }]);
-      expect(gone).toMatchObject({ status: WriteStatus.Failed, error: { code: ConnectorErrorCode.NotFound, vendorCode: 'ENTITY_IS_DELETED' } });
+      const [gone] = await connector.write(conn, 'Contact', [
+        { key: 'cust-known', externalId: id, record: { Title: 'x' } },
+      ]);
+      expect(gone).toMatchObject({
+        status: WriteStatus.Failed,
+        error: { code: ConnectorErrorCode.NotFound, vendorCode: 'ENTITY_IS_DELETED' },
+      });
     });
 
     it('fails only the bad records, as invalid-data with Salesforce error code', async () => {
@@ -271,8 +359,16 @@ describe('SalesforceConnector against the sandbox', () => {
         { key: 'l-3', record: { FirstName: 'NoLast', Company: 'Acme' } },
       ]);
       expect(out[0]).toMatchObject({ key: 'l-1', status: WriteStatus.Created });
-      expect(out[1]).toMatchObject({ key: 'l-2', status: WriteStatus.Failed, error: { code: ConnectorErrorCode.InvalidData, vendorCode: 'INVALID_EMAIL_ADDRESS' } });
-      expect(out[2]).toMatchObject({ key: 'l-3', status: WriteStatus.Failed, error: { code: ConnectorErrorCode.InvalidData, vendorCode: 'REQUIRED_FIELD_MISSING' } });
+      expect(out[1]).toMatchObject({
+        key: 'l-2',
+        status: WriteStatus.Failed,
+        error: { code: ConnectorErrorCode.InvalidData, vendorCode: 'INVALID_EMAIL_ADDRESS' },
+      });
+      expect(out[2]).toMatchObject({
+        key: 'l-3',
+        status: WriteStatus.Failed,
+        error: { code: ConnectorErrorCode.InvalidData, vendorCode: 'REQUIRED_FIELD_MISSING' },
+      });
       expect(sb.store.findByExternalId('Lead', 'l-2')).toBeUndefined();
     });
 
@@ -294,10 +390,15 @@ describe('SalesforceConnector against the sandbox', () => {
       for (const id of [a, b, c]) expect(sb.store.locate(id)).toBeUndefined();
       // Not in the full state either (the recycle bin included), nor in queryAll.
       expect(JSON.stringify(sb.state().records).toLowerCase()).not.toContain(email);
-      const all = await collect(connector.read(conn, 'Contact', null, { mode: ReadMode.Full, pageSize: 2000 }));
+      const all = await collect(
+        connector.read(conn, 'Contact', null, { mode: ReadMode.Full, pageSize: 2000 }),
+      );
       expect(all.flatMap((p) => p.records.map((r) => r.id))).not.toContain(a);
       // Asking again: nothing is left, so every id is not-found.
-      expect((await connector.erase!(conn, 'Contact', [a, b])).map((o) => o.status)).toEqual(['not-found', 'not-found']);
+      expect((await connector.erase!(conn, 'Contact', [a, b])).map((o) => o.status)).toEqual([
+        'not-found',
+        'not-found',
+      ]);
     });
 
     it('erase works across a session expiry, and reports an outage as temporary with the record left in place', async () => {
@@ -343,7 +444,9 @@ describe('SalesforceConnector against the sandbox', () => {
       sb.faults.configure({ rate5xx: 0, outageUntil: Date.now() + 60_000 });
       expect((await errorOf(connector.check(conn))).code).toBe(ConnectorErrorCode.Temporary);
       sb.faults.configure({ outageUntil: 0, truncateRate: 1 });
-      expect((await errorOf(collect(connector.read(conn, 'Contact', null, { mode: ReadMode.Full })))).code).toBe(ConnectorErrorCode.Temporary);
+      expect(
+        (await errorOf(collect(connector.read(conn, 'Contact', null, { mode: ReadMode.Full })))).code,
+      ).toBe(ConnectorErrorCode.Temporary);
     });
 
     it('a failure after some chunks were written fails only the records not yet sent', async () => {
@@ -359,7 +462,11 @@ describe('SalesforceConnector against the sandbox', () => {
       try {
         const out = await connector.write(conn, 'Contact', items);
         expect(out.slice(0, 200).every((o) => o.status === WriteStatus.Created)).toBe(true);
-        expect(out.slice(200).every((o) => o.status === WriteStatus.Failed && o.error?.code === ConnectorErrorCode.Temporary)).toBe(true);
+        expect(
+          out
+            .slice(200)
+            .every((o) => o.status === WriteStatus.Failed && o.error?.code === ConnectorErrorCode.Temporary),
+        ).toBe(true);
       } finally {
         limiter.acquire = spy;
       }

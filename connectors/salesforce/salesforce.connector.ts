@@ -89,7 +89,11 @@ export function decodeCursor(cursor: string): KeysetPosition {
     throw new ConnectorError(ConnectorErrorCode.Permanent, `invalid Salesforce cursor: ${cursor}`);
   }
   const p = parsed as { t?: unknown; id?: unknown };
-  if (typeof p?.t !== 'string' || Number.isNaN(Date.parse(p.t)) || (p.id !== null && (typeof p.id !== 'string' || !isSalesforceId(p.id)))) {
+  if (
+    typeof p?.t !== 'string' ||
+    Number.isNaN(Date.parse(p.t)) ||
+    (p.id !== null && (typeof p.id !== 'string' || !isSalesforceId(p.id)))
+  ) {
     throw new ConnectorError(ConnectorErrorCode.Permanent, `invalid Salesforce cursor: ${cursor}`);
   }
   return { t: new Date(p.t).toISOString(), id: p.id };
@@ -98,7 +102,8 @@ export function decodeCursor(cursor: string): KeysetPosition {
 /** REST datetimes come as 2024-01-01T00:00:00.000+0000; Date.parse wants the offset with a colon. */
 export function toIsoUtc(sfDateTime: string): string {
   const d = new Date(sfDateTime.replace(/([+-]\d{2})(\d{2})$/, '$1:$2'));
-  if (Number.isNaN(d.getTime())) throw new ConnectorError(ConnectorErrorCode.Temporary, `unreadable Salesforce datetime ${sfDateTime}`);
+  if (Number.isNaN(d.getTime()))
+    throw new ConnectorError(ConnectorErrorCode.Temporary, `unreadable Salesforce datetime ${sfDateTime}`);
   return d.toISOString();
 }
 
@@ -108,11 +113,19 @@ function soqlDateTime(iso: string): string {
 }
 
 /** Only ids (validated) and datetimes are interpolated; both are alphabets that cannot break out of SOQL. */
-export function keysetSoql(object: string, fields: string[], after: KeysetPosition | null, limit: number): string {
+export function keysetSoql(
+  object: string,
+  fields: string[],
+  after: KeysetPosition | null,
+  limit: number,
+): string {
   let where = '';
   if (after) {
     const t = soqlDateTime(after.t);
-    where = after.id === null ? ` WHERE SystemModstamp >= ${t}` : ` WHERE SystemModstamp > ${t} OR (SystemModstamp = ${t} AND Id > '${after.id}')`;
+    where =
+      after.id === null
+        ? ` WHERE SystemModstamp >= ${t}`
+        : ` WHERE SystemModstamp > ${t} OR (SystemModstamp = ${t} AND Id > '${after.id}')`;
   }
   return `SELECT ${fields.join(', ')} FROM ${object}${where} ORDER BY SystemModstamp, Id LIMIT ${limit}`;
 }
@@ -135,7 +148,12 @@ export class SalesforceConnector implements Connector {
     await this.client(connection).limits();
   }
 
-  async *read(connection: ConnectionContext, object: string, cursor: string | null, options: ReadOptions): AsyncIterable<ReadPage> {
+  async *read(
+    connection: ConnectionContext,
+    object: string,
+    cursor: string | null,
+    options: ReadOptions,
+  ): AsyncIterable<ReadPage> {
     const sobject = this.sobject(object);
     const client = this.client(connection);
     const pageSize = Math.max(1, Math.min(MAX_PAGE_SIZE, Math.floor(options.pageSize ?? MAX_PAGE_SIZE)));
@@ -146,7 +164,8 @@ export class SalesforceConnector implements Connector {
     let position = start;
     if (incremental && start) {
       const lookbackMs = lookback(connection);
-      if (lookbackMs > 0) position = { t: new Date(Date.parse(start.t) - lookbackMs).toISOString(), id: null };
+      if (lookbackMs > 0)
+        position = { t: new Date(Date.parse(start.t) - lookbackMs).toISOString(), id: null };
     }
     let lastCursor = cursor;
     const reportedDeleted = new Set<string>();
@@ -171,7 +190,8 @@ export class SalesforceConnector implements Connector {
       }
       const done = rows.length < pageSize;
       if (done && incremental && start) {
-        for (const id of await this.recentlyDeleted(client, sobject, start.t)) if (!reportedDeleted.has(id)) deleted.push(id);
+        for (const id of await this.recentlyDeleted(client, sobject, start.t))
+          if (!reportedDeleted.has(id)) deleted.push(id);
       }
       yield { records, deleted, cursor: lastCursor };
       if (done) return;
@@ -200,21 +220,38 @@ export class SalesforceConnector implements Connector {
   async write(connection: ConnectionContext, object: string, batch: WriteItem[]): Promise<WriteOutcome[]> {
     const sobject = this.sobject(object);
     const client = this.client(connection);
-    const syncIdField = this.mappings.get(MANIFEST.id, sobject).definition.identity.syncIdField ?? 'Syncline_Id__c';
+    const syncIdField =
+      this.mappings.get(MANIFEST.id, sobject).definition.identity.syncIdField ?? 'Syncline_Id__c';
     const outcomes = new Map<WriteItem, WriteOutcome>();
     const byId = batch.filter((item) => item.externalId !== undefined && isSalesforceId(item.externalId));
     const byKey = batch.filter((item) => !byId.includes(item));
-    const chunks: Array<{ items: WriteItem[]; run: () => Promise<SfSaveResult[]>; notFoundCodes: Set<string> }> = [];
+    const chunks: Array<{
+      items: WriteItem[];
+      run: () => Promise<SfSaveResult[]>;
+      notFoundCodes: Set<string>;
+    }> = [];
     for (let i = 0; i < byKey.length; i += MAX_COLLECTION_SIZE) {
       const items = byKey.slice(i, i + MAX_COLLECTION_SIZE);
       const records = items.map((item) => ({ ...stripReadOnly(item.record), [syncIdField]: item.key }));
-      chunks.push({ items, run: () => client.upsert(sobject, syncIdField, records), notFoundCodes: new Set() });
+      chunks.push({
+        items,
+        run: () => client.upsert(sobject, syncIdField, records),
+        notFoundCodes: new Set(),
+      });
     }
     for (let i = 0; i < byId.length; i += MAX_COLLECTION_SIZE) {
       const items = byId.slice(i, i + MAX_COLLECTION_SIZE);
-      const records = items.map((item) => ({ ...stripReadOnly(item.record), Id: item.externalId as string, [syncIdField]: item.key }));
+      const records = items.map((item) => ({
+        ...stripReadOnly(item.record),
+        Id: item.externalId as string,
+        [syncIdField]: item.key,
+      }));
       // On an update by Id these mean "that record is gone", not bad data
-      chunks.push({ items, run: () => client.update(sobject, records), notFoundCodes: new Set(['INVALID_CROSS_REFERENCE_KEY', 'ENTITY_IS_DELETED']) });
+      chunks.push({
+        items,
+        run: () => client.update(sobject, records),
+        notFoundCodes: new Set(['INVALID_CROSS_REFERENCE_KEY', 'ENTITY_IS_DELETED']),
+      });
     }
     for (const chunk of chunks) {
       let results: SfSaveResult[];
@@ -226,17 +263,32 @@ export class SalesforceConnector implements Connector {
         if (outcomes.size === 0 || !(err instanceof ConnectorError)) throw err;
         for (const item of batch) {
           if (!outcomes.has(item)) {
-            outcomes.set(item, { key: item.key, status: WriteStatus.Failed, error: { code: err.code, message: err.message, retryAfterMs: err.retryAfterMs, vendorCode: err.details.vendorCode } });
+            outcomes.set(item, {
+              key: item.key,
+              status: WriteStatus.Failed,
+              error: {
+                code: err.code,
+                message: err.message,
+                retryAfterMs: err.retryAfterMs,
+                vendorCode: err.details.vendorCode,
+              },
+            });
           }
         }
         break;
       }
-      chunk.items.forEach((item, idx) => outcomes.set(item, toWriteOutcome(item, results[idx], chunk.notFoundCodes)));
+      chunk.items.forEach((item, idx) =>
+        outcomes.set(item, toWriteOutcome(item, results[idx], chunk.notFoundCodes)),
+      );
     }
     return batch.map((item) => outcomes.get(item) as WriteOutcome);
   }
 
-  async delete(connection: ConnectionContext, object: string, externalIds: string[]): Promise<DeleteOutcome[]> {
+  async delete(
+    connection: ConnectionContext,
+    object: string,
+    externalIds: string[],
+  ): Promise<DeleteOutcome[]> {
     this.sobject(object);
     const client = this.client(connection);
     const out: DeleteOutcome[] = [];
@@ -249,10 +301,22 @@ export class SalesforceConnector implements Connector {
         const e = r.errors[0];
         const vendorCode = e?.statusCode ?? 'UNKNOWN_ERROR';
         // Already deleted or never there: the goal of the delete holds.
-        if (vendorCode === 'ENTITY_IS_DELETED' || vendorCode === 'NOT_FOUND' || vendorCode === 'INVALID_CROSS_REFERENCE_KEY') {
-          return out.push({ externalId, status: 'not-found', error: { code: ConnectorErrorCode.NotFound, message: e?.message ?? '', vendorCode } });
+        if (
+          vendorCode === 'ENTITY_IS_DELETED' ||
+          vendorCode === 'NOT_FOUND' ||
+          vendorCode === 'INVALID_CROSS_REFERENCE_KEY'
+        ) {
+          return out.push({
+            externalId,
+            status: 'not-found',
+            error: { code: ConnectorErrorCode.NotFound, message: e?.message ?? '', vendorCode },
+          });
         }
-        out.push({ externalId, status: 'failed', error: { code: codeForSalesforceError(vendorCode), message: e?.message ?? '', vendorCode } });
+        out.push({
+          externalId,
+          status: 'failed',
+          error: { code: codeForSalesforceError(vendorCode), message: e?.message ?? '', vendorCode },
+        });
       });
     }
     return out;
@@ -264,7 +328,11 @@ export class SalesforceConnector implements Connector {
    * emptyRecycleBin, a hard delete). A record already in the bin (ENTITY_IS_DELETED) is emptied too; one that is in
    * neither place is already gone.
    */
-  async erase(connection: ConnectionContext, object: string, externalIds: string[]): Promise<DeleteOutcome[]> {
+  async erase(
+    connection: ConnectionContext,
+    object: string,
+    externalIds: string[],
+  ): Promise<DeleteOutcome[]> {
     this.sobject(object);
     const client = this.client(connection);
     const deleted = await this.delete(connection, object, externalIds);
@@ -272,7 +340,11 @@ export class SalesforceConnector implements Connector {
     const binned: string[] = [];
     for (const o of deleted) {
       if (o.status === 'deleted' || o.error?.vendorCode === 'ENTITY_IS_DELETED') binned.push(o.externalId);
-      else out.set(o.externalId, o.status === 'not-found' ? { externalId: o.externalId, status: 'not-found' } : o);
+      else
+        out.set(
+          o.externalId,
+          o.status === 'not-found' ? { externalId: o.externalId, status: 'not-found' } : o,
+        );
     }
     for (let i = 0; i < binned.length; i += MAX_COLLECTION_SIZE) {
       const ids = binned.slice(i, i + MAX_COLLECTION_SIZE);
@@ -283,10 +355,18 @@ export class SalesforceConnector implements Connector {
         const e = r.errors[0];
         const vendorCode = e?.statusCode ?? 'UNKNOWN_ERROR';
         // Purged meanwhile (or by the 15-day cleanup): nothing left to empty.
-        if (vendorCode === 'INVALID_ID_FIELD' || vendorCode === 'NOT_FOUND' || vendorCode === 'INVALID_CROSS_REFERENCE_KEY') {
+        if (
+          vendorCode === 'INVALID_ID_FIELD' ||
+          vendorCode === 'NOT_FOUND' ||
+          vendorCode === 'INVALID_CROSS_REFERENCE_KEY'
+        ) {
           return out.set(externalId, { externalId, status: 'not-found' });
         }
-        out.set(externalId, { externalId, status: 'failed', error: { code: codeForSalesforceError(vendorCode), message: e?.message ?? '', vendorCode } });
+        out.set(externalId, {
+          externalId,
+          status: 'failed',
+          error: { code: codeForSalesforceError(vendorCode), message: e?.message ?? '', vendorCode },
+        });
       });
     }
     return externalIds.map((id) => out.get(id) as DeleteOutcome);
@@ -296,7 +376,11 @@ export class SalesforceConnector implements Connector {
 
   private sobject(object: string): string {
     const name = MANIFEST.objects.find((o) => o.toLowerCase() === object.toLowerCase());
-    if (!name) throw new ConnectorError(ConnectorErrorCode.Permanent, `salesforce connector does not handle object "${object}"`);
+    if (!name)
+      throw new ConnectorError(
+        ConnectorErrorCode.Permanent,
+        `salesforce connector does not handle object "${object}"`,
+      );
     return name;
   }
 
@@ -329,7 +413,11 @@ export class SalesforceConnector implements Connector {
    * Ids getDeleted reports since `sinceIso`. It catches records queryAll cannot see any more (recycle bin
    * emptied). Its window is whole minutes within the last 15 days; outside it we report nothing extra.
    */
-  private async recentlyDeleted(client: SalesforceClient, object: string, sinceIso: string): Promise<string[]> {
+  private async recentlyDeleted(
+    client: SalesforceClient,
+    object: string,
+    sinceIso: string,
+  ): Promise<string[]> {
     const now = Date.now();
     const start = Math.max(Date.parse(sinceIso) - 60_000, now - DELETED_WINDOW_MS + 60_000);
     // Salesforce answers up to its own latestDateCovered, so a generous end absorbs clock skew between us and it.
@@ -372,20 +460,42 @@ function lookback(connection: ConnectionContext): number {
 function stripReadOnly(record: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(record)) {
-    if (['Id', 'attributes', 'IsDeleted', 'SystemModstamp', 'CreatedDate', 'LastModifiedDate', 'Name'].includes(k)) continue;
+    if (
+      ['Id', 'attributes', 'IsDeleted', 'SystemModstamp', 'CreatedDate', 'LastModifiedDate', 'Name'].includes(
+        k,
+      )
+    )
+      continue;
     if (v !== null && typeof v === 'object') continue; // nested relationship data (Account: {Name}) is read-only
     out[k] = v;
   }
   return out;
 }
 
-function toWriteOutcome(item: WriteItem, r: SfSaveResult | undefined, notFoundCodes: Set<string>): WriteOutcome {
+function toWriteOutcome(
+  item: WriteItem,
+  r: SfSaveResult | undefined,
+  notFoundCodes: Set<string>,
+): WriteOutcome {
   if (r?.success) {
-    return { key: item.key, status: r.created === true ? WriteStatus.Created : WriteStatus.Updated, externalId: r.id ?? item.externalId };
+    return {
+      key: item.key,
+      status: r.created === true ? WriteStatus.Created : WriteStatus.Updated,
+      externalId: r.id ?? item.externalId,
+    };
   }
   const e = r?.errors[0];
   const vendorCode = e?.statusCode ?? 'UNKNOWN_ERROR';
-  const code = notFoundCodes.has(vendorCode) ? ConnectorErrorCode.NotFound : codeForSalesforceError(vendorCode);
-  const message = e ? `${e.message}${e.fields.length ? ` (${e.fields.join(', ')})` : ''}` : 'no result for this record';
-  return { key: item.key, status: WriteStatus.Failed, externalId: item.externalId, error: { code, message, vendorCode } };
+  const code = notFoundCodes.has(vendorCode)
+    ? ConnectorErrorCode.NotFound
+    : codeForSalesforceError(vendorCode);
+  const message = e
+    ? `${e.message}${e.fields.length ? ` (${e.fields.join(', ')})` : ''}`
+    : 'no result for this record';
+  return {
+    key: item.key,
+    status: WriteStatus.Failed,
+    externalId: item.externalId,
+    error: { code, message, vendorCode },
+  };
 }

@@ -26,7 +26,13 @@ const AUTH = new Set([
   'inactive_org',
 ]);
 const RATE_LIMITED = new Set(['REQUEST_LIMIT_EXCEEDED', 'TOO_MANY_REQUESTS', 'ERROR_HTTP_429']);
-const TEMPORARY = new Set(['UNKNOWN_EXCEPTION', 'SERVER_UNAVAILABLE', 'UNABLE_TO_LOCK_ROW', 'QUERY_TIMEOUT', 'INVALID_QUERY_LOCATOR']);
+const TEMPORARY = new Set([
+  'UNKNOWN_EXCEPTION',
+  'SERVER_UNAVAILABLE',
+  'UNABLE_TO_LOCK_ROW',
+  'QUERY_TIMEOUT',
+  'INVALID_QUERY_LOCATOR',
+]);
 const NOT_FOUND = new Set(['NOT_FOUND', 'ENTITY_IS_DELETED']);
 const INVALID_DATA = new Set([
   'FIELD_CUSTOM_VALIDATION_EXCEPTION',
@@ -43,7 +49,18 @@ const INVALID_DATA = new Set([
   'MISSING_ARGUMENT',
   'NUMBER_OUTSIDE_VALID_RANGE',
 ]);
-const NETWORK = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'ENETDOWN', 'ENETUNREACH', 'EHOSTDOWN', 'UND_ERR_SOCKET']);
+const NETWORK = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ENETDOWN',
+  'ENETUNREACH',
+  'EHOSTDOWN',
+  'UND_ERR_SOCKET',
+]);
 
 /** Code for one Salesforce error code (request errorCode or per-record statusCode). */
 export function codeForSalesforceError(vendorCode: string, status?: number): ConnectorErrorCode {
@@ -66,7 +83,11 @@ export function codeForSalesforceError(vendorCode: string, status?: number): Con
  * wait for its 24-hour window to roll; we wait until the next UTC day (where the counter resets), at least a
  * minute. Otherwise it is a concurrency limit and clears in seconds.
  */
-export function rateLimitRetryAfterMs(headers: Record<string, string | undefined> | undefined, message: string, now = Date.now()): number {
+export function rateLimitRetryAfterMs(
+  headers: Record<string, string | undefined> | undefined,
+  message: string,
+  now = Date.now(),
+): number {
   const info = headers?.['sforce-limit-info'];
   const m = info ? /api-usage=(\d+)\/(\d+)/.exec(info) : null;
   const dailySpent = (m !== null && Number(m[1]) >= Number(m[2])) || /TotalRequests/i.test(message);
@@ -94,18 +115,23 @@ export function translateSalesforceError(err: unknown, http: SalesforceHttpInfo 
 
   // Multiple errors in one response: the first decides (Salesforce lists the cause first).
   // SOAP faults carry the code as a QName (faultcode "sf:INVALID_SESSION_ID"); REST errors carry it bare.
-  let vendorCode = typeof e.errorCode === 'string' ? e.errorCode.replace(/^[A-Za-z][\w.-]*:(?=[A-Z_]+$)/, '') : undefined;
+  let vendorCode =
+    typeof e.errorCode === 'string' ? e.errorCode.replace(/^[A-Za-z][\w.-]*:(?=[A-Z_]+$)/, '') : undefined;
   if (vendorCode === 'MULTIPLE_API_ERRORS' && Array.isArray(e.data)) {
     const first = e.data[0] as { errorCode?: unknown } | undefined;
     if (typeof first?.errorCode === 'string') vendorCode = first.errorCode;
   }
-  if (!vendorCode && typeof e.name === 'string' && (AUTH.has(e.name) || /^[A-Z_]+$/.test(e.name))) vendorCode = e.name;
+  if (!vendorCode && typeof e.name === 'string' && (AUTH.has(e.name) || /^[A-Z_]+$/.test(e.name)))
+    vendorCode = e.name;
 
   const details = { vendorCode, status, cause: err };
   if (vendorCode) {
     const code = codeForSalesforceError(vendorCode, status);
     if (code === ConnectorErrorCode.RateLimited) {
-      return new ConnectorError(code, message, { ...details, retryAfterMs: rateLimitRetryAfterMs(http.headers, message) });
+      return new ConnectorError(code, message, {
+        ...details,
+        retryAfterMs: rateLimitRetryAfterMs(http.headers, message),
+      });
     }
     return new ConnectorError(code, message, details);
   }
@@ -121,11 +147,16 @@ export function translateSalesforceError(err: unknown, http: SalesforceHttpInfo 
   }
   // A 2xx the SDK could not digest (a body cut short or mangled on the way): another try may well work.
   if (status !== undefined && status >= 200 && status < 300) {
-    return new ConnectorError(ConnectorErrorCode.Temporary, `unreadable Salesforce response: ${message}`, details);
+    return new ConnectorError(
+      ConnectorErrorCode.Temporary,
+      `unreadable Salesforce response: ${message}`,
+      details,
+    );
   }
   if (status !== undefined) {
     const code = codeForSalesforceError(`ERROR_HTTP_${status}`, status);
-    const retryAfterMs = code === ConnectorErrorCode.RateLimited ? rateLimitRetryAfterMs(http.headers, message) : undefined;
+    const retryAfterMs =
+      code === ConnectorErrorCode.RateLimited ? rateLimitRetryAfterMs(http.headers, message) : undefined;
     return new ConnectorError(code, message, { ...details, retryAfterMs });
   }
   return new ConnectorError(ConnectorErrorCode.Permanent, message, details);
@@ -133,5 +164,8 @@ export function translateSalesforceError(err: unknown, http: SalesforceHttpInfo 
 
 /** A 2xx whose body is not what the API promises (a proxy cut it, say): worth another try. */
 export function unexpectedResponse(what: string): ConnectorError {
-  return new ConnectorError(ConnectorErrorCode.Temporary, `Salesforce returned an unreadable ${what} response`);
+  return new ConnectorError(
+    ConnectorErrorCode.Temporary,
+    `Salesforce returned an unreadable ${what} response`,
+  );
 }

@@ -2,9 +2,20 @@
 // whose SOAP Ack the sandbox's dispatcher must accept (or it would retry).
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { WebhookEventType, WebhookRejection, WebhookVerificationError, type WebhookRequest } from '../../src/connectors';
+import {
+  WebhookEventType,
+  WebhookRejection,
+  WebhookVerificationError,
+  type WebhookRequest,
+} from '../../src/connectors';
 import { MappingRegistry } from '../../src/mapping';
-import { connectionFor, outboundMessage, RETIRED_WEBHOOK_SECRET, WEBHOOK_SECRET, conformance } from './conformance';
+import {
+  connectionFor,
+  outboundMessage,
+  RETIRED_WEBHOOK_SECRET,
+  WEBHOOK_SECRET,
+  conformance,
+} from './conformance';
 import { startSandbox, type SalesforceSandbox } from './sandbox';
 import { isOutboundAck } from './sandbox/outbound-messages';
 import { SLOT_IS_DELETED } from './sandbox/salesforce-schema';
@@ -27,7 +38,10 @@ describe('Salesforce Outbound Message webhooks', () => {
 
   beforeAll(async () => {
     sb = await startSandbox({ seed: 5, count: 30, leadCount: 0 });
-    ids = [...sb.store.table('Contact').byId.values()].filter((r) => r[SLOT_IS_DELETED] === false).map((r) => r[0] as string).slice(0, 3);
+    ids = [...sb.store.table('Contact').byId.values()]
+      .filter((r) => r[SLOT_IS_DELETED] === false)
+      .map((r) => r[0] as string)
+      .slice(0, 3);
   });
   afterAll(() => sb.close());
 
@@ -54,31 +68,71 @@ describe('Salesforce Outbound Message webhooks', () => {
   it('marks an event complete only when every mapped field is present', () => {
     const conn = connectionFor(sb);
     const req = outboundMessage(sb, [ids[0]], { token: WEBHOOK_SECRET });
-    const leadFields = ['Email', 'FirstName', 'LastName', 'Phone', 'MobilePhone', 'Title', 'Company', 'City', 'Country', 'LeadSource', 'Description'];
+    const leadFields = [
+      'Email',
+      'FirstName',
+      'LastName',
+      'Phone',
+      'MobilePhone',
+      'Title',
+      'Company',
+      'City',
+      'Country',
+      'LeadSource',
+      'Description',
+    ];
     const sobject = (type: string, fields: string[]) =>
       `<sObject xsi:type="sf:${type}" xmlns:sf="urn:sobject.enterprise.soap.sforce.com"><sf:Id>00QHs0000000001AAA</sf:Id>` +
       `<sf:SystemModstamp>2025-01-01T00:00:00.000Z</sf:SystemModstamp><sf:HasOptedOutOfEmail>false</sf:HasOptedOutOfEmail>` +
       fields.map((f) => `<sf:${f}>v</sf:${f}>`).join('') +
       '</sObject>';
-    const withSObject = (xml: string) => ({ ...req, rawBody: Buffer.from(req.rawBody.toString('utf8').replace(/<sObject[^>]*>.*?<\/sObject>/, xml)) });
+    const withSObject = (xml: string) => ({
+      ...req,
+      rawBody: Buffer.from(req.rawBody.toString('utf8').replace(/<sObject[^>]*>.*?<\/sObject>/, xml)),
+    });
     const [complete] = hooks.parse(conn, withSObject(sobject('Lead', leadFields)));
-    expect(complete).toMatchObject({ object: 'Lead', partial: false, occurredAt: '2025-01-01T00:00:00.000Z' });
+    expect(complete).toMatchObject({
+      object: 'Lead',
+      partial: false,
+      occurredAt: '2025-01-01T00:00:00.000Z',
+    });
     expect(complete.record).toMatchObject({ HasOptedOutOfEmail: false, Company: 'v' });
     // Salesforce leaves null fields out of the message: then the engine must fetch the record
-    const [missing] = hooks.parse(conn, withSObject(sobject('Lead', leadFields.filter((f) => f !== 'Phone'))));
+    const [missing] = hooks.parse(
+      conn,
+      withSObject(
+        sobject(
+          'Lead',
+          leadFields.filter((f) => f !== 'Phone'),
+        ),
+      ),
+    );
     expect(missing.partial).toBe(true);
   });
 
   it('rejects another org as forged, a rotated-out token as stale, a wrong or missing token as forged', () => {
     const conn = connectionFor(sb);
-    expect(rejection(() => hooks.verify(conn, outboundMessage(sb, ids, { token: WEBHOOK_SECRET, organizationId: '00DHs0000000999AAA' })))).toBe(WebhookRejection.Forged);
-    expect(rejection(() => hooks.verify(conn, outboundMessage(sb, ids, { token: RETIRED_WEBHOOK_SECRET })))).toBe(WebhookRejection.Stale);
-    expect(rejection(() => hooks.verify(conn, outboundMessage(sb, ids, { token: 'guess' })))).toBe(WebhookRejection.Forged);
+    expect(
+      rejection(() =>
+        hooks.verify(
+          conn,
+          outboundMessage(sb, ids, { token: WEBHOOK_SECRET, organizationId: '00DHs0000000999AAA' }),
+        ),
+      ),
+    ).toBe(WebhookRejection.Forged);
+    expect(
+      rejection(() => hooks.verify(conn, outboundMessage(sb, ids, { token: RETIRED_WEBHOOK_SECRET }))),
+    ).toBe(WebhookRejection.Stale);
+    expect(rejection(() => hooks.verify(conn, outboundMessage(sb, ids, { token: 'guess' })))).toBe(
+      WebhookRejection.Forged,
+    );
     expect(rejection(() => hooks.verify(conn, outboundMessage(sb, ids, {})))).toBe(WebhookRejection.Forged);
     // Without a configured secret the org id is the only check; without an org id nothing can be verified
     const noSecret = { ...conn, settings: { organizationId: sb.credentials.organizationId } };
     expect(rejection(() => hooks.verify(noSecret, outboundMessage(sb, ids, {})))).toBe('accepted');
-    expect(rejection(() => hooks.verify({ ...conn, settings: {} }, outboundMessage(sb, ids, {})))).toBe(WebhookRejection.Forged);
+    expect(rejection(() => hooks.verify({ ...conn, settings: {} }, outboundMessage(sb, ids, {})))).toBe(
+      WebhookRejection.Forged,
+    );
     // A 15-character org id in settings matches the 18-character one in the message
     const short = { ...noSecret, settings: { organizationId: sb.credentials.organizationId.slice(0, 15) } };
     expect(rejection(() => hooks.verify(short, outboundMessage(sb, ids, {})))).toBe('accepted');
@@ -86,7 +140,10 @@ describe('Salesforce Outbound Message webhooks', () => {
 
   it('does not reject an old SystemModstamp: Salesforce redelivers for 24 hours', () => {
     const conn = connectionFor(sb);
-    const old = outboundMessage(sb, ids, { token: WEBHOOK_SECRET, receivedAt: new Date(Date.now() + 23 * 3_600_000) });
+    const old = outboundMessage(sb, ids, {
+      token: WEBHOOK_SECRET,
+      receivedAt: new Date(Date.now() + 23 * 3_600_000),
+    });
     expect(rejection(() => hooks.verify(conn, old))).toBe('accepted');
   });
 
@@ -98,7 +155,9 @@ describe('Salesforce Outbound Message webhooks', () => {
     expect(rejection(() => hooks.parse(conn, cut))).toBe(WebhookRejection.Malformed);
     const other = { ...base, rawBody: Buffer.from('<?xml version="1.0"?><a><b>1</b></a>') };
     expect(rejection(() => hooks.verify(conn, other))).toBe(WebhookRejection.Malformed);
-    expect(rejection(() => hooks.verify(conn, { ...base, rawBody: Buffer.alloc(0) }))).toBe(WebhookRejection.Malformed);
+    expect(rejection(() => hooks.verify(conn, { ...base, rawBody: Buffer.alloc(0) }))).toBe(
+      WebhookRejection.Malformed,
+    );
   });
 
   it('acks with the SOAP notificationsResponse the sandbox accepts', () => {
@@ -129,7 +188,11 @@ describe('Salesforce Outbound Message webhooks', () => {
           const ack = hooks.ack();
           res.writeHead(ack.status, { 'content-type': ack.contentType }).end(ack.body);
         } catch (e) {
-          res.writeHead(e instanceof WebhookVerificationError && e.reason === WebhookRejection.Malformed ? 400 : 401).end();
+          res
+            .writeHead(
+              e instanceof WebhookVerificationError && e.reason === WebhookRejection.Malformed ? 400 : 401,
+            )
+            .end();
         }
       });
     });
@@ -155,7 +218,8 @@ describe('Salesforce Outbound Message webhooks', () => {
     try {
       const some = (await h.recordIds()).slice(0, 2);
       const handler = new SalesforceWebhooks(new MappingRegistry());
-      const verdict = async (v: 'valid' | 'forged' | 'stale' | 'tampered') => rejection(() => handler.verify(h.connection, h.webhook(v, some) as WebhookRequest));
+      const verdict = async (v: 'valid' | 'forged' | 'stale' | 'tampered') =>
+        rejection(() => handler.verify(h.connection, h.webhook(v, some) as WebhookRequest));
       expect(await verdict('valid')).toBe('accepted');
       expect(await verdict('forged')).toBe(WebhookRejection.Forged);
       expect(await verdict('stale')).toBe(WebhookRejection.Stale);

@@ -96,12 +96,17 @@ export function parseOutboundMessage(rawBody: Buffer): ParsedOutboundMessage {
   }
   const n = doc?.Envelope?.Body?.notifications as Record<string, unknown> | undefined;
   const organizationId = text(n?.OrganizationId);
-  if (!n || !organizationId) throw new WebhookVerificationError(WebhookRejection.Malformed, 'not a Salesforce Outbound Message (no notifications/OrganizationId)');
+  if (!n || !organizationId)
+    throw new WebhookVerificationError(
+      WebhookRejection.Malformed,
+      'not a Salesforce Outbound Message (no notifications/OrganizationId)',
+    );
   const list = (n.Notification as ParsedNotification[] | undefined) ?? [];
   const notifications = list.map((item) => {
     const id = text(item?.Id);
     const so = item?.sObject;
-    if (!id || !so || typeof so !== 'object') throw new WebhookVerificationError(WebhookRejection.Malformed, 'Notification without Id or sObject');
+    if (!id || !so || typeof so !== 'object')
+      throw new WebhookVerificationError(WebhookRejection.Malformed, 'Notification without Id or sObject');
     const type = text(so['@_type'])?.replace(/^.*:/, '');
     if (!type) throw new WebhookVerificationError(WebhookRejection.Malformed, 'sObject without xsi:type');
     const fields: Record<string, unknown> = {};
@@ -117,14 +122,27 @@ export class SalesforceWebhooks implements WebhookHandler {
   verify(connection: ConnectionContext, request: WebhookRequest): void {
     const secret = connection.settings.webhookSecret;
     if (typeof secret === 'string' && secret.length > 0) {
-      const param = typeof connection.settings.webhookTokenParam === 'string' ? connection.settings.webhookTokenParam : DEFAULT_TOKEN_PARAM;
+      const param =
+        typeof connection.settings.webhookTokenParam === 'string'
+          ? connection.settings.webhookTokenParam
+          : DEFAULT_TOKEN_PARAM;
       const token = tokenFrom(request.url, param);
-      if (token === undefined) throw new WebhookVerificationError(WebhookRejection.Forged, `missing ${param} in the endpoint URL`);
+      if (token === undefined)
+        throw new WebhookVerificationError(WebhookRejection.Forged, `missing ${param} in the endpoint URL`);
       if (!constantTimeEqual(token, secret)) {
-        const retired = Array.isArray(connection.settings.previousWebhookSecrets) ? connection.settings.previousWebhookSecrets : [];
+        const retired = Array.isArray(connection.settings.previousWebhookSecrets)
+          ? connection.settings.previousWebhookSecrets
+          : [];
         // Check every retired secret (no early exit) so timing does not tell which one matched.
-        const wasValid = retired.reduce<boolean>((hit, old) => (typeof old === 'string' && constantTimeEqual(token, old)) || hit, false);
-        if (wasValid) throw new WebhookVerificationError(WebhookRejection.Stale, 'endpoint token is a rotated-out secret');
+        const wasValid = retired.reduce<boolean>(
+          (hit, old) => (typeof old === 'string' && constantTimeEqual(token, old)) || hit,
+          false,
+        );
+        if (wasValid)
+          throw new WebhookVerificationError(
+            WebhookRejection.Stale,
+            'endpoint token is a rotated-out secret',
+          );
         throw new WebhookVerificationError(WebhookRejection.Forged, 'endpoint token does not match');
       }
     }
@@ -132,7 +150,10 @@ export class SalesforceWebhooks implements WebhookHandler {
     const expected = connection.settings.organizationId;
     if (typeof expected !== 'string' || !expected) {
       // Without an org id there is nothing to check a signature-less message against: refuse it.
-      throw new WebhookVerificationError(WebhookRejection.Forged, 'connection has no settings.organizationId to verify against');
+      throw new WebhookVerificationError(
+        WebhookRejection.Forged,
+        'connection has no settings.organizationId to verify against',
+      );
     }
     if (!sameOrg(message.organizationId, expected)) {
       throw new WebhookVerificationError(WebhookRejection.Forged, 'OrganizationId is not the connected org');
@@ -143,7 +164,10 @@ export class SalesforceWebhooks implements WebhookHandler {
     const message = parseOutboundMessage(request.rawBody);
     return message.notifications.map((n) => {
       const stamp = n.fields.SystemModstamp ?? n.fields.LastModifiedDate;
-      const occurredAt = typeof stamp === 'string' && !Number.isNaN(Date.parse(stamp)) ? new Date(stamp).toISOString() : request.receivedAt.toISOString();
+      const occurredAt =
+        typeof stamp === 'string' && !Number.isNaN(Date.parse(stamp))
+          ? new Date(stamp).toISOString()
+          : request.receivedAt.toISOString();
       const email = typeof n.fields.Email === 'string' ? n.fields.Email : undefined;
       return {
         eventId: n.id,

@@ -41,8 +41,18 @@ export const API_TOKEN = 'demo-admin-token';
 export async function startEnvironment(options: EnvironmentOptions = {}): Promise<Environment> {
   const seed = options.seed ?? 42;
   const salesforce = await startSalesforce({ port: 0, seed, count: options.contacts ?? 0 });
-  const hubspot = await startHubSpot({ port: 0, seed, count: 0, rateLimit: options.hubspotRateLimit ?? { max: 0 } });
-  const sendgrid = await startSendGrid({ port: 0, seed, count: 0, jobDelayMs: options.sendgridJobDelayMs ?? 20 });
+  const hubspot = await startHubSpot({
+    port: 0,
+    seed,
+    count: 0,
+    rateLimit: options.hubspotRateLimit ?? { max: 0 },
+  });
+  const sendgrid = await startSendGrid({
+    port: 0,
+    seed,
+    count: 0,
+    jobDelayMs: options.sendgridJobDelayMs ?? 20,
+  });
   const sf = salesforce.credentials;
   const syncline = synclineConfigSchema.parse({
     connections: [
@@ -50,21 +60,33 @@ export async function startEnvironment(options: EnvironmentOptions = {}): Promis
         id: 'salesforce',
         connector: 'salesforce',
         baseUrl: salesforce.url,
-        credentials: { instanceUrl: sf.instanceUrl, accessToken: sf.accessToken, clientId: sf.clientId, clientSecret: sf.clientSecret, refreshToken: sf.refreshToken },
+        credentials: {
+          instanceUrl: sf.instanceUrl,
+          accessToken: sf.accessToken,
+          clientId: sf.clientId,
+          clientSecret: sf.clientSecret,
+          refreshToken: sf.refreshToken,
+        },
         settings: { organizationId: sf.organizationId, webhookSecret: SF_WEBHOOK_SECRET },
       },
       {
         id: 'hubspot',
         connector: 'hubspot',
         baseUrl: hubspot.url,
-        credentials: { accessToken: hubspot.credentials.accessToken, clientSecret: hubspot.credentials.clientSecret },
+        credentials: {
+          accessToken: hubspot.credentials.accessToken,
+          clientSecret: hubspot.credentials.clientSecret,
+        },
         settings: {},
       },
       {
         id: 'sendgrid',
         connector: 'sendgrid',
         baseUrl: sendgrid.url,
-        credentials: { apiKey: sendgrid.credentials.apiKey, webhookPublicKey: sendgrid.credentials.webhookPublicKey },
+        credentials: {
+          apiKey: sendgrid.credentials.apiKey,
+          webhookPublicKey: sendgrid.credentials.webhookPublicKey,
+        },
         settings: { createCustomFields: true, jobPollIntervalMs: 20 },
       },
     ],
@@ -85,13 +107,22 @@ export async function startEnvironment(options: EnvironmentOptions = {}): Promis
       ...(options.syncs ?? []),
     ],
   });
-  const env = parseEnv({ LOG_LEVEL: 'warn', SYNCLINE_API_TOKENS: API_TOKEN, PORT: '0', HOST: '127.0.0.1', ...(options.env ?? {}) });
+  const env = parseEnv({
+    LOG_LEVEL: 'warn',
+    SYNCLINE_API_TOKENS: API_TOKEN,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    ...(options.env ?? {}),
+  });
   const config = new AppConfig(env, syncline);
   const app = await createApp(config);
   await app.listen(0, '127.0.0.1');
   const address = app.getHttpServer().address() as { port: number };
   const url = `http://127.0.0.1:${address.port}`;
-  salesforce.webhooks.configure({ url: `${url}/webhooks/salesforce?token=${SF_WEBHOOK_SECRET}`, enabled: true });
+  salesforce.webhooks.configure({
+    url: `${url}/webhooks/salesforce?token=${SF_WEBHOOK_SECRET}`,
+    enabled: true,
+  });
   sendgrid.webhooks.configure({ url: `${url}/webhooks/sendgrid`, enabled: true });
   hubspot.webhooks.configure({ url: `${url}/webhooks/hubspot`, enabled: true });
   return {

@@ -111,7 +111,11 @@ export class AuditService {
       prevHash = hash;
     }
     await tx.insertMany('audit_entries', COLUMNS, rows);
-    await tx.execute('UPDATE audit_chain_heads SET pseq = ?, hash = ? WHERE chain = ?', [pseq, prevHash, partition]);
+    await tx.execute('UPDATE audit_chain_heads SET pseq = ?, hash = ? WHERE chain = ?', [
+      pseq,
+      prevHash,
+      partition,
+    ]);
   }
 
   private async lockHead(tx: Tx, partition: number): Promise<{ pseq: number; hash: string }> {
@@ -158,7 +162,9 @@ export class AuditService {
 
   /** The last `n` entries, newest last. */
   async tail(n = 20): Promise<AuditEntry[]> {
-    const rows = await this.db.query(`SELECT * FROM audit_entries ORDER BY seq DESC LIMIT ${Math.min(Math.max(n, 1), 1000)}`);
+    const rows = await this.db.query(
+      `SELECT * FROM audit_entries ORDER BY seq DESC LIMIT ${Math.min(Math.max(n, 1), 1000)}`,
+    );
     return rows.reverse().map((r) => this.toEntry(r));
   }
 
@@ -199,11 +205,14 @@ export class AuditService {
             redacted,
             firstBroken: { partition, pseq: e.pseq, seq: e.seq, reason },
           });
-          if (e.pseq !== expectedPseq) return broken(`entry ${expectedPseq} of partition ${partition} is missing`);
-          if (e.prevHash !== prevHash) return broken('previous-hash link does not match (entry moved or its predecessor changed)');
+          if (e.pseq !== expectedPseq)
+            return broken(`entry ${expectedPseq} of partition ${partition} is missing`);
+          if (e.prevHash !== prevHash)
+            return broken('previous-hash link does not match (entry moved or its predecessor changed)');
           if (entryHash(e) !== e.hash) return broken('entry hash does not match its contents (entry edited)');
           if (e.redactedAt === null) {
-            if (payload === undefined) return broken('payload cannot be decrypted (key missing or ciphertext edited)');
+            if (payload === undefined)
+              return broken('payload cannot be decrypted (key missing or ciphertext edited)');
             if (r.salt === null || payloadDigest(r.salt, payload ?? 'null') !== e.digest) {
               return broken('payload does not match its digest (payload edited)');
             }

@@ -96,7 +96,8 @@ export class CustomerWriter {
     for (const r of records) {
       if (r.customerId) continue;
       const g = `${r.identity.connection}\u0000${r.identity.object}`;
-      if (!groups.has(g)) groups.set(g, { connection: r.identity.connection, object: r.identity.object, ids: [] });
+      if (!groups.has(g))
+        groups.set(g, { connection: r.identity.connection, object: r.identity.object, ids: [] });
       groups.get(g)!.ids.push(r.identity.externalId);
     }
     for (const g of groups.values()) {
@@ -111,10 +112,16 @@ export class CustomerWriter {
       const k = this.emailKeyOf(r.change.fields.email);
       if (k) emailKeys.add(k);
     }
-    const byEmail = emailKeys.size ? await this.customers.findByEmailKeys(tx, [...emailKeys]) : new Map<string, string>();
+    const byEmail = emailKeys.size
+      ? await this.customers.findByEmailKeys(tx, [...emailKeys])
+      : new Map<string, string>();
 
     // 3. Load every customer involved.
-    const ids = new Set<string>([...byIdentity.values(), ...byEmail.values(), ...records.flatMap((r) => (r.customerId ? [r.customerId] : []))]);
+    const ids = new Set<string>([
+      ...byIdentity.values(),
+      ...byEmail.values(),
+      ...records.flatMap((r) => (r.customerId ? [r.customerId] : [])),
+    ]);
     const loaded = await this.customers.loadMany(tx, [...ids]);
     const working = new Map<string, Working>();
     for (const [id, row] of loaded) working.set(id, { row, storedVersion: row.version, dirty: false });
@@ -125,12 +132,19 @@ export class CustomerWriter {
     const consentChanges: ConsentChange[] = [];
     const outcomes: ApplyOutcome[] = [];
     const pendingByEmail = new Map<string, string>();
-    const cause = { actorType: ctx.actor.type, actorId: ctx.actor.id, correlationId: ctx.correlationId ?? null };
+    const cause = {
+      actorType: ctx.actor.type,
+      actorId: ctx.actor.id,
+      correlationId: ctx.correlationId ?? null,
+    };
 
     for (const rec of records) {
       const iKey = identityKey(rec.identity);
       const emailKey = this.emailKeyOf(rec.change.fields.email);
-      let customerId = rec.customerId ?? byIdentity.get(iKey) ?? (emailKey ? (byEmail.get(emailKey) ?? pendingByEmail.get(emailKey)) : undefined);
+      let customerId =
+        rec.customerId ??
+        byIdentity.get(iKey) ??
+        (emailKey ? (byEmail.get(emailKey) ?? pendingByEmail.get(emailKey)) : undefined);
       let w = customerId ? working.get(customerId) : undefined;
       if (customerId && w && (w.row.mergedInto || w.row.erasedAt)) {
         // Follow a merge to the survivor; an erased customer is never resurrected by an old identity.
@@ -141,7 +155,12 @@ export class CustomerWriter {
       }
       if (w?.row.erasedAt) {
         // Erased: an old identity or a late event must not bring the person's data back.
-        outcomes.push({ customerId: w.row.id, action: ApplyAction.Unchanged, version: w.row.version, changes: [] });
+        outcomes.push({
+          customerId: w.row.id,
+          action: ApplyAction.Unchanged,
+          version: w.row.version,
+          changes: [],
+        });
         continue;
       }
       const isNew = !w;
@@ -181,15 +200,27 @@ export class CustomerWriter {
           updatedAt: now,
         };
         w.dirty = true;
-        versions.push({ customerId: w.row.id, version, changes: merged.changes, cause: { ...cause, connection: rec.change.connection }, at: now });
-        if (merged.changes.some((c) => c.field === 'emailConsent')) consentChanges.push(consentChangeOf(w.row.id, rec, ctx));
+        versions.push({
+          customerId: w.row.id,
+          version,
+          changes: merged.changes,
+          cause: { ...cause, connection: rec.change.connection },
+          at: now,
+        });
+        if (merged.changes.some((c) => c.field === 'emailConsent'))
+          consentChanges.push(consentChangeOf(w.row.id, rec, ctx));
         auditEntries.push({
           actor: ctx.actor,
           entityType: AuditEntity.Customer,
           entityId: w.row.id,
           action: isNew && version === 1 ? 'customer.created' : 'customer.updated',
           correlationId: ctx.correlationId ?? null,
-          payload: { version, source: rec.identity, sourceTimestamp: rec.change.sourceTimestamp, changes: merged.changes },
+          payload: {
+            version,
+            source: rec.identity,
+            sourceTimestamp: rec.change.sourceTimestamp,
+            changes: merged.changes,
+          },
         });
         outcomes.push({
           customerId: w.row.id,
@@ -202,7 +233,12 @@ export class CustomerWriter {
           w.row = { ...w.row, provenance: merged.provenance };
           w.dirty = true;
         }
-        outcomes.push({ customerId: w.row.id, action: ApplyAction.Unchanged, version: w.row.version, changes: [] });
+        outcomes.push({
+          customerId: w.row.id,
+          action: ApplyAction.Unchanged,
+          version: w.row.version,
+          changes: [],
+        });
       }
       if (w.row.emailKey && !pendingByEmail.has(w.row.emailKey)) pendingByEmail.set(w.row.emailKey, w.row.id);
     }

@@ -77,7 +77,9 @@ export interface CanonicalCustomer {
 }
 
 export function isCanonicalField(name: string): boolean {
-  return name in standardFieldSchemas || (name.startsWith(CUSTOM_PREFIX) && name.length > CUSTOM_PREFIX.length);
+  return (
+    name in standardFieldSchemas || (name.startsWith(CUSTOM_PREFIX) && name.length > CUSTOM_PREFIX.length)
+  );
 }
 
 /** Normalized primary email: trimmed and lowercased; null when empty. Provider rules are added by identity resolution. */
@@ -90,6 +92,7 @@ export function normalizeEmail(raw: unknown): string | null {
 /** The custom attributes of a flat field map, as one JSON object. */
 export function customAttributes(fields: CustomerFields): Record<string, FieldValue> {
   const out: Record<string, FieldValue> = {};
-  for (const [k, v] of Object.entries(fields)) if (k.startsWith(CUSTOM_PREFIX)) out[k.slice(CUSTOM_PREFIX.length)] = v;
+  for (const [k, v] of Object.entries(fields))
+    if (k.startsWith(CUSTOM_PREFIX)) out[k.slice(CUSTOM_PREFIX.length)] = v;
   return out;
 }

@@ -17,10 +17,25 @@ describe('canonical record validation', () => {
 
   it('reports every problem, not just the first', () => {
     const issues = validateCustomerFields(
-      { email: 'not-an-email', phone: '555-0100', country: 'XX', totalSpent: '-3.00', lastPurchaseAt: 'last tuesday', orderCount: -1 },
+      {
+        email: 'not-an-email',
+        phone: '555-0100',
+        country: 'XX',
+        totalSpent: '-3.00',
+        lastPurchaseAt: 'last tuesday',
+        orderCount: -1,
+      },
       ['lastName'],
     );
-    expect(issues.map((i) => i.field).sort()).toEqual(['country', 'email', 'lastName', 'lastPurchaseAt', 'orderCount', 'phone', 'totalSpent']);
+    expect(issues.map((i) => i.field).sort()).toEqual([
+      'country',
+      'email',
+      'lastName',
+      'lastPurchaseAt',
+      'orderCount',
+      'phone',
+      'totalSpent',
+    ]);
   });
 
   it('rejects a lowercase or unknown country code and an invalid consent value', () => {
@@ -35,6 +50,8 @@ describe('canonical record validation', () => {
 
   it('skips empty optional fields and flags empty required ones', () => {
     expect(validateCustomerFields({ phone: '', email: null })).toEqual([]);
-    expect(validateCustomerFields({ email: '  ' }, ['email'])).toEqual([{ field: 'email', message: 'is required by the mapping but empty' }]);
+    expect(validateCustomerFields({ email: '  ' }, ['email'])).toEqual([
+      { field: 'email', message: 'is required by the mapping but empty' },
+    ]);
   });
 });

@@ -24,7 +24,10 @@ function validPhone(v: string): boolean {
 }
 const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/;
 
-export function validateCustomerFields(fields: CustomerFields, required: readonly string[] = []): ValidationIssue[] {
+export function validateCustomerFields(
+  fields: CustomerFields,
+  required: readonly string[] = [],
+): ValidationIssue[] {
   const issues: ValidationIssue[] = [];
   for (const name of required) {
     if (isEmpty(fields[name])) issues.push({ field: name, message: 'is required by the mapping but empty' });
@@ -51,7 +54,8 @@ export function validateCustomerFields(fields: CustomerFields, required: readonl
         }
         break;
       case 'country':
-        if (!COUNTRIES.has(String(value))) issues.push({ field, message: `"${value}" is not a known ISO 3166-1 alpha-2 country code` });
+        if (!COUNTRIES.has(String(value)))
+          issues.push({ field, message: `"${value}" is not a known ISO 3166-1 alpha-2 country code` });
         break;
       case 'unsubscribedAt':
       case 'lastPurchaseAt':

@@ -4,7 +4,12 @@ const T1 = '2026-01-01T10:00:00.000Z';
 const T2 = '2026-01-01T11:00:00.000Z';
 const T0 = '2026-01-01T09:00:00.000Z';
 
-function change(connection: string, at: string, fields: IncomingChange['fields'], extra: Partial<IncomingChange> = {}) {
+function change(
+  connection: string,
+  at: string,
+  fields: IncomingChange['fields'],
+  extra: Partial<IncomingChange> = {},
+) {
   return { connection, sourceTimestamp: at, fields, ...extra };
 }
 
@@ -41,7 +46,11 @@ describe('merge rules', () => {
 
   it('breaks equal timestamps by connection priority, overall and per field', () => {
     const priority = { default: ['hs', 'sf'], fields: { email: ['sf', 'hs'] } };
-    const r = mergeFields(base, change('hs', T1, { firstName: 'Augusta', email: 'aug@example.com' }), priority);
+    const r = mergeFields(
+      base,
+      change('hs', T1, { firstName: 'Augusta', email: 'aug@example.com' }),
+      priority,
+    );
     expect(r.fields.firstName).toBe('Augusta');
     expect(r.fields.email).toBe('ada@example.com');
   });
@@ -68,7 +77,9 @@ describe('merge rules', () => {
   });
 
   it('does not erase with a clearable empty value that is older than the stored one', () => {
-    expect(mergeFields(base, change('sf', T0, { firstName: '' }, { clearable: ['firstName'] })).changes).toEqual([]);
+    expect(
+      mergeFields(base, change('sf', T0, { firstName: '' }, { clearable: ['firstName'] })).changes,
+    ).toEqual([]);
   });
 
   it('treats a replay as a no-op: no changes and no provenance movement', () => {
@@ -97,7 +108,9 @@ describe('merge rules', () => {
   });
 
   it('rejects an unparseable source timestamp instead of guessing', () => {
-    expect(() => mergeFields(base, change('sf', 'yesterday', { firstName: 'X' }))).toThrow(/invalid source timestamp/);
+    expect(() => mergeFields(base, change('sf', 'yesterday', { firstName: 'X' }))).toThrow(
+      /invalid source timestamp/,
+    );
   });
 
   it('does not mutate its inputs', () => {

@@ -14,12 +14,16 @@ export class AuditVerifyCommand extends CommandRunner {
   async run(): Promise<void> {
     const report = await this.audit.verify();
     if (report.ok) {
-      process.stdout.write(`audit chain ok: ${report.checked} entries verified${report.redacted ? ` (${report.redacted} redacted)` : ''}\n`);
+      process.stdout.write(
+        `audit chain ok: ${report.checked} entries verified${report.redacted ? ` (${report.redacted} redacted)` : ''}\n`,
+      );
       return;
     }
     const b = report.firstBroken!;
     process.stdout.write(`audit chain BROKEN after ${report.checked} good entries\n`);
-    throw new CliFailure(`first broken entry: ${b.seq === null ? 'end of chain' : `seq ${b.seq}`} (partition ${b.partition}, entry ${b.pseq}): ${b.reason}`);
+    throw new CliFailure(
+      `first broken entry: ${b.seq === null ? 'end of chain' : `seq ${b.seq}`} (partition ${b.partition}, entry ${b.pseq}): ${b.reason}`,
+    );
   }
 }
 
@@ -55,7 +59,9 @@ export class AuditTailCommand extends CommandRunner {
 /** One line per entry: when, who, what, on which entity, and which fields changed (names only). */
 export function formatAuditEntry(e: AuditEntry): string {
   const fields = changedFields(e.payload);
-  const what = fields.length ? ` [${fields.slice(0, 6).join(', ')}${fields.length > 6 ? `, +${fields.length - 6}` : ''}]` : '';
+  const what = fields.length
+    ? ` [${fields.slice(0, 6).join(', ')}${fields.length > 6 ? `, +${fields.length - 6}` : ''}]`
+    : '';
   const entity = e.entityId.length > 13 ? `${e.entityId.slice(0, 8)}…` : e.entityId;
   return `#${e.seq} ${e.at.slice(11, 19)} ${e.actorType}:${shortActor(e.actorId)} ${e.action} ${e.entityType}/${entity}${what}${e.redactedAt ? ' (redacted)' : ''}`;
 }
@@ -67,10 +73,16 @@ function shortActor(id: string): string {
 function changedFields(payload: unknown): string[] {
   const changes = (payload as { changes?: unknown } | null)?.changes;
   if (!Array.isArray(changes)) return [];
-  return changes.map((c) => (c as { field?: unknown })?.field).filter((f): f is string => typeof f === 'string');
+  return changes
+    .map((c) => (c as { field?: unknown })?.field)
+    .filter((f): f is string => typeof f === 'string');
 }
 
-@Command({ name: 'audit', description: 'verify and read the audit log', subCommands: [AuditVerifyCommand, AuditTailCommand] })
+@Command({
+  name: 'audit',
+  description: 'verify and read the audit log',
+  subCommands: [AuditVerifyCommand, AuditTailCommand],
+})
 export class AuditCommand extends CommandRunner {
   async run(): Promise<void> {
     throw new UsageError('missing subcommand: syncline audit verify | syncline audit tail [-n N]');

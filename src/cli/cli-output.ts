@@ -48,7 +48,8 @@ export function maskEmail(email: unknown): string {
 /** Parses a positive integer option, or throws a usage error naming the option. */
 export function positiveInt(name: string, value: string): number {
   const n = Number(value);
-  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < 1) throw new UsageError(`${name} must be a positive integer, got "${value}"`);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < 1)
+    throw new UsageError(`${name} must be a positive integer, got "${value}"`);
   return n;
 }
 
@@ -61,12 +62,25 @@ export function table(head: string[], rows: (string | number)[][]): string {
       .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i])))
       .join('  ')
       .trimEnd();
-  return [line(cells[0]), line(widths.map((w) => '-'.repeat(w))), ...cells.slice(1).map(line)].join('\n') + '\n';
+  return (
+    [line(cells[0]), line(widths.map((w) => '-'.repeat(w))), ...cells.slice(1).map(line)].join('\n') + '\n'
+  );
 }
 
 /** The counts of a run as a two-column table, in the order a reader follows a record through. */
 export function countsTable(counts: RunCounts): string {
-  const order: (keyof RunCounts)[] = ['read', 'created', 'updated', 'unchanged', 'quarantined', 'deleted', 'failed', 'sent', 'suppressed', 'deadLettered'];
+  const order: (keyof RunCounts)[] = [
+    'read',
+    'created',
+    'updated',
+    'unchanged',
+    'quarantined',
+    'deleted',
+    'failed',
+    'sent',
+    'suppressed',
+    'deadLettered',
+  ];
   return table(
     ['count', 'value'],
     order.map((k) => [k === 'deadLettered' ? 'dead-lettered' : k, counts[k]]),

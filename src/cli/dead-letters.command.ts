@@ -32,7 +32,14 @@ export class DeadLettersListCommand extends CommandRunner {
       table(
         ['id', 'destination', 'customer', 'op', 'attempts', 'reason'],
         // Vendor error messages sometimes quote the address they refused; the customer id identifies the record.
-        rows.map((r) => [r.id, `${r.connection}/${r.object}`, r.customer_id, r.op, r.attempts, (r.last_error ?? '').replace(EMAIL, '<email>')]),
+        rows.map((r) => [
+          r.id,
+          `${r.connection}/${r.object}`,
+          r.customer_id,
+          r.op,
+          r.attempts,
+          (r.last_error ?? '').replace(EMAIL, '<email>'),
+        ]),
       ),
     );
   }
@@ -55,9 +62,15 @@ export class DeadLettersReplayCommand extends CommandRunner {
   }
 }
 
-@Command({ name: 'dead-letters', description: 'list and replay outbound dead letters', subCommands: [DeadLettersListCommand, DeadLettersReplayCommand] })
+@Command({
+  name: 'dead-letters',
+  description: 'list and replay outbound dead letters',
+  subCommands: [DeadLettersListCommand, DeadLettersReplayCommand],
+})
 export class DeadLettersCommand extends CommandRunner {
   async run(): Promise<void> {
-    throw new UsageError('missing subcommand: syncline dead-letters list | syncline dead-letters replay [--id N ...]');
+    throw new UsageError(
+      'missing subcommand: syncline dead-letters list | syncline dead-letters replay [--id N ...]',
+    );
   }
 }

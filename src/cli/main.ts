@@ -15,7 +15,10 @@ interface CommanderErrorLike extends Error {
   code: string;
 }
 
-const isCommanderError = (e: unknown): e is CommanderErrorLike => e instanceof Error && typeof (e as CommanderErrorLike).code === 'string' && (e as CommanderErrorLike).code.startsWith('commander.');
+const isCommanderError = (e: unknown): e is CommanderErrorLike =>
+  e instanceof Error &&
+  typeof (e as CommanderErrorLike).code === 'string' &&
+  (e as CommanderErrorLike).code.startsWith('commander.');
 
 /** Maps anything a command throws to an exit code and one line on stderr (commander already printed its own). */
 export function exitCodeFor(err: unknown): ExitCode {
@@ -38,7 +41,10 @@ function throwInsteadOfExit(cmd: CommanderNode): void {
  * Runs one command line (argv as process.argv: node, script, args…) and resolves to its exit code. Specs call it
  * in-process with their own config; the entry point below uses the environment.
  */
-export async function runCli(argv: string[] = process.argv, configure: () => AppConfig = () => AppConfig.fromEnvironment()): Promise<ExitCode> {
+export async function runCli(
+  argv: string[] = process.argv,
+  configure: () => AppConfig = () => AppConfig.fromEnvironment(),
+): Promise<ExitCode> {
   let config: AppConfig;
   try {
     config = configure();

@@ -60,7 +60,14 @@ export class RunProgressView {
     const label = this.options.label ?? 'sync';
     if (!this.multi) {
       this.multi = new MultiBar(
-        { stream: this.stream, hideCursor: true, clearOnComplete: false, stopOnComplete: false, format: `${label} {phase} |{bar}| {value}/{total} {detail}`, fps: 10 },
+        {
+          stream: this.stream,
+          hideCursor: true,
+          clearOnComplete: false,
+          stopOnComplete: false,
+          format: `${label} {phase} |{bar}| {value}/{total} {detail}`,
+          fps: 10,
+        },
         Presets.shades_classic,
       );
     }
@@ -72,7 +79,11 @@ export class RunProgressView {
     if (p.phase === 'outbound') {
       const done = sentOf(c);
       const sendDetail = `sent ${c.sent} · suppressed ${c.suppressed} · dead-lettered ${c.deadLettered}`;
-      if (!this.sendBar) this.sendBar = this.multi.create(Math.max(done + this.pending, 1), 0, { phase: 'send', detail: sendDetail });
+      if (!this.sendBar)
+        this.sendBar = this.multi.create(Math.max(done + this.pending, 1), 0, {
+          phase: 'send',
+          detail: sendDetail,
+        });
       this.sendBar.setTotal(Math.max(done + this.pending, done, 1));
       this.sendBar.update(done, { phase: 'send', detail: sendDetail });
     }

@@ -4,7 +4,12 @@ import { SyncRunner } from '../sync/sync-runner.service';
 import { SyncsService } from '../sync/syncs.service';
 import { positiveInt, seconds, table } from './cli-output';
 
-@Command({ name: 'runs', arguments: '<syncId>', description: 'show the run history of a sync, newest first', argsDescription: { syncId: 'sync id' } })
+@Command({
+  name: 'runs',
+  arguments: '<syncId>',
+  description: 'show the run history of a sync, newest first',
+  argsDescription: { syncId: 'sync id' },
+})
 export class RunsCommand extends CommandRunner {
   constructor(
     private readonly runner: SyncRunner,
@@ -27,7 +32,21 @@ export class RunsCommand extends CommandRunner {
     }
     process.stdout.write(
       table(
-        ['run', 'started', 'status', 'mode', 'took', 'read', 'created', 'updated', 'unchanged', 'quarantined', 'sent', 'dead', 'errors'],
+        [
+          'run',
+          'started',
+          'status',
+          'mode',
+          'took',
+          'read',
+          'created',
+          'updated',
+          'unchanged',
+          'quarantined',
+          'sent',
+          'dead',
+          'errors',
+        ],
         runs.map((r) => [
           r.id.slice(0, 8),
           r.startedAt.replace('T', ' ').slice(0, 19),

@@ -8,7 +8,12 @@ import { SyncsService } from '../sync/syncs.service';
 import { CliFailure, cliActor, countsTable, seconds, table, UsageError } from './cli-output';
 import { RunProgressView } from './run-progress';
 
-@SubCommand({ name: 'run', arguments: '<id>', description: 'run a sync now (with a progress bar) and print its counts', argsDescription: { id: 'sync id' } })
+@SubCommand({
+  name: 'run',
+  arguments: '<id>',
+  description: 'run a sync now (with a progress bar) and print its counts',
+  argsDescription: { id: 'sync id' },
+})
 export class SyncRunCommand extends CommandRunner {
   constructor(
     private readonly runner: SyncRunner,
@@ -27,7 +32,12 @@ export class SyncRunCommand extends CommandRunner {
     const progress = new RunProgressView({ label: id, pendingOutbound: () => this.outbox.pendingCount() });
     let summary;
     try {
-      summary = await this.runner.run(id, { trigger: RunTrigger.Cli, dryRun, actor: cliActor(), onProgress: progress.onProgress });
+      summary = await this.runner.run(id, {
+        trigger: RunTrigger.Cli,
+        dryRun,
+        actor: cliActor(),
+        onProgress: progress.onProgress,
+      });
     } finally {
       progress.stop();
     }
@@ -35,7 +45,9 @@ export class SyncRunCommand extends CommandRunner {
     process.stdout.write(`sync ${id}: run ${summary.id} ${summary.status} (${how})\n`);
     process.stdout.write(countsTable(summary.counts));
     if (summary.status !== RunStatus.Succeeded) {
-      throw new CliFailure(`run ${summary.id} ${summary.status}: ${summary.errors.join('; ') || 'no error recorded'}`);
+      throw new CliFailure(
+        `run ${summary.id} ${summary.status}: ${summary.errors.join('; ') || 'no error recorded'}`,
+      );
     }
   }
 }
@@ -64,7 +76,9 @@ export class SyncListCommand extends CommandRunner {
       process.stdout.write('no syncs configured (declare them in syncline.yaml or through the admin API)\n');
       return;
     }
-    process.stdout.write(table(['id', 'source', 'destinations', 'mode', 'schedule', 'state', 'next run'], rows));
+    process.stdout.write(
+      table(['id', 'source', 'destinations', 'mode', 'schedule', 'state', 'next run'], rows),
+    );
   }
 }
 

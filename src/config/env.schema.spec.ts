@@ -9,7 +9,9 @@ describe('environment schema', () => {
   });
 
   it('selects PostgreSQL from a postgres:// URL', () => {
-    expect(databaseTarget(parseEnv({ DATABASE_URL: 'postgres://u@h:5432/db' }))).toMatchObject({ type: 'postgres' });
+    expect(databaseTarget(parseEnv({ DATABASE_URL: 'postgres://u@h:5432/db' }))).toMatchObject({
+      type: 'postgres',
+    });
   });
 
   it.each([
@@ -30,7 +32,15 @@ describe('syncline.yaml', () => {
   });
 
   it('names the file, line and field of a bad value', () => {
-    const text = ['connections:', '  - id: sf', '    connector: salesforce', 'syncs:', '  - id: s1', '    source: { connection: nope, object: Contact }', ''].join('\n');
+    const text = [
+      'connections:',
+      '  - id: sf',
+      '    connector: salesforce',
+      'syncs:',
+      '  - id: s1',
+      '    source: { connection: nope, object: Contact }',
+      '',
+    ].join('\n');
     expect(() => parseSynclineConfig(text, 'conf/syncline.yaml')).toThrow(
       /conf\/syncline\.yaml:6: syncs\.0\.source\.connection: unknown connection "nope"/,
     );

@@ -49,9 +49,17 @@ export const envSchema = z.object({
   SYNCLINE_EMAIL_RULES: z
     .string()
     .default('case,whitespace')
-    .refine((v) => v.split(',').map((r) => r.trim()).filter(Boolean).every((r) => ['case', 'whitespace', 'gmail-dots', 'plus-tags'].includes(r)), {
-      message: 'must be a comma-separated list of case, whitespace, gmail-dots, plus-tags',
-    }),
+    .refine(
+      (v) =>
+        v
+          .split(',')
+          .map((r) => r.trim())
+          .filter(Boolean)
+          .every((r) => ['case', 'whitespace', 'gmail-dots', 'plus-tags'].includes(r)),
+      {
+        message: 'must be a comma-separated list of case, whitespace, gmail-dots, plus-tags',
+      },
+    ),
   /** Fuzzy duplicate detection: off, review (queue only) or auto (merge above the threshold, queue above the floor). */
   SYNCLINE_IDENTITY_MODE: z.enum(['off', 'review', 'auto']).default('auto'),
   SYNCLINE_MERGE_AUTO_THRESHOLD: z.coerce.number().min(0).max(1).default(0.92),
@@ -61,7 +69,10 @@ export const envSchema = z.object({
   /** Field-encryption keys, `<keyId>:<base64 of 32 bytes>` comma-separated; the first encrypts, all decrypt. */
   SYNCLINE_ENCRYPTION_KEYS: z
     .string()
-    .regex(/^\s*[A-Za-z0-9_-]{1,32}:[A-Za-z0-9+/=_-]+\s*(,\s*[A-Za-z0-9_-]{1,32}:[A-Za-z0-9+/=_-]+\s*)*$/, 'must be a comma list of <keyId>:<base64 32-byte key>')
+    .regex(
+      /^\s*[A-Za-z0-9_-]{1,32}:[A-Za-z0-9+/=_-]+\s*(,\s*[A-Za-z0-9_-]{1,32}:[A-Za-z0-9+/=_-]+\s*)*$/,
+      'must be a comma list of <keyId>:<base64 32-byte key>',
+    )
     .optional(),
   /** HMAC key (base64, at least 32 bytes) of the email blind index. */
   SYNCLINE_BLIND_INDEX_KEY: z.string().min(1).optional(),
@@ -76,7 +87,10 @@ export const envSchema = z.object({
    * for one-shot commands, so `audit verify` never pushes records to vendors as a side effect.
    */
   SYNCLINE_BACKGROUND_JOBS: z.enum(['on', 'off']).default('on'),
-  BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb)$/i, 'must look like 1mb or 512kb').default('1mb'),
+  BODY_LIMIT: z
+    .string()
+    .regex(/^\d+(b|kb|mb)$/i, 'must look like 1mb or 512kb')
+    .default('1mb'),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -94,8 +108,7 @@ export function parseEnv(source: NodeJS.ProcessEnv = process.env): Env {
 }
 
 export type DatabaseTarget =
-  | { type: 'sqlite'; file: string }
-  | { type: 'postgres'; url: string; schema?: string };
+  { type: 'sqlite'; file: string } | { type: 'postgres'; url: string; schema?: string };
 
 export function databaseTarget(env: Pick<Env, 'DATABASE_URL' | 'DATABASE_SCHEMA'>): DatabaseTarget {
   if (env.DATABASE_URL.startsWith('sqlite:')) {

@@ -69,7 +69,11 @@ export const synclineConfigSchema = z
     const connectionIds = new Set<string>();
     cfg.connections.forEach((c, i) => {
       if (connectionIds.has(c.id)) {
-        ctx.addIssue({ code: 'custom', path: ['connections', i, 'id'], message: `duplicate connection id "${c.id}"` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['connections', i, 'id'],
+          message: `duplicate connection id "${c.id}"`,
+        });
       }
       connectionIds.add(c.id);
     });

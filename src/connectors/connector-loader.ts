@@ -19,7 +19,9 @@ export function findConnectorModules(dir = DEFAULT_CONNECTORS_DIR, only?: string
   for (const id of fs.readdirSync(dir).sort()) {
     if (only && !only.includes(id)) continue;
     const folder = path.join(dir, id);
-    const file = ['.ts', '.js'].map((ext) => path.join(folder, `${id}.module${ext}`)).find((f) => fs.existsSync(f));
+    const file = ['.ts', '.js']
+      .map((ext) => path.join(folder, `${id}.module${ext}`))
+      .find((f) => fs.existsSync(f));
     if (!file) continue;
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const exported = require(file) as Record<string, unknown>;

@@ -31,7 +31,9 @@ export class ConnectorRegistry implements OnApplicationBootstrap {
       const instance = wrapper.instance as Connector | undefined;
       if (!manifest || !instance) continue;
       if (instance.manifest?.id !== manifest.id) {
-        problems.push(`connector class ${wrapper.name} declares id "${manifest.id}" but its manifest says "${instance.manifest?.id}"`);
+        problems.push(
+          `connector class ${wrapper.name} declares id "${manifest.id}" but its manifest says "${instance.manifest?.id}"`,
+        );
         continue;
       }
       if (this.connectors.has(manifest.id)) {
@@ -40,7 +42,9 @@ export class ConnectorRegistry implements OnApplicationBootstrap {
       }
       for (const object of manifest.objects) {
         if (!this.mappings.has(manifest.id, object)) {
-          problems.push(`connector "${manifest.id}" declares object "${object}" but mappings/${manifest.id}/ has no mapping for it`);
+          problems.push(
+            `connector "${manifest.id}" declares object "${object}" but mappings/${manifest.id}/ has no mapping for it`,
+          );
         }
       }
       this.connectors.set(manifest.id, instance);

@@ -162,7 +162,12 @@ export interface Connector {
   /** Verifies credentials and reachability; throws ConnectorError (auth on bad credentials). */
   check(connection: ConnectionContext): Promise<void>;
   /** Pages of records after `cursor` (null = from the beginning), bounded in memory however large the source. */
-  read(connection: ConnectionContext, object: string, cursor: string | null, options: ReadOptions): AsyncIterable<ReadPage>;
+  read(
+    connection: ConnectionContext,
+    object: string,
+    cursor: string | null,
+    options: ReadOptions,
+  ): AsyncIterable<ReadPage>;
   readByIds(connection: ConnectionContext, object: string, ids: string[]): Promise<VendorRecord[]>;
   /** Writes up to manifest.limits.maxBatchSize records (connectors chunk further if the vendor needs it). */
   write(connection: ConnectionContext, object: string, batch: WriteItem[]): Promise<WriteOutcome[]>;

@@ -25,7 +25,11 @@ export class ConnectorsModule {
       providers: [
         ConnectorRegistry,
         // Without the app's configuration (a connector tested on its own) the budget is kept in-process.
-        { provide: RateLimiter, inject: [{ token: AppConfig, optional: true }], useFactory: (c?: AppConfig) => (c ? rateLimiterFor(c) : new InProcessRateLimiter()) },
+        {
+          provide: RateLimiter,
+          inject: [{ token: AppConfig, optional: true }],
+          useFactory: (c?: AppConfig) => (c ? rateLimiterFor(c) : new InProcessRateLimiter()),
+        },
       ],
       controllers: [ConnectorsController],
       exports: [ConnectorRegistry, RateLimiter],

@@ -4,7 +4,13 @@
 import { Injectable } from '@nestjs/common';
 import { Clock } from '../common/clock';
 import { Database, type Row, type Tx } from '../store/database';
-import { ConsentChannel, ConsentPurpose, ConsentStatus, type ConsentChange, type ConsentRecord } from './consent.types';
+import {
+  ConsentChannel,
+  ConsentPurpose,
+  ConsentStatus,
+  type ConsentChange,
+  type ConsentRecord,
+} from './consent.types';
 
 @Injectable()
 export class ConsentService {
@@ -33,7 +39,9 @@ export class ConsentService {
   }
 
   async list(customerId: string): Promise<ConsentRecord[]> {
-    const rows = await this.db.query('SELECT * FROM consent_records WHERE customer_id = ? ORDER BY at, id', [customerId]);
+    const rows = await this.db.query('SELECT * FROM consent_records WHERE customer_id = ? ORDER BY at, id', [
+      customerId,
+    ]);
     return rows.map(toRecord);
   }
 

@@ -1,7 +1,13 @@
 // Every endpoint needs an API token unless marked @Public() (health, docs, vendor webhooks, which carry the
 // vendor's signature instead). Tokens are compared as SHA-256 hashes in constant time.
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { CanActivate, Injectable, SetMetadata, UnauthorizedException, type ExecutionContext } from '@nestjs/common';
+import {
+  CanActivate,
+  Injectable,
+  SetMetadata,
+  UnauthorizedException,
+  type ExecutionContext,
+} from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
 import { AppConfig } from '../config/app-config';

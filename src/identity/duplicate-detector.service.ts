@@ -57,12 +57,17 @@ export class DuplicateDetector {
   async afterInbound(tx: Tx, customerIds: string[], actor: Actor): Promise<DetectionResult> {
     const result: DetectionResult = { compared: 0, candidates: 0, merged: [] };
     if (this.settings.mode === 'off' || !customerIds.length) return result;
-    const touched = [...(await this.customers.loadMany(tx, [...new Set(customerIds)])).values()].filter((c) => !c.mergedInto && !c.erasedAt);
+    const touched = [...(await this.customers.loadMany(tx, [...new Set(customerIds)])).values()].filter(
+      (c) => !c.mergedInto && !c.erasedAt,
+    );
     const keysOf = new Map<string, string[]>();
     for (const c of touched) keysOf.set(c.id, this.storedKeys(c));
     for (let i = 0; i < touched.length; i += 500) {
       const ids = touched.slice(i, i + 500).map((c) => c.id);
-      await tx.execute(`DELETE FROM customer_block_keys WHERE customer_id IN (${ids.map(() => '?').join(',')})`, ids);
+      await tx.execute(
+        `DELETE FROM customer_block_keys WHERE customer_id IN (${ids.map(() => '?').join(',')})`,
+        ids,
+      );
     }
     await tx.insertMany(
       'customer_block_keys',
@@ -78,7 +83,10 @@ export class DuplicateDetector {
     const members = new Map<string, string[]>();
     for (let i = 0; i < allKeys.length; i += 500) {
       const slice = allKeys.slice(i, i + 500);
-      for (const r of await tx.query(`SELECT block_key, customer_id FROM customer_block_keys WHERE block_key IN (${slice.map(() => '?').join(',')})`, slice)) {
+      for (const r of await tx.query(
+        `SELECT block_key, customer_id FROM customer_block_keys WHERE block_key IN (${slice.map(() => '?').join(',')})`,
+        slice,
+      )) {
         const list = members.get(r.block_key) ?? [];
         if (list.length <= MAX_BLOCK) list.push(r.customer_id);
         members.set(r.block_key, list);
@@ -98,7 +106,9 @@ export class DuplicateDetector {
       }
       if (others.size) othersOf.set(c.id, others);
     }
-    const loaded = everyone.size ? await this.customers.loadMany(tx, [...everyone]) : new Map<string, CustomerRow>();
+    const loaded = everyone.size
+      ? await this.customers.loadMany(tx, [...everyone])
+      : new Map<string, CustomerRow>();
     for (const c of touched) {
       const others = othersOf.get(c.id);
       if (!others) continue;
@@ -112,22 +122,65 @@ export class DuplicateDetector {
         // A decided pair (rejected, merged, undone) is never proposed again; a pending one gets its new score.
         await tx.execute(
           'UPDATE merge_candidates SET score = ?, explanation = ?, block_key = ?, updated_at = ? WHERE customer_a = ? AND customer_b = ? AND status = ?',
-          [s.score, JSON.stringify({ fields: s.fields, cap: s.cap }), key, now, a, b, CandidateStatus.Pending],
+          [
+            s.score,
+            JSON.stringify({ fields: s.fields, cap: s.cap }),
+            key,
+            now,
+            a,
+            b,
+            CandidateStatus.Pending,
+          ],
         );
         await tx.insertMany(
           'merge_candidates',
-          ['customer_a', 'customer_b', 'score', 'explanation', 'block_key', 'status', 'decided_by', 'survivor_id', 'snapshot', 'created_at', 'updated_at'],
-          [[a, b, s.score, JSON.stringify({ fields: s.fields, cap: s.cap }), key, CandidateStatus.Pending, null, null, null, now, now]],
+          [
+            'customer_a',
+            'customer_b',
+            'score',
+            'explanation',
+            'block_key',
+            'status',
+            'decided_by',
+            'survivor_id',
+            'snapshot',
+            'created_at',
+            'updated_at',
+          ],
+          [
+            [
+              a,
+              b,
+              s.score,
+              JSON.stringify({ fields: s.fields, cap: s.cap }),
+              key,
+              CandidateStatus.Pending,
+              null,
+              null,
+              null,
+              now,
+              now,
+            ],
+          ],
           'ON CONFLICT (customer_a, customer_b) DO NOTHING',
         );
-        const [row] = await tx.query('SELECT id, status FROM merge_candidates WHERE customer_a = ? AND customer_b = ?', [a, b]);
+        const [row] = await tx.query(
+          'SELECT id, status FROM merge_candidates WHERE customer_a = ? AND customer_b = ?',
+          [a, b],
+        );
         if (row?.status !== CandidateStatus.Pending) continue;
         result.candidates++;
-        if (this.settings.mode === 'auto' && s.score >= this.settings.autoThreshold) toMerge.push(Number(row.id));
+        if (this.settings.mode === 'auto' && s.score >= this.settings.autoThreshold)
+          toMerge.push(Number(row.id));
       }
     }
     for (const id of [...new Set(toMerge)]) {
-      const m = await this.merges.merge(tx, id, MergeReason.Automatic, actor.type ? actor : { type: ActorType.System, id: 'identity' });
+      const m = await this.merges.merge(
+        tx,
+        id,
+        MergeReason.Automatic,
+        actor.type ? actor : { type: ActorType.System, id: 'identity' },
+      );
       if (m) result.merged.push(m);
     }
     if (result.merged.length) this.log.log(`auto-merged ${result.merged.length} duplicate pair(s)`);

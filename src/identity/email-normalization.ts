@@ -26,7 +26,10 @@ export function parseEmailRules(spec: string | undefined): EmailRule[] {
 }
 
 /** The matching form of an email under the rules, or null when empty. Never used as the stored value. */
-export function normalizeEmailForMatching(raw: unknown, rules: readonly EmailRule[] = DEFAULT_EMAIL_RULES): string | null {
+export function normalizeEmailForMatching(
+  raw: unknown,
+  rules: readonly EmailRule[] = DEFAULT_EMAIL_RULES,
+): string | null {
   if (typeof raw !== 'string') return null;
   const on = new Set(rules);
   // Surrounding whitespace never belongs to an address; the whitespace rule also drops inner blanks (copy-paste).

@@ -5,13 +5,28 @@ import { SyncModule } from '../sync/sync.module';
 import { DuplicateDetector } from './duplicate-detector.service';
 import { MergeCandidatesService } from './merge-candidates.service';
 import { MergeService } from './merge.service';
-import { MergesAcceptCommand, MergesCommand, MergesListCommand, MergesRejectCommand, MergesUndoCommand } from './merges.commands';
+import {
+  MergesAcceptCommand,
+  MergesCommand,
+  MergesListCommand,
+  MergesRejectCommand,
+  MergesUndoCommand,
+} from './merges.commands';
 import { MergesController } from './merges.controller';
 
 @Global()
 @Module({
   imports: [SyncModule],
-  providers: [DuplicateDetector, MergeService, MergeCandidatesService, MergesCommand, MergesListCommand, MergesAcceptCommand, MergesRejectCommand, MergesUndoCommand],
+  providers: [
+    DuplicateDetector,
+    MergeService,
+    MergeCandidatesService,
+    MergesCommand,
+    MergesListCommand,
+    MergesAcceptCommand,
+    MergesRejectCommand,
+    MergesUndoCommand,
+  ],
   controllers: [MergesController],
   exports: [DuplicateDetector, MergeService, MergeCandidatesService],
 })

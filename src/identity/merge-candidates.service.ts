@@ -35,9 +35,15 @@ export class MergeCandidatesService {
     if (q.minScore !== undefined) add('score >= ?', q.minScore);
     if (q.after !== undefined) add('id > ?', q.after);
     const limit = Math.min(Math.max(q.limit ?? 50, 1), 500);
-    const rows = await this.db.query(`SELECT * FROM merge_candidates${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY id LIMIT ${limit + 1}`, params);
+    const rows = await this.db.query(
+      `SELECT * FROM merge_candidates${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY id LIMIT ${limit + 1}`,
+      params,
+    );
     const candidates = rows.slice(0, limit).map(toCandidate);
-    return { candidates, nextCursor: rows.length > limit ? String(candidates[candidates.length - 1].id) : null };
+    return {
+      candidates,
+      nextCursor: rows.length > limit ? String(candidates[candidates.length - 1].id) : null,
+    };
   }
 
   async get(id: number): Promise<MergeCandidate> {
@@ -49,19 +55,35 @@ export class MergeCandidatesService {
   async accept(id: number, actor: Actor): Promise<MergeOutcome> {
     return this.db.transaction(async (tx) => {
       const m = await this.merges.merge(tx, id, MergeReason.Reviewed, actor);
-      if (!m) throw new ConflictException(`merge candidate ${id}: one of the customers was merged or erased meanwhile`);
+      if (!m)
+        throw new ConflictException(
+          `merge candidate ${id}: one of the customers was merged or erased meanwhile`,
+        );
       return m;
     });
   }
 
   async reject(id: number, actor: Actor): Promise<MergeCandidate> {
     await this.db.transaction(async (tx) => {
-      const [row] = await tx.query('SELECT status, customer_a, customer_b, score FROM merge_candidates WHERE id = ?', [id]);
+      const [row] = await tx.query(
+        'SELECT status, customer_a, customer_b, score FROM merge_candidates WHERE id = ?',
+        [id],
+      );
       if (!row) throw new NotFoundException(`merge candidate ${id} not found`);
-      if (row.status !== CandidateStatus.Pending) throw new ConflictException(`merge candidate ${id} is ${row.status}`);
-      await tx.execute('UPDATE merge_candidates SET status = ?, decided_by = ?, updated_at = ? WHERE id = ?', [CandidateStatus.Rejected, `${actor.type}:${actor.id}`, this.clock.nowIso(), id]);
+      if (row.status !== CandidateStatus.Pending)
+        throw new ConflictException(`merge candidate ${id} is ${row.status}`);
+      await tx.execute(
+        'UPDATE merge_candidates SET status = ?, decided_by = ?, updated_at = ? WHERE id = ?',
+        [CandidateStatus.Rejected, `${actor.type}:${actor.id}`, this.clock.nowIso(), id],
+      );
       await this.audit.append(tx, [
-        { actor, entityType: AuditEntity.Customer, entityId: row.customer_a, action: 'customer.merge-rejected', payload: { mergeId: id, other: row.customer_b, score: Number(row.score) } },
+        {
+          actor,
+          entityType: AuditEntity.Customer,
+          entityId: row.customer_a,
+          action: 'customer.merge-rejected',
+          payload: { mergeId: id, other: row.customer_b, score: Number(row.score) },
+        },
       ]);
     });
     return this.get(id);

@@ -43,7 +43,8 @@ export class MergeService {
   async merge(tx: Tx, candidateId: number, reason: MergeReason, actor: Actor): Promise<MergeOutcome | null> {
     const [cand] = await tx.query('SELECT * FROM merge_candidates WHERE id = ?', [candidateId]);
     if (!cand) throw new NotFoundException(`merge candidate ${candidateId} not found`);
-    if (cand.status !== CandidateStatus.Pending) throw new ConflictException(`merge candidate ${candidateId} is ${cand.status}`);
+    if (cand.status !== CandidateStatus.Pending)
+      throw new ConflictException(`merge candidate ${candidateId} is ${cand.status}`);
     const rows = await this.customers.loadMany(tx, [cand.customer_a, cand.customer_b]);
     const a = rows.get(cand.customer_a);
     const b = rows.get(cand.customer_b);
@@ -56,7 +57,10 @@ export class MergeService {
     const explanation = JSON.parse(cand.explanation);
 
     // Fields: replay the loser's values through the merge rules, each with its own source and timestamp.
-    let state: { fields: CustomerFields; provenance: Provenance } = { fields: survivor.fields, provenance: survivor.provenance };
+    let state: { fields: CustomerFields; provenance: Provenance } = {
+      fields: survivor.fields,
+      provenance: survivor.provenance,
+    };
     const changes: FieldChange[] = [];
     const byConnection = new Map<string, { fields: CustomerFields; at: Record<string, string> }>();
     for (const [field, value] of Object.entries(loser.fields)) {
@@ -68,28 +72,56 @@ export class MergeService {
       g.at[field] = p.at;
     }
     for (const [connection, g] of byConnection) {
-      const r = mergeFields(state, { connection, sourceTimestamp: Object.values(g.at)[0], fieldTimestamps: g.at, fields: g.fields });
+      const r = mergeFields(state, {
+        connection,
+        sourceTimestamp: Object.values(g.at)[0],
+        fieldTimestamps: g.at,
+        fields: g.fields,
+      });
       state = { fields: r.fields, provenance: r.provenance };
       changes.push(...r.changes);
     }
 
-    const moved = await tx.query('SELECT connection, object, external_id FROM customer_identities WHERE customer_id = ?', [loser.id]);
-    const movedIdentities = moved.map((r) => ({ connection: r.connection as string, object: r.object as string, externalId: r.external_id as string }));
-    await tx.execute('UPDATE customer_identities SET customer_id = ? WHERE customer_id = ?', [survivor.id, loser.id]);
+    const moved = await tx.query(
+      'SELECT connection, object, external_id FROM customer_identities WHERE customer_id = ?',
+      [loser.id],
+    );
+    const movedIdentities = moved.map((r) => ({
+      connection: r.connection as string,
+      object: r.object as string,
+      externalId: r.external_id as string,
+    }));
+    await tx.execute('UPDATE customer_identities SET customer_id = ? WHERE customer_id = ?', [
+      survivor.id,
+      loser.id,
+    ]);
     // The loser's record at a destination becomes the survivor's, unless the survivor already has one there.
     const dest = await tx.query(
       'SELECT d.connection, d.object FROM destination_state d WHERE d.customer_id = ? AND NOT EXISTS (SELECT 1 FROM destination_state s WHERE s.connection = d.connection AND s.object = d.object AND s.customer_id = ?)',
       [loser.id, survivor.id],
     );
-    const movedDestinations = dest.map((r) => ({ connection: r.connection as string, object: r.object as string }));
+    const movedDestinations = dest.map((r) => ({
+      connection: r.connection as string,
+      object: r.object as string,
+    }));
     for (const d of movedDestinations) {
-      await tx.execute('UPDATE destination_state SET customer_id = ? WHERE connection = ? AND object = ? AND customer_id = ?', [survivor.id, d.connection, d.object, loser.id]);
+      await tx.execute(
+        'UPDATE destination_state SET customer_id = ? WHERE connection = ? AND object = ? AND customer_id = ?',
+        [survivor.id, d.connection, d.object, loser.id],
+      );
     }
     // Anything still queued for the loser would push a record that no longer exists on its own.
     await tx.execute("DELETE FROM outbox WHERE customer_id = ? AND status = 'pending'", [loser.id]);
     await tx.execute('DELETE FROM customer_block_keys WHERE customer_id = ?', [loser.id]);
 
-    const snapshot: MergeSnapshot = { reason, survivor, loser, movedIdentities, movedDestinations, mergedAt: now };
+    const snapshot: MergeSnapshot = {
+      reason,
+      survivor,
+      loser,
+      movedIdentities,
+      movedDestinations,
+      mergedAt: now,
+    };
     const newSurvivor: CustomerRow = {
       ...survivor,
       version: survivor.version + 1,
@@ -98,26 +130,61 @@ export class MergeService {
       emailKey: this.writer.emailKeyOf(state.fields.email),
       updatedAt: now,
     };
-    const newLoser: CustomerRow = { ...loser, version: loser.version + 1, mergedInto: survivor.id, updatedAt: now };
+    const newLoser: CustomerRow = {
+      ...loser,
+      version: loser.version + 1,
+      mergedInto: survivor.id,
+      updatedAt: now,
+    };
     await this.customers.updateCustomer(tx, newSurvivor, survivor.version);
     await this.customers.updateCustomer(tx, newLoser, loser.version);
     const cause = { actorType: actor.type, actorId: actor.id, merge: candidateId, reason, score };
     await this.customers.insertVersions(tx, [
-      { customerId: survivor.id, version: newSurvivor.version, changes, cause: { ...cause, absorbed: loser.id }, at: now },
-      { customerId: loser.id, version: newLoser.version, changes: [], cause: { ...cause, mergedInto: survivor.id }, at: now },
+      {
+        customerId: survivor.id,
+        version: newSurvivor.version,
+        changes,
+        cause: { ...cause, absorbed: loser.id },
+        at: now,
+      },
+      {
+        customerId: loser.id,
+        version: newLoser.version,
+        changes: [],
+        cause: { ...cause, mergedInto: survivor.id },
+        at: now,
+      },
     ]);
-    await tx.execute('UPDATE merge_candidates SET status = ?, survivor_id = ?, snapshot = ?, decided_by = ?, updated_at = ? WHERE id = ?', [
-      CandidateStatus.Merged,
-      survivor.id,
-      this.pii ? this.pii.sealText(JSON.stringify(snapshot)) : JSON.stringify(snapshot),
-      `${actor.type}:${actor.id}`,
-      now,
-      candidateId,
-    ]);
-    const payload = { mergeId: candidateId, survivor: survivor.id, loser: loser.id, reason, score, explanation, changes, identities: movedIdentities.length };
+    await tx.execute(
+      'UPDATE merge_candidates SET status = ?, survivor_id = ?, snapshot = ?, decided_by = ?, updated_at = ? WHERE id = ?',
+      [
+        CandidateStatus.Merged,
+        survivor.id,
+        this.pii ? this.pii.sealText(JSON.stringify(snapshot)) : JSON.stringify(snapshot),
+        `${actor.type}:${actor.id}`,
+        now,
+        candidateId,
+      ],
+    );
+    const payload = {
+      mergeId: candidateId,
+      survivor: survivor.id,
+      loser: loser.id,
+      reason,
+      score,
+      explanation,
+      changes,
+      identities: movedIdentities.length,
+    };
     await this.audit.append(tx, [
       { actor, entityType: AuditEntity.Customer, entityId: survivor.id, action: 'customer.merged', payload },
-      { actor, entityType: AuditEntity.Customer, entityId: loser.id, action: 'customer.merged-into', payload },
+      {
+        actor,
+        entityType: AuditEntity.Customer,
+        entityId: loser.id,
+        action: 'customer.merged-into',
+        payload,
+      },
     ]);
     await this.recordConsent(tx, newSurvivor, changes, 'merge', candidateId, actor);
     await this.enqueueDestinations(tx, [survivor.id]);
@@ -128,17 +195,27 @@ export class MergeService {
   async unmerge(tx: Tx, candidateId: number, actor: Actor): Promise<{ survivorId: string; loserId: string }> {
     const [cand] = await tx.query('SELECT * FROM merge_candidates WHERE id = ?', [candidateId]);
     if (!cand) throw new NotFoundException(`merge ${candidateId} not found`);
-    if (cand.status !== CandidateStatus.Merged || !cand.snapshot) throw new ConflictException(`merge candidate ${candidateId} is ${cand.status}, not merged`);
+    if (cand.status !== CandidateStatus.Merged || !cand.snapshot)
+      throw new ConflictException(`merge candidate ${candidateId} is ${cand.status}, not merged`);
     const snap = JSON.parse(this.pii ? this.pii.openText(cand.snapshot) : cand.snapshot) as MergeSnapshot;
     const current = await this.customers.loadMany(tx, [snap.survivor.id, snap.loser.id]);
     const survivorNow = current.get(snap.survivor.id);
     const loserNow = current.get(snap.loser.id);
-    if (!survivorNow || !loserNow) throw new ConflictException(`merge ${candidateId}: a customer no longer exists`);
-    if (survivorNow.erasedAt || loserNow.erasedAt) throw new ConflictException(`merge ${candidateId}: a customer was erased`);
-    if (loserNow.mergedInto !== snap.survivor.id) throw new ConflictException(`merge ${candidateId}: the loser was moved since`);
+    if (!survivorNow || !loserNow)
+      throw new ConflictException(`merge ${candidateId}: a customer no longer exists`);
+    if (survivorNow.erasedAt || loserNow.erasedAt)
+      throw new ConflictException(`merge ${candidateId}: a customer was erased`);
+    if (loserNow.mergedInto !== snap.survivor.id)
+      throw new ConflictException(`merge ${candidateId}: the loser was moved since`);
     const now = this.clock.nowIso();
     const restore = (now_: CustomerRow, then: CustomerRow): { row: CustomerRow; changes: FieldChange[] } => ({
-      row: { ...then, version: now_.version + 1, mergedInto: null, updatedAt: now, emailKey: this.writer.emailKeyOf(then.fields.email) },
+      row: {
+        ...then,
+        version: now_.version + 1,
+        mergedInto: null,
+        updatedAt: now,
+        emailKey: this.writer.emailKeyOf(then.fields.email),
+      },
       changes: diff(now_.fields, then.fields),
     });
     const s = restore(survivorNow, snap.survivor);
@@ -146,18 +223,34 @@ export class MergeService {
     await this.customers.updateCustomer(tx, s.row, survivorNow.version);
     await this.customers.updateCustomer(tx, l.row, loserNow.version);
     for (const i of snap.movedIdentities) {
-      await tx.execute('UPDATE customer_identities SET customer_id = ? WHERE connection = ? AND object = ? AND external_id = ?', [snap.loser.id, i.connection, i.object, i.externalId]);
+      await tx.execute(
+        'UPDATE customer_identities SET customer_id = ? WHERE connection = ? AND object = ? AND external_id = ?',
+        [snap.loser.id, i.connection, i.object, i.externalId],
+      );
     }
     for (const d of snap.movedDestinations) {
-      await tx.execute('UPDATE destination_state SET customer_id = ? WHERE connection = ? AND object = ? AND customer_id = ?', [snap.loser.id, d.connection, d.object, snap.survivor.id]);
+      await tx.execute(
+        'UPDATE destination_state SET customer_id = ? WHERE connection = ? AND object = ? AND customer_id = ?',
+        [snap.loser.id, d.connection, d.object, snap.survivor.id],
+      );
     }
     const cause = { actorType: actor.type, actorId: actor.id, unmerge: candidateId };
     await this.customers.insertVersions(tx, [
       { customerId: s.row.id, version: s.row.version, changes: s.changes, cause, at: now },
       { customerId: l.row.id, version: l.row.version, changes: l.changes, cause, at: now },
     ]);
-    await tx.execute('UPDATE merge_candidates SET status = ?, decided_by = ?, updated_at = ? WHERE id = ?', [CandidateStatus.Undone, `${actor.type}:${actor.id}`, now, candidateId]);
-    const payload = { mergeId: candidateId, survivor: s.row.id, loser: l.row.id, identities: snap.movedIdentities.length };
+    await tx.execute('UPDATE merge_candidates SET status = ?, decided_by = ?, updated_at = ? WHERE id = ?', [
+      CandidateStatus.Undone,
+      `${actor.type}:${actor.id}`,
+      now,
+      candidateId,
+    ]);
+    const payload = {
+      mergeId: candidateId,
+      survivor: s.row.id,
+      loser: l.row.id,
+      identities: snap.movedIdentities.length,
+    };
     await this.audit.append(tx, [
       { actor, entityType: AuditEntity.Customer, entityId: s.row.id, action: 'customer.unmerged', payload },
       { actor, entityType: AuditEntity.Customer, entityId: l.row.id, action: 'customer.unmerged', payload },
@@ -167,7 +260,14 @@ export class MergeService {
     return { survivorId: s.row.id, loserId: l.row.id };
   }
 
-  private async recordConsent(tx: Tx, c: CustomerRow, changes: FieldChange[], kind: 'merge' | 'unmerge', mergeId: number, actor: Actor): Promise<void> {
+  private async recordConsent(
+    tx: Tx,
+    c: CustomerRow,
+    changes: FieldChange[],
+    kind: 'merge' | 'unmerge',
+    mergeId: number,
+    actor: Actor,
+  ): Promise<void> {
     if (!changes.some((ch) => ch.field === 'emailConsent')) return;
     const p = c.provenance.emailConsent;
     await this.consent.record(tx, [
@@ -183,12 +283,22 @@ export class MergeService {
 
   /** Every destination of a sync whose source holds an identity of the customer. */
   private async enqueueDestinations(tx: Tx, customerIds: string[]): Promise<void> {
-    const syncs = (await tx.query('SELECT definition, paused FROM syncs')).filter((r) => !Number(r.paused)).map((r) => JSON.parse(r.definition) as SyncConfig);
+    const syncs = (await tx.query('SELECT definition, paused FROM syncs'))
+      .filter((r) => !Number(r.paused))
+      .map((r) => JSON.parse(r.definition) as SyncConfig);
     for (const id of customerIds) {
-      const sources = new Set((await tx.query('SELECT DISTINCT connection, object FROM customer_identities WHERE customer_id = ?', [id])).map((r) => `${r.connection}\u0000${r.object}`));
+      const sources = new Set(
+        (
+          await tx.query(
+            'SELECT DISTINCT connection, object FROM customer_identities WHERE customer_id = ?',
+            [id],
+          )
+        ).map((r) => `${r.connection}\u0000${r.object}`),
+      );
       for (const s of syncs) {
         if (!sources.has(`${s.source.connection}\u0000${s.source.object}`)) continue;
-        for (const d of s.destinations) await this.outbox.enqueue(tx, d.connection, d.object, [id], OutboxOp.Upsert, s.id);
+        for (const d of s.destinations)
+          await this.outbox.enqueue(tx, d.connection, d.object, [id], OutboxOp.Upsert, s.id);
       }
     }
   }
@@ -203,4 +313,3 @@ function diff(before: CustomerFields, after: CustomerFields): FieldChange[] {
   }
   return out;
 }
-

@@ -23,7 +23,8 @@ export class MergesListCommand extends CommandRunner {
   }
   @Option({ flags: '--status <status>', description: 'pending, merged, rejected or undone' })
   parseStatus(v: string) {
-    if (!Object.values(CandidateStatus).includes(v as CandidateStatus)) throw new Error(`--status must be one of ${Object.values(CandidateStatus).join(', ')}`);
+    if (!Object.values(CandidateStatus).includes(v as CandidateStatus))
+      throw new Error(`--status must be one of ${Object.values(CandidateStatus).join(', ')}`);
     return v;
   }
   @Option({ flags: '--limit <n>' })
@@ -42,7 +43,11 @@ export class MergesAcceptCommand extends CommandRunner {
   }
 }
 
-@SubCommand({ name: 'reject', arguments: '<id>', description: 'Reject a candidate pair (never proposed again)' })
+@SubCommand({
+  name: 'reject',
+  arguments: '<id>',
+  description: 'Reject a candidate pair (never proposed again)',
+})
 export class MergesRejectCommand extends CommandRunner {
   constructor(private readonly candidates: MergeCandidatesService) {
     super();
@@ -52,7 +57,11 @@ export class MergesRejectCommand extends CommandRunner {
   }
 }
 
-@SubCommand({ name: 'undo', arguments: '<id>', description: 'Unmerge: restore both customers and their identities' })
+@SubCommand({
+  name: 'undo',
+  arguments: '<id>',
+  description: 'Unmerge: restore both customers and their identities',
+})
 export class MergesUndoCommand extends CommandRunner {
   constructor(private readonly candidates: MergeCandidatesService) {
     super();
@@ -62,7 +71,11 @@ export class MergesUndoCommand extends CommandRunner {
   }
 }
 
-@Command({ name: 'merges', description: 'Duplicate review queue and merge history', subCommands: [MergesListCommand, MergesAcceptCommand, MergesRejectCommand, MergesUndoCommand] })
+@Command({
+  name: 'merges',
+  description: 'Duplicate review queue and merge history',
+  subCommands: [MergesListCommand, MergesAcceptCommand, MergesRejectCommand, MergesUndoCommand],
+})
 export class MergesCommand extends CommandRunner {
   async run(): Promise<void> {
     this.command.help();

@@ -31,7 +31,9 @@ export class MergesController {
   constructor(private readonly candidates: MergeCandidatesService) {}
 
   @Get('merge-candidates')
-  list(@Query(listQuery) q: { status?: CandidateStatus; minScore?: number; cursor?: number; limit?: number }) {
+  list(
+    @Query(listQuery) q: { status?: CandidateStatus; minScore?: number; cursor?: number; limit?: number },
+  ) {
     return this.candidates.list({ status: q.status, minScore: q.minScore, after: q.cursor, limit: q.limit });
   }
 

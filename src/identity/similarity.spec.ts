@@ -1,13 +1,25 @@
 import { blockKeys } from './blocking';
 import { scorePair } from './similarity';
 
-const ann = { firstName: 'Ann', lastName: 'Lee', company: 'Acme Robotics GmbH', phone: '+4930123456789', email: 'ann.lee@acme.de' };
+const ann = {
+  firstName: 'Ann',
+  lastName: 'Lee',
+  company: 'Acme Robotics GmbH',
+  phone: '+4930123456789',
+  email: 'ann.lee@acme.de',
+};
 
 describe('fuzzy duplicate scoring', () => {
   it('scores a typo + email-case duplicate near 1 and explains every field', () => {
     const s = scorePair(ann, { ...ann, lastName: 'Lea', email: 'ANN.LEE@acme.de' })!;
     expect(s.score).toBeGreaterThan(0.92);
-    expect(s.fields.map((f) => f.field).sort()).toEqual(['company', 'email', 'firstName', 'lastName', 'phone']);
+    expect(s.fields.map((f) => f.field).sort()).toEqual([
+      'company',
+      'email',
+      'firstName',
+      'lastName',
+      'phone',
+    ]);
     const last = s.fields.find((f) => f.field === 'lastName')!;
     expect(last.similarity).toBeLessThan(1);
     expect(last.note).toBe('Jaro-Winkler');
@@ -23,9 +35,20 @@ describe('fuzzy duplicate scoring', () => {
   });
 
   it('scores a different person low, and caps shared phone/mailbox with different names', () => {
-    const other = scorePair(ann, { firstName: 'Bruno', lastName: 'Schulz', company: 'Globex', phone: '+4940999888777', email: 'bs@globex.de' })!;
+    const other = scorePair(ann, {
+      firstName: 'Bruno',
+      lastName: 'Schulz',
+      company: 'Globex',
+      phone: '+4940999888777',
+      email: 'bs@globex.de',
+    })!;
     expect(other.score).toBeLessThan(0.6);
-    const colleague = scorePair(ann, { ...ann, firstName: 'Marek', lastName: 'Novak', email: 'marek.novak@acme.de' })!;
+    const colleague = scorePair(ann, {
+      ...ann,
+      firstName: 'Marek',
+      lastName: 'Novak',
+      email: 'marek.novak@acme.de',
+    })!;
     expect(colleague.score).toBeLessThanOrEqual(0.7);
     expect(colleague.score).toBeLessThan(0.75);
   });

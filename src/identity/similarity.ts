@@ -27,7 +27,33 @@ const NAME_DISAGREEMENT = 0.75;
 const NAME_CAP = 0.7;
 const MATCH_RULES = [EmailRule.Case, EmailRule.Whitespace, EmailRule.GmailDots, EmailRule.PlusTags];
 const COMPANY_SUFFIXES = new Set([
-  'inc', 'incorporated', 'llc', 'ltd', 'limited', 'plc', 'gmbh', 'ag', 'sa', 'sas', 'sarl', 'srl', 'spa', 'bv', 'nv', 'oy', 'ab', 'as', 'kk', 'co', 'corp', 'corporation', 'company', 'pty', 'pte', 'kg', 'se',
+  'inc',
+  'incorporated',
+  'llc',
+  'ltd',
+  'limited',
+  'plc',
+  'gmbh',
+  'ag',
+  'sa',
+  'sas',
+  'sarl',
+  'srl',
+  'spa',
+  'bv',
+  'nv',
+  'oy',
+  'ab',
+  'as',
+  'kk',
+  'co',
+  'corp',
+  'corporation',
+  'company',
+  'pty',
+  'pte',
+  'kg',
+  'se',
 ]);
 
 export function normalizeName(v: unknown): string {
@@ -72,7 +98,12 @@ export function scorePair(a: CustomerFields, b: CustomerFields): MatchScore | nu
   const text = (field: 'firstName' | 'lastName' | 'company', x: string, y: string) => {
     if (!x || !y) return;
     const s = x === y ? 1 : jaroWinkler(x, y);
-    fields.push({ field, similarity: round(s), weight: FIELD_WEIGHTS[field], note: x === y ? 'equal' : 'Jaro-Winkler' });
+    fields.push({
+      field,
+      similarity: round(s),
+      weight: FIELD_WEIGHTS[field],
+      note: x === y ? 'equal' : 'Jaro-Winkler',
+    });
   };
   text('firstName', normalizeName(a.firstName), normalizeName(b.firstName));
   text('lastName', normalizeName(a.lastName), normalizeName(b.lastName));
@@ -82,14 +113,24 @@ export function scorePair(a: CustomerFields, b: CustomerFields): MatchScore | nu
   const pb = phoneDigits(b.phone);
   if (pa && pb) {
     const same = pa === pb || pa.slice(-7) === pb.slice(-7);
-    fields.push({ field: 'phone', similarity: same ? 1 : 0, weight: FIELD_WEIGHTS.phone, note: same ? 'same number' : 'different numbers' });
+    fields.push({
+      field: 'phone',
+      similarity: same ? 1 : 0,
+      weight: FIELD_WEIGHTS.phone,
+      note: same ? 'same number' : 'different numbers',
+    });
   }
 
   const ea = emailParts(a.email);
   const eb = emailParts(b.email);
   if (ea && eb) {
     if (ea.local === eb.local && ea.domain === eb.domain) {
-      fields.push({ field: 'email', similarity: 1, weight: FIELD_WEIGHTS.email, note: 'same address after normalization' });
+      fields.push({
+        field: 'email',
+        similarity: 1,
+        weight: FIELD_WEIGHTS.email,
+        note: 'same address after normalization',
+      });
     } else {
       const local = ea.local === eb.local ? 1 : jaroWinkler(ea.local, eb.local);
       // A different domain halves the evidence of a similar local part (work vs personal mailbox of one person).
@@ -110,7 +151,8 @@ export function scorePair(a: CustomerFields, b: CustomerFields): MatchScore | nu
   let cap: string | undefined;
   const names = fields.filter((f) => f.field === 'firstName' || f.field === 'lastName');
   if (names.length) {
-    const nameSim = names.reduce((n, f) => n + f.similarity * f.weight, 0) / names.reduce((n, f) => n + f.weight, 0);
+    const nameSim =
+      names.reduce((n, f) => n + f.similarity * f.weight, 0) / names.reduce((n, f) => n + f.weight, 0);
     if (nameSim < NAME_DISAGREEMENT && score > NAME_CAP) {
       score = NAME_CAP;
       cap = `names disagree (${round(nameSim)}): capped at ${NAME_CAP}`;

@@ -4,7 +4,13 @@
 // back-off while a vendor fails, and completes the request when every step is confirmed. Everything is in the
 // database, so a restart resumes where it stopped, and asking twice returns the same request.
 import { randomUUID } from 'node:crypto';
-import { Injectable, Logger, NotFoundException, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import {
+  Injectable,
+  Logger,
+  NotFoundException,
+  type OnApplicationBootstrap,
+  type OnModuleDestroy,
+} from '@nestjs/common';
 import { AuditService } from '../audit/audit.service';
 import { ActorType, AuditEntity, type Actor } from '../audit/audit.types';
 import type { FieldChange } from '../canonical/merge-rules';
@@ -87,7 +93,11 @@ export class ErasureService implements OnApplicationBootstrap, OnModuleDestroy {
   onApplicationBootstrap(): void {
     const every = this.config.env.ERASURE_SWEEP_MS;
     if (every > 0) {
-      this.timer = setInterval(() => void this.processDue().catch((e) => this.log.warn(`erasure sweep failed: ${(e as Error).message}`)), every);
+      this.timer = setInterval(
+        () =>
+          void this.processDue().catch((e) => this.log.warn(`erasure sweep failed: ${(e as Error).message}`)),
+        every,
+      );
       this.timer.unref();
     }
   }
@@ -103,14 +113,21 @@ export class ErasureService implements OnApplicationBootstrap, OnModuleDestroy {
     let id: string;
     try {
       id = await this.db.transaction(async (tx) => {
-        const [existing] = await tx.query('SELECT id FROM erasure_requests WHERE customer_id = ?', [customerId]);
+        const [existing] = await tx.query('SELECT id FROM erasure_requests WHERE customer_id = ?', [
+          customerId,
+        ]);
         if (existing) return existing.id as string;
         const [c] = await tx.query('SELECT id FROM customers WHERE id = ?', [customerId]);
         if (!c) throw new NotFoundException(`customer ${customerId} not found`);
         const requestId = randomUUID();
         const now = this.clock.nowIso();
         // The person's rows: the customer and every record merged into it.
-        const ids = [customerId, ...(await tx.query('SELECT id FROM customers WHERE merged_into = ?', [customerId])).map((r) => r.id as string)];
+        const ids = [
+          customerId,
+          ...(await tx.query('SELECT id FROM customers WHERE merged_into = ?', [customerId])).map(
+            (r) => r.id as string,
+          ),
+        ];
         const identities = await tx.query(
           `SELECT DISTINCT connection, object, external_id FROM customer_identities WHERE customer_id IN (${IN(ids.length)})`,
           ids,
@@ -121,12 +138,36 @@ export class ErasureService implements OnApplicationBootstrap, OnModuleDestroy {
         );
         await tx.insertMany(
           'erasure_steps',
-          ['request_id', 'connection', 'object', 'external_id', 'status', 'attempts', 'next_attempt_at', 'updated_at'],
-          identities.map((i) => [requestId, i.connection, i.object, i.external_id, ErasureStepStatus.Pending, 0, now, now]),
+          [
+            'request_id',
+            'connection',
+            'object',
+            'external_id',
+            'status',
+            'attempts',
+            'next_attempt_at',
+            'updated_at',
+          ],
+          identities.map((i) => [
+            requestId,
+            i.connection,
+            i.object,
+            i.external_id,
+            ErasureStepStatus.Pending,
+            0,
+            now,
+            now,
+          ]),
         );
         await this.anonymize(tx, requestId, ids, identities, now);
         await this.audit.append(tx, [
-          { actor, entityType: AuditEntity.Erasure, entityId: requestId, action: 'erasure.requested', payload: { customerId, steps: identities.length } },
+          {
+            actor,
+            entityType: AuditEntity.Erasure,
+            entityId: requestId,
+            action: 'erasure.requested',
+            payload: { customerId, steps: identities.length },
+          },
         ]);
         created = true;
         return requestId;
@@ -135,17 +176,23 @@ export class ErasureService implements OnApplicationBootstrap, OnModuleDestroy {
       // Two concurrent requests for one customer (PostgreSQL): the unique index lets one win; return it.
       const code = (err as { driverError?: { code?: string } }).driverError?.code;
       if (code !== '23505') throw err;
-      const [existing] = await this.db.query('SELECT id FROM erasure_requests WHERE customer_id = ?', [customerId]);
+      const [existing] = await this.db.query('SELECT id FROM erasure_requests WHERE customer_id = ?', [
+        customerId,
+      ]);
       id = existing.id;
     }
-    if (created) void this.processDue().catch((e) => this.log.warn(`erasure sweep failed: ${(e as Error).message}`));
+    if (created)
+      void this.processDue().catch((e) => this.log.warn(`erasure sweep failed: ${(e as Error).message}`));
     return (await this.status(id))!;
   }
 
   async status(id: string): Promise<ErasureView | null> {
     const [r] = await this.db.query('SELECT * FROM erasure_requests WHERE id = ?', [id]);
     if (!r) return null;
-    const steps = await this.db.query('SELECT * FROM erasure_steps WHERE request_id = ? ORDER BY connection, object, external_id', [id]);
+    const steps = await this.db.query(
+      'SELECT * FROM erasure_steps WHERE request_id = ? ORDER BY connection, object, external_id',
+      [id],
+    );
     return {
       id: r.id,
       customerId: r.customer_id,
@@ -207,7 +254,9 @@ export class ErasureService implements OnApplicationBootstrap, OnModuleDestroy {
         const connector = this.registry.get(ctx.connector);
         const ids = [...new Set(claimed.map((s) => s.external_id as string))];
         // Permanent deletion where the vendor's delete is only a recycle bin or an archive.
-        const results = connector.erase ? await connector.erase(ctx, object, ids) : await connector.delete(ctx, object, ids);
+        const results = connector.erase
+          ? await connector.erase(ctx, object, ids)
+          : await connector.delete(ctx, object, ids);
         outcomes = new Map(results.map((o) => [o.externalId, o]));
       } catch (err) {
         outcomes = new Map();
@@ -226,13 +275,23 @@ export class ErasureService implements OnApplicationBootstrap, OnModuleDestroy {
               [at, at, ...key],
             );
             // The vendor no longer holds the record: the identity has nothing left to link.
-            await tx.execute('DELETE FROM customer_identities WHERE connection = ? AND object = ? AND external_id = ?', key.slice(1));
-            await tx.execute('DELETE FROM destination_state WHERE connection = ? AND object = ? AND external_id = ?', key.slice(1));
+            await tx.execute(
+              'DELETE FROM customer_identities WHERE connection = ? AND object = ? AND external_id = ?',
+              key.slice(1),
+            );
+            await tx.execute(
+              'DELETE FROM destination_state WHERE connection = ? AND object = ? AND external_id = ?',
+              key.slice(1),
+            );
           } else {
             result.failed++;
             const attempts = Number(s.attempts) + 1;
-            const reason = redactText(o?.error ? `${o.error.code}: ${o.error.message}` : (failure ?? 'connector returned no outcome')).slice(0, 500);
-            const next = new Date(this.clock.now().getTime() + this.backoffMs(attempts, o?.error?.retryAfterMs ?? retryAfterMs)).toISOString();
+            const reason = redactText(
+              o?.error ? `${o.error.code}: ${o.error.message}` : (failure ?? 'connector returned no outcome'),
+            ).slice(0, 500);
+            const next = new Date(
+              this.clock.now().getTime() + this.backoffMs(attempts, o?.error?.retryAfterMs ?? retryAfterMs),
+            ).toISOString();
             await tx.execute(
               "UPDATE erasure_steps SET status = 'failed', attempts = ?, last_error = ?, next_attempt_at = ?, updated_at = ? WHERE request_id = ? AND connection = ? AND object = ? AND external_id = ?",
               [attempts, reason, next, at, ...key],
@@ -240,7 +299,10 @@ export class ErasureService implements OnApplicationBootstrap, OnModuleDestroy {
           }
         }
       });
-      if (failure) this.log.warn(`erasure: ${claimed.length} deletion(s) at ${connection}/${object} failed, will retry: ${failure.split(':')[0]}`);
+      if (failure)
+        this.log.warn(
+          `erasure: ${claimed.length} deletion(s) at ${connection}/${object} failed, will retry: ${failure.split(':')[0]}`,
+        );
     }
     result.completed = await this.completeFinished();
     return result;
@@ -276,12 +338,23 @@ export class ErasureService implements OnApplicationBootstrap, OnModuleDestroy {
     for (const r of ready) {
       await this.db.transaction(async (tx) => {
         const now = this.clock.nowIso();
-        const n = await tx.execute("UPDATE erasure_requests SET status = 'completed', completed_at = ?, updated_at = ? WHERE id = ? AND status = 'pending'", [now, now, r.id]);
+        const n = await tx.execute(
+          "UPDATE erasure_requests SET status = 'completed', completed_at = ?, updated_at = ? WHERE id = ? AND status = 'pending'",
+          [now, now, r.id],
+        );
         if (n !== 1) return;
-        const ids = [r.customer_id, ...(await tx.query('SELECT id FROM customers WHERE merged_into = ?', [r.customer_id])).map((x) => x.id as string)];
+        const ids = [
+          r.customer_id,
+          ...(await tx.query('SELECT id FROM customers WHERE merged_into = ?', [r.customer_id])).map(
+            (x) => x.id as string,
+          ),
+        ];
         await tx.execute(`DELETE FROM customer_identities WHERE customer_id IN (${IN(ids.length)})`, ids);
         await tx.execute(`DELETE FROM destination_state WHERE customer_id IN (${IN(ids.length)})`, ids);
-        const steps = await tx.query('SELECT connection, object, confirmed_at FROM erasure_steps WHERE request_id = ? ORDER BY connection, object', [r.id]);
+        const steps = await tx.query(
+          'SELECT connection, object, confirmed_at FROM erasure_steps WHERE request_id = ? ORDER BY connection, object',
+          [r.id],
+        );
         // Proof without personal data: which systems confirmed, and when.
         await this.audit.append(tx, [
           {
@@ -292,7 +365,11 @@ export class ErasureService implements OnApplicationBootstrap, OnModuleDestroy {
             payload: {
               customerId: r.customer_id,
               requestedAt: r.created_at,
-              deletions: steps.map((s) => ({ connection: s.connection, object: s.object, confirmedAt: s.confirmed_at })),
+              deletions: steps.map((s) => ({
+                connection: s.connection,
+                object: s.object,
+                confirmedAt: s.confirmed_at,
+              })),
             },
           },
         ]);
@@ -304,27 +381,33 @@ export class ErasureService implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   /** Drops every personal value the store holds about these customers. */
-  private async anonymize(tx: Tx, requestId: string, ids: string[], identities: Row[], now: string): Promise<void> {
+  private async anonymize(
+    tx: Tx,
+    requestId: string,
+    ids: string[],
+    identities: Row[],
+    now: string,
+  ): Promise<void> {
     const current = await this.customers.loadMany(tx, ids);
     const needles = new Set<string>(identities.map((i) => String(i.external_id).toLowerCase()));
     for (const c of current.values()) {
       for (const [f, v] of Object.entries(c.fields)) {
-        if (this.pii.isPii(f) && typeof v === 'string' && v.trim().length >= 5) needles.add(v.trim().toLowerCase());
+        if (this.pii.isPii(f) && typeof v === 'string' && v.trim().length >= 5)
+          needles.add(v.trim().toLowerCase());
       }
     }
     const marks = IN(ids.length);
     for (const c of current.values()) {
-      await tx.execute('UPDATE customers SET version = ?, email_key = NULL, fields = ?, provenance = ?, erased_at = ?, updated_at = ? WHERE id = ?', [
-        c.version + 1,
-        '{}',
-        '{}',
-        now,
-        now,
-        c.id,
-      ]);
+      await tx.execute(
+        'UPDATE customers SET version = ?, email_key = NULL, fields = ?, provenance = ?, erased_at = ?, updated_at = ? WHERE id = ?',
+        [c.version + 1, '{}', '{}', now, now, c.id],
+      );
     }
     // History keeps which fields changed when, never the values.
-    for (const v of await tx.query(`SELECT customer_id, version, changes FROM customer_versions WHERE customer_id IN (${marks})`, ids)) {
+    for (const v of await tx.query(
+      `SELECT customer_id, version, changes FROM customer_versions WHERE customer_id IN (${marks})`,
+      ids,
+    )) {
       let fields: string[];
       try {
         fields = this.pii.openChanges(JSON.parse(v.changes)).map((ch: FieldChange) => ch.field);
@@ -339,22 +422,39 @@ export class ErasureService implements OnApplicationBootstrap, OnModuleDestroy {
     }
     await this.customers.insertVersions(
       tx,
-      [...current.values()].map((c) => ({ customerId: c.id, version: c.version + 1, changes: [], cause: { erasure: requestId }, at: now })),
+      [...current.values()].map((c) => ({
+        customerId: c.id,
+        version: c.version + 1,
+        changes: [],
+        cause: { erasure: requestId },
+        at: now,
+      })),
     );
     // Pseudonymize the audit trail: the chain covers digests only, and redacted entries skip the digest check.
     await tx.execute(
       `UPDATE audit_entries SET payload = ?, salt = NULL, redacted_at = ? WHERE entity_type = ? AND entity_id IN (${marks}) AND redacted_at IS NULL`,
       [REDACTED_PAYLOAD(requestId), now, AuditEntity.Customer, ...ids],
     );
-    await tx.execute(`UPDATE outbox SET status = 'cancelled', last_error = NULL, updated_at = ? WHERE customer_id IN (${marks})`, [now, ...ids]);
+    await tx.execute(
+      `UPDATE outbox SET status = 'cancelled', last_error = NULL, updated_at = ? WHERE customer_id IN (${marks})`,
+      [now, ...ids],
+    );
     await tx.execute(`UPDATE record_outcomes SET detail = NULL WHERE customer_id IN (${marks})`, ids);
     for (const i of identities) {
-      await tx.execute('DELETE FROM quarantine WHERE connection = ? AND object = ? AND external_id = ?', [i.connection, i.object, i.external_id]);
+      await tx.execute('DELETE FROM quarantine WHERE connection = ? AND object = ? AND external_id = ?', [
+        i.connection,
+        i.object,
+        i.external_id,
+      ]);
     }
     // Derived data of the identity module (blocking keys, merge candidates with snapshots), when installed.
-    if (await this.hasTable('customer_block_keys')) await tx.execute(`DELETE FROM customer_block_keys WHERE customer_id IN (${marks})`, ids);
+    if (await this.hasTable('customer_block_keys'))
+      await tx.execute(`DELETE FROM customer_block_keys WHERE customer_id IN (${marks})`, ids);
     if (await this.hasTable('merge_candidates')) {
-      await tx.execute(`DELETE FROM merge_candidates WHERE customer_a IN (${marks}) OR customer_b IN (${marks})`, [...ids, ...ids]);
+      await tx.execute(
+        `DELETE FROM merge_candidates WHERE customer_a IN (${marks}) OR customer_b IN (${marks})`,
+        [...ids, ...ids],
+      );
     }
     await this.scrubInbox(tx, needles);
   }
@@ -379,7 +479,10 @@ export class ErasureService implements OnApplicationBootstrap, OnModuleDestroy {
         }
         for (const n of needles) {
           if (text.includes(n)) {
-            await tx.execute("UPDATE webhook_inbox SET event = ?, status = 'erased', last_error = NULL WHERE connection = ? AND event_id = ?", [ERASED_EVENT, r.connection, r.event_id]);
+            await tx.execute(
+              "UPDATE webhook_inbox SET event = ?, status = 'erased', last_error = NULL WHERE connection = ? AND event_id = ?",
+              [ERASED_EVENT, r.connection, r.event_id],
+            );
             break;
           }
         }

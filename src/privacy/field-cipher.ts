@@ -1,6 +1,13 @@
 // AES-256-GCM for single values at rest. Each value carries the id of the key that sealed it, so keys can rotate
 // while old values stay readable: `enc:v1:<keyId>:<iv>:<tag>:<ciphertext>` (base64url parts).
-import { createCipheriv, createDecipheriv, createHash, createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHash,
+  createSecretKey,
+  randomBytes,
+  type KeyObject,
+} from 'node:crypto';
 
 export const TOKEN_PREFIX = 'enc:v1:';
 const IV_BYTES = 12;
@@ -11,8 +18,12 @@ const TOKEN_KEY_IDS = /enc:v1:([A-Za-z0-9_-]{1,32}):/g;
 
 /** Development-only key: public by construction, so anything it seals is readable by anyone with the source. */
 export const DEV_KEY_ID = 'dev';
-export const DEV_KEY = createHash('sha256').update('syncline development key - never use in production').digest();
-export const DEV_BLIND_INDEX_KEY = createHash('sha256').update('syncline development blind index key').digest();
+export const DEV_KEY = createHash('sha256')
+  .update('syncline development key - never use in production')
+  .digest();
+export const DEV_BLIND_INDEX_KEY = createHash('sha256')
+  .update('syncline development blind index key')
+  .digest();
 
 export class KeyConfigError extends Error {}
 
@@ -24,13 +35,20 @@ export interface ParsedKey {
 /** Parses `<keyId>:<base64>` entries; the first is the current key. */
 export function parseKeys(spec: string): ParsedKey[] {
   const out: ParsedKey[] = [];
-  for (const part of spec.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const part of spec
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const i = part.indexOf(':');
     const id = part.slice(0, i);
     const key = Buffer.from(part.slice(i + 1), 'base64');
     if (i <= 0 || !KEY_ID.test(id)) throw new KeyConfigError(`SYNCLINE_ENCRYPTION_KEYS: bad key id "${id}"`);
-    if (key.length !== 32) throw new KeyConfigError(`SYNCLINE_ENCRYPTION_KEYS: key "${id}" must be 32 bytes (base64), got ${key.length}`);
-    if (out.some((k) => k.id === id)) throw new KeyConfigError(`SYNCLINE_ENCRYPTION_KEYS: key id "${id}" appears twice`);
+    if (key.length !== 32)
+      throw new KeyConfigError(
+        `SYNCLINE_ENCRYPTION_KEYS: key "${id}" must be 32 bytes (base64), got ${key.length}`,
+      );
+    if (out.some((k) => k.id === id))
+      throw new KeyConfigError(`SYNCLINE_ENCRYPTION_KEYS: key id "${id}" appears twice`);
     out.push({ id, key });
   }
   if (!out.length) throw new KeyConfigError('SYNCLINE_ENCRYPTION_KEYS: no key given');

@@ -48,8 +48,18 @@ export class KeyRotationService {
       return { [col]: this.pii.sealText(this.pii.openText(v)) };
     };
     this.tables = [
-      { table: 'customers', keys: ['id'], columns: ['fields', 'email_key'], reseal: (r) => this.resealCustomer(r) },
-      { table: 'customer_versions', keys: ['customer_id', 'version'], columns: ['changes'], reseal: (r) => this.resealChanges(r) },
+      {
+        table: 'customers',
+        keys: ['id'],
+        columns: ['fields', 'email_key'],
+        reseal: (r) => this.resealCustomer(r),
+      },
+      {
+        table: 'customer_versions',
+        keys: ['customer_id', 'version'],
+        columns: ['changes'],
+        reseal: (r) => this.resealChanges(r),
+      },
       {
         table: 'audit_entries',
         keys: ['seq'],
@@ -57,9 +67,24 @@ export class KeyRotationService {
         // Pseudonymized entries hold no personal data and stay as they are.
         reseal: (r) => (r.redacted_at || r.payload === null ? null : text('payload')(r)),
       },
-      { table: 'quarantine', keys: ['id'], columns: ['record', 'reasons'], reseal: (r) => merge(text('record')(r), text('reasons')(r)) },
-      { table: 'webhook_inbox', keys: ['connection', 'event_id'], columns: ['event', 'status'], reseal: (r) => (r.status === 'erased' ? null : text('event')(r)) },
-      { table: 'connections', keys: ['id'], columns: ['credentials'], reseal: (r) => this.resealCredentials(r) },
+      {
+        table: 'quarantine',
+        keys: ['id'],
+        columns: ['record', 'reasons'],
+        reseal: (r) => merge(text('record')(r), text('reasons')(r)),
+      },
+      {
+        table: 'webhook_inbox',
+        keys: ['connection', 'event_id'],
+        columns: ['event', 'status'],
+        reseal: (r) => (r.status === 'erased' ? null : text('event')(r)),
+      },
+      {
+        table: 'connections',
+        keys: ['id'],
+        columns: ['credentials'],
+        reseal: (r) => this.resealCredentials(r),
+      },
     ];
   }
 
@@ -101,9 +126,16 @@ export class KeyRotationService {
     const report: RotationReport = {
       keyId,
       finished,
-      tables: this.tables.map((t) => ({ table: t.table, rewritten: after.get(t.table)?.rewritten ?? 0, done: after.get(t.table)?.status === 'done' })),
+      tables: this.tables.map((t) => ({
+        table: t.table,
+        rewritten: after.get(t.table)?.rewritten ?? 0,
+        done: after.get(t.table)?.status === 'done',
+      })),
     };
-    if (finished) this.log.log(`key rotation to "${keyId}" finished: ${report.tables.map((t) => `${t.table} ${t.rewritten}`).join(', ')}`);
+    if (finished)
+      this.log.log(
+        `key rotation to "${keyId}" finished: ${report.tables.map((t) => `${t.table} ${t.rewritten}`).join(', ')}`,
+      );
     return report;
   }
 
@@ -114,7 +146,9 @@ export class KeyRotationService {
     for (const t of this.tables) {
       for (const col of t.columns) {
         for (const k of others) {
-          const [r] = await this.db.query(`SELECT COUNT(*) AS n FROM ${t.table} WHERE ${col} LIKE ?`, [`%enc:v1:${k}:%`]);
+          const [r] = await this.db.query(`SELECT COUNT(*) AS n FROM ${t.table} WHERE ${col} LIKE ?`, [
+            `%enc:v1:${k}:%`,
+          ]);
           n += Number(r.n);
         }
       }
@@ -122,7 +156,14 @@ export class KeyRotationService {
     return n;
   }
 
-  private async batch(tx: Tx, t: RotatedTable, keyId: string, cursor: unknown[] | null, size: number, fresh: boolean) {
+  private async batch(
+    tx: Tx,
+    t: RotatedTable,
+    keyId: string,
+    cursor: unknown[] | null,
+    size: number,
+    fresh: boolean,
+  ) {
     const now = this.clock.nowIso();
     if (fresh && !cursor) {
       await tx.execute(
@@ -141,35 +182,51 @@ export class KeyRotationService {
       where = k2 ? `WHERE ${k1} > ? OR (${k1} = ? AND ${k2} > ?)` : `WHERE ${k1} > ?`;
       params = k2 ? [cursor[0], cursor[0], cursor[1]] : [cursor[0]];
     }
-    const rows = await tx.query(`SELECT ${cols} FROM ${t.table} ${where} ORDER BY ${order} LIMIT ${size}`, params);
+    const rows = await tx.query(
+      `SELECT ${cols} FROM ${t.table} ${where} ORDER BY ${order} LIMIT ${size}`,
+      params,
+    );
     let rewritten = 0;
     for (const r of rows) {
       const next = t.reseal(r);
       if (!next) continue;
       const sets = Object.keys(next);
-      await tx.execute(`UPDATE ${t.table} SET ${sets.map((c) => `${c} = ?`).join(', ')} WHERE ${t.keys.map((k) => `${k} = ?`).join(' AND ')}`, [
-        ...sets.map((c) => next[c]),
-        ...t.keys.map((k) => r[k]),
-      ]);
+      await tx.execute(
+        `UPDATE ${t.table} SET ${sets.map((c) => `${c} = ?`).join(', ')} WHERE ${t.keys.map((k) => `${k} = ?`).join(' AND ')}`,
+        [...sets.map((c) => next[c]), ...t.keys.map((k) => r[k])],
+      );
       rewritten++;
     }
     const done = rows.length < size;
     const last = rows[rows.length - 1];
     const nextCursor = last ? t.keys.map((k) => last[k]) : cursor;
-    await tx.execute('UPDATE key_rotations SET cursor = ?, status = ?, rewritten = rewritten + ?, updated_at = ? WHERE key_id = ? AND table_name = ?', [
-      nextCursor ? JSON.stringify(nextCursor) : null,
-      done ? 'done' : 'running',
-      rewritten,
-      now,
-      keyId,
-      t.table,
-    ]);
+    await tx.execute(
+      'UPDATE key_rotations SET cursor = ?, status = ?, rewritten = rewritten + ?, updated_at = ? WHERE key_id = ? AND table_name = ?',
+      [
+        nextCursor ? JSON.stringify(nextCursor) : null,
+        done ? 'done' : 'running',
+        rewritten,
+        now,
+        keyId,
+        t.table,
+      ],
+    );
     return { cursor: nextCursor, rewritten, done };
   }
 
-  private async progress(keyId: string): Promise<Map<string, { cursor: string | null; status: string; rewritten: number }>> {
-    const rows = await this.db.query('SELECT table_name, cursor, status, rewritten FROM key_rotations WHERE key_id = ?', [keyId]);
-    return new Map(rows.map((r) => [r.table_name as string, { cursor: r.cursor ?? null, status: r.status, rewritten: Number(r.rewritten) }]));
+  private async progress(
+    keyId: string,
+  ): Promise<Map<string, { cursor: string | null; status: string; rewritten: number }>> {
+    const rows = await this.db.query(
+      'SELECT table_name, cursor, status, rewritten FROM key_rotations WHERE key_id = ?',
+      [keyId],
+    );
+    return new Map(
+      rows.map((r) => [
+        r.table_name as string,
+        { cursor: r.cursor ?? null, status: r.status, rewritten: Number(r.rewritten) },
+      ]),
+    );
   }
 
   /** Sealed under another key, or plaintext that should be sealed. */
@@ -180,27 +237,48 @@ export class KeyRotationService {
   private resealCustomer(r: Row): Record<string, unknown> | null {
     const stored = JSON.parse(r.fields) as Record<string, FieldValue>;
     const plainPii = Object.keys(stored).some((k) => this.pii.isPii(k));
-    if (!plainPii && !(typeof stored[SEALED_KEY] === 'string' && this.pii.hasStaleKey(stored[SEALED_KEY] as string))) return null;
+    if (
+      !plainPii &&
+      !(typeof stored[SEALED_KEY] === 'string' && this.pii.hasStaleKey(stored[SEALED_KEY] as string))
+    )
+      return null;
     const fields = this.pii.openFields(stored);
     // Rows from before encryption also carry a plaintext email key: re-key them with the blind index.
-    return { fields: JSON.stringify(this.pii.sealFields(fields)), email_key: this.writer.emailKeyOf(fields.email) };
+    return {
+      fields: JSON.stringify(this.pii.sealFields(fields)),
+      email_key: this.writer.emailKeyOf(fields.email),
+    };
   }
 
   private resealChanges(r: Row): Record<string, unknown> | null {
-    const stored = JSON.parse(r.changes) as { field: string; before?: FieldValue; after?: FieldValue; sealed?: string }[];
-    const stale = stored.some((c) => (typeof c.sealed === 'string' ? this.pii.hasStaleKey(c.sealed) : this.pii.isPii(c.field) && (c.before !== null || c.after !== null)));
+    const stored = JSON.parse(r.changes) as {
+      field: string;
+      before?: FieldValue;
+      after?: FieldValue;
+      sealed?: string;
+    }[];
+    const stale = stored.some((c) =>
+      typeof c.sealed === 'string'
+        ? this.pii.hasStaleKey(c.sealed)
+        : this.pii.isPii(c.field) && (c.before !== null || c.after !== null),
+    );
     if (!stale) return null;
     return { changes: JSON.stringify(this.pii.sealChanges(this.pii.openChanges(stored as never))) };
   }
 
   private resealCredentials(r: Row): Record<string, unknown> | null {
     const stored = JSON.parse(r.credentials) as Record<string, unknown>;
-    const stale = Object.values(stored).some((v) => typeof v === 'string' && (!FieldCipher.isToken(v) || this.pii.hasStaleKey(v)));
+    const stale = Object.values(stored).some(
+      (v) => typeof v === 'string' && (!FieldCipher.isToken(v) || this.pii.hasStaleKey(v)),
+    );
     if (!stale) return null;
     return { credentials: JSON.stringify(this.pii.sealCredentials(this.pii.openCredentials(stored))) };
   }
 }
 
-function merge(a: Record<string, unknown> | null, b: Record<string, unknown> | null): Record<string, unknown> | null {
+function merge(
+  a: Record<string, unknown> | null,
+  b: Record<string, unknown> | null,
+): Record<string, unknown> | null {
   return a || b ? { ...(a ?? {}), ...(b ?? {}) } : null;
 }

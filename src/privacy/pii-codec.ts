@@ -11,7 +11,8 @@ export const DEFAULT_PII_FIELDS = ['email', 'phone', 'firstName', 'lastName'];
  * Custom attributes whose names say they hold contact data (custom.mobilePhone, custom.homeEmail…) are personal
  * by default: mappings add such fields freely, and a forgotten flag must not leave a phone number in the clear.
  */
-const PII_CUSTOM_NAME = /^custom\.(.*(phone|mobile|email|e_?mail|fax|address|street|birth|ssn|passport|name))$/i;
+const PII_CUSTOM_NAME =
+  /^custom\.(.*(phone|mobile|email|e_?mail|fax|address|street|birth|ssn|passport|name))$/i;
 /** Key of the sealed blob inside a fields object; never a canonical field name (those are standard or custom.*). */
 export const SEALED_KEY = '~pii';
 const SEALED_CHANGE = '~pii';
@@ -106,7 +107,8 @@ export class PiiCodec {
   /** Connection credentials: literal secrets sealed one by one; environment references stay readable. */
   sealCredentials(credentials: Record<string, unknown>): Record<string, unknown> {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(credentials)) out[k] = typeof v === 'string' && !FieldCipher.isToken(v) ? this.cipher.encrypt(v) : v;
+    for (const [k, v] of Object.entries(credentials))
+      out[k] = typeof v === 'string' && !FieldCipher.isToken(v) ? this.cipher.encrypt(v) : v;
     return out;
   }
 

@@ -3,7 +3,14 @@
 import { Logger } from '@nestjs/common';
 import type { Env } from '../config/env.schema';
 import { BlindIndex } from './blind-index';
-import { DEV_BLIND_INDEX_KEY, DEV_KEY, DEV_KEY_ID, FieldCipher, KeyConfigError, parseKeys } from './field-cipher';
+import {
+  DEV_BLIND_INDEX_KEY,
+  DEV_KEY,
+  DEV_KEY_ID,
+  FieldCipher,
+  KeyConfigError,
+  parseKeys,
+} from './field-cipher';
 
 const log = new Logger('Privacy');
 let warned = false;
@@ -15,30 +22,41 @@ function isProduction(env: Pick<Env, 'NODE_ENV'>): boolean {
 export function cipherFromEnv(env: Pick<Env, 'NODE_ENV' | 'SYNCLINE_ENCRYPTION_KEYS'>): FieldCipher {
   if (!env.SYNCLINE_ENCRYPTION_KEYS) {
     if (isProduction(env)) {
-      throw new KeyConfigError('SYNCLINE_ENCRYPTION_KEYS is required when NODE_ENV=production (the development key is public)');
+      throw new KeyConfigError(
+        'SYNCLINE_ENCRYPTION_KEYS is required when NODE_ENV=production (the development key is public)',
+      );
     }
     // Once per process: the CLI and tests build several apps.
     if (!warned) {
       warned = true;
-      log.warn('SYNCLINE_ENCRYPTION_KEYS is not set: personal data is encrypted with the PUBLIC development key. Set real keys before storing real data.');
+      log.warn(
+        'SYNCLINE_ENCRYPTION_KEYS is not set: personal data is encrypted with the PUBLIC development key. Set real keys before storing real data.',
+      );
     }
     return new FieldCipher([{ id: DEV_KEY_ID, key: DEV_KEY }]);
   }
   const keys = parseKeys(env.SYNCLINE_ENCRYPTION_KEYS);
   if (isProduction(env) && keys.some((k) => k.key.equals(DEV_KEY))) {
-    throw new KeyConfigError('SYNCLINE_ENCRYPTION_KEYS contains the public development key, refused when NODE_ENV=production');
+    throw new KeyConfigError(
+      'SYNCLINE_ENCRYPTION_KEYS contains the public development key, refused when NODE_ENV=production',
+    );
   }
   return new FieldCipher(keys);
 }
 
 export function blindIndexFromEnv(env: Pick<Env, 'NODE_ENV' | 'SYNCLINE_BLIND_INDEX_KEY'>): BlindIndex {
   if (!env.SYNCLINE_BLIND_INDEX_KEY) {
-    if (isProduction(env)) throw new KeyConfigError('SYNCLINE_BLIND_INDEX_KEY is required when NODE_ENV=production');
+    if (isProduction(env))
+      throw new KeyConfigError('SYNCLINE_BLIND_INDEX_KEY is required when NODE_ENV=production');
     return new BlindIndex(DEV_BLIND_INDEX_KEY);
   }
   const key = Buffer.from(env.SYNCLINE_BLIND_INDEX_KEY, 'base64');
-  if (key.length < 32) throw new KeyConfigError(`SYNCLINE_BLIND_INDEX_KEY must be at least 32 bytes (base64), got ${key.length}`);
-  if (isProduction(env) && key.equals(DEV_BLIND_INDEX_KEY)) throw new KeyConfigError('SYNCLINE_BLIND_INDEX_KEY is the public development key');
+  if (key.length < 32)
+    throw new KeyConfigError(
+      `SYNCLINE_BLIND_INDEX_KEY must be at least 32 bytes (base64), got ${key.length}`,
+    );
+  if (isProduction(env) && key.equals(DEV_BLIND_INDEX_KEY))
+    throw new KeyConfigError('SYNCLINE_BLIND_INDEX_KEY is the public development key');
   return new BlindIndex(key);
 }
 

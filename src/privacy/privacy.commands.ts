@@ -28,9 +28,14 @@ function positiveInt(name: string, value: string): number {
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function printErasure(v: ErasureView): void {
-  process.stdout.write(`erasure ${v.id} of customer ${v.customerId}: ${v.status}${v.completedAt ? ` at ${v.completedAt}` : ''}\n`);
+  process.stdout.write(
+    `erasure ${v.id} of customer ${v.customerId}: ${v.status}${v.completedAt ? ` at ${v.completedAt}` : ''}\n`,
+  );
   for (const s of v.steps) {
-    const retry = s.status === 'confirmed' ? `confirmed ${s.confirmedAt}` : `${s.status}, ${s.attempts} attempt(s), next ${s.nextAttemptAt}${s.lastError ? ` (${s.lastError})` : ''}`;
+    const retry =
+      s.status === 'confirmed'
+        ? `confirmed ${s.confirmedAt}`
+        : `${s.status}, ${s.attempts} attempt(s), next ${s.nextAttemptAt}${s.lastError ? ` (${s.lastError})` : ''}`;
     process.stdout.write(`  ${s.connection}/${s.object} ${s.externalId}: ${retry}\n`);
   }
 }
@@ -40,7 +45,11 @@ function uuidArg(value: string | undefined, what: string): string {
   return value;
 }
 
-@SubCommand({ name: 'request', arguments: '<customerId>', description: 'erase a customer here and at every connected vendor' })
+@SubCommand({
+  name: 'request',
+  arguments: '<customerId>',
+  description: 'erase a customer here and at every connected vendor',
+})
 export class ErasureRequestCommand extends CommandRunner {
   constructor(private readonly erasure: ErasureService) {
     super();
@@ -54,7 +63,11 @@ export class ErasureRequestCommand extends CommandRunner {
   }
 }
 
-@SubCommand({ name: 'status', arguments: '<id>', description: 'show an erasure request (by request id or customer id)' })
+@SubCommand({
+  name: 'status',
+  arguments: '<id>',
+  description: 'show an erasure request (by request id or customer id)',
+})
 export class ErasureStatusCommand extends CommandRunner {
   constructor(private readonly erasure: ErasureService) {
     super();
@@ -76,18 +89,27 @@ export class ErasureProcessCommand extends CommandRunner {
 
   async run(): Promise<void> {
     const r = await this.erasure.processDue({ ignoreSchedule: true });
-    process.stdout.write(`attempted ${r.attempted}, confirmed ${r.confirmed}, failed ${r.failed}, completed ${r.completed.length} request(s)\n`);
+    process.stdout.write(
+      `attempted ${r.attempted}, confirmed ${r.confirmed}, failed ${r.failed}, completed ${r.completed.length} request(s)\n`,
+    );
   }
 }
 
-@Command({ name: 'erasure', description: 'GDPR/CCPA erasure requests', subCommands: [ErasureRequestCommand, ErasureStatusCommand, ErasureProcessCommand] })
+@Command({
+  name: 'erasure',
+  description: 'GDPR/CCPA erasure requests',
+  subCommands: [ErasureRequestCommand, ErasureStatusCommand, ErasureProcessCommand],
+})
 export class ErasureCommand extends CommandRunner {
   async run(): Promise<void> {
     throw new UsageError('missing subcommand: syncline erasure request <customerId> | status <id> | process');
   }
 }
 
-@SubCommand({ name: 'rotate', description: 're-encrypt stored personal data and credentials with the current key (resumable)' })
+@SubCommand({
+  name: 'rotate',
+  description: 're-encrypt stored personal data and credentials with the current key (resumable)',
+})
 export class KeysRotateCommand extends CommandRunner {
   constructor(private readonly rotation: KeyRotationService) {
     super();
@@ -100,7 +122,10 @@ export class KeysRotateCommand extends CommandRunner {
 
   async run(_args: string[], options: { batchSize?: number } = {}): Promise<void> {
     const report = await this.rotation.rotate({ batchSize: options.batchSize });
-    for (const t of report.tables) process.stdout.write(`${t.table}: ${t.rewritten} row(s) re-encrypted${t.done ? '' : ' (not finished)'}\n`);
+    for (const t of report.tables)
+      process.stdout.write(
+        `${t.table}: ${t.rewritten} row(s) re-encrypted${t.done ? '' : ' (not finished)'}\n`,
+      );
     const stale = await this.rotation.staleRows();
     process.stdout.write(`current key "${report.keyId}"; rows still under other keys: ${stale}\n`);
     if (stale) throw new CliFailure('some rows still use an old key; run the rotation again');
@@ -114,11 +139,17 @@ export class KeysStatusCommand extends CommandRunner {
   }
 
   async run(): Promise<void> {
-    process.stdout.write(`current key "${this.rotation.currentKeyId}"; rows under other keys: ${await this.rotation.staleRows()}\n`);
+    process.stdout.write(
+      `current key "${this.rotation.currentKeyId}"; rows under other keys: ${await this.rotation.staleRows()}\n`,
+    );
   }
 }
 
-@Command({ name: 'keys', description: 'encryption keys', subCommands: [KeysRotateCommand, KeysStatusCommand] })
+@Command({
+  name: 'keys',
+  description: 'encryption keys',
+  subCommands: [KeysRotateCommand, KeysStatusCommand],
+})
 export class KeysCommand extends CommandRunner {
   async run(): Promise<void> {
     throw new UsageError('missing subcommand: syncline keys rotate | syncline keys status');

@@ -26,8 +26,16 @@ import {
   providers: [
     { provide: FieldCipher, inject: [AppConfig], useFactory: (c: AppConfig) => cipherFromEnv(c.env) },
     { provide: BlindIndex, inject: [AppConfig], useFactory: (c: AppConfig) => blindIndexFromEnv(c.env) },
-    { provide: BlindIndexEmailKeyer, inject: [BlindIndex], useFactory: (b: BlindIndex) => new BlindIndexEmailKeyer(b) },
-    { provide: PiiCodec, inject: [FieldCipher, AppConfig], useFactory: (f: FieldCipher, c: AppConfig) => new PiiCodec(f, extraPiiFields(c.env)) },
+    {
+      provide: BlindIndexEmailKeyer,
+      inject: [BlindIndex],
+      useFactory: (b: BlindIndex) => new BlindIndexEmailKeyer(b),
+    },
+    {
+      provide: PiiCodec,
+      inject: [FieldCipher, AppConfig],
+      useFactory: (f: FieldCipher, c: AppConfig) => new PiiCodec(f, extraPiiFields(c.env)),
+    },
     KeyRotationService,
     ErasureService,
     ErasureCommand,

@@ -6,7 +6,10 @@ const RULES: Array<[RegExp, string]> = [
   // Email addresses (also inside URLs, JSON and quoted vendor messages).
   [/[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}/g, '[email]'],
   // Secrets in query strings and key=value pairs.
-  [/\b((?:access_?token|refresh_?token|token|api_?key|apikey|key|secret|client_secret|password|signature|sig|code)=)[^&\s"'<>]+/gi, '$1[redacted]'],
+  [
+    /\b((?:access_?token|refresh_?token|token|api_?key|apikey|key|secret|client_secret|password|signature|sig|code)=)[^&\s"'<>]+/gi,
+    '$1[redacted]',
+  ],
   // Authorization header values.
   [/\b(Bearer|OAuth|Basic)\s+[A-Za-z0-9._~+/!=-]{8,}/g, '$1 [redacted]'],
   // SendGrid API keys, Salesforce session ids (org id + '!'), HubSpot private-app tokens.

@@ -15,14 +15,24 @@ interface ListOptions {
   limit?: number;
 }
 
-@SubCommand({ name: 'list', description: 'List quarantined records (filters: --connection --object --status --field)' })
+@SubCommand({
+  name: 'list',
+  description: 'List quarantined records (filters: --connection --object --status --field)',
+})
 export class QuarantineListCommand extends CommandRunner {
   constructor(private readonly quarantine: QuarantineService) {
     super();
   }
 
   async run(_params: string[], o: ListOptions = {}): Promise<void> {
-    const page = await this.quarantine.list({ connection: o.connection, object: o.object, status: o.status, field: o.field, after: o.cursor, limit: o.limit });
+    const page = await this.quarantine.list({
+      connection: o.connection,
+      object: o.object,
+      status: o.status,
+      field: o.field,
+      after: o.cursor,
+      limit: o.limit,
+    });
     process.stdout.write(`${JSON.stringify(page, null, 2)}\n`);
   }
 
@@ -36,7 +46,8 @@ export class QuarantineListCommand extends CommandRunner {
   }
   @Option({ flags: '--status <status>', description: 'open or resolved' })
   parseStatus(v: string) {
-    if (!Object.values(QuarantineStatus).includes(v as QuarantineStatus)) throw new Error(`--status must be one of ${Object.values(QuarantineStatus).join(', ')}`);
+    if (!Object.values(QuarantineStatus).includes(v as QuarantineStatus))
+      throw new Error(`--status must be one of ${Object.values(QuarantineStatus).join(', ')}`);
     return v;
   }
   @Option({ flags: '--field <field>', description: 'canonical field named in a reason' })
@@ -53,19 +64,30 @@ export class QuarantineListCommand extends CommandRunner {
   }
 }
 
-@SubCommand({ name: 'replay', arguments: '[id]', description: 'Replay one quarantined record, or --all open ones, through the inbound path' })
+@SubCommand({
+  name: 'replay',
+  arguments: '[id]',
+  description: 'Replay one quarantined record, or --all open ones, through the inbound path',
+})
 export class QuarantineReplayCommand extends CommandRunner {
   constructor(private readonly quarantine: QuarantineService) {
     super();
   }
 
-  async run(params: string[], o: { all?: boolean; connection?: string; object?: string } = {}): Promise<void> {
+  async run(
+    params: string[],
+    o: { all?: boolean; connection?: string; object?: string } = {},
+  ): Promise<void> {
     if (o.all) {
-      process.stdout.write(`${JSON.stringify(await this.quarantine.replayAll(CLI_ACTOR, { connection: o.connection, object: o.object }))}\n`);
+      process.stdout.write(
+        `${JSON.stringify(await this.quarantine.replayAll(CLI_ACTOR, { connection: o.connection, object: o.object }))}\n`,
+      );
       return;
     }
     if (!params[0]) throw new Error('give a quarantine entry id or --all');
-    process.stdout.write(`${JSON.stringify(await this.quarantine.replay(positiveInt('id', params[0]), CLI_ACTOR))}\n`);
+    process.stdout.write(
+      `${JSON.stringify(await this.quarantine.replay(positiveInt('id', params[0]), CLI_ACTOR))}\n`,
+    );
   }
 
   @Option({ flags: '--all', description: 'replay every open entry' })
@@ -82,7 +104,11 @@ export class QuarantineReplayCommand extends CommandRunner {
   }
 }
 
-@Command({ name: 'quarantine', description: 'Inspect and replay quarantined records', subCommands: [QuarantineListCommand, QuarantineReplayCommand] })
+@Command({
+  name: 'quarantine',
+  description: 'Inspect and replay quarantined records',
+  subCommands: [QuarantineListCommand, QuarantineReplayCommand],
+})
 export class QuarantineCommand extends CommandRunner {
   async run(): Promise<void> {
     this.command.help();

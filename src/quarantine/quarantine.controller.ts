@@ -16,16 +16,29 @@ const listQuery = new ZodValidationPipe(
       connection: ident.optional(),
       object: ident.optional(),
       status: z.enum(QuarantineStatus).optional(),
-      field: z.string().regex(/^[A-Za-z][A-Za-z0-9_.]*$/, 'must be a canonical field name').max(128).optional(),
+      field: z
+        .string()
+        .regex(/^[A-Za-z][A-Za-z0-9_.]*$/, 'must be a canonical field name')
+        .max(128)
+        .optional(),
       cursor: z.coerce.number().int().min(0).optional(),
       limit: z.coerce.number().int().min(1).max(1000).optional(),
     })
     .strict(),
 );
 const correctBody = new ZodValidationPipe(z.object({ record: z.record(z.string(), z.unknown()) }).strict());
-const replayBody = new ZodValidationPipe(z.object({ connection: ident.optional(), object: ident.optional() }).strict());
+const replayBody = new ZodValidationPipe(
+  z.object({ connection: ident.optional(), object: ident.optional() }).strict(),
+);
 
-type ListQuery = { connection?: string; object?: string; status?: QuarantineStatus; field?: string; cursor?: number; limit?: number };
+type ListQuery = {
+  connection?: string;
+  object?: string;
+  status?: QuarantineStatus;
+  field?: string;
+  cursor?: number;
+  limit?: number;
+};
 
 function actorOf(req: Request): Actor {
   return { type: ActorType.Api, id: (req as Request & { actorId?: string }).actorId ?? 'unknown' };
@@ -39,7 +52,14 @@ export class QuarantineController {
 
   @Get()
   list(@Query(listQuery) q: ListQuery) {
-    return this.quarantine.list({ connection: q.connection, object: q.object, status: q.status, field: q.field, after: q.cursor, limit: q.limit });
+    return this.quarantine.list({
+      connection: q.connection,
+      object: q.object,
+      status: q.status,
+      field: q.field,
+      after: q.cursor,
+      limit: q.limit,
+    });
   }
 
   @Post('replay')
@@ -54,7 +74,11 @@ export class QuarantineController {
   }
 
   @Patch(':id')
-  correct(@Param('id', idParam) id: number, @Body(correctBody) body: { record: Record<string, unknown> }, @Req() req: Request) {
+  correct(
+    @Param('id', idParam) id: number,
+    @Body(correctBody) body: { record: Record<string, unknown> },
+    @Req() req: Request,
+  ) {
     return this.quarantine.correct(id, body.record, actorOf(req));
   }
 

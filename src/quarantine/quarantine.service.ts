@@ -89,7 +89,10 @@ export class QuarantineService {
     const entries: QuarantineEntry[] = [];
     let after = q.after ?? 0;
     for (;;) {
-      const rows = await this.db.query(`SELECT * FROM quarantine WHERE ${[...where, 'id > ?'].join(' AND ')} ORDER BY id LIMIT 500`, [...params, after]);
+      const rows = await this.db.query(
+        `SELECT * FROM quarantine WHERE ${[...where, 'id > ?'].join(' AND ')} ORDER BY id LIMIT 500`,
+        [...params, after],
+      );
       for (const r of rows) {
         const e = this.entry(r);
         if (!q.field || e.reasons.some((x) => x.field === q.field)) entries.push(e);
@@ -111,19 +114,33 @@ export class QuarantineService {
   /** Replaces the quarantined vendor record with a corrected one; the entry stays open until replayed. */
   async correct(id: number, record: Record<string, unknown>, actor: Actor): Promise<QuarantineEntry> {
     await this.db.transaction(async (tx) => {
-      const [row] = await tx.query('SELECT id, connection, object, external_id, record FROM quarantine WHERE id = ?', [id]);
+      const [row] = await tx.query(
+        'SELECT id, connection, object, external_id, record FROM quarantine WHERE id = ?',
+        [id],
+      );
       if (!row) throw new NotFoundException(`quarantine entry ${id} not found`);
-      await tx.execute("UPDATE quarantine SET record = ?, status = 'open', updated_at = ? WHERE id = ?", [this.seal(JSON.stringify(record)), this.clock.nowIso(), id]);
+      await tx.execute("UPDATE quarantine SET record = ?, status = 'open', updated_at = ? WHERE id = ?", [
+        this.seal(JSON.stringify(record)),
+        this.clock.nowIso(),
+        id,
+      ]);
       // The audit keeps which fields were corrected, not their (personal) values.
       const before = JSON.parse(this.open(row.record)) as Record<string, unknown>;
-      const changed = [...new Set([...Object.keys(before), ...Object.keys(record)])].filter((k) => JSON.stringify(before[k]) !== JSON.stringify(record[k]));
+      const changed = [...new Set([...Object.keys(before), ...Object.keys(record)])].filter(
+        (k) => JSON.stringify(before[k]) !== JSON.stringify(record[k]),
+      );
       await this.audit.append(tx, [
         {
           actor,
           entityType: AuditEntity.Quarantine,
           entityId: String(id),
           action: 'quarantine.corrected',
-          payload: { connection: row.connection, object: row.object, externalId: row.external_id, fields: changed },
+          payload: {
+            connection: row.connection,
+            object: row.object,
+            externalId: row.external_id,
+            fields: changed,
+          },
         },
       ]);
     });
@@ -136,7 +153,12 @@ export class QuarantineService {
     const ctx = await this.connections.context(entry.connection);
     const connector = this.registry.get(ctx.connector);
     const syncs = (await this.syncs.list())
-      .filter((s) => !s.paused && s.definition.source.connection === entry.connection && s.definition.source.object === entry.object)
+      .filter(
+        (s) =>
+          !s.paused &&
+          s.definition.source.connection === entry.connection &&
+          s.definition.source.object === entry.object,
+      )
       .map((s) => s.definition);
     await this.db.transaction(async (tx) => {
       await this.inbound.processPage(tx, [{ id: entry.externalId, data: entry.record }], [], {
@@ -148,7 +170,13 @@ export class QuarantineService {
         correlationId: `quarantine-replay:${id}`,
       });
       await this.audit.append(tx, [
-        { actor, entityType: AuditEntity.Quarantine, entityId: String(id), action: 'quarantine.replayed', payload: { connection: entry.connection, object: entry.object, externalId: entry.externalId } },
+        {
+          actor,
+          entityType: AuditEntity.Quarantine,
+          entityId: String(id),
+          action: 'quarantine.replayed',
+          payload: { connection: entry.connection, object: entry.object, externalId: entry.externalId },
+        },
       ]);
     });
     const after = await this.get(id);
@@ -156,7 +184,10 @@ export class QuarantineService {
   }
 
   /** Replays every open entry (optionally of one connection/object), oldest first. */
-  async replayAll(actor: Actor, filter: { connection?: string; object?: string } = {}): Promise<{ replayed: number; resolved: number; stillOpen: number }> {
+  async replayAll(
+    actor: Actor,
+    filter: { connection?: string; object?: string } = {},
+  ): Promise<{ replayed: number; resolved: number; stillOpen: number }> {
     let after: number | undefined;
     let replayed = 0;
     let resolved = 0;
@@ -183,7 +214,8 @@ function toEntry(r: Row): QuarantineEntry {
     syncId: r.sync_id ?? null,
     record: JSON.parse(r.record),
     reasons: JSON.parse(r.reasons),
-    mappingVersion: r.mapping_version === null || r.mapping_version === undefined ? null : Number(r.mapping_version),
+    mappingVersion:
+      r.mapping_version === null || r.mapping_version === undefined ? null : Number(r.mapping_version),
     status: r.status as QuarantineStatus,
     createdAt: r.created_at,
     updatedAt: r.updated_at,

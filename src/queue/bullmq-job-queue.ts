@@ -111,10 +111,15 @@ export class BullmqJobQueue extends JobQueue implements OnModuleDestroy {
   async schedule<T>(id: string, cron: string, name: JobName, data: T): Promise<void> {
     // A schedule moved to another job name must not keep firing from its old queue.
     const previous = this.schedules.get(id);
-    if (previous && previous.name !== name) await this.queue(previous.name).removeJobScheduler(encodeJobId(id));
+    if (previous && previous.name !== name)
+      await this.queue(previous.name).removeJobScheduler(encodeJobId(id));
     this.schedules.set(id, { cron, name, data });
     if (this.closed) return;
-    await this.queue(name).upsertJobScheduler(encodeJobId(id), { pattern: cron }, { name, data, opts: jobOptions() });
+    await this.queue(name).upsertJobScheduler(
+      encodeJobId(id),
+      { pattern: cron },
+      { name, data, opts: jobOptions() },
+    );
   }
 
   async unschedule(id: string): Promise<void> {
@@ -128,7 +133,11 @@ export class BullmqJobQueue extends JobQueue implements OnModuleDestroy {
   private async redeclareSchedules(): Promise<void> {
     for (const [id, s] of this.schedules) {
       await this.queue(s.name)
-        .upsertJobScheduler(encodeJobId(id), { pattern: s.cron }, { name: s.name, data: s.data, opts: jobOptions() })
+        .upsertJobScheduler(
+          encodeJobId(id),
+          { pattern: s.cron },
+          { name: s.name, data: s.data, opts: jobOptions() },
+        )
         .catch((err: Error) => this.log.warn(`re-declaring schedule ${id} failed: ${err.message}`));
     }
   }

@@ -16,7 +16,10 @@ interface Job {
 @Injectable()
 export class InProcessJobQueue extends JobQueue {
   private readonly log = new Logger('JobQueue');
-  private readonly handlers = new Map<JobName, { handler: JobHandler<unknown>; concurrency: number; running: number }>();
+  private readonly handlers = new Map<
+    JobName,
+    { handler: JobHandler<unknown>; concurrency: number; running: number }
+  >();
   private readonly waiting: Job[] = [];
   private readonly waitingIds = new Set<string>();
   private readonly timers = new Set<NodeJS.Timeout>();
@@ -33,7 +36,11 @@ export class InProcessJobQueue extends JobQueue {
   async schedule<T>(id: string, cron: string, name: JobName, data: T): Promise<void> {
     await this.unschedule(id);
     if (this.closed) return;
-    const job = CronJob.from({ cronTime: cron, onTick: () => void this.add(name, data, { jobId: id }), start: true });
+    const job = CronJob.from({
+      cronTime: cron,
+      onTick: () => void this.add(name, data, { jobId: id }),
+      start: true,
+    });
     this.crons.set(id, job);
     this.registry?.addCronJob(id, job);
   }
@@ -62,7 +69,11 @@ export class InProcessJobQueue extends JobQueue {
   }
 
   process<T>(name: JobName, handler: JobHandler<T>, options: { concurrency?: number } = {}): void {
-    this.handlers.set(name, { handler: handler as JobHandler<unknown>, concurrency: options.concurrency ?? 1, running: 0 });
+    this.handlers.set(name, {
+      handler: handler as JobHandler<unknown>,
+      concurrency: options.concurrency ?? 1,
+      running: 0,
+    });
     this.pump();
   }
 
@@ -74,7 +85,7 @@ export class InProcessJobQueue extends JobQueue {
   }
 
   private pump(): void {
-    for (let i = 0; i < this.waiting.length; ) {
+    for (let i = 0; i < this.waiting.length;) {
       const job = this.waiting[i];
       const h = this.handlers.get(job.name);
       if (!h || h.running >= h.concurrency) {
@@ -102,7 +113,9 @@ export class InProcessJobQueue extends JobQueue {
     } catch (err) {
       if (job.attempts < job.maxAttempts && !this.closed) {
         const delay = Math.min(30_000, 200 * 2 ** job.attempts);
-        this.log.warn(`job ${job.name} failed (attempt ${job.attempts}/${job.maxAttempts}), retrying in ${delay} ms: ${(err as Error).message}`);
+        this.log.warn(
+          `job ${job.name} failed (attempt ${job.attempts}/${job.maxAttempts}), retrying in ${delay} ms: ${(err as Error).message}`,
+        );
         const t = setTimeout(() => {
           this.timers.delete(t);
           this.enqueue(job);
@@ -116,7 +129,11 @@ export class InProcessJobQueue extends JobQueue {
   }
 
   private checkIdle(): void {
-    if (this.running === 0 && this.timers.size === 0 && this.waiting.every((j) => !this.handlers.has(j.name))) {
+    if (
+      this.running === 0 &&
+      this.timers.size === 0 &&
+      this.waiting.every((j) => !this.handlers.has(j.name))
+    ) {
       const waiters = this.idleWaiters;
       this.idleWaiters = [];
       waiters.forEach((w) => w());

@@ -16,7 +16,11 @@ export function jobQueueFor(config: AppConfig, registry?: SchedulerRegistry): Jo
 
 @Module({
   providers: [
-    { provide: JobQueue, inject: [AppConfig, { token: SchedulerRegistry, optional: true }], useFactory: jobQueueFor },
+    {
+      provide: JobQueue,
+      inject: [AppConfig, { token: SchedulerRegistry, optional: true }],
+      useFactory: jobQueueFor,
+    },
     WorkerCommand,
   ],
   exports: [JobQueue],

@@ -41,7 +41,13 @@ return untilMs
 `;
 
 type ScriptedRedis = IORedis & {
-  rateAcquire(window: string, pause: string, requests: number, perMs: number, member: string): Promise<number>;
+  rateAcquire(
+    window: string,
+    pause: string,
+    requests: number,
+    perMs: number,
+    member: string,
+  ): Promise<number>;
   ratePause(pause: string, ms: number): Promise<number>;
 };
 
@@ -79,7 +85,15 @@ export class RedisRateLimiter extends RateLimiter implements OnModuleDestroy {
       signal?.throwIfAborted();
       const local = (this.localPauses.get(key) ?? 0) - Date.now();
       const wait =
-        local > 0 ? local : await this.redis.rateAcquire(window, pause, budget.requests, budget.perMs, `${this.member}:${++this.seq}`);
+        local > 0
+          ? local
+          : await this.redis.rateAcquire(
+              window,
+              pause,
+              budget.requests,
+              budget.perMs,
+              `${this.member}:${++this.seq}`,
+            );
       if (wait <= 0) return;
       await new Promise((r) => setTimeout(r, Math.min(MAX_WAIT_MS, Math.max(1, wait))));
     }
@@ -89,7 +103,9 @@ export class RedisRateLimiter extends RateLimiter implements OnModuleDestroy {
     const ms = Math.ceil(untilMs - Date.now());
     if (ms <= 0) return;
     this.localPauses.set(key, Math.max(this.localPauses.get(key) ?? 0, untilMs));
-    this.redis.ratePause(this.keys(key)[1], ms).catch((err: Error) => this.log.warn(`sharing a pause of ${key} failed: ${err.message}`));
+    this.redis
+      .ratePause(this.keys(key)[1], ms)
+      .catch((err: Error) => this.log.warn(`sharing a pause of ${key} failed: ${err.message}`));
   }
 
   async onModuleDestroy(): Promise<void> {

@@ -22,11 +22,16 @@ export function shutdownSignal(): Promise<NodeJS.Signals> {
 
 /** One line saying what this worker serves, so an operator sees a worker without Redis is a lone process. */
 export function workerBanner(config: AppConfig): string {
-  const queue = config.env.REDIS_URL ? `BullMQ (prefix ${config.env.QUEUE_PREFIX})` : 'in-process (no REDIS_URL: this worker is alone)';
+  const queue = config.env.REDIS_URL
+    ? `BullMQ (prefix ${config.env.QUEUE_PREFIX})`
+    : 'in-process (no REDIS_URL: this worker is alone)';
   return `syncline worker ${process.pid} ready: queue ${queue}, database ${config.database.type}`;
 }
 
-@Command({ name: 'worker', description: 'process jobs (sync runs, webhooks, outbound batches) until SIGTERM; no HTTP' })
+@Command({
+  name: 'worker',
+  description: 'process jobs (sync runs, webhooks, outbound batches) until SIGTERM; no HTTP',
+})
 export class WorkerCommand extends CommandRunner {
   private readonly log = new Logger('Worker');
 

@@ -60,7 +60,12 @@ export class CustomerRepository {
   }
 
   /** external id -> customer id, for one (connection, object). */
-  async findByIdentities(tx: Tx, connection: string, object: string, externalIds: string[]): Promise<Map<string, string>> {
+  async findByIdentities(
+    tx: Tx,
+    connection: string,
+    object: string,
+    externalIds: string[],
+  ): Promise<Map<string, string>> {
     const out = new Map<string, string>();
     for (let i = 0; i < externalIds.length; i += IN_CHUNK) {
       const ids = externalIds.slice(i, i + IN_CHUNK);
@@ -91,7 +96,10 @@ export class CustomerRepository {
     const out = new Map<string, CustomerRow>();
     for (let i = 0; i < ids.length; i += IN_CHUNK) {
       const slice = ids.slice(i, i + IN_CHUNK);
-      const rows = await tx.query(`SELECT * FROM customers WHERE id IN (${placeholders(slice.length)})`, slice);
+      const rows = await tx.query(
+        `SELECT * FROM customers WHERE id IN (${placeholders(slice.length)})`,
+        slice,
+      );
       for (const r of rows) out.set(r.id, toCustomerRow(r, this.pii));
     }
     return out;
@@ -100,7 +108,17 @@ export class CustomerRepository {
   async insertCustomers(tx: Tx, rows: CustomerRow[]): Promise<void> {
     await tx.insertMany(
       'customers',
-      ['id', 'version', 'email_key', 'fields', 'provenance', 'created_at', 'updated_at', 'merged_into', 'erased_at'],
+      [
+        'id',
+        'version',
+        'email_key',
+        'fields',
+        'provenance',
+        'created_at',
+        'updated_at',
+        'merged_into',
+        'erased_at',
+      ],
       rows.map((c) => [
         c.id,
         c.version,
@@ -134,7 +152,10 @@ export class CustomerRepository {
     if (affected !== 1) throw new StaleVersionError('customer', c.id, expectedVersion);
   }
 
-  async insertIdentities(tx: Tx, identities: (Identity & { customerId: string; createdAt: string })[]): Promise<void> {
+  async insertIdentities(
+    tx: Tx,
+    identities: (Identity & { customerId: string; createdAt: string })[],
+  ): Promise<void> {
     await tx.insertMany(
       'customer_identities',
       ['connection', 'object', 'external_id', 'customer_id', 'created_at'],
@@ -146,7 +167,13 @@ export class CustomerRepository {
     await tx.insertMany(
       'customer_versions',
       ['customer_id', 'version', 'changes', 'cause', 'at'],
-      versions.map((v) => [v.customerId, v.version, JSON.stringify(this.pii ? this.pii.sealChanges(v.changes) : v.changes), JSON.stringify(v.cause), v.at]),
+      versions.map((v) => [
+        v.customerId,
+        v.version,
+        JSON.stringify(this.pii ? this.pii.sealChanges(v.changes) : v.changes),
+        JSON.stringify(v.cause),
+        v.at,
+      ]),
     );
   }
 

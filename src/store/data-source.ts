@@ -6,9 +6,16 @@ import type { DatabaseTarget } from '../config/env.schema';
 import { ENTITIES, MIGRATIONS } from './schema';
 
 export function dataSourceOptions(target: DatabaseTarget): DataSourceOptions {
-  const common = { entities: ENTITIES, migrations: MIGRATIONS, synchronize: false, migrationsRun: false, logging: false };
+  const common = {
+    entities: ENTITIES,
+    migrations: MIGRATIONS,
+    synchronize: false,
+    migrationsRun: false,
+    logging: false,
+  };
   if (target.type === 'sqlite') {
-    if (target.file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(target.file)), { recursive: true });
+    if (target.file !== ':memory:')
+      fs.mkdirSync(path.dirname(path.resolve(target.file)), { recursive: true });
     return {
       ...common,
       type: 'better-sqlite3',

@@ -9,7 +9,11 @@ export type Row = Record<string, any>;
 
 /** A write based on a stale version; the transaction is retried from the top. */
 export class StaleVersionError extends Error {
-  constructor(readonly entity: string, readonly id: string, readonly expected: number) {
+  constructor(
+    readonly entity: string,
+    readonly id: string,
+    readonly expected: number,
+  ) {
     super(`stale version of ${entity} ${id}: expected ${expected}`);
   }
 }
@@ -87,10 +91,16 @@ export class Database {
       try {
         return this.dialect === 'sqlite' ? await this.serialized(() => this.once(fn)) : await this.once(fn);
       } catch (err) {
-        const code = (err as { driverError?: { code?: string }; code?: string }).driverError?.code ?? (err as { code?: string }).code;
-        const retryable = err instanceof StaleVersionError || (code !== undefined && RETRYABLE_PG_CODES.has(code));
+        const code =
+          (err as { driverError?: { code?: string }; code?: string }).driverError?.code ??
+          (err as { code?: string }).code;
+        const retryable =
+          err instanceof StaleVersionError || (code !== undefined && RETRYABLE_PG_CODES.has(code));
         if (!retryable) throw err;
-        if (attempt >= retries) throw new ConflictRetriesExhaustedError(`gave up after ${retries} conflict retries: ${(err as Error).message}`);
+        if (attempt >= retries)
+          throw new ConflictRetriesExhaustedError(
+            `gave up after ${retries} conflict retries: ${(err as Error).message}`,
+          );
         this.log.debug(`retrying transaction after conflict (${(err as Error).message})`);
         await new Promise((r) => setTimeout(r, Math.random() * 10 * (attempt + 1)));
       }

@@ -17,4 +17,9 @@ export const ENTITIES = [
   AuditChainHeadEntity,
 ];
 
-export const MIGRATIONS = [Foundation1763800000000, SyncEngine1763800100000, IdentityConsent1763800200000, Privacy1763800400000];
+export const MIGRATIONS = [
+  Foundation1763800000000,
+  SyncEngine1763800100000,
+  IdentityConsent1763800200000,
+  Privacy1763800400000,
+];

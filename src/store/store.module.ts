@@ -16,7 +16,10 @@ import { DataSource } from 'typeorm';
       dataSourceFactory: async (options) => openDataSource(options!),
     }),
   ],
-  providers: [{ provide: Database, inject: [DataSource], useFactory: (ds: DataSource) => new Database(ds) }, CustomerRepository],
+  providers: [
+    { provide: Database, inject: [DataSource], useFactory: (ds: DataSource) => new Database(ds) },
+    CustomerRepository,
+  ],
   exports: [Database, CustomerRepository],
 })
 export class StoreModule {}

@@ -1,7 +1,13 @@
 // Owns configured connections: declared in syncline.yaml (applied at boot) or managed over the admin API.
 // Credentials are stored as references to environment variables (or literals for sandboxes) and resolved only
 // when a connector needs them; every change is audited.
-import { BadRequestException, Injectable, NotFoundException, Optional, type OnModuleInit } from '@nestjs/common';
+import {
+  BadRequestException,
+  Injectable,
+  NotFoundException,
+  Optional,
+  type OnModuleInit,
+} from '@nestjs/common';
 import { AuditService } from '../audit/audit.service';
 import { ActorType, AuditEntity, type Actor } from '../audit/audit.types';
 import { Clock } from '../common/clock';
@@ -69,7 +75,9 @@ export class ConnectionsService implements OnModuleInit {
   async upsert(input: unknown, actor: Actor, origin = ConfigOrigin.Api): Promise<StoredConnection> {
     const parsed = connectionSchema.safeParse(input);
     if (!parsed.success) {
-      throw new BadRequestException(parsed.error.issues.map((i) => `body field "${i.path.join('.')}": ${i.message}`).join('; '));
+      throw new BadRequestException(
+        parsed.error.issues.map((i) => `body field "${i.path.join('.')}": ${i.message}`).join('; '),
+      );
     }
     const c = parsed.data;
     if (!this.registry.has(c.connector)) {
@@ -78,8 +86,15 @@ export class ConnectionsService implements OnModuleInit {
     const now = this.clock.nowIso();
     const stored = await this.db.transaction(async (tx) => {
       const [existing] = await tx.query('SELECT * FROM connections WHERE id = ?', [c.id]);
-      const next = [c.connector, c.baseUrl ?? null, JSON.stringify(c.credentials), JSON.stringify(c.settings)];
-      const sealed = this.pii ? [next[0], next[1], JSON.stringify(this.pii.sealCredentials(c.credentials)), next[3]] : next;
+      const next = [
+        c.connector,
+        c.baseUrl ?? null,
+        JSON.stringify(c.credentials),
+        JSON.stringify(c.settings),
+      ];
+      const sealed = this.pii
+        ? [next[0], next[1], JSON.stringify(this.pii.sealCredentials(c.credentials)), next[3]]
+        : next;
       if (existing) {
         const prev = toStored(existing, this.pii);
         const same =
@@ -88,12 +103,10 @@ export class ConnectionsService implements OnModuleInit {
           JSON.stringify(prev.credentials) === next[2] &&
           JSON.stringify(prev.settings) === next[3];
         if (same) return prev;
-        await tx.execute('UPDATE connections SET connector = ?, base_url = ?, credentials = ?, settings = ?, origin = ?, updated_at = ? WHERE id = ?', [
-          ...sealed,
-          origin,
-          now,
-          c.id,
-        ]);
+        await tx.execute(
+          'UPDATE connections SET connector = ?, base_url = ?, credentials = ?, settings = ?, origin = ?, updated_at = ? WHERE id = ?',
+          [...sealed, origin, now, c.id],
+        );
         await this.audit.append(tx, [
           {
             actor,
@@ -111,7 +124,13 @@ export class ConnectionsService implements OnModuleInit {
         );
         if (!inserted) throw new StaleVersionError('connection', c.id, 0);
         await this.audit.append(tx, [
-          { actor, entityType: AuditEntity.Connection, entityId: c.id, action: 'connection.created', payload: { after: redact({ ...c }) } },
+          {
+            actor,
+            entityType: AuditEntity.Connection,
+            entityId: c.id,
+            action: 'connection.created',
+            payload: { after: redact({ ...c }) },
+          },
         ]);
       }
       return { ...c, origin, createdAt: existing?.created_at ?? now, updatedAt: now } as StoredConnection;
@@ -125,7 +144,13 @@ export class ConnectionsService implements OnModuleInit {
     await this.db.transaction(async (tx) => {
       await tx.execute('DELETE FROM connections WHERE id = ?', [id]);
       await this.audit.append(tx, [
-        { actor, entityType: AuditEntity.Connection, entityId: id, action: 'connection.deleted', payload: { before: redact(prev) } },
+        {
+          actor,
+          entityType: AuditEntity.Connection,
+          entityId: id,
+          action: 'connection.deleted',
+          payload: { before: redact(prev) },
+        },
       ]);
     });
     this.contexts.delete(id);
@@ -141,11 +166,20 @@ export class ConnectionsService implements OnModuleInit {
       if (typeof ref === 'string') credentials[k] = ref;
       else {
         const v = process.env[ref.env];
-        if (v === undefined) throw new BadRequestException(`connection "${id}": credential "${k}" needs environment variable ${ref.env}, which is not set`);
+        if (v === undefined)
+          throw new BadRequestException(
+            `connection "${id}": credential "${k}" needs environment variable ${ref.env}, which is not set`,
+          );
         credentials[k] = v;
       }
     }
-    const ctx: ConnectionContext = { id: c.id, connector: c.connector, baseUrl: c.baseUrl, credentials, settings: c.settings };
+    const ctx: ConnectionContext = {
+      id: c.id,
+      connector: c.connector,
+      baseUrl: c.baseUrl,
+      credentials,
+      settings: c.settings,
+    };
     this.contexts.set(id, ctx);
     return ctx;
   }

@@ -17,6 +17,7 @@ import { ABSENT, type CompiledMapping } from '../mapping/mapping.types';
 import { PiiCodec } from '../privacy/pii-codec';
 import { DuplicateDetector } from '../identity/duplicate-detector.service';
 import type { Tx } from '../store/database';
+import { writeOutcomes, type OutcomeRow } from './outcome-log';
 import { OutboxService } from './outbox.service';
 import { emptyCounts, OutboxOp, OutcomeAction, type RunCounts } from './sync.types';
 
@@ -32,19 +33,7 @@ export interface InboundContext {
   readAt?: Date;
 }
 
-export interface OutcomeRow {
-  runId: string | null;
-  syncId: string | null;
-  customerId: string | null;
-  connection: string;
-  object: string;
-  externalId: string | null;
-  direction: 'in' | 'out';
-  action: OutcomeAction;
-  detail: unknown;
-  mappingVersion: number | null;
-  connectorVersion: string | null;
-}
+export type { OutcomeRow } from './outcome-log';
 
 @Injectable()
 export class InboundService {
@@ -65,7 +54,12 @@ export class InboundService {
     return m;
   }
 
-  async processPage(tx: Tx, records: VendorRecord[], deleted: string[], ctx: InboundContext): Promise<RunCounts> {
+  async processPage(
+    tx: Tx,
+    records: VendorRecord[],
+    deleted: string[],
+    ctx: InboundContext,
+  ): Promise<RunCounts> {
     const counts = emptyCounts();
     const mapping = this.mappingFor(ctx.connector.manifest.id, ctx.object);
     const now = this.clock.nowIso();
@@ -88,23 +82,45 @@ export class InboundService {
     for (const rec of records) {
       if (echoes.has(rec.id)) {
         counts.unchanged++;
-        outcomes.push({ ...base, customerId: echoes.get(rec.id)!, externalId: rec.id, direction: 'in', action: OutcomeAction.EchoIgnored, detail: null });
+        outcomes.push({
+          ...base,
+          customerId: echoes.get(rec.id)!,
+          externalId: rec.id,
+          direction: 'in',
+          action: OutcomeAction.EchoIgnored,
+          detail: null,
+        });
         continue;
       }
       const mapped = mapInbound(mapping, rec.data, { readAt: ctx.readAt ?? now });
-      const issues = [...mapped.issues, ...validateCustomerFields(mapped.fields, mapping.definition.required ?? [])];
+      const issues = [
+        ...mapped.issues,
+        ...validateCustomerFields(mapped.fields, mapping.definition.required ?? []),
+      ];
       const externalId = mapped.externalId ?? rec.id;
       if (issues.length) {
         counts.quarantined++;
         await this.quarantine(tx, ctx, syncId, externalId, rec.data, issues, mapping.version, now);
-        outcomes.push({ ...base, customerId: null, externalId, direction: 'in', action: OutcomeAction.Quarantined, detail: { reasons: issues } });
+        outcomes.push({
+          ...base,
+          customerId: null,
+          externalId,
+          direction: 'in',
+          action: OutcomeAction.Quarantined,
+          detail: { reasons: issues },
+        });
         continue;
       }
       passed.push(externalId);
       inboundIds.push(externalId);
       inbound.push({
         identity: { connection: ctx.connection.id, object: ctx.object, externalId },
-        change: { connection: ctx.connection.id, sourceTimestamp: mapped.sourceTimestamp, fields: mapped.fields, clearable: mapped.clearable },
+        change: {
+          connection: ctx.connection.id,
+          sourceTimestamp: mapped.sourceTimestamp,
+          fields: mapped.fields,
+          clearable: mapped.clearable,
+        },
       });
     }
     if (passed.length) await this.resolveQuarantine(tx, ctx, passed, now);
@@ -116,8 +132,19 @@ export class InboundService {
     });
     const changed: string[] = [];
     applied.forEach((o, i) => {
-      const action = o.action === ApplyAction.Created ? OutcomeAction.Created : o.action === ApplyAction.Updated ? OutcomeAction.Updated : OutcomeAction.Unchanged;
-      counts[o.action === ApplyAction.Created ? 'created' : o.action === ApplyAction.Updated ? 'updated' : 'unchanged']++;
+      const action =
+        o.action === ApplyAction.Created
+          ? OutcomeAction.Created
+          : o.action === ApplyAction.Updated
+            ? OutcomeAction.Updated
+            : OutcomeAction.Unchanged;
+      counts[
+        o.action === ApplyAction.Created
+          ? 'created'
+          : o.action === ApplyAction.Updated
+            ? 'updated'
+            : 'unchanged'
+      ]++;
       if (o.action !== ApplyAction.Unchanged) changed.push(o.customerId);
       outcomes.push({
         ...base,
@@ -129,7 +156,13 @@ export class InboundService {
       });
     });
 
-    await this.outbox.enqueueForSyncs(tx, ctx.syncs, [...new Set(changed)], OutboxOp.Upsert, ctx.connection.id);
+    await this.outbox.enqueueForSyncs(
+      tx,
+      ctx.syncs,
+      [...new Set(changed)],
+      OutboxOp.Upsert,
+      ctx.connection.id,
+    );
     await this.duplicates?.afterInbound(tx, [...new Set(changed)], ctx.actor);
 
     if (deleted.length) {
@@ -141,9 +174,17 @@ export class InboundService {
       // Only deletions of records we hold count: a source reports deletes of records we never synced too.
       counts.deleted += owners.length;
       const customerIds = owners.map((r) => r.customer_id as string);
-      if (mirror.length) await this.outbox.enqueueForSyncs(tx, mirror, customerIds, OutboxOp.Delete, ctx.connection.id);
+      if (mirror.length)
+        await this.outbox.enqueueForSyncs(tx, mirror, customerIds, OutboxOp.Delete, ctx.connection.id);
       for (const r of owners) {
-        outcomes.push({ ...base, customerId: r.customer_id, externalId: r.external_id, direction: 'in', action: OutcomeAction.Deleted, detail: { propagated: mirror.length > 0 } });
+        outcomes.push({
+          ...base,
+          customerId: r.customer_id,
+          externalId: r.external_id,
+          direction: 'in',
+          action: OutcomeAction.Deleted,
+          detail: { propagated: mirror.length > 0 },
+        });
       }
     }
     await this.writeOutcomes(tx, outcomes, now);
@@ -154,7 +195,12 @@ export class InboundService {
    * Records that are our own writes coming back (webhook echo from a destination we pushed to): their mapped
    * content hashes to what we last sent, so applying them could only create churn or ping-pong.
    */
-  private async echoes(tx: Tx, mapping: CompiledMapping, ctx: InboundContext, records: VendorRecord[]): Promise<Map<string, string>> {
+  private async echoes(
+    tx: Tx,
+    mapping: CompiledMapping,
+    ctx: InboundContext,
+    records: VendorRecord[],
+  ): Promise<Map<string, string>> {
     const out = new Map<string, string>();
     if (!records.length) return out;
     const ids = records.map((r) => r.id);
@@ -172,7 +218,11 @@ export class InboundService {
     const byId = new Map(rows.map((r) => [r.external_id, r]));
     for (const rec of records) {
       const state = byId.get(rec.id);
-      if (state && contentHash(projectOutboundShape(mapping, rec.data, state.customer_id)) === state.last_hash) out.set(rec.id, state.customer_id);
+      if (
+        state &&
+        contentHash(projectOutboundShape(mapping, rec.data, state.customer_id)) === state.last_hash
+      )
+        out.set(rec.id, state.customer_id);
     }
     return out;
   }
@@ -190,18 +240,42 @@ export class InboundService {
     const seal = (text: string) => (this.pii ? this.pii.sealText(text) : text);
     const updated = await tx.execute(
       "UPDATE quarantine SET record = ?, reasons = ?, mapping_version = ?, status = 'open', sync_id = ?, updated_at = ? WHERE connection = ? AND object = ? AND external_id = ?",
-      [seal(JSON.stringify(record)), seal(JSON.stringify(reasons)), mappingVersion, syncId, now, ctx.connection.id, ctx.object, externalId],
+      [
+        seal(JSON.stringify(record)),
+        seal(JSON.stringify(reasons)),
+        mappingVersion,
+        syncId,
+        now,
+        ctx.connection.id,
+        ctx.object,
+        externalId,
+      ],
     );
     if (!updated) {
       await tx.execute(
         "INSERT INTO quarantine (connection, object, external_id, sync_id, record, reasons, mapping_version, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'open', ?, ?)",
-        [ctx.connection.id, ctx.object, externalId, syncId, seal(JSON.stringify(record)), seal(JSON.stringify(reasons)), mappingVersion, now, now],
+        [
+          ctx.connection.id,
+          ctx.object,
+          externalId,
+          syncId,
+          seal(JSON.stringify(record)),
+          seal(JSON.stringify(reasons)),
+          mappingVersion,
+          now,
+          now,
+        ],
       );
     }
   }
 
   /** A record that now passes closes its open quarantine entry. */
-  private async resolveQuarantine(tx: Tx, ctx: InboundContext, externalIds: string[], now: string): Promise<void> {
+  private async resolveQuarantine(
+    tx: Tx,
+    ctx: InboundContext,
+    externalIds: string[],
+    now: string,
+  ): Promise<void> {
     for (let i = 0; i < externalIds.length; i += 500) {
       const slice = externalIds.slice(i, i + 500);
       await tx.execute(
@@ -212,30 +286,16 @@ export class InboundService {
   }
 
   async writeOutcomes(tx: Tx, outcomes: OutcomeRow[], now: string): Promise<void> {
-    await tx.insertMany(
-      'record_outcomes',
-      ['run_id', 'sync_id', 'customer_id', 'connection', 'object', 'external_id', 'direction', 'action', 'detail', 'mapping_version', 'connector_version', 'at'],
-      outcomes.map((o) => [
-        o.runId,
-        o.syncId,
-        o.customerId,
-        o.connection,
-        o.object,
-        o.externalId,
-        o.direction,
-        o.action,
-        // Details can quote a rejected value (a transform's error message): sealed like the record itself.
-        o.detail === null || o.detail === undefined ? null : this.pii ? this.pii.sealText(JSON.stringify(o.detail)) : JSON.stringify(o.detail),
-        o.mappingVersion,
-        o.connectorVersion,
-        now,
-      ]),
-    );
+    await writeOutcomes(tx, outcomes, now, this.pii);
   }
 }
 
 /** The vendor record cut down to the fields our outbound mapping writes, shaped as we send it. */
-export function projectOutboundShape(mapping: CompiledMapping, record: Record<string, unknown>, customerId: string): Record<string, unknown> {
+export function projectOutboundShape(
+  mapping: CompiledMapping,
+  record: Record<string, unknown>,
+  customerId: string,
+): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const rule of mapping.outbound) {
     const v = readerFor(rule.target)(record);

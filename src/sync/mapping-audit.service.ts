@@ -24,7 +24,9 @@ export class MappingAuditService implements OnApplicationBootstrap {
     for (const m of this.mappings.list()) {
       const id = `${m.connector}/${m.object}`;
       const hash = contentHash(m.definition);
-      const [last] = await this.audit.list({ entityType: AuditEntity.Mapping, entityId: id, limit: 1000 }).then((r) => r.entries.slice(-1));
+      const [last] = await this.audit
+        .list({ entityType: AuditEntity.Mapping, entityId: id, limit: 1000 })
+        .then((r) => r.entries.slice(-1));
       const lastHash = (last?.payload as { hash?: string } | null)?.hash;
       if (lastHash === hash) continue;
       await this.db.transaction((tx) =>
@@ -34,7 +36,12 @@ export class MappingAuditService implements OnApplicationBootstrap {
             entityType: AuditEntity.Mapping,
             entityId: id,
             action: last ? 'mapping.updated' : 'mapping.registered',
-            payload: { version: m.version, hash, file: m.file, previousVersion: (last?.payload as { version?: number } | null)?.version ?? null },
+            payload: {
+              version: m.version,
+              hash,
+              file: m.file,
+              previousVersion: (last?.payload as { version?: number } | null)?.version ?? null,
+            },
           },
         ]),
       );

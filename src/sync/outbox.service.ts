@@ -23,7 +23,7 @@ import { PiiCodec } from '../privacy/pii-codec';
 import { redactText } from '../privacy/redact';
 import { Database, type Tx } from '../store/database';
 import { ConnectionsService } from './connections.service';
-import type { OutcomeRow } from './inbound.service';
+import { writeOutcomes, type OutcomeRow } from './outcome-log';
 import { emptyCounts, OutboxOp, OutboxStatus, OutcomeAction, type RunCounts } from './sync.types';
 
 export interface OutboxRow {
@@ -57,7 +57,20 @@ export interface DrainOptions {
   onBatch?: (counts: RunCounts) => void;
 }
 
-const OUTBOX_COLUMNS = ['connection', 'object', 'customer_id', 'op', 'sync_id', 'customer_version', 'status', 'attempts', 'next_attempt_at', 'last_error', 'created_at', 'updated_at'];
+const OUTBOX_COLUMNS = [
+  'connection',
+  'object',
+  'customer_id',
+  'op',
+  'sync_id',
+  'customer_version',
+  'status',
+  'attempts',
+  'next_attempt_at',
+  'last_error',
+  'created_at',
+  'updated_at',
+];
 
 /** Strips empty values so "not set" and "set to empty" hash alike on both sides of the echo check. */
 export function sentShape(record: Record<string, unknown>): Record<string, unknown> {
@@ -98,45 +111,88 @@ export class OutboxService {
   }
 
   /** Enqueues (or refreshes) outbox rows for every destination of the given syncs. Never back to `origin`. */
-  async enqueueForSyncs(tx: Tx, syncs: SyncConfig[], customerIds: string[], op: OutboxOp, origin: string | null): Promise<number> {
+  async enqueueForSyncs(
+    tx: Tx,
+    syncs: SyncConfig[],
+    customerIds: string[],
+    op: OutboxOp,
+    origin: string | null,
+  ): Promise<number> {
     if (!customerIds.length) return 0;
-    const targets = new Map<string, { connection: string; object: string; syncId: string; updateOnly: boolean }>();
+    const targets = new Map<
+      string,
+      { connection: string; object: string; syncId: string; updateOnly: boolean }
+    >();
     for (const s of syncs) {
       for (const d of s.destinations) {
         if (d.connection === origin) continue;
-        targets.set(`${d.connection}\u0000${d.object}`, { connection: d.connection, object: d.object, syncId: s.id, updateOnly: s.mode === SyncMode.UpdateOnly });
+        targets.set(`${d.connection}\u0000${d.object}`, {
+          connection: d.connection,
+          object: d.object,
+          syncId: s.id,
+          updateOnly: s.mode === SyncMode.UpdateOnly,
+        });
       }
     }
     let n = 0;
     for (const t of targets.values()) {
       let ids = customerIds;
-      if (t.updateOnly && op === OutboxOp.Upsert) ids = await this.existingAt(tx, t.connection, t.object, customerIds);
+      if (t.updateOnly && op === OutboxOp.Upsert)
+        ids = await this.existingAt(tx, t.connection, t.object, customerIds);
       n += await this.enqueue(tx, t.connection, t.object, ids, op, t.syncId);
     }
     return n;
   }
 
-  async enqueue(tx: Tx, connection: string, object: string, customerIds: string[], op: OutboxOp, syncId: string | null): Promise<number> {
+  async enqueue(
+    tx: Tx,
+    connection: string,
+    object: string,
+    customerIds: string[],
+    op: OutboxOp,
+    syncId: string | null,
+  ): Promise<number> {
     const ids = [...new Set(customerIds)];
     if (!ids.length) return 0;
     const now = this.clock.nowIso();
     const versions = new Map<string, number>();
     for (let i = 0; i < ids.length; i += 500) {
       const slice = ids.slice(i, i + 500);
-      for (const r of await tx.query(`SELECT id, version FROM customers WHERE id IN (${slice.map(() => '?').join(',')})`, slice)) {
+      for (const r of await tx.query(
+        `SELECT id, version FROM customers WHERE id IN (${slice.map(() => '?').join(',')})`,
+        slice,
+      )) {
         versions.set(r.id, Number(r.version));
       }
     }
     await tx.insertMany(
       'outbox',
       OUTBOX_COLUMNS,
-      ids.map((id) => [connection, object, id, op, syncId, versions.get(id) ?? 0, OutboxStatus.Pending, 0, now, null, now, now]),
+      ids.map((id) => [
+        connection,
+        object,
+        id,
+        op,
+        syncId,
+        versions.get(id) ?? 0,
+        OutboxStatus.Pending,
+        0,
+        now,
+        null,
+        now,
+        now,
+      ]),
       `ON CONFLICT (connection, object, customer_id) DO UPDATE SET op = excluded.op, sync_id = excluded.sync_id, customer_version = excluded.customer_version, status = 'pending', attempts = 0, next_attempt_at = excluded.next_attempt_at, last_error = NULL, updated_at = excluded.updated_at`,
     );
     return ids.length;
   }
 
-  private async existingAt(tx: Tx, connection: string, object: string, customerIds: string[]): Promise<string[]> {
+  private async existingAt(
+    tx: Tx,
+    connection: string,
+    object: string,
+    customerIds: string[],
+  ): Promise<string[]> {
     const out: string[] = [];
     for (let i = 0; i < customerIds.length; i += 500) {
       const slice = customerIds.slice(i, i + 500);
@@ -159,7 +215,10 @@ export class OutboxService {
 
   /** Destinations with due work. */
   async dueTargets(): Promise<{ connection: string; object: string }[]> {
-    return this.db.query("SELECT DISTINCT connection, object FROM outbox WHERE status = 'pending' AND next_attempt_at <= ?", [this.clock.nowIso()]);
+    return this.db.query(
+      "SELECT DISTINCT connection, object FROM outbox WHERE status = 'pending' AND next_attempt_at <= ?",
+      [this.clock.nowIso()],
+    );
   }
 
   /** Earliest next attempt of pending rows (to schedule the next drain). */
@@ -179,20 +238,31 @@ export class OutboxService {
     }
     // Renewed on a timer too, not only between batches: a batch slower than the lock must not let a second
     // drainer in, and a killed holder blocks its destination for at most one lock length.
-    const renew = setInterval(() => void this.extendLock(lock, owner).catch(() => undefined), this.lockMs / 3);
+    const renew = setInterval(
+      () => void this.extendLock(lock, owner).catch(() => undefined),
+      this.lockMs / 3,
+    );
     renew.unref();
     try {
       return await this.drainLocked(connectionId, object, options, () => this.lock(lock, owner));
     } finally {
       clearInterval(renew);
-      await this.db.transaction((tx) => tx.execute('DELETE FROM sync_leases WHERE sync_id = ? AND run_id = ?', [lock, owner]));
+      await this.db.transaction((tx) =>
+        tx.execute('DELETE FROM sync_leases WHERE sync_id = ? AND run_id = ?', [lock, owner]),
+      );
     }
   }
 
   /** Only extends a lock still held (never takes one), so a late timer cannot re-take a released lock. */
   private async extendLock(name: string, owner: string): Promise<void> {
     const expires = new Date(this.clock.now().getTime() + this.lockMs).toISOString();
-    await this.db.transaction((tx) => tx.execute('UPDATE sync_leases SET expires_at = ? WHERE sync_id = ? AND run_id = ?', [expires, name, owner]));
+    await this.db.transaction((tx) =>
+      tx.execute('UPDATE sync_leases SET expires_at = ? WHERE sync_id = ? AND run_id = ?', [
+        expires,
+        name,
+        owner,
+      ]),
+    );
   }
 
   /** Takes or renews the drain lock (a row in sync_leases that expires if its holder dies). */
@@ -200,15 +270,31 @@ export class OutboxService {
     const now = this.clock.nowIso();
     const expires = new Date(this.clock.now().getTime() + this.lockMs).toISOString();
     return this.db.transaction(async (tx) => {
-      const renewed = await tx.execute('UPDATE sync_leases SET expires_at = ? WHERE sync_id = ? AND run_id = ?', [expires, name, owner]);
+      const renewed = await tx.execute(
+        'UPDATE sync_leases SET expires_at = ? WHERE sync_id = ? AND run_id = ?',
+        [expires, name, owner],
+      );
       if (renewed) return true;
-      const taken = await tx.execute('UPDATE sync_leases SET run_id = ?, owner = ?, expires_at = ? WHERE sync_id = ? AND expires_at < ?', [owner, 'outbox', expires, name, now]);
+      const taken = await tx.execute(
+        'UPDATE sync_leases SET run_id = ?, owner = ?, expires_at = ? WHERE sync_id = ? AND expires_at < ?',
+        [owner, 'outbox', expires, name, now],
+      );
       if (taken) return true;
-      return (await tx.execute('INSERT INTO sync_leases (sync_id, run_id, owner, expires_at) VALUES (?, ?, ?, ?) ON CONFLICT (sync_id) DO NOTHING', [name, owner, 'outbox', expires])) === 1;
+      return (
+        (await tx.execute(
+          'INSERT INTO sync_leases (sync_id, run_id, owner, expires_at) VALUES (?, ?, ?, ?) ON CONFLICT (sync_id) DO NOTHING',
+          [name, owner, 'outbox', expires],
+        )) === 1
+      );
     });
   }
 
-  private async drainLocked(connectionId: string, object: string, options: DrainOptions, renew: () => Promise<boolean>): Promise<RunCounts> {
+  private async drainLocked(
+    connectionId: string,
+    object: string,
+    options: DrainOptions,
+    renew: () => Promise<boolean>,
+  ): Promise<RunCounts> {
     const total = emptyCounts();
     const ctx = await this.connections.context(connectionId);
     const connector = this.registry.get(ctx.connector);
@@ -225,13 +311,35 @@ export class OutboxService {
       );
       if (!rows.length) break;
       const counts = emptyCounts();
-      const customers = await this.customers.loadMany(this.db, rows.map((r) => r.customer_id));
-      const states = await this.destinationStates(connectionId, object, rows.map((r) => r.customer_id));
+      const customers = await this.customers.loadMany(
+        this.db,
+        rows.map((r) => r.customer_id),
+      );
+      const states = await this.destinationStates(
+        connectionId,
+        object,
+        rows.map((r) => r.customer_id),
+      );
       const syncFilters = await this.syncFilters(rows);
       const consents = await this.consent?.latest(rows.map((r) => r.customer_id));
       const outcomes: OutcomeRow[] = [];
-      const base = { runId: options.runId ?? null, connection: connectionId, object, direction: 'out' as const, mappingVersion: mapping.version, connectorVersion: connector.manifest.version };
-      const settle: { row: OutboxRow; status: OutboxStatus; error?: string; retryAt?: string; externalId?: string; hash?: string; attempts?: number }[] = [];
+      const base = {
+        runId: options.runId ?? null,
+        connection: connectionId,
+        object,
+        direction: 'out' as const,
+        mappingVersion: mapping.version,
+        connectorVersion: connector.manifest.version,
+      };
+      const settle: {
+        row: OutboxRow;
+        status: OutboxStatus;
+        error?: string;
+        retryAt?: string;
+        externalId?: string;
+        hash?: string;
+        attempts?: number;
+      }[] = [];
       const writes: { row: OutboxRow; item: WriteItem; hash: string }[] = [];
       const deletes: { row: OutboxRow; externalId: string }[] = [];
 
@@ -247,11 +355,22 @@ export class OutboxService {
           settle.push({ row, status: OutboxStatus.Sent });
           continue;
         }
-        const gate = consentBlock(c, esp || syncFilters.get(row.sync_id ?? '') === 'email', consents?.get(c.id));
+        const gate = consentBlock(
+          c,
+          esp || syncFilters.get(row.sync_id ?? '') === 'email',
+          consents?.get(c.id),
+        );
         if (gate) {
           counts.suppressed++;
           settle.push({ row, status: OutboxStatus.Suppressed, error: gate });
-          outcomes.push({ ...base, syncId: row.sync_id, customerId: c.id, externalId: state?.external_id ?? null, action: OutcomeAction.Suppressed, detail: { reason: gate } });
+          outcomes.push({
+            ...base,
+            syncId: row.sync_id,
+            customerId: c.id,
+            externalId: state?.external_id ?? null,
+            action: OutcomeAction.Suppressed,
+            detail: { reason: gate },
+          });
           continue;
         }
         const mapped = mapOutbound(mapping, c.fields, { customerId: c.id });
@@ -259,7 +378,14 @@ export class OutboxService {
           counts.deadLettered++;
           const reason = `invalid-data: ${mapped.issues.map((i) => `${i.field}: ${i.message}`).join('; ')}`;
           settle.push({ row, status: OutboxStatus.Dead, error: reason });
-          outcomes.push({ ...base, syncId: row.sync_id, customerId: c.id, externalId: null, action: OutcomeAction.DeadLettered, detail: { reason } });
+          outcomes.push({
+            ...base,
+            syncId: row.sync_id,
+            customerId: c.id,
+            externalId: null,
+            action: OutcomeAction.DeadLettered,
+            detail: { reason },
+          });
           continue;
         }
         const shaped = sentShape(mapped.record);
@@ -267,31 +393,78 @@ export class OutboxService {
         if (state && state.last_hash === hash) {
           counts.unchanged++;
           settle.push({ row, status: OutboxStatus.Sent, externalId: state.external_id ?? undefined, hash });
-          outcomes.push({ ...base, syncId: row.sync_id, customerId: c.id, externalId: state.external_id, action: OutcomeAction.Unchanged, detail: null });
+          outcomes.push({
+            ...base,
+            syncId: row.sync_id,
+            customerId: c.id,
+            externalId: state.external_id,
+            action: OutcomeAction.Unchanged,
+            detail: null,
+          });
           continue;
         }
-        writes.push({ row, item: { key: c.id, externalId: state?.external_id ?? undefined, record: mapped.record }, hash });
+        writes.push({
+          row,
+          item: { key: c.id, externalId: state?.external_id ?? undefined, record: mapped.record },
+          hash,
+        });
       }
 
       if (writes.length) {
         try {
-          const results = await connector.write(ctx, object, writes.map((w) => w.item));
+          const results = await connector.write(
+            ctx,
+            object,
+            writes.map((w) => w.item),
+          );
           const byKey = new Map(results.map((r) => [r.key, r]));
           for (const w of writes) {
             const r = byKey.get(w.item.key);
             if (!r) {
-              settle.push(this.failure(w.row, new ConnectorError(ConnectorErrorCode.Temporary, 'connector returned no outcome for this record'), counts, outcomes, base));
+              settle.push(
+                this.failure(
+                  w.row,
+                  new ConnectorError(
+                    ConnectorErrorCode.Temporary,
+                    'connector returned no outcome for this record',
+                  ),
+                  counts,
+                  outcomes,
+                  base,
+                ),
+              );
               continue;
             }
             if (r.status === WriteStatus.Failed) {
-              const err = new ConnectorError(r.error?.code ?? ConnectorErrorCode.Permanent, r.error?.message ?? 'write failed', { retryAfterMs: r.error?.retryAfterMs, vendorCode: r.error?.vendorCode });
+              const err = new ConnectorError(
+                r.error?.code ?? ConnectorErrorCode.Permanent,
+                r.error?.message ?? 'write failed',
+                { retryAfterMs: r.error?.retryAfterMs, vendorCode: r.error?.vendorCode },
+              );
               settle.push(this.failure(w.row, err, counts, outcomes, base));
               continue;
             }
             if (r.status === WriteStatus.Unchanged) counts.unchanged++;
             else counts.sent++;
-            settle.push({ row: w.row, status: OutboxStatus.Sent, externalId: r.externalId ?? w.item.externalId, hash: w.hash });
-            outcomes.push({ ...base, syncId: w.row.sync_id, customerId: w.row.customer_id, externalId: r.externalId ?? null, action: r.status === WriteStatus.Created ? OutcomeAction.Created : r.status === WriteStatus.Updated ? OutcomeAction.Updated : OutcomeAction.Unchanged, detail: null });
+            settle.push({
+              row: w.row,
+              status: OutboxStatus.Sent,
+              externalId: r.externalId ?? w.item.externalId,
+              hash: w.hash,
+            });
+            outcomes.push({
+              ...base,
+              syncId: w.row.sync_id,
+              customerId: w.row.customer_id,
+              externalId: r.externalId ?? null,
+              action:
+                r.status === WriteStatus.Created
+                  ? OutcomeAction.Created
+                  : r.status === WriteStatus.Updated
+                    ? OutcomeAction.Updated
+                    : OutcomeAction.Unchanged,
+              detail: null,
+            });
           }
         } catch (err) {
           for (const w of writes) settle.push(this.failure(w.row, err, counts, outcomes, base));
@@ -299,16 +472,38 @@ export class OutboxService {
       }
       if (deletes.length) {
         try {
-          const results = await connector.delete(ctx, object, deletes.map((d) => d.externalId));
+          const results = await connector.delete(
+            ctx,
+            object,
+            deletes.map((d) => d.externalId),
+          );
           const byId = new Map(results.map((r) => [r.externalId, r]));
           for (const d of deletes) {
             const r = byId.get(d.externalId);
             if (r && r.status === 'failed') {
-              settle.push(this.failure(d.row, new ConnectorError(r.error?.code ?? ConnectorErrorCode.Permanent, r.error?.message ?? 'delete failed'), counts, outcomes, base));
+              settle.push(
+                this.failure(
+                  d.row,
+                  new ConnectorError(
+                    r.error?.code ?? ConnectorErrorCode.Permanent,
+                    r.error?.message ?? 'delete failed',
+                  ),
+                  counts,
+                  outcomes,
+                  base,
+                ),
+              );
             } else {
               counts.deleted++;
               settle.push({ row: d.row, status: OutboxStatus.Sent, externalId: undefined });
-              outcomes.push({ ...base, syncId: d.row.sync_id, customerId: d.row.customer_id, externalId: d.externalId, action: OutcomeAction.Deleted, detail: null });
+              outcomes.push({
+                ...base,
+                syncId: d.row.sync_id,
+                customerId: d.row.customer_id,
+                externalId: d.externalId,
+                action: OutcomeAction.Deleted,
+                detail: null,
+              });
             }
           }
         } catch (err) {
@@ -320,7 +515,10 @@ export class OutboxService {
         const now2 = this.clock.nowIso();
         // Only settle a row if nobody re-enqueued a newer version meanwhile; otherwise it stays pending.
         // Plain successes (the bulk) are settled with one statement per chunk: a round trip per row was the cost on PostgreSQL.
-        const sent = settle.filter((x) => x.status === OutboxStatus.Sent && !x.error && x.row.attempts === (x.attempts ?? x.row.attempts));
+        const sent = settle.filter(
+          (x) =>
+            x.status === OutboxStatus.Sent && !x.error && x.row.attempts === (x.attempts ?? x.row.attempts),
+        );
         const others = settle.filter((x) => !sent.includes(x));
         for (let i = 0; i < sent.length; i += 400) {
           const chunk = sent.slice(i, i + 400);
@@ -332,21 +530,32 @@ export class OutboxService {
         for (const x of others) {
           await tx.execute(
             'UPDATE outbox SET status = ?, attempts = ?, next_attempt_at = ?, last_error = ?, updated_at = ? WHERE id = ? AND customer_version = ?',
-            [x.status, x.attempts ?? x.row.attempts, x.retryAt ?? now2, x.error ?? null, now2, x.row.id, x.row.customer_version],
+            [
+              x.status,
+              x.attempts ?? x.row.attempts,
+              x.retryAt ?? now2,
+              x.error ?? null,
+              now2,
+              x.row.id,
+              x.row.customer_version,
+            ],
           );
         }
         const states = settle.filter((x) => x.status === OutboxStatus.Sent && x.hash);
-        await this.saveDestinationStates(tx, states.map((x) => ({ row: x.row, externalId: x.externalId ?? null, hash: x.hash! })), now2);
+        await this.saveDestinationStates(
+          tx,
+          states.map((x) => ({ row: x.row, externalId: x.externalId ?? null, hash: x.hash! })),
+          now2,
+        );
         for (const x of settle) {
           if (x.status === OutboxStatus.Sent && x.row.op === OutboxOp.Delete) {
-            await tx.execute('DELETE FROM destination_state WHERE connection = ? AND object = ? AND customer_id = ?', [x.row.connection, x.row.object, x.row.customer_id]);
+            await tx.execute(
+              'DELETE FROM destination_state WHERE connection = ? AND object = ? AND customer_id = ?',
+              [x.row.connection, x.row.object, x.row.customer_id],
+            );
           }
         }
-        await tx.insertMany(
-          'record_outcomes',
-          ['run_id', 'sync_id', 'customer_id', 'connection', 'object', 'external_id', 'direction', 'action', 'detail', 'mapping_version', 'connector_version', 'at'],
-          outcomes.map((o) => [o.runId, o.syncId, o.customerId, o.connection, o.object, o.externalId, o.direction, o.action, o.detail ? (this.pii ? this.pii.sealText(JSON.stringify(o.detail)) : JSON.stringify(o.detail)) : null, o.mappingVersion, o.connectorVersion, now2]),
-        );
+        await writeOutcomes(tx, outcomes, now2, this.pii);
       });
       options.onBatch?.(counts);
       for (const [k, v] of Object.entries(counts)) (total as unknown as Record<string, number>)[k] += v;
@@ -361,20 +570,40 @@ export class OutboxService {
     outcomes: OutcomeRow[],
     base: Omit<OutcomeRow, 'syncId' | 'customerId' | 'externalId' | 'action' | 'detail'>,
   ): { row: OutboxRow; status: OutboxStatus; error: string; retryAt?: string; attempts: number } {
-    const ce = isConnectorError(err) ? err : new ConnectorError(ConnectorErrorCode.Temporary, (err as Error)?.message ?? String(err));
+    const ce = isConnectorError(err)
+      ? err
+      : new ConnectorError(ConnectorErrorCode.Temporary, (err as Error)?.message ?? String(err));
     const attempts = row.attempts + 1;
     const reason = redactText(`${ce.code}: ${ce.message}`);
     // Auth failures wait for the connection to be fixed; they are retried like outages, never dropped.
     const retryable = ce.retryable || ce.code === ConnectorErrorCode.Auth;
     if (retryable && attempts < this.retry.maxAttempts) {
       counts.failed++;
-      const retryAt = new Date(this.clock.now().getTime() + this.backoffMs(attempts, ce.retryAfterMs)).toISOString();
-      outcomes.push({ ...base, syncId: row.sync_id, customerId: row.customer_id, externalId: null, action: OutcomeAction.Retrying, detail: { reason, attempts, retryAt } });
+      const retryAt = new Date(
+        this.clock.now().getTime() + this.backoffMs(attempts, ce.retryAfterMs),
+      ).toISOString();
+      outcomes.push({
+        ...base,
+        syncId: row.sync_id,
+        customerId: row.customer_id,
+        externalId: null,
+        action: OutcomeAction.Retrying,
+        detail: { reason, attempts, retryAt },
+      });
       return { row, status: OutboxStatus.Pending, error: reason, retryAt, attempts };
     }
     counts.deadLettered++;
-    outcomes.push({ ...base, syncId: row.sync_id, customerId: row.customer_id, externalId: null, action: OutcomeAction.DeadLettered, detail: { reason, attempts } });
-    this.log.warn(`dead-lettered ${row.connection}/${row.object} customer ${row.customer_id} after ${attempts} attempt(s): ${ce.code}`);
+    outcomes.push({
+      ...base,
+      syncId: row.sync_id,
+      customerId: row.customer_id,
+      externalId: null,
+      action: OutcomeAction.DeadLettered,
+      detail: { reason, attempts },
+    });
+    this.log.warn(
+      `dead-lettered ${row.connection}/${row.object} customer ${row.customer_id} after ${attempts} attempt(s): ${ce.code}`,
+    );
     return { row, status: OutboxStatus.Dead, error: reason, attempts };
   }
 
@@ -385,13 +614,25 @@ export class OutboxService {
     return Math.max(jittered, retryAfterMs ?? 0);
   }
 
-  private async saveDestinationStates(tx: Tx, items: { row: OutboxRow; externalId: string | null; hash: string }[], now: string): Promise<void> {
+  private async saveDestinationStates(
+    tx: Tx,
+    items: { row: OutboxRow; externalId: string | null; hash: string }[],
+    now: string,
+  ): Promise<void> {
     if (!items.length) return;
     const byCustomer = new Map(items.map((x) => [x.row.customer_id, x]));
     await tx.insertMany(
       'destination_state',
       ['connection', 'object', 'customer_id', 'external_id', 'last_hash', 'last_version', 'pushed_at'],
-      [...byCustomer.values()].map(({ row, externalId, hash }) => [row.connection, row.object, row.customer_id, externalId, hash, row.customer_version, now]),
+      [...byCustomer.values()].map(({ row, externalId, hash }) => [
+        row.connection,
+        row.object,
+        row.customer_id,
+        externalId,
+        hash,
+        row.customer_version,
+        now,
+      ]),
       'ON CONFLICT (connection, object, customer_id) DO UPDATE SET external_id = COALESCE(excluded.external_id, destination_state.external_id), last_hash = excluded.last_hash, last_version = excluded.last_version, pushed_at = excluded.pushed_at',
     );
     // The destination's id becomes an identity of the customer, so its webhooks resolve to the same person.
@@ -429,7 +670,10 @@ export class OutboxService {
     const ids = [...new Set(rows.map((r) => r.sync_id).filter((x): x is string => !!x))];
     const out = new Map<string, string | undefined>();
     if (!ids.length) return out;
-    for (const r of await this.db.query(`SELECT id, definition FROM syncs WHERE id IN (${ids.map(() => '?').join(',')})`, ids)) {
+    for (const r of await this.db.query(
+      `SELECT id, definition FROM syncs WHERE id IN (${ids.map(() => '?').join(',')})`,
+      ids,
+    )) {
       out.set(r.id, (JSON.parse(r.definition) as SyncConfig).filter?.requireConsent);
     }
     return out;
@@ -444,7 +688,10 @@ export class OutboxService {
   }
 
   /** Puts dead letters back in the outbox (all, or the given ids); returns how many. */
-  async replayDeadLetters(ids: number[] | 'all', actor: Actor = { type: ActorType.Api, id: 'unknown' }): Promise<number> {
+  async replayDeadLetters(
+    ids: number[] | 'all',
+    actor: Actor = { type: ActorType.Api, id: 'unknown' },
+  ): Promise<number> {
     const now = this.clock.nowIso();
     return this.db.transaction(async (tx) => {
       const where = ids === 'all' ? '' : ` AND id IN (${ids.map(() => '?').join(',') || 'NULL'})`;
@@ -465,7 +712,15 @@ export class OutboxService {
           entityType: AuditEntity.Sync,
           entityId: 'dead-letters',
           action: 'dead-letters.replayed',
-          payload: { count: rows.length, items: rows.map((r) => ({ id: Number(r.id), connection: r.connection, object: r.object, customerId: r.customer_id })) },
+          payload: {
+            count: rows.length,
+            items: rows.map((r) => ({
+              id: Number(r.id),
+              connection: r.connection,
+              object: r.object,
+              customerId: r.customer_id,
+            })),
+          },
         },
       ]);
       this.log.log(`${actor.type} ${actor.id} replayed ${rows.length} dead letter(s)`);

@@ -63,13 +63,23 @@ export class ReconciliationService {
   async reconcile(syncId: string): Promise<ReconciliationReport> {
     const sync = await this.syncs.get(syncId);
     const destinations: DestinationReport[] = [];
-    for (const d of sync.definition.destinations) destinations.push(await this.destination(d.connection, d.object));
+    for (const d of sync.definition.destinations)
+      destinations.push(await this.destination(d.connection, d.object));
     const expected = destinations.reduce((n, d) => n + d.expected, 0);
     const drifted = destinations.reduce((n, d) => n + d.missing + d.changed, 0);
     const driftRate = expected ? drifted / expected : 0;
     const failureRate = await this.failureRate(syncId);
-    const alerted = driftRate > this.config.env.RECONCILE_DRIFT_THRESHOLD || failureRate > this.config.env.RECONCILE_FAILURE_THRESHOLD;
-    const report: ReconciliationReport = { syncId, at: this.clock.nowIso(), destinations, driftRate, failureRate, alerted };
+    const alerted =
+      driftRate > this.config.env.RECONCILE_DRIFT_THRESHOLD ||
+      failureRate > this.config.env.RECONCILE_FAILURE_THRESHOLD;
+    const report: ReconciliationReport = {
+      syncId,
+      at: this.clock.nowIso(),
+      destinations,
+      driftRate,
+      failureRate,
+      alerted,
+    };
     if (alerted) await this.alert(report);
     return report;
   }
@@ -83,19 +93,35 @@ export class ReconciliationService {
       'SELECT customer_id, external_id FROM destination_state WHERE connection = ? AND object = ? ORDER BY customer_id',
       [connectionId, object],
     );
-    const report: DestinationReport = { connection: connectionId, object, expected: states.length, found: 0, missing: 0, changed: 0, drift: [] };
+    const report: DestinationReport = {
+      connection: connectionId,
+      object,
+      expected: states.length,
+      found: 0,
+      missing: 0,
+      changed: 0,
+      drift: [],
+    };
     for (let i = 0; i < states.length; i += READ_CHUNK) {
       const slice = states.slice(i, i + READ_CHUNK);
       const ids = slice.map((s) => s.external_id).filter((x): x is string => !!x);
       const remote = new Map((await connector.readByIds(ctx, object, ids)).map((r) => [r.id, r]));
-      const customers = await this.customers.loadMany(this.db, slice.map((s) => s.customer_id));
+      const customers = await this.customers.loadMany(
+        this.db,
+        slice.map((s) => s.customer_id),
+      );
       for (const s of slice) {
         const c = customers.get(s.customer_id);
         if (!c || c.erasedAt) continue;
         const actual = s.external_id ? remote.get(s.external_id) : undefined;
         if (!actual) {
           report.missing++;
-          report.drift.push({ customerId: s.customer_id, externalId: s.external_id, kind: 'missing', fields: [] });
+          report.drift.push({
+            customerId: s.customer_id,
+            externalId: s.external_id,
+            kind: 'missing',
+            fields: [],
+          });
           continue;
         }
         report.found++;
@@ -103,7 +129,12 @@ export class ReconciliationService {
         const diffs = diff(expected, actual.data);
         if (diffs.length) {
           report.changed++;
-          report.drift.push({ customerId: s.customer_id, externalId: s.external_id, kind: 'changed', fields: diffs });
+          report.drift.push({
+            customerId: s.customer_id,
+            externalId: s.external_id,
+            kind: 'changed',
+            fields: diffs,
+          });
         }
       }
     }
@@ -112,7 +143,10 @@ export class ReconciliationService {
 
   /** Share of the last run's outbound records that failed or were dead-lettered. */
   private async failureRate(syncId: string): Promise<number> {
-    const [run] = await this.db.query("SELECT counts FROM sync_runs WHERE sync_id = ? AND dry_run = 0 AND status <> 'running' ORDER BY started_at DESC LIMIT 1", [syncId]);
+    const [run] = await this.db.query(
+      "SELECT counts FROM sync_runs WHERE sync_id = ? AND dry_run = 0 AND status <> 'running' ORDER BY started_at DESC LIMIT 1",
+      [syncId],
+    );
     if (!run) return 0;
     const c = JSON.parse(run.counts);
     const attempted = (c.sent ?? 0) + (c.failed ?? 0) + (c.deadLettered ?? 0);
@@ -126,18 +160,30 @@ export class ReconciliationService {
       syncId: report.syncId,
       driftRate: report.driftRate,
       failureRate: report.failureRate,
-      destinations: report.destinations.map((d) => ({ connection: d.connection, object: d.object, expected: d.expected, missing: d.missing, changed: d.changed })),
+      destinations: report.destinations.map((d) => ({
+        connection: d.connection,
+        object: d.object,
+        expected: d.expected,
+        missing: d.missing,
+        changed: d.changed,
+      })),
     };
     this.log.warn(summary);
     const url = this.config.env.ALERT_WEBHOOK_URL;
     if (url) {
-      await axios.post(url, summary, { timeout: 5000 }).catch((e) => this.log.warn(`alert webhook failed: ${(e as Error).message}`));
+      await axios
+        .post(url, summary, { timeout: 5000 })
+        .catch((e) => this.log.warn(`alert webhook failed: ${(e as Error).message}`));
     }
   }
 }
 
 /** Leaf paths of `expected` whose value differs at the vendor (compared as text: vendors re-type values). */
-function diff(expected: Record<string, unknown>, actual: Record<string, unknown>, prefix = ''): DriftRecord['fields'] {
+function diff(
+  expected: Record<string, unknown>,
+  actual: Record<string, unknown>,
+  prefix = '',
+): DriftRecord['fields'] {
   const out: DriftRecord['fields'] = [];
   for (const [k, v] of Object.entries(expected)) {
     const path = prefix ? `${prefix}.${k}` : k;
@@ -147,7 +193,8 @@ function diff(expected: Record<string, unknown>, actual: Record<string, unknown>
     }
     const got = compileReader(path)(actual);
     const a = got === ABSENT || got === undefined || got === null ? '' : String(got);
-    if (a.trim().toLowerCase() !== String(v).trim().toLowerCase()) out.push({ path, expected: v, actual: got === ABSENT ? null : got });
+    if (a.trim().toLowerCase() !== String(v).trim().toLowerCase())
+      out.push({ path, expected: v, actual: got === ABSENT ? null : got });
   }
   return out;
 }

@@ -53,7 +53,6 @@ export interface RunSummary {
 
 class DryRunRollback extends Error {}
 
-
 @Injectable()
 export class SyncRunner {
   private readonly log = new Logger('SyncRunner');
@@ -82,7 +81,8 @@ export class SyncRunner {
     const actor = options.actor ?? { type: ActorType.SyncRun, id: runId };
     const startedAt = this.clock.nowIso();
     const t0 = Date.now();
-    if (!(await this.acquireLease(syncId, runId))) throw new ConflictException(`sync "${syncId}" is already running`);
+    if (!(await this.acquireLease(syncId, runId)))
+      throw new ConflictException(`sync "${syncId}" is already running`);
     const renew = setInterval(() => void this.renewLease(syncId, runId), this.leaseMs / 3);
     renew.unref();
     const counts = emptyCounts();
@@ -93,20 +93,37 @@ export class SyncRunner {
     const dryRun = options.dryRun ?? false;
     await this.db.query(
       'INSERT INTO sync_runs (id, sync_id, trigger, dry_run, status, mode, started_at, cursor_before, counts, owner) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-      [runId, syncId, options.trigger, dryRun ? 1 : 0, RunStatus.Running, mode, startedAt, cursorBefore, JSON.stringify(counts), this.owner],
+      [
+        runId,
+        syncId,
+        options.trigger,
+        dryRun ? 1 : 0,
+        RunStatus.Running,
+        mode,
+        startedAt,
+        cursorBefore,
+        JSON.stringify(counts),
+        this.owner,
+      ],
     );
     let status = RunStatus.Succeeded;
     try {
       const ctx = await this.connections.context(def.source.connection);
       const connector = this.registry.get(ctx.connector);
       const allSyncs = (await this.syncs.list()).filter(
-        (s) => !s.paused && s.definition.source.connection === def.source.connection && s.definition.source.object === def.source.object,
+        (s) =>
+          !s.paused &&
+          s.definition.source.connection === def.source.connection &&
+          s.definition.source.object === def.source.object,
       );
       const syncDefs = allSyncs.some((s) => s.id === syncId) ? allSyncs.map((s) => s.definition) : [def];
       const maxRetries = options.readRetries ?? 5;
       for (let attempt = 0; ; attempt++) {
         try {
-          for await (const page of connector.read(ctx, def.source.object, cursor, { mode, pageSize: options.pageSize })) {
+          for await (const page of connector.read(ctx, def.source.object, cursor, {
+            mode,
+            pageSize: options.pageSize,
+          })) {
             const pageCounts = await this.db
               .transaction(async (tx) => {
                 const c = await this.inbound.processPage(tx, page.records, page.deleted, {
@@ -135,7 +152,11 @@ export class SyncRunner {
         } catch (err) {
           if (isConnectorError(err) && err.retryable && attempt < maxRetries) {
             const wait = Math.max(err.retryAfterMs ?? 0, Math.min(30_000, 500 * 2 ** attempt));
-            errors.push(redactText(`read attempt ${attempt + 1}: ${err.code}: ${err.message}; resuming from the last committed page in ${wait} ms`));
+            errors.push(
+              redactText(
+                `read attempt ${attempt + 1}: ${err.code}: ${err.message}; resuming from the last committed page in ${wait} ms`,
+              ),
+            );
             this.log.warn(errors[errors.length - 1]);
             await new Promise((r) => setTimeout(r, wait));
             if (!dryRun) cursor = await this.syncs.cursor(syncId);
@@ -150,7 +171,12 @@ export class SyncRunner {
             runId,
             waitForLock: true,
             onBatch: (c) => {
-              addCounts(counts, { sent: c.sent, suppressed: c.suppressed, deadLettered: c.deadLettered, failed: c.failed });
+              addCounts(counts, {
+                sent: c.sent,
+                suppressed: c.suppressed,
+                deadLettered: c.deadLettered,
+                failed: c.failed,
+              });
               options.onProgress?.({ phase: 'outbound', counts });
             },
           });
@@ -166,16 +192,32 @@ export class SyncRunner {
     }
     const finishedAt = this.clock.nowIso();
     const cursorAfter = dryRun ? cursorBefore : await this.syncs.cursor(syncId);
-    await this.db.query('UPDATE sync_runs SET status = ?, finished_at = ?, cursor_after = ?, counts = ?, errors = ? WHERE id = ?', [
-      status,
-      finishedAt,
-      cursorAfter,
-      JSON.stringify(counts),
-      errors.length ? JSON.stringify(errors) : null,
-      runId,
-    ]);
+    await this.db.query(
+      'UPDATE sync_runs SET status = ?, finished_at = ?, cursor_after = ?, counts = ?, errors = ? WHERE id = ?',
+      [
+        status,
+        finishedAt,
+        cursorAfter,
+        JSON.stringify(counts),
+        errors.length ? JSON.stringify(errors) : null,
+        runId,
+      ],
+    );
     await this.releaseLease(syncId, runId);
-    return { id: runId, syncId, status, dryRun, mode, counts, cursorBefore, cursorAfter, startedAt, finishedAt, durationMs: Date.now() - t0, errors };
+    return {
+      id: runId,
+      syncId,
+      status,
+      dryRun,
+      mode,
+      counts,
+      cursorBefore,
+      cursorAfter,
+      startedAt,
+      finishedAt,
+      durationMs: Date.now() - t0,
+      errors,
+    };
   }
 
   /** Takes the sync's lease unless another live run holds it (an expired lease of a dead process is taken over). */
@@ -183,16 +225,27 @@ export class SyncRunner {
     const now = this.clock.nowIso();
     const expires = new Date(this.clock.now().getTime() + this.leaseMs).toISOString();
     return this.db.transaction(async (tx) => {
-      const [stale] = await tx.query('SELECT run_id FROM sync_leases WHERE sync_id = ? AND expires_at < ?', [syncId, now]);
-      const taken = await tx.execute('UPDATE sync_leases SET run_id = ?, owner = ?, expires_at = ? WHERE sync_id = ? AND expires_at < ?', [runId, this.owner, expires, syncId, now]);
+      const [stale] = await tx.query('SELECT run_id FROM sync_leases WHERE sync_id = ? AND expires_at < ?', [
+        syncId,
+        now,
+      ]);
+      const taken = await tx.execute(
+        'UPDATE sync_leases SET run_id = ?, owner = ?, expires_at = ? WHERE sync_id = ? AND expires_at < ?',
+        [runId, this.owner, expires, syncId, now],
+      );
       if (taken) {
         // The previous holder died mid-run: its run row would otherwise say "running" forever.
         if (stale) {
-          await tx.execute("UPDATE sync_runs SET status = 'failed', finished_at = ?, errors = ? WHERE id = ? AND status = 'running'", [
-            now,
-            JSON.stringify(['abandoned: its process stopped renewing the lease; this run resumes from the last committed page']),
-            stale.run_id,
-          ]);
+          await tx.execute(
+            "UPDATE sync_runs SET status = 'failed', finished_at = ?, errors = ? WHERE id = ? AND status = 'running'",
+            [
+              now,
+              JSON.stringify([
+                'abandoned: its process stopped renewing the lease; this run resumes from the last committed page',
+              ]),
+              stale.run_id,
+            ],
+          );
         }
         return true;
       }
@@ -206,15 +259,28 @@ export class SyncRunner {
 
   private async renewLease(syncId: string, runId: string): Promise<void> {
     const expires = new Date(this.clock.now().getTime() + this.leaseMs).toISOString();
-    await this.db.transaction((tx) => tx.execute('UPDATE sync_leases SET expires_at = ? WHERE sync_id = ? AND run_id = ?', [expires, syncId, runId])).catch(() => undefined);
+    await this.db
+      .transaction((tx) =>
+        tx.execute('UPDATE sync_leases SET expires_at = ? WHERE sync_id = ? AND run_id = ?', [
+          expires,
+          syncId,
+          runId,
+        ]),
+      )
+      .catch(() => undefined);
   }
 
   private async releaseLease(syncId: string, runId: string): Promise<void> {
-    await this.db.transaction((tx) => tx.execute('DELETE FROM sync_leases WHERE sync_id = ? AND run_id = ?', [syncId, runId]));
+    await this.db.transaction((tx) =>
+      tx.execute('DELETE FROM sync_leases WHERE sync_id = ? AND run_id = ?', [syncId, runId]),
+    );
   }
 
   async runs(syncId: string, limit = 50): Promise<RunSummary[]> {
-    const rows = await this.db.query(`SELECT * FROM sync_runs WHERE sync_id = ? ORDER BY started_at DESC LIMIT ${Math.min(Math.max(limit, 1), 500)}`, [syncId]);
+    const rows = await this.db.query(
+      `SELECT * FROM sync_runs WHERE sync_id = ? ORDER BY started_at DESC LIMIT ${Math.min(Math.max(limit, 1), 500)}`,
+      [syncId],
+    );
     return rows.map((r) => ({
       id: r.id,
       syncId: r.sync_id,
@@ -232,7 +298,10 @@ export class SyncRunner {
   }
 
   async outcomes(runId: string, limit = 500, after = 0) {
-    const rows = await this.db.query(`SELECT * FROM record_outcomes WHERE run_id = ? AND id > ? ORDER BY id LIMIT ${Math.min(Math.max(limit, 1), 5000)}`, [runId, after]);
+    const rows = await this.db.query(
+      `SELECT * FROM record_outcomes WHERE run_id = ? AND id > ? ORDER BY id LIMIT ${Math.min(Math.max(limit, 1), 5000)}`,
+      [runId, after],
+    );
     return rows.map((r) => ({
       id: Number(r.id),
       customerId: r.customer_id,

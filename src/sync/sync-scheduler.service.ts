@@ -30,25 +30,37 @@ export class SyncScheduler implements OnApplicationBootstrap, OnApplicationShutd
 
   async onApplicationBootstrap(): Promise<void> {
     if (this.config.env.SYNCLINE_BACKGROUND_JOBS === 'off') return;
-    this.queue.process<{ syncId: string; trigger?: RunTrigger }>(JobName.SyncRun, async ({ syncId, trigger }) => {
-      try {
-        const s = await this.syncs.get(syncId);
-        if (s.paused && trigger === RunTrigger.Schedule) return;
-        await this.runner.run(syncId, { trigger: trigger ?? RunTrigger.Schedule });
-      } catch (err) {
-        if (err instanceof ConflictException) return; // already running elsewhere: this tick is covered
-        throw err;
-      }
-    }, { concurrency: 2 });
-    this.queue.process<{ connectionId: string }>(JobName.ProcessInbox, async ({ connectionId }) => {
-      for (let i = 0; i < 1000; i++) {
-        const c = await this.inbox.process(connectionId);
-        if (!c.read && !c.deleted) break;
-      }
-    }, { concurrency: 4 });
-    this.queue.process<{ connection: string; object: string }>(JobName.DrainOutbox, async ({ connection, object }) => {
-      await this.outbox.drain(connection, object);
-    }, { concurrency: 4 });
+    this.queue.process<{ syncId: string; trigger?: RunTrigger }>(
+      JobName.SyncRun,
+      async ({ syncId, trigger }) => {
+        try {
+          const s = await this.syncs.get(syncId);
+          if (s.paused && trigger === RunTrigger.Schedule) return;
+          await this.runner.run(syncId, { trigger: trigger ?? RunTrigger.Schedule });
+        } catch (err) {
+          if (err instanceof ConflictException) return; // already running elsewhere: this tick is covered
+          throw err;
+        }
+      },
+      { concurrency: 2 },
+    );
+    this.queue.process<{ connectionId: string }>(
+      JobName.ProcessInbox,
+      async ({ connectionId }) => {
+        for (let i = 0; i < 1000; i++) {
+          const c = await this.inbox.process(connectionId);
+          if (!c.read && !c.deleted) break;
+        }
+      },
+      { concurrency: 4 },
+    );
+    this.queue.process<{ connection: string; object: string }>(
+      JobName.DrainOutbox,
+      async ({ connection, object }) => {
+        await this.outbox.drain(connection, object);
+      },
+      { concurrency: 4 },
+    );
     for (const s of await this.syncs.list()) await this.refresh(s);
     this.sweepTimer = setInterval(() => void this.sweep(), SWEEP_MS);
     this.sweepTimer.unref();
@@ -67,15 +79,21 @@ export class SyncScheduler implements OnApplicationBootstrap, OnApplicationShutd
    */
   async refresh(s: StoredSync): Promise<void> {
     try {
-      if (!s.definition.schedule || s.paused || !s.definition.enabled) return await this.queue.unschedule(`sync:${s.id}`);
-      await this.queue.schedule(`sync:${s.id}`, s.definition.schedule, JobName.SyncRun, { syncId: s.id, trigger: RunTrigger.Schedule });
+      if (!s.definition.schedule || s.paused || !s.definition.enabled)
+        return await this.queue.unschedule(`sync:${s.id}`);
+      await this.queue.schedule(`sync:${s.id}`, s.definition.schedule, JobName.SyncRun, {
+        syncId: s.id,
+        trigger: RunTrigger.Schedule,
+      });
     } catch (err) {
       this.log.warn(`scheduling sync ${s.id} failed: ${(err as Error).message}`);
     }
   }
 
   async unschedule(id: string): Promise<void> {
-    await this.queue.unschedule(`sync:${id}`).catch((err: Error) => this.log.warn(`unscheduling sync ${id} failed: ${err.message}`));
+    await this.queue
+      .unschedule(`sync:${id}`)
+      .catch((err: Error) => this.log.warn(`unscheduling sync ${id} failed: ${err.message}`));
   }
 
   /** Enqueues whatever is due: outbox retries and unprocessed inbox events. */
@@ -87,7 +105,8 @@ export class SyncScheduler implements OnApplicationBootstrap, OnApplicationShutd
         if (busy.has(`${t.connection}\u0000${t.object}`)) continue;
         await this.queue.add(JobName.DrainOutbox, t, { jobId: `drain:${t.connection}:${t.object}` });
       }
-      for (const c of await this.inbox.pendingConnections()) await this.queue.add(JobName.ProcessInbox, { connectionId: c }, { jobId: `inbox:${c}` });
+      for (const c of await this.inbox.pendingConnections())
+        await this.queue.add(JobName.ProcessInbox, { connectionId: c }, { jobId: `inbox:${c}` });
     } catch (err) {
       this.log.warn(`sweep failed: ${(err as Error).message}`);
     }

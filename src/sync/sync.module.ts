@@ -28,6 +28,16 @@ import { WebhooksController } from './webhooks.controller';
     MappingAuditService,
   ],
   controllers: [SyncsController, WebhooksController],
-  exports: [ReconciliationService, ConnectionsService, SyncsService, InboundService, OutboxService, SyncRunner, WebhookInboxService, SyncScheduler, QueueModule],
+  exports: [
+    ReconciliationService,
+    ConnectionsService,
+    SyncsService,
+    InboundService,
+    OutboxService,
+    SyncRunner,
+    WebhookInboxService,
+    SyncScheduler,
+    QueueModule,
+  ],
 })
 export class SyncModule {}

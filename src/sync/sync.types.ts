@@ -53,7 +53,18 @@ export interface RunCounts {
 }
 
 export function emptyCounts(): RunCounts {
-  return { read: 0, created: 0, updated: 0, unchanged: 0, quarantined: 0, failed: 0, deleted: 0, sent: 0, suppressed: 0, deadLettered: 0 };
+  return {
+    read: 0,
+    created: 0,
+    updated: 0,
+    unchanged: 0,
+    quarantined: 0,
+    failed: 0,
+    deleted: 0,
+    sent: 0,
+    suppressed: 0,
+    deadLettered: 0,
+  };
 }
 
 export function addCounts(a: RunCounts, b: Partial<RunCounts>): RunCounts {

@@ -14,10 +14,17 @@ import { SyncScheduler } from './sync-scheduler.service';
 import { RunTrigger } from './sync.types';
 import { SyncsService } from './syncs.service';
 
-const idParam = new ZodValidationPipe(z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'must be an id of lowercase letters, digits, "-" or "_"'));
+const idParam = new ZodValidationPipe(
+  z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'must be an id of lowercase letters, digits, "-" or "_"'),
+);
 const runBody = z.object({ dryRun: z.boolean().default(false), wait: z.boolean().default(false) }).strict();
 const listQuery = z.object({ limit: z.coerce.number().int().min(1).max(1000).default(50) }).strict();
-const outcomesQuery = z.object({ limit: z.coerce.number().int().min(1).max(5000).default(500), after: z.coerce.number().int().min(0).default(0) }).strict();
+const outcomesQuery = z
+  .object({
+    limit: z.coerce.number().int().min(1).max(5000).default(500),
+    after: z.coerce.number().int().min(0).default(0),
+  })
+  .strict();
 const replayBody = z.object({ ids: z.array(z.number().int().positive()).min(1).optional() }).strict();
 
 export function actorOf(req: Request): Actor {
@@ -40,11 +47,20 @@ export class SyncsController {
 
   @Get('connections')
   async listConnections() {
-    return { connections: (await this.connections.list()).map((c) => ({ ...c, credentials: describeCredentials(c.credentials) })) };
+    return {
+      connections: (await this.connections.list()).map((c) => ({
+        ...c,
+        credentials: describeCredentials(c.credentials),
+      })),
+    };
   }
 
   @Put('connections/:id')
-  async putConnection(@Param('id', idParam) id: string, @Body() body: Record<string, unknown>, @Req() req: Request) {
+  async putConnection(
+    @Param('id', idParam) id: string,
+    @Body() body: Record<string, unknown>,
+    @Req() req: Request,
+  ) {
     const c = await this.connections.upsert({ ...body, id }, actorOf(req));
     return { ...c, credentials: describeCredentials(c.credentials) };
   }
@@ -66,7 +82,11 @@ export class SyncsController {
   }
 
   @Put('syncs/:id')
-  async putSync(@Param('id', idParam) id: string, @Body() body: Record<string, unknown>, @Req() req: Request) {
+  async putSync(
+    @Param('id', idParam) id: string,
+    @Body() body: Record<string, unknown>,
+    @Req() req: Request,
+  ) {
     const s = await this.syncs.upsert({ ...body, id }, actorOf(req));
     this.scheduler.refresh(s);
     return s;
@@ -106,9 +126,14 @@ export class SyncsController {
   /** Triggers a run: queued (202-style answer) or, with wait: true, run now and return its summary. */
   @Post('syncs/:id/runs')
   @HttpCode(200)
-  async trigger(@Param('id', idParam) id: string, @Body(new ZodValidationPipe(runBody)) body: z.infer<typeof runBody>, @Req() req: Request) {
+  async trigger(
+    @Param('id', idParam) id: string,
+    @Body(new ZodValidationPipe(runBody)) body: z.infer<typeof runBody>,
+    @Req() req: Request,
+  ) {
     await this.syncs.get(id);
-    if (body.wait || body.dryRun) return this.runner.run(id, { trigger: RunTrigger.Api, dryRun: body.dryRun, actor: actorOf(req) });
+    if (body.wait || body.dryRun)
+      return this.runner.run(id, { trigger: RunTrigger.Api, dryRun: body.dryRun, actor: actorOf(req) });
     await this.queue.add(JobName.SyncRun, { syncId: id, trigger: RunTrigger.Api }, { jobId: `sync:${id}` });
     return { syncId: id, queued: true };
   }
@@ -121,15 +146,24 @@ export class SyncsController {
   }
 
   @Get('syncs/:id/runs')
-  async runs(@Param('id', idParam) id: string, @Query(new ZodValidationPipe(listQuery)) q: z.infer<typeof listQuery>) {
+  async runs(
+    @Param('id', idParam) id: string,
+    @Query(new ZodValidationPipe(listQuery)) q: z.infer<typeof listQuery>,
+  ) {
     await this.syncs.get(id);
     return { runs: await this.runner.runs(id, q.limit) };
   }
 
   @Get('runs/:runId/outcomes')
-  async outcomes(@Param('runId', new ZodValidationPipe(z.uuid())) runId: string, @Query(new ZodValidationPipe(outcomesQuery)) q: z.infer<typeof outcomesQuery>) {
+  async outcomes(
+    @Param('runId', new ZodValidationPipe(z.uuid())) runId: string,
+    @Query(new ZodValidationPipe(outcomesQuery)) q: z.infer<typeof outcomesQuery>,
+  ) {
     const outcomes = await this.runner.outcomes(runId, q.limit, q.after);
-    return { outcomes, nextCursor: outcomes.length === q.limit ? String(outcomes[outcomes.length - 1].id) : null };
+    return {
+      outcomes,
+      nextCursor: outcomes.length === q.limit ? String(outcomes[outcomes.length - 1].id) : null,
+    };
   }
 
   @Get('dead-letters')
@@ -139,9 +173,13 @@ export class SyncsController {
 
   @Post('dead-letters/replay')
   @HttpCode(200)
-  async replay(@Body(new ZodValidationPipe(replayBody)) body: z.infer<typeof replayBody>, @Req() req: Request) {
+  async replay(
+    @Body(new ZodValidationPipe(replayBody)) body: z.infer<typeof replayBody>,
+    @Req() req: Request,
+  ) {
     const replayed = await this.outbox.replayDeadLetters(body.ids ?? 'all', actorOf(req));
-    for (const t of await this.outbox.dueTargets()) await this.queue.add(JobName.DrainOutbox, t, { jobId: `drain:${t.connection}:${t.object}` });
+    for (const t of await this.outbox.dueTargets())
+      await this.queue.add(JobName.DrainOutbox, t, { jobId: `drain:${t.connection}:${t.object}` });
     return { replayed };
   }
 }

@@ -1,6 +1,12 @@
 // Owns sync definitions (syncline.yaml at boot, or the admin API), their paused flag and their cursors.
 // Every change is audited.
-import { BadRequestException, ConflictException, Injectable, NotFoundException, type OnModuleInit } from '@nestjs/common';
+import {
+  BadRequestException,
+  ConflictException,
+  Injectable,
+  NotFoundException,
+  type OnModuleInit,
+} from '@nestjs/common';
 import { CronTime } from 'cron';
 import { AuditService } from '../audit/audit.service';
 import { ActorType, AuditEntity, type Actor } from '../audit/audit.types';
@@ -49,7 +55,9 @@ export class SyncsService implements OnModuleInit {
   async upsert(input: unknown, actor: Actor, origin = ConfigOrigin.Api): Promise<StoredSync> {
     const parsed = syncSchema.safeParse(input);
     if (!parsed.success) {
-      throw new BadRequestException(parsed.error.issues.map((i) => `body field "${i.path.join('.')}": ${i.message}`).join('; '));
+      throw new BadRequestException(
+        parsed.error.issues.map((i) => `body field "${i.path.join('.')}": ${i.message}`).join('; '),
+      );
     }
     const def = parsed.data;
     for (const [i, ep] of [def.source, ...def.destinations].entries()) {
@@ -65,16 +73,38 @@ export class SyncsService implements OnModuleInit {
       const json = JSON.stringify(def);
       if (existing) {
         if (existing.definition === json) return toStored(existing);
-        await tx.execute('UPDATE syncs SET definition = ?, origin = ?, updated_at = ? WHERE id = ?', [json, origin, now, def.id]);
+        await tx.execute('UPDATE syncs SET definition = ?, origin = ?, updated_at = ? WHERE id = ?', [
+          json,
+          origin,
+          now,
+          def.id,
+        ]);
         await this.audit.append(tx, [
-          { actor, entityType: AuditEntity.Sync, entityId: def.id, action: 'sync.updated', payload: { before: JSON.parse(existing.definition), after: def } },
+          {
+            actor,
+            entityType: AuditEntity.Sync,
+            entityId: def.id,
+            action: 'sync.updated',
+            payload: { before: JSON.parse(existing.definition), after: def },
+          },
         ]);
         return { ...toStored(existing), definition: def, origin, updatedAt: now };
       }
-      const inserted = await tx.execute('INSERT INTO syncs (id, definition, paused, origin, created_at, updated_at) VALUES (?, ?, 0, ?, ?, ?) ON CONFLICT (id) DO NOTHING', [def.id, json, origin, now, now]);
+      const inserted = await tx.execute(
+        'INSERT INTO syncs (id, definition, paused, origin, created_at, updated_at) VALUES (?, ?, 0, ?, ?, ?) ON CONFLICT (id) DO NOTHING',
+        [def.id, json, origin, now, now],
+      );
       // Another process created it concurrently: retry the transaction, which then takes the update path.
       if (!inserted) throw new StaleVersionError('sync', def.id, 0);
-      await this.audit.append(tx, [{ actor, entityType: AuditEntity.Sync, entityId: def.id, action: 'sync.created', payload: { after: def } }]);
+      await this.audit.append(tx, [
+        {
+          actor,
+          entityType: AuditEntity.Sync,
+          entityId: def.id,
+          action: 'sync.created',
+          payload: { after: def },
+        },
+      ]);
       return { id: def.id, definition: def, paused: false, origin, createdAt: now, updatedAt: now };
     });
   }
@@ -83,8 +113,20 @@ export class SyncsService implements OnModuleInit {
     const s = await this.get(id);
     if (s.paused === paused) return s;
     await this.db.transaction(async (tx) => {
-      await tx.execute('UPDATE syncs SET paused = ?, updated_at = ? WHERE id = ?', [paused ? 1 : 0, this.clock.nowIso(), id]);
-      await this.audit.append(tx, [{ actor, entityType: AuditEntity.Sync, entityId: id, action: paused ? 'sync.paused' : 'sync.resumed', payload: {} }]);
+      await tx.execute('UPDATE syncs SET paused = ?, updated_at = ? WHERE id = ?', [
+        paused ? 1 : 0,
+        this.clock.nowIso(),
+        id,
+      ]);
+      await this.audit.append(tx, [
+        {
+          actor,
+          entityType: AuditEntity.Sync,
+          entityId: id,
+          action: paused ? 'sync.paused' : 'sync.resumed',
+          payload: {},
+        },
+      ]);
     });
     return { ...s, paused };
   }
@@ -94,7 +136,15 @@ export class SyncsService implements OnModuleInit {
     await this.db.transaction(async (tx) => {
       await tx.execute('DELETE FROM syncs WHERE id = ?', [id]);
       await tx.execute('DELETE FROM sync_cursors WHERE sync_id = ?', [id]);
-      await this.audit.append(tx, [{ actor, entityType: AuditEntity.Sync, entityId: id, action: 'sync.deleted', payload: { before: s.definition } }]);
+      await this.audit.append(tx, [
+        {
+          actor,
+          entityType: AuditEntity.Sync,
+          entityId: id,
+          action: 'sync.deleted',
+          payload: { before: s.definition },
+        },
+      ]);
     });
   }
 
@@ -104,10 +154,23 @@ export class SyncsService implements OnModuleInit {
   }
 
   /** Saves the cursor inside the page's own transaction: data and progress commit together. */
-  async saveCursor(tx: Tx, id: string, cursor: string | null, runId: string, stage = 'inbound'): Promise<void> {
+  async saveCursor(
+    tx: Tx,
+    id: string,
+    cursor: string | null,
+    runId: string,
+    stage = 'inbound',
+  ): Promise<void> {
     const now = this.clock.nowIso();
-    const updated = await tx.execute('UPDATE sync_cursors SET cursor = ?, stage = ?, run_id = ?, updated_at = ? WHERE sync_id = ?', [cursor, stage, runId, now, id]);
-    if (!updated) await tx.execute('INSERT INTO sync_cursors (sync_id, cursor, stage, run_id, updated_at) VALUES (?, ?, ?, ?, ?)', [id, cursor, stage, runId, now]);
+    const updated = await tx.execute(
+      'UPDATE sync_cursors SET cursor = ?, stage = ?, run_id = ?, updated_at = ? WHERE sync_id = ?',
+      [cursor, stage, runId, now, id],
+    );
+    if (!updated)
+      await tx.execute(
+        'INSERT INTO sync_cursors (sync_id, cursor, stage, run_id, updated_at) VALUES (?, ?, ?, ?, ?)',
+        [id, cursor, stage, runId, now],
+      );
   }
 
   async resetCursor(id: string, actor: Actor): Promise<void> {
@@ -116,7 +179,13 @@ export class SyncsService implements OnModuleInit {
       const [prev] = await tx.query('SELECT cursor FROM sync_cursors WHERE sync_id = ?', [id]);
       await tx.execute('DELETE FROM sync_cursors WHERE sync_id = ?', [id]);
       await this.audit.append(tx, [
-        { actor, entityType: AuditEntity.Sync, entityId: id, action: 'sync.cursor-reset', payload: { before: prev?.cursor ?? null } },
+        {
+          actor,
+          entityType: AuditEntity.Sync,
+          entityId: id,
+          action: 'sync.cursor-reset',
+          payload: { before: prev?.cursor ?? null },
+        },
       ]);
     });
   }
@@ -124,17 +193,20 @@ export class SyncsService implements OnModuleInit {
   /** "connection\u0000object" of every destination of a sync whose run currently holds a live lease. */
   async destinationsOfRunningSyncs(): Promise<Set<string>> {
     const rows = await this.db.query(
-      "SELECT s.definition FROM sync_leases l JOIN syncs s ON s.id = l.sync_id WHERE l.expires_at > ?",
+      'SELECT s.definition FROM sync_leases l JOIN syncs s ON s.id = l.sync_id WHERE l.expires_at > ?',
       [this.clock.nowIso()],
     );
     const out = new Set<string>();
-    for (const r of rows) for (const d of (JSON.parse(r.definition) as SyncConfig).destinations) out.add(`${d.connection}\u0000${d.object}`);
+    for (const r of rows)
+      for (const d of (JSON.parse(r.definition) as SyncConfig).destinations)
+        out.add(`${d.connection}\u0000${d.object}`);
     return out;
   }
 
   async ensureNotRunning(id: string): Promise<void> {
     const [lease] = await this.db.query('SELECT run_id, expires_at FROM sync_leases WHERE sync_id = ?', [id]);
-    if (lease && lease.expires_at > this.clock.nowIso()) throw new ConflictException(`sync "${id}" is running (run ${lease.run_id})`);
+    if (lease && lease.expires_at > this.clock.nowIso())
+      throw new ConflictException(`sync "${id}" is running (run ${lease.run_id})`);
   }
 }
 
@@ -154,6 +226,8 @@ function validateCron(expr: string): void {
     // The same parser the scheduler uses, so what validates here also schedules.
     new CronTime(expr);
   } catch (err) {
-    throw new BadRequestException(`body field "schedule": "${expr}" is not a valid cron expression (${(err as Error).message})`);
+    throw new BadRequestException(
+      `body field "schedule": "${expr}" is not a valid cron expression (${(err as Error).message})`,
+    );
   }
 }

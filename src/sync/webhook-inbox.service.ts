@@ -7,7 +7,13 @@ import { CustomerWriter } from '../canonical/customer-writer.service';
 import { Clock } from '../common/clock';
 import { isConnectorError } from '../connectors/connector-error';
 import { ConnectorRegistry } from '../connectors/connector.registry';
-import { WebhookEventType, type WebhookAck, type WebhookEvent, type WebhookRequest, type VendorRecord } from '../connectors/connector.types';
+import {
+  WebhookEventType,
+  type WebhookAck,
+  type WebhookEvent,
+  type WebhookRequest,
+  type VendorRecord,
+} from '../connectors/connector.types';
 import { PiiCodec } from '../privacy/pii-codec';
 import { redactText } from '../privacy/redact';
 import { Database } from '../store/database';
@@ -54,9 +60,20 @@ export class WebhookInboxService {
     const unique = new Map<string, WebhookEvent>();
     for (const e of events) unique.set(e.eventId, e);
     const inserted = await this.store(
-      [...unique.values()].map((e) => [connectionId, e.eventId, e.type, this.pii ? this.pii.sealText(JSON.stringify(e)) : JSON.stringify(e), now, now]),
+      [...unique.values()].map((e) => [
+        connectionId,
+        e.eventId,
+        e.type,
+        this.pii ? this.pii.sealText(JSON.stringify(e)) : JSON.stringify(e),
+        now,
+        now,
+      ]),
     );
-    const ack = handler.ack?.(events) ?? { status: 200, contentType: 'application/json', body: JSON.stringify({ ok: true }) };
+    const ack = handler.ack?.(events) ?? {
+      status: 200,
+      contentType: 'application/json',
+      body: JSON.stringify({ ok: true }),
+    };
     return { ack, received: inserted, duplicates: events.length - inserted };
   }
 
@@ -64,7 +81,8 @@ export class WebhookInboxService {
    * Group commit: deliveries arriving together are stored in one transaction, so under load an acknowledgement
    * waits for one short write instead of queueing one transaction per request behind the single SQLite writer.
    */
-  private storeQueue: { rows: unknown[][]; resolve: (n: number) => void; reject: (e: unknown) => void }[] = [];
+  private storeQueue: { rows: unknown[][]; resolve: (n: number) => void; reject: (e: unknown) => void }[] =
+    [];
 
   private store(rows: unknown[][]): Promise<number> {
     return new Promise<number>((resolve, reject) => {
@@ -98,7 +116,10 @@ export class WebhookInboxService {
   }
 
   async pendingConnections(): Promise<string[]> {
-    const rows = await this.db.query("SELECT DISTINCT connection FROM webhook_inbox WHERE status = 'pending' AND next_attempt_at <= ?", [this.clock.nowIso()]);
+    const rows = await this.db.query(
+      "SELECT DISTINCT connection FROM webhook_inbox WHERE status = 'pending' AND next_attempt_at <= ?",
+      [this.clock.nowIso()],
+    );
     return rows.map((r) => r.connection as string);
   }
 
@@ -106,20 +127,26 @@ export class WebhookInboxService {
   async process(connectionId: string, limit = 100): Promise<RunCounts> {
     const counts = emptyCounts();
     const rows = await this.db.query(
-      "SELECT event_id, event, attempts FROM webhook_inbox WHERE connection = ? AND status = 'pending' AND next_attempt_at <= ? ORDER BY received_at, event_id LIMIT " + Math.min(limit, 5000),
+      "SELECT event_id, event, attempts FROM webhook_inbox WHERE connection = ? AND status = 'pending' AND next_attempt_at <= ? ORDER BY received_at, event_id LIMIT " +
+        Math.min(limit, 5000),
       [connectionId, this.clock.nowIso()],
     );
     if (!rows.length) return counts;
-    const events = rows.map((r) => JSON.parse(this.pii ? this.pii.openText(r.event) : r.event) as WebhookEvent);
+    const events = rows.map(
+      (r) => JSON.parse(this.pii ? this.pii.openText(r.event) : r.event) as WebhookEvent,
+    );
     const ids = rows.map((r) => r.event_id as string);
     try {
       addCounts(counts, await this.apply(connectionId, events, ids));
     } catch (err) {
       const attempts = Number(rows[0].attempts) + 1;
       const dead = attempts >= MAX_INBOX_ATTEMPTS;
-      const delay = isConnectorError(err) && err.retryAfterMs ? err.retryAfterMs : Math.min(60_000, 500 * 2 ** attempts);
+      const delay =
+        isConnectorError(err) && err.retryAfterMs ? err.retryAfterMs : Math.min(60_000, 500 * 2 ** attempts);
       const next = new Date(this.clock.now().getTime() + delay).toISOString();
-      const message = redactText(isConnectorError(err) ? `${err.code}: ${err.message}` : (err as Error).message);
+      const message = redactText(
+        isConnectorError(err) ? `${err.code}: ${err.message}` : (err as Error).message,
+      );
       this.log.warn(`inbox processing for ${connectionId} failed (attempt ${attempts}): ${message}`);
       await this.db.transaction((tx) =>
         tx.execute(
@@ -144,15 +171,29 @@ export class WebhookInboxService {
     // Fetch current state for partial events before the transaction (vendor I/O never holds a write lock).
     const fetched = new Map<string, VendorRecord>();
     for (const [object, list] of byObject) {
-      const partialIds = [...new Set(list.filter((e) => e.type === WebhookEventType.Upsert && e.partial && e.externalId).map((e) => e.externalId!))];
-      if (partialIds.length) for (const r of await connector.readByIds(ctx, object, partialIds)) fetched.set(`${object}\u0000${r.id}`, r);
+      const partialIds = [
+        ...new Set(
+          list
+            .filter((e) => e.type === WebhookEventType.Upsert && e.partial && e.externalId)
+            .map((e) => e.externalId!),
+        ),
+      ];
+      if (partialIds.length)
+        for (const r of await connector.readByIds(ctx, object, partialIds))
+          fetched.set(`${object}\u0000${r.id}`, r);
     }
     const syncs = (await this.syncs.list()).filter((s) => !s.paused);
     const destinations = new Set<string>();
     await this.db.transaction(async (tx) => {
       for (const [object, list] of byObject) {
-        const syncDefs = syncs.filter((s) => s.definition.source.connection === connectionId && s.definition.source.object === object).map((s) => s.definition);
-        syncDefs.forEach((s) => s.destinations.forEach((d) => destinations.add(`${d.connection}\u0000${d.object}`)));
+        const syncDefs = syncs
+          .filter(
+            (s) => s.definition.source.connection === connectionId && s.definition.source.object === object,
+          )
+          .map((s) => s.definition);
+        syncDefs.forEach((s) =>
+          s.destinations.forEach((d) => destinations.add(`${d.connection}\u0000${d.object}`)),
+        );
         // Latest event per record: the merge rules would also refuse older values, this just saves work.
         const records = new Map<string, VendorRecord>();
         const deleted = new Set<string>();
@@ -161,7 +202,9 @@ export class WebhookInboxService {
             deleted.add(e.externalId);
             records.delete(e.externalId);
           } else if (e.type === WebhookEventType.Upsert && e.externalId) {
-            const r = e.partial ? fetched.get(`${object}\u0000${e.externalId}`) : { id: e.externalId, data: e.record ?? {}, modifiedAt: e.occurredAt };
+            const r = e.partial
+              ? fetched.get(`${object}\u0000${e.externalId}`)
+              : { id: e.externalId, data: e.record ?? {}, modifiedAt: e.occurredAt };
             if (r) records.set(e.externalId, r);
           }
         }
@@ -180,7 +223,8 @@ export class WebhookInboxService {
           );
         }
         const consent = list.filter((e) => e.type === WebhookEventType.Consent && e.email && e.fields);
-        if (consent.length) addCounts(counts, await this.applyConsent(tx, connectionId, object, consent, destinations));
+        if (consent.length)
+          addCounts(counts, await this.applyConsent(tx, connectionId, object, consent, destinations));
       }
       const now = this.clock.nowIso();
       for (let i = 0; i < eventIds.length; i += 500) {
@@ -193,7 +237,9 @@ export class WebhookInboxService {
     });
     for (const d of destinations) {
       const [connection, object] = d.split('\u0000');
-      await this.outbox.drain(connection, object).catch((e) => this.log.warn(`drain of ${connection}/${object} failed: ${(e as Error).message}`));
+      await this.outbox
+        .drain(connection, object)
+        .catch((e) => this.log.warn(`drain of ${connection}/${object} failed: ${(e as Error).message}`));
     }
     return counts;
   }
@@ -202,16 +248,25 @@ export class WebhookInboxService {
    * Consent and deliverability events (an ESP's unsubscribe, spam report, bounce) are keyed on email. They apply to
    * the customer with that email and flow to every other system holding an identity of that customer.
    */
-  private async applyConsent(tx: Parameters<Parameters<Database['transaction']>[0]>[0], connectionId: string, object: string, events: WebhookEvent[], destinations: Set<string>): Promise<Partial<RunCounts>> {
+  private async applyConsent(
+    tx: Parameters<Parameters<Database['transaction']>[0]>[0],
+    connectionId: string,
+    object: string,
+    events: WebhookEvent[],
+    destinations: Set<string>,
+  ): Promise<Partial<RunCounts>> {
     const counts = emptyCounts();
-    const keys = [...new Set(events.map((e) => this.writer.emailKeyOf(e.email)).filter((k): k is string => !!k))];
+    const keys = [
+      ...new Set(events.map((e) => this.writer.emailKeyOf(e.email)).filter((k): k is string => !!k)),
+    ];
     const owners = new Map<string, string>();
     for (let i = 0; i < keys.length; i += 500) {
       const slice = keys.slice(i, i + 500);
       for (const r of await tx.query(
         `SELECT id, email_key FROM customers WHERE email_key IN (${slice.map(() => '?').join(',')}) AND merged_into IS NULL AND erased_at IS NULL`,
         slice,
-      )) owners.set(r.email_key, r.id);
+      ))
+        owners.set(r.email_key, r.id);
     }
     const records = events
       .map((e) => ({ e, customerId: owners.get(this.writer.emailKeyOf(e.email) ?? '') }))

@@ -25,9 +25,12 @@ describe(`audit hash chain (${process.env.DATABASE_URL?.startsWith('postgres') ?
     audit = t.app.get(AuditService);
     // Boot writes its own entries (e.g. the mapping versions); the chain covers them too.
     atBoot = (await audit.verify()).checked;
-    for (let i = 0; i < 12; i += 3) await db.transaction((tx) => audit.append(tx, [entry(i), entry(i + 1), entry(i + 2)]));
+    for (let i = 0; i < 12; i += 3)
+      await db.transaction((tx) => audit.append(tx, [entry(i), entry(i + 1), entry(i + 2)]));
     // Concurrent appenders must still produce intact chains.
-    await Promise.all(Array.from({ length: 10 }, (_, i) => db.transaction((tx) => audit.append(tx, [entry(100 + i)]))));
+    await Promise.all(
+      Array.from({ length: 10 }, (_, i) => db.transaction((tx) => audit.append(tx, [entry(100 + i)]))),
+    );
   });
   afterAll(() => t.close());
 
@@ -47,20 +50,28 @@ describe(`audit hash chain (${process.env.DATABASE_URL?.startsWith('postgres') ?
   it('detects an edited payload and names the entry', async () => {
     const seq = await middleSeq();
     const original = await rowOf(seq);
-    await db.transaction((tx) => tx.execute('UPDATE audit_entries SET payload = ? WHERE seq = ?', ['{"version":999}', seq]));
+    await db.transaction((tx) =>
+      tx.execute('UPDATE audit_entries SET payload = ? WHERE seq = ?', ['{"version":999}', seq]),
+    );
     const report = await audit.verify();
     expect(report.ok).toBe(false);
     expect(report.firstBroken).toMatchObject({ seq, reason: expect.stringMatching(/payload edited/) });
-    await db.transaction((tx) => tx.execute('UPDATE audit_entries SET payload = ? WHERE seq = ?', [original.payload, seq]));
+    await db.transaction((tx) =>
+      tx.execute('UPDATE audit_entries SET payload = ? WHERE seq = ?', [original.payload, seq]),
+    );
     expect((await audit.verify()).ok).toBe(true);
   });
 
   it('detects edited metadata (the action) even with a matching payload', async () => {
     const seq = await middleSeq();
-    await db.transaction((tx) => tx.execute("UPDATE audit_entries SET action = 'customer.deleted' WHERE seq = ?", [seq]));
+    await db.transaction((tx) =>
+      tx.execute("UPDATE audit_entries SET action = 'customer.deleted' WHERE seq = ?", [seq]),
+    );
     const report = await audit.verify();
     expect(report.firstBroken).toMatchObject({ seq, reason: expect.stringMatching(/entry edited/) });
-    await db.transaction((tx) => tx.execute("UPDATE audit_entries SET action = 'customer.updated' WHERE seq = ?", [seq]));
+    await db.transaction((tx) =>
+      tx.execute("UPDATE audit_entries SET action = 'customer.updated' WHERE seq = ?", [seq]),
+    );
     expect((await audit.verify()).ok).toBe(true);
   });
 
@@ -87,8 +98,12 @@ describe(`audit hash chain (${process.env.DATABASE_URL?.startsWith('postgres') ?
   });
 
   it('detects two entries swapped in order', async () => {
-    const [longest] = await db.query('SELECT chain, COUNT(*) AS n FROM audit_entries GROUP BY chain ORDER BY COUNT(*) DESC LIMIT 1');
-    const rows = await db.query('SELECT * FROM audit_entries WHERE chain = ? ORDER BY pseq LIMIT 3', [longest.chain]);
+    const [longest] = await db.query(
+      'SELECT chain, COUNT(*) AS n FROM audit_entries GROUP BY chain ORDER BY COUNT(*) DESC LIMIT 1',
+    );
+    const rows = await db.query('SELECT * FROM audit_entries WHERE chain = ? ORDER BY pseq LIMIT 3', [
+      longest.chain,
+    ]);
     const [a, b] = [rows[1], rows[2]];
     const place = (aPseq: number, bPseq: number) =>
       db.transaction(async (tx) => {

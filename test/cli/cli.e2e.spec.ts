@@ -35,8 +35,12 @@ describe('syncline CLI', () => {
   async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
     let stdout = '';
     let stderr = '';
-    const out = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => ((stdout += chunk.toString()), true));
-    const err = jest.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => ((stderr += chunk.toString()), true));
+    const out = jest
+      .spyOn(process.stdout, 'write')
+      .mockImplementation((chunk: string | Uint8Array) => ((stdout += chunk.toString()), true));
+    const err = jest
+      .spyOn(process.stderr, 'write')
+      .mockImplementation((chunk: string | Uint8Array) => ((stderr += chunk.toString()), true));
     try {
       const code = await runCli(['node', 'syncline', ...args], () => AppConfig.fromEnvironment(env));
       return { code, stdout, stderr };
@@ -58,10 +62,21 @@ describe('syncline CLI', () => {
           id: 'salesforce',
           connector: 'salesforce',
           baseUrl: sf.url,
-          credentials: { instanceUrl: c.instanceUrl, accessToken: c.accessToken, clientId: c.clientId, clientSecret: c.clientSecret, refreshToken: c.refreshToken },
+          credentials: {
+            instanceUrl: c.instanceUrl,
+            accessToken: c.accessToken,
+            clientId: c.clientId,
+            clientSecret: c.clientSecret,
+            refreshToken: c.refreshToken,
+          },
           settings: { organizationId: c.organizationId, webhookSecret: 'cli-spec-secret' },
         },
-        { id: 'hubspot', connector: 'hubspot', baseUrl: hs.url, credentials: { accessToken: hs.credentials.accessToken, clientSecret: hs.credentials.clientSecret } },
+        {
+          id: 'hubspot',
+          connector: 'hubspot',
+          baseUrl: hs.url,
+          credentials: { accessToken: hs.credentials.accessToken, clientSecret: hs.credentials.clientSecret },
+        },
         {
           id: 'sendgrid',
           connector: 'sendgrid',
@@ -82,7 +97,11 @@ describe('syncline CLI', () => {
       ],
     };
     fs.writeFileSync(path.join(dir, 'syncline.yaml'), stringify(config));
-    env = { DATABASE_URL: `sqlite:${path.join(dir, 'cli.sqlite')}`, SYNCLINE_CONFIG: path.join(dir, 'syncline.yaml'), LOG_LEVEL: 'error' };
+    env = {
+      DATABASE_URL: `sqlite:${path.join(dir, 'cli.sqlite')}`,
+      SYNCLINE_CONFIG: path.join(dir, 'syncline.yaml'),
+      LOG_LEVEL: 'error',
+    };
   });
 
   afterAll(async () => {
@@ -113,7 +132,9 @@ describe('syncline CLI', () => {
     expect(count('SELECT COUNT(*) AS n FROM customers')).toBe(created);
     expect(hs.store.all().length).toBeGreaterThan(100);
     expect(r.stderr).toMatch(/sf-contacts (read|send): read \d+/); // progress lines when not on a terminal
-    const actors = sql().prepare("SELECT DISTINCT actor_id FROM audit_entries WHERE actor_type = 'cli'").all() as { actor_id: string }[];
+    const actors = sql()
+      .prepare("SELECT DISTINCT actor_id FROM audit_entries WHERE actor_type = 'cli'")
+      .all() as { actor_id: string }[];
     expect(actors.map((a) => a.actor_id)).toEqual([`cli:${os.userInfo().username}`]);
   });
 
@@ -139,8 +160,14 @@ describe('syncline CLI', () => {
 
   it('lists dead letters (emails in reasons masked) and replays the chosen ones back to pending', async () => {
     const db = sql();
-    const ids = (db.prepare("SELECT id FROM outbox WHERE connection = 'hubspot' ORDER BY id LIMIT 2").all() as { id: number }[]).map((r) => r.id);
-    db.prepare("UPDATE outbox SET status = 'dead', attempts = 6, last_error = 'invalid-data: address jane.doe@example.com refused' WHERE id IN (?, ?)").run(...ids);
+    const ids = (
+      db.prepare("SELECT id FROM outbox WHERE connection = 'hubspot' ORDER BY id LIMIT 2").all() as {
+        id: number;
+      }[]
+    ).map((r) => r.id);
+    db.prepare(
+      "UPDATE outbox SET status = 'dead', attempts = 6, last_error = 'invalid-data: address jane.doe@example.com refused' WHERE id IN (?, ?)",
+    ).run(...ids);
     db.close();
     const list = await cli('dead-letters', 'list');
     expect(list.code).toBe(0);
@@ -170,12 +197,16 @@ describe('syncline CLI', () => {
     const db = sql();
     db.prepare("UPDATE audit_entries SET action = 'customer.deleted' WHERE seq = 5").run();
     db.close();
-    const r = spawnSync(process.execPath, [require.resolve('ts-node/dist/bin'), '-T', 'src/cli/main.ts', 'audit', 'verify'], {
-      cwd: path.resolve(__dirname, '../..'),
-      env: { ...process.env, ...env },
-      encoding: 'utf8',
-      timeout: 150_000,
-    });
+    const r = spawnSync(
+      process.execPath,
+      [require.resolve('ts-node/dist/bin'), '-T', 'src/cli/main.ts', 'audit', 'verify'],
+      {
+        cwd: path.resolve(__dirname, '../..'),
+        env: { ...process.env, ...env },
+        encoding: 'utf8',
+        timeout: 150_000,
+      },
+    );
     expect(r.status).toBe(1);
     expect(r.stdout).toContain('audit chain BROKEN');
     expect(r.stderr).toMatch(/first broken entry: seq 5 .*edited/);

@@ -17,7 +17,11 @@ describe('HTTP API', () => {
         [
           {
             identity: { connection: 'sf', object: 'Contact', externalId: '003X' },
-            change: { connection: 'sf', sourceTimestamp: '2026-01-01T00:00:00.000Z', fields: { email: 'xi@example.com', firstName: 'Xi' } },
+            change: {
+              connection: 'sf',
+              sourceTimestamp: '2026-01-01T00:00:00.000Z',
+              fields: { email: 'xi@example.com', firstName: 'Xi' },
+            },
           },
         ],
         { actor: { type: ActorType.Cli, id: 'test' } },
@@ -69,9 +73,17 @@ describe('HTTP API', () => {
   });
 
   it('filters and pages the audit log, naming an invalid query parameter', async () => {
-    const res = await http().get('/audit').query({ entity: 'customer', actor: 'cli', limit: 1 }).set(auth).expect(200);
+    const res = await http()
+      .get('/audit')
+      .query({ entity: 'customer', actor: 'cli', limit: 1 })
+      .set(auth)
+      .expect(200);
     expect(res.body.entries).toHaveLength(1);
-    expect(res.body.entries[0]).toMatchObject({ entityId: customerId, action: 'customer.created', actorType: 'cli' });
+    expect(res.body.entries[0]).toMatchObject({
+      entityId: customerId,
+      action: 'customer.created',
+      actorType: 'cli',
+    });
     const bad = await http().get('/audit').query({ limit: 'many' }).set(auth).expect(400);
     expect(bad.body.message).toMatch(/query parameter "limit"/);
     const since = await http().get('/audit').query({ since: 'yesterday' }).set(auth).expect(400);

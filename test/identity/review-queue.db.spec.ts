@@ -13,7 +13,10 @@ describe(`duplicate review queue (${target.type})`, () => {
 
   beforeAll(async () => {
     // Review mode: every candidate waits for a person, nothing merges on its own.
-    env = await startEnvironment({ contacts: 600, env: { ...testDatabaseEnv(target), LOG_LEVEL: 'silent', SYNCLINE_IDENTITY_MODE: 'review' } });
+    env = await startEnvironment({
+      contacts: 600,
+      env: { ...testDatabaseEnv(target), LOG_LEVEL: 'silent', SYNCLINE_IDENTITY_MODE: 'review' },
+    });
     env.salesforce.webhooks.configure({ enabled: false });
     await env.app.get(SyncRunner).run('sf-contacts', { trigger: RunTrigger.Manual });
   });
@@ -24,8 +27,14 @@ describe(`duplicate review queue (${target.type})`, () => {
 
   it('queues scored, explained candidates, and accept merges while reject never proposes the pair again', async () => {
     const db = env.app.get(Database);
-    expect(Number((await db.query('SELECT COUNT(*) AS n FROM customers WHERE merged_into IS NOT NULL'))[0].n)).toBe(0);
-    const list = await request(env.url).get('/merge-candidates').query({ status: 'pending' }).set(auth()).expect(200);
+    expect(
+      Number((await db.query('SELECT COUNT(*) AS n FROM customers WHERE merged_into IS NOT NULL'))[0].n),
+    ).toBe(0);
+    const list = await request(env.url)
+      .get('/merge-candidates')
+      .query({ status: 'pending' })
+      .set(auth())
+      .expect(200);
     const pending = list.body.candidates ?? list.body.items ?? list.body;
     expect(pending.length).toBeGreaterThanOrEqual(2);
     const [first, second] = pending;
@@ -35,8 +44,14 @@ describe(`duplicate review queue (${target.type})`, () => {
     await request(env.url).post(`/merge-candidates/${first.id}/accept`).set(auth()).expect(200);
     const merged = await db.query('SELECT id, merged_into FROM customers WHERE merged_into IS NOT NULL');
     expect(merged).toHaveLength(1);
-    expect([first.customerA ?? first.customer_a, first.customerB ?? first.customer_b]).toContain(merged[0].id);
-    const audit = await request(env.url).get('/audit').query({ entity: 'customer', entityId: merged[0].merged_into, limit: 100 }).set(auth()).expect(200);
+    expect([first.customerA ?? first.customer_a, first.customerB ?? first.customer_b]).toContain(
+      merged[0].id,
+    );
+    const audit = await request(env.url)
+      .get('/audit')
+      .query({ entity: 'customer', entityId: merged[0].merged_into, limit: 100 })
+      .set(auth())
+      .expect(200);
     expect(audit.body.entries.some((e: { action: string }) => e.action === 'customer.merged')).toBe(true);
 
     await request(env.url).post(`/merge-candidates/${second.id}/reject`).set(auth()).expect(200);

@@ -16,7 +16,11 @@ const target = testDatabaseTarget();
 
 /** Live records only (the person is there before the erasure). */
 function live(records: unknown[]): string {
-  return JSON.stringify(records.filter((r) => !(r as { IsDeleted?: boolean }).IsDeleted && !(r as { archived?: boolean }).archived)).toLowerCase();
+  return JSON.stringify(
+    records.filter(
+      (r) => !(r as { IsDeleted?: boolean }).IsDeleted && !(r as { archived?: boolean }).archived,
+    ),
+  ).toLowerCase();
 }
 
 /** A sandbox's whole state: every record it holds, deleted, archived or in a recycle bin, and its summary. */
@@ -29,9 +33,14 @@ describe(`erasure with a vendor down (${target.type})`, () => {
   let db: Database;
 
   beforeAll(async () => {
-    env = await startEnvironment({ contacts: 80, env: { ...testDatabaseEnv(target), LOG_LEVEL: 'silent', ERASURE_SWEEP_MS: '0' } });
+    env = await startEnvironment({
+      contacts: 80,
+      env: { ...testDatabaseEnv(target), LOG_LEVEL: 'silent', ERASURE_SWEEP_MS: '0' },
+    });
     db = env.app.get(Database);
-    const run = await env.app.get(SyncRunner).run('sf-contacts', { trigger: RunTrigger.Manual, actor: { type: ActorType.Cli, id: 'test' } });
+    const run = await env.app
+      .get(SyncRunner)
+      .run('sf-contacts', { trigger: RunTrigger.Manual, actor: { type: ActorType.Cli, id: 'test' } });
     expect(run.status).toBe(RunStatus.Succeeded);
   });
   afterAll(async () => {
@@ -39,7 +48,8 @@ describe(`erasure with a vendor down (${target.type})`, () => {
     await dropTestDatabase(target);
   });
 
-  const post = (path: string) => fetch(`${env.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${env.token}` } });
+  const post = (path: string) =>
+    fetch(`${env.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${env.token}` } });
 
   it('erases across every vendor once the one that was down comes back', async () => {
     const [pick] = await db.query(
@@ -49,13 +59,23 @@ describe(`erasure with a vendor down (${target.type})`, () => {
     const customerId = pick.customer_id as string;
     const person = (await env.app.get(CustomerRepository).get(customerId))!;
     const email = String(person.fields.email).toLowerCase();
-    const traces = [email, person.fields.phone, person.fields.firstName && `"${person.fields.firstName}"`, person.fields.lastName && `"${person.fields.lastName}"`]
+    const traces = [
+      email,
+      person.fields.phone,
+      person.fields.firstName && `"${person.fields.firstName}"`,
+      person.fields.lastName && `"${person.fields.lastName}"`,
+    ]
       .filter((v): v is string => typeof v === 'string' && v.length > 2)
       .map((v) => v.toLowerCase());
-    for (const s of [env.salesforce, env.hubspot, env.sendgrid]) expect(live(s.state().records)).toContain(email);
+    for (const s of [env.salesforce, env.hubspot, env.sendgrid])
+      expect(live(s.state().records)).toContain(email);
 
     const other = (env.salesforce.state().records as Record<string, unknown>[]).find(
-      (r) => !r.IsDeleted && typeof r.Email === 'string' && r.Email.includes('@') && !String(r.Email).toLowerCase().includes(email),
+      (r) =>
+        !r.IsDeleted &&
+        typeof r.Email === 'string' &&
+        r.Email.includes('@') &&
+        !String(r.Email).toLowerCase().includes(email),
     )!;
     const binnedEmail = String(other.Email).trim().toLowerCase();
     env.salesforce.deleteRecord(String(other.Id));
@@ -71,10 +91,16 @@ describe(`erasure with a vendor down (${target.type})`, () => {
     expect(view.status).toBe(ErasureStatus.Pending);
     const hub = view.steps.filter((s) => s.connection === 'hubspot');
     expect(hub.length).toBeGreaterThan(0);
-    expect(hub.every((s) => s.status === 'failed' && s.attempts >= 1 && s.nextAttemptAt && s.lastError)).toBe(true);
-    expect(view.steps.filter((s) => s.connection !== 'hubspot').every((s) => s.status === 'confirmed')).toBe(true);
+    expect(hub.every((s) => s.status === 'failed' && s.attempts >= 1 && s.nextAttemptAt && s.lastError)).toBe(
+      true,
+    );
+    expect(view.steps.filter((s) => s.connection !== 'hubspot').every((s) => s.status === 'confirmed')).toBe(
+      true,
+    );
     // Asking again is the same request.
-    expect(((await (await post(`/customers/${customerId}/erasure`)).json()) as { id: string }).id).toBe(request.id);
+    expect(((await (await post(`/customers/${customerId}/erasure`)).json()) as { id: string }).id).toBe(
+      request.id,
+    );
     // Already anonymized in the store while the vendor is still pending; a re-read does not bring the person back.
     expect((await env.app.get(CustomerRepository).get(customerId))!.fields).toEqual({});
     await env.app.get(SyncRunner).run('sf-contacts', { trigger: RunTrigger.Manual });
@@ -105,7 +131,9 @@ describe(`erasure with a vendor down (${target.type})`, () => {
     }
     const store = await storeText(db, target);
     expect(traces.filter((t) => store.includes(t))).toEqual([]);
-    expect(await db.query('SELECT * FROM customer_identities WHERE customer_id = ?', [customerId])).toEqual([]);
+    expect(await db.query('SELECT * FROM customer_identities WHERE customer_id = ?', [customerId])).toEqual(
+      [],
+    );
     const audit = env.app.get(AuditService);
     expect(await audit.verify()).toMatchObject({ ok: true });
     expect((await audit.verify()).redacted).toBeGreaterThan(0);

@@ -18,7 +18,13 @@ const B = `b:${randomBytes(32).toString('base64')}`;
 
 async function boot(keys: string) {
   const config = new AppConfig(
-    parseEnv({ LOG_LEVEL: 'silent', SYNCLINE_CONFIG: '/nonexistent.yaml', SYNCLINE_ENCRYPTION_KEYS: keys, ERASURE_SWEEP_MS: '0', ...testDatabaseEnv(target) }),
+    parseEnv({
+      LOG_LEVEL: 'silent',
+      SYNCLINE_CONFIG: '/nonexistent.yaml',
+      SYNCLINE_ENCRYPTION_KEYS: keys,
+      ERASURE_SWEEP_MS: '0',
+      ...testDatabaseEnv(target),
+    }),
     { version: 1, connections: [], syncs: [] },
   );
   const app = await createApp(config);
@@ -37,7 +43,11 @@ describe(`key rotation (${target.type})`, () => {
         tx,
         Array.from({ length: 30 }, (_, i) => ({
           identity: { connection: 'sf', object: 'Contact', externalId: `c${i}` },
-          change: { connection: 'sf', sourceTimestamp: '2026-01-01T00:00:00.000Z', fields: { email: `p${i}@example.com`, firstName: `P${i}`, company: 'Acme' } },
+          change: {
+            connection: 'sf',
+            sourceTimestamp: '2026-01-01T00:00:00.000Z',
+            fields: { email: `p${i}@example.com`, firstName: `P${i}`, company: 'Acme' },
+          },
         })),
         { actor: { type: ActorType.Cli, id: 'test' } },
       ),
@@ -63,7 +73,9 @@ describe(`key rotation (${target.type})`, () => {
     const db2 = app.get(Database);
     const ids = (await db2.query('SELECT id FROM customers')).map((r) => r.id);
     const customers = await app.get(CustomerRepository).loadMany(db2, ids);
-    expect([...customers.values()].map((c) => c.fields.email).sort()).toEqual(Array.from({ length: 30 }, (_, i) => `p${i}@example.com`).sort());
+    expect([...customers.values()].map((c) => c.fields.email).sort()).toEqual(
+      Array.from({ length: 30 }, (_, i) => `p${i}@example.com`).sort(),
+    );
     expect((await app.get(CustomerRepository).versions(ids[0]))[0].changes.length).toBe(3);
     const verify = await app.get(AuditService).verify();
     expect(verify.ok).toBe(true);

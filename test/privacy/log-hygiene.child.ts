@@ -25,8 +25,13 @@ async function main(): Promise<void> {
   const dbFile = process.env.LOG_HYGIENE_DB!;
   let env: Environment | undefined;
   try {
-    env = await startEnvironment({ contacts, env: { DATABASE_URL: `sqlite:${dbFile}`, LOG_LEVEL: 'debug', ERASURE_SWEEP_MS: '0' } });
-    const seeded = (env.salesforce.state().records as Record<string, unknown>[]).flatMap((r) => [r.Email]).filter((e): e is string => typeof e === 'string');
+    env = await startEnvironment({
+      contacts,
+      env: { DATABASE_URL: `sqlite:${dbFile}`, LOG_LEVEL: 'debug', ERASURE_SWEEP_MS: '0' },
+    });
+    const seeded = (env.salesforce.state().records as Record<string, unknown>[])
+      .flatMap((r) => [r.Email])
+      .filter((e): e is string => typeof e === 'string');
     env.salesforce.webhooks.configure({ enabled: false });
     env.hubspot.webhooks.configure({ enabled: false });
     const runner = env.app.get(SyncRunner);
@@ -40,7 +45,9 @@ async function main(): Promise<void> {
     env.hubspot.faults.reset();
     env.sendgrid.faults.reset();
 
-    const sfContacts = (env.salesforce.state().records as SfContact[]).filter((r) => r.attributes?.type === 'Contact' && !r.IsDeleted && r.Email);
+    const sfContacts = (env.salesforce.state().records as SfContact[]).filter(
+      (r) => r.attributes?.type === 'Contact' && !r.IsDeleted && r.Email,
+    );
     env.salesforce.webhooks.configure({ enabled: true });
     sfContacts.slice(0, 10).forEach((c, i) => env!.salesforce.mutate(c.Id, { Title: `Log Title ${i + 1}` }));
     await env.salesforce.webhooks.flush();
@@ -49,13 +56,19 @@ async function main(): Promise<void> {
     await queue.idle(30_000);
 
     // A forged webhook and an expired Salesforce session.
-    await fetch(`${env.url}/webhooks/salesforce?token=wrong-${SF_WEBHOOK_SECRET}`, { method: 'POST', body: '<x/>', headers: { 'content-type': 'text/xml' } });
+    await fetch(`${env.url}/webhooks/salesforce?token=wrong-${SF_WEBHOOK_SECRET}`, {
+      method: 'POST',
+      body: '<x/>',
+      headers: { 'content-type': 'text/xml' },
+    });
     env.salesforce.expireSessions();
     await runner.run('sf-contacts', { trigger: RunTrigger.Manual, actor });
 
     // An erasure while HubSpot is down, finished once it is back.
     const db = env.app.get(Database);
-    const [pick] = await db.query('SELECT customer_id FROM customer_identities GROUP BY customer_id HAVING COUNT(DISTINCT connection) = 3 ORDER BY customer_id LIMIT 1');
+    const [pick] = await db.query(
+      'SELECT customer_id FROM customer_identities GROUP BY customer_id HAVING COUNT(DISTINCT connection) = 3 ORDER BY customer_id LIMIT 1',
+    );
     const erasure = env.app.get(ErasureService);
     env.hubspot.faults.configure({ outageUntil: Date.now() + 60_000 });
     if (pick) await erasure.request(pick.customer_id as string, actor);

@@ -22,22 +22,41 @@ describe('log hygiene', () => {
   it('a full demo run at LOG_LEVEL=debug logs no seeded email and no secret', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'syncline-log-hygiene-'));
     const needlesFile = path.join(dir, 'needles.json');
-    const child = spawnSync(process.execPath, ['-r', 'ts-node/register/transpile-only', path.join(__dirname, 'log-hygiene.child.ts')], {
-      cwd: path.join(__dirname, '../..'),
-      env: { ...process.env, LOG_HYGIENE_NEEDLES: needlesFile, LOG_HYGIENE_DB: path.join(dir, 'db.sqlite'), LOG_HYGIENE_CONTACTS: '150' },
-      encoding: 'utf8',
-      maxBuffer: 256 * 1024 * 1024,
-      timeout: 240_000,
-    });
+    const child = spawnSync(
+      process.execPath,
+      ['-r', 'ts-node/register/transpile-only', path.join(__dirname, 'log-hygiene.child.ts')],
+      {
+        cwd: path.join(__dirname, '../..'),
+        env: {
+          ...process.env,
+          LOG_HYGIENE_NEEDLES: needlesFile,
+          LOG_HYGIENE_DB: path.join(dir, 'db.sqlite'),
+          LOG_HYGIENE_CONTACTS: '150',
+        },
+        encoding: 'utf8',
+        maxBuffer: 256 * 1024 * 1024,
+        timeout: 240_000,
+      },
+    );
     const output = `${child.stdout}\n${child.stderr}`;
-    expect({ status: child.status, tail: child.status === 0 ? '' : output.slice(-2000) }).toEqual({ status: 0, tail: '' });
+    expect({ status: child.status, tail: child.status === 0 ? '' : output.slice(-2000) }).toEqual({
+      status: 0,
+      tail: '',
+    });
     // Requests were logged (the Outbound Message URL carries the secret in its query string), path only.
     expect(output).toContain('"path":"/webhooks/salesforce"');
     expect(output).toContain('request completed');
-    const needles = JSON.parse(fs.readFileSync(needlesFile, 'utf8')) as { emails: string[]; secrets: string[] };
+    const needles = JSON.parse(fs.readFileSync(needlesFile, 'utf8')) as {
+      emails: string[];
+      secrets: string[];
+    };
     expect(needles.emails.length).toBeGreaterThan(100);
     const lower = output.toLowerCase();
-    const emails = new Set(needles.emails.flatMap((e) => [e, e.trim().toLowerCase()]).filter((e) => e.trim().length > 4 && e.includes('@')));
+    const emails = new Set(
+      needles.emails
+        .flatMap((e) => [e, e.trim().toLowerCase()])
+        .filter((e) => e.trim().length > 4 && e.includes('@')),
+    );
     expect([...emails].filter((e) => lower.includes(e.toLowerCase()))).toEqual([]);
     expect(needles.secrets.filter((s) => s.length > 6 && lower.includes(s.toLowerCase()))).toEqual([]);
     fs.rmSync(dir, { recursive: true, force: true });

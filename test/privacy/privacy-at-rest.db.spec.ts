@@ -20,7 +20,9 @@ describe(`personal data at rest (${target.type})`, () => {
   beforeAll(async () => {
     env = await startEnvironment({ contacts: 200, env: { ...testDatabaseEnv(target), LOG_LEVEL: 'silent' } });
     db = env.app.get(Database);
-    const run = await env.app.get(SyncRunner).run('sf-contacts', { trigger: RunTrigger.Manual, actor: { type: ActorType.Cli, id: 'test' } });
+    const run = await env.app
+      .get(SyncRunner)
+      .run('sf-contacts', { trigger: RunTrigger.Manual, actor: { type: ActorType.Cli, id: 'test' } });
     expect(run.status).toBe(RunStatus.Succeeded);
   });
   afterAll(async () => {
@@ -31,10 +33,18 @@ describe(`personal data at rest (${target.type})`, () => {
   it('stores no seeded email or phone in plain text anywhere', async () => {
     const seeded = env.salesforce.state().records as Record<string, unknown>[];
     const needles = new Set<string>();
-    for (const r of seeded) for (const k of ['Email', 'Phone', 'MobilePhone']) if (typeof r[k] === 'string' && (r[k] as string).length > 4) needles.add((r[k] as string).toLowerCase());
+    for (const r of seeded)
+      for (const k of ['Email', 'Phone', 'MobilePhone'])
+        if (typeof r[k] === 'string' && (r[k] as string).length > 4)
+          needles.add((r[k] as string).toLowerCase());
     // The canonical (normalized) forms too: what the store would hold if it held them in the clear.
-    const customers = await env.app.get(CustomerRepository).loadMany(db, (await db.query('SELECT id FROM customers')).map((r) => r.id));
-    for (const c of customers.values()) for (const k of ['email', 'phone']) if (typeof c.fields[k] === 'string') needles.add((c.fields[k] as string).toLowerCase());
+    const customers = await env.app.get(CustomerRepository).loadMany(
+      db,
+      (await db.query('SELECT id FROM customers')).map((r) => r.id),
+    );
+    for (const c of customers.values())
+      for (const k of ['email', 'phone'])
+        if (typeof c.fields[k] === 'string') needles.add((c.fields[k] as string).toLowerCase());
     expect(customers.size).toBeGreaterThan(100);
     expect(needles.size).toBeGreaterThan(200);
     const text = await storeText(db, target);
@@ -56,7 +66,9 @@ describe(`personal data at rest (${target.type})`, () => {
   });
 
   it('reads values back decrypted, finds customers by email through the blind index, and verifies the audit chain', async () => {
-    const [row] = await db.query('SELECT id, email_key, fields FROM customers WHERE email_key IS NOT NULL LIMIT 1');
+    const [row] = await db.query(
+      'SELECT id, email_key, fields FROM customers WHERE email_key IS NOT NULL LIMIT 1',
+    );
     expect(row.fields).toContain('enc:v1:dev:');
     expect(row.email_key).toMatch(/^[0-9a-f]{32}$/);
     const c = (await env.app.get(CustomerRepository).get(row.id))!;

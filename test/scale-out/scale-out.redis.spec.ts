@@ -14,7 +14,14 @@ import { startSandbox as startSalesforce, type SalesforceSandbox } from '../../c
 import { startSandbox as startSendGrid, type SendGridSandbox } from '../../connectors/sendgrid/sandbox';
 import { JobName } from '../../src/queue/job-queue';
 import { dropTestDatabase, testDatabaseEnv, testDatabaseTarget } from '../support/test-database';
-import { compileWorker, removeCompiledWorker, startWorker, stopWorker, waitFor, type ClusterWorker } from '../support/worker-cluster';
+import {
+  compileWorker,
+  removeCompiledWorker,
+  startWorker,
+  stopWorker,
+  waitFor,
+  type ClusterWorker,
+} from '../support/worker-cluster';
 
 const REDIS_URL = process.env.REDIS_URL;
 const HUBSPOT_BUDGET = { requests: 4, perMs: 1000 };
@@ -47,14 +54,27 @@ if (!REDIS_URL) {
     const workers: ClusterWorker[] = [];
     const hubspotCalls: { at: number; allowed: boolean }[] = [];
 
-    const sql = async <T = Record<string, unknown>>(text: string, params: unknown[] = []): Promise<T[]> => (await pool!.query(text, params)) as T[];
-    const num = async (text: string, params: unknown[] = []) => Number(Object.values((await sql(text, params))[0])[0]);
+    const sql = async <T = Record<string, unknown>>(text: string, params: unknown[] = []): Promise<T[]> =>
+      (await pool!.query(text, params)) as T[];
+    const num = async (text: string, params: unknown[] = []) =>
+      Number(Object.values((await sql(text, params))[0])[0]);
     const liveContacts = () =>
-      (salesforce.state().records as { attributes?: { type: string }; IsDeleted?: boolean; Email?: string; Title?: string }[]).filter(
-        (r) => r.attributes?.type === 'Contact' && !r.IsDeleted,
+      (
+        salesforce.state().records as {
+          attributes?: { type: string };
+          IsDeleted?: boolean;
+          Email?: string;
+          Title?: string;
+        }[]
+      ).filter((r) => r.attributes?.type === 'Contact' && !r.IsDeleted);
+    const enqueueRun = (syncId: string, jobId: string) =>
+      queue.add(
+        JobName.SyncRun,
+        { syncId, trigger: 'manual' },
+        { jobId, removeOnComplete: true, removeOnFail: true },
       );
-    const enqueueRun = (syncId: string, jobId: string) => queue.add(JobName.SyncRun, { syncId, trigger: 'manual' }, { jobId, removeOnComplete: true, removeOnFail: true });
-    const redisCli = (...args: string[]) => execFileSync('redis-cli', ['-u', REDIS_URL, ...args], { stdio: 'pipe', timeout: 5000 }).toString();
+    const redisCli = (...args: string[]) =>
+      execFileSync('redis-cli', ['-u', REDIS_URL, ...args], { stdio: 'pipe', timeout: 5000 }).toString();
     const redisUp = () => {
       try {
         return redisCli('ping').trim() === 'PONG';
@@ -66,10 +86,24 @@ if (!REDIS_URL) {
     const ensureRedis = async () => {
       if (redisUp()) return;
       const url = new URL(REDIS_URL);
-      execFileSync('redis-server', ['--daemonize', 'yes', '--bind', url.hostname, '--port', url.port || '6379', '--save', '', '--appendonly', 'no']);
+      execFileSync('redis-server', [
+        '--daemonize',
+        'yes',
+        '--bind',
+        url.hostname,
+        '--port',
+        url.port || '6379',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+      ]);
       await waitFor('Redis to answer again', async () => redisUp(), 20_000, 100);
     };
-    const dump = () => workers.map((w) => `--- worker ${w.pid}${w.alive() ? '' : ' (dead)'}\n${w.output.slice(-30).join('')}`).join('\n');
+    const dump = () =>
+      workers
+        .map((w) => `--- worker ${w.pid}${w.alive() ? '' : ' (dead)'}\n${w.output.slice(-30).join('')}`)
+        .join('\n');
 
     /**
      * Customers are the live ones: the seed's duplicates merge, and a merged-away customer keeps its row (with
@@ -85,7 +119,12 @@ if (!REDIS_URL) {
                 (SELECT COUNT(*) FROM customer_identities i WHERE i.customer_id = c.id AND i.connection = 'salesforce') AS records
            FROM customers c WHERE c.merged_into IS NULL`,
       );
-      return rows.map((r) => ({ id: r.id, gained: Number(r.versions) - (before.get(r.id) ?? 0), records: Math.max(1, Number(r.records)), versions: Number(r.versions) }));
+      return rows.map((r) => ({
+        id: r.id,
+        gained: Number(r.versions) - (before.get(r.id) ?? 0),
+        records: Math.max(1, Number(r.records)),
+        versions: Number(r.versions),
+      }));
     };
 
     /** Read side complete (every live source record is a customer or quarantined) and no outbound work left. */
@@ -94,11 +133,20 @@ if (!REDIS_URL) {
       const quarantined = await num('SELECT COUNT(*) FROM quarantine');
       const merged = await num("SELECT COUNT(*) FROM customer_identities WHERE connection = 'salesforce'");
       const pending = await num("SELECT COUNT(*) FROM outbox WHERE status = 'pending'");
-      const running = await num("SELECT COUNT(*) FROM sync_runs WHERE sync_id = 'contacts' AND status = 'running' AND owner = ANY($1)", [workers.filter((w) => w.alive()).map((w) => `${os.hostname()}:${w.pid}`)]);
+      const running = await num(
+        "SELECT COUNT(*) FROM sync_runs WHERE sync_id = 'contacts' AND status = 'running' AND owner = ANY($1)",
+        [workers.filter((w) => w.alive()).map((w) => `${os.hostname()}:${w.pid}`)],
+      );
       const gains = await versionGains();
       const off = gains.filter((g) => g.gained < 1 || g.gained > g.records);
       lastState = `customers ${customers}, linked source records ${merged} + quarantined ${quarantined} of ${liveContacts().length} live, pending ${pending}, running ${running}, customers without exactly one version per changed record ${off.length}: ${JSON.stringify(off.slice(0, 5))}`;
-      return customers > 0 && merged + quarantined >= liveContacts().length && pending === 0 && running === 0 && off.length === 0;
+      return (
+        customers > 0 &&
+        merged + quarantined >= liveContacts().length &&
+        pending === 0 &&
+        running === 0 &&
+        off.length === 0
+      );
     };
     let lastState = '';
     /** Waits for settled(); on a timeout says which part was missing and what the workers printed by then. */
@@ -126,7 +174,9 @@ if (!REDIS_URL) {
       for (const e of hsEmails) expect(sourceEmails.has(e)).toBe(true);
       if (title) expect(hs.filter((c) => c.props.jobtitle !== title).map((c) => c.props.email)).toEqual([]);
       const sg = sendgrid.state().records as { email: string }[];
-      expect(sg.length).toBe(await num("SELECT COUNT(*) FROM outbox WHERE connection = 'sendgrid' AND status = 'sent'"));
+      expect(sg.length).toBe(
+        await num("SELECT COUNT(*) FROM outbox WHERE connection = 'sendgrid' AND status = 'sent'"),
+      );
       for (const c of sg) expect(sourceEmails.has(c.email.toLowerCase())).toBe(true);
       expect(await num("SELECT COUNT(*) FROM outbox WHERE status IN ('pending', 'dead')")).toBe(0);
     };
@@ -134,7 +184,12 @@ if (!REDIS_URL) {
     beforeAll(async () => {
       salesforce = await startSalesforce({ port: 0, seed: 11, count: 400 });
       emptySource = await startSalesforce({ port: 0, seed: 12, count: 0 });
-      hubspot = await startHubSpot({ port: 0, seed: 11, count: 0, rateLimit: { max: HUBSPOT_BUDGET.requests, intervalMs: HUBSPOT_BUDGET.perMs } });
+      hubspot = await startHubSpot({
+        port: 0,
+        seed: 11,
+        count: 0,
+        rateLimit: { max: HUBSPOT_BUDGET.requests, intervalMs: HUBSPOT_BUDGET.perMs },
+      });
       sendgrid = await startSendGrid({ port: 0, seed: 11, count: 0, jobDelayMs: 20 });
       // Every HubSpot request as the vendor saw it, from whichever worker sent it.
       const take = hubspot.rateLimiter.take.bind(hubspot.rateLimiter);
@@ -147,7 +202,13 @@ if (!REDIS_URL) {
         id,
         connector: 'salesforce',
         baseUrl: s.url,
-        credentials: { instanceUrl: s.credentials.instanceUrl, accessToken: s.credentials.accessToken, clientId: s.credentials.clientId, clientSecret: s.credentials.clientSecret, refreshToken: s.credentials.refreshToken },
+        credentials: {
+          instanceUrl: s.credentials.instanceUrl,
+          accessToken: s.credentials.accessToken,
+          clientId: s.credentials.clientId,
+          clientSecret: s.credentials.clientSecret,
+          refreshToken: s.credentials.refreshToken,
+        },
         settings: { organizationId: s.credentials.organizationId },
       });
       // Two CRM connections on one private-app token: one vendor budget, drained by different workers at once.
@@ -155,7 +216,10 @@ if (!REDIS_URL) {
         id,
         connector: 'hubspot',
         baseUrl: hubspot.url,
-        credentials: { accessToken: hubspot.credentials.accessToken, clientSecret: hubspot.credentials.clientSecret },
+        credentials: {
+          accessToken: hubspot.credentials.accessToken,
+          clientSecret: hubspot.credentials.clientSecret,
+        },
         settings: { rateBudget: HUBSPOT_BUDGET },
       });
       const config = {
@@ -169,7 +233,10 @@ if (!REDIS_URL) {
             id: 'sendgrid',
             connector: 'sendgrid',
             baseUrl: sendgrid.url,
-            credentials: { apiKey: sendgrid.credentials.apiKey, webhookPublicKey: sendgrid.credentials.webhookPublicKey },
+            credentials: {
+              apiKey: sendgrid.credentials.apiKey,
+              webhookPublicKey: sendgrid.credentials.webhookPublicKey,
+            },
             settings: { createCustomFields: true, jobPollIntervalMs: 20 },
           },
         ],
@@ -184,7 +251,12 @@ if (!REDIS_URL) {
             ],
           },
           // Every second, from an empty source: each tick is one cheap run, counted in sync_runs.
-          { id: 'ticker', source: { connection: 'salesforce-empty', object: 'Contact' }, destinations: [{ connection: 'hubspot-tick', object: 'contacts' }], schedule: '* * * * * *' },
+          {
+            id: 'ticker',
+            source: { connection: 'salesforce-empty', object: 'Contact' },
+            destinations: [{ connection: 'hubspot-tick', object: 'contacts' }],
+            schedule: '* * * * * *',
+          },
         ],
       };
       configDir = fs.mkdtempSync(path.join(os.tmpdir(), 'syncline-scale-out-'));
@@ -207,9 +279,15 @@ if (!REDIS_URL) {
       workers.push(...(await Promise.all([0, 1, 2].map(() => startWorker(workerEnv)))));
       pool =
         target.type === 'postgres'
-          ? await new DataSource({ type: 'postgres', url: target.url, extra: { options: `-c search_path=${target.schema}`, max: 2 } }).initialize()
+          ? await new DataSource({
+              type: 'postgres',
+              url: target.url,
+              extra: { options: `-c search_path=${target.schema}`, max: 2 },
+            }).initialize()
           : (() => {
-              throw new Error('the scale-out suite needs DATABASE_URL=postgres://… (several processes share the database)');
+              throw new Error(
+                'the scale-out suite needs DATABASE_URL=postgres://… (several processes share the database)',
+              );
             })();
       queueConnection = new IORedis(REDIS_URL, { maxRetriesPerRequest: null });
       queueConnection.on('error', () => undefined);
@@ -224,7 +302,12 @@ if (!REDIS_URL) {
       queueConnection?.disconnect(); // a connection handed to BullMQ is not closed by it
       removeCompiledWorker();
       await pool?.destroy().catch(() => undefined);
-      await Promise.allSettled([salesforce?.close(), emptySource?.close(), hubspot?.close(), sendgrid?.close()]);
+      await Promise.allSettled([
+        salesforce?.close(),
+        emptySource?.close(),
+        hubspot?.close(),
+        sendgrid?.close(),
+      ]);
       const redis = new IORedis(REDIS_URL, { maxRetriesPerRequest: 3 });
       const keys = await redis.keys(`${prefix}:*`).catch(() => [] as string[]);
       if (keys.length) await redis.del(...keys).catch(() => undefined);
@@ -237,16 +320,22 @@ if (!REDIS_URL) {
       await enqueueRun('contacts', 'full-1');
       const t0 = Date.now();
       await waitSettled('the full sync to settle', 90_000);
-      const [run] = await sql<{ started_at: string; finished_at: string; counts: string }>("SELECT started_at, finished_at, counts FROM sync_runs WHERE sync_id = 'contacts'");
+      const [run] = await sql<{ started_at: string; finished_at: string; counts: string }>(
+        "SELECT started_at, finished_at, counts FROM sync_runs WHERE sync_id = 'contacts'",
+      );
       const read = (JSON.parse(run.counts) as { read: number }).read;
       const runS = (Date.parse(run.finished_at) - Date.parse(run.started_at)) / 1000;
-      console.log(`full sync on 3 workers: ${read} records in ${runS.toFixed(1)} s of run (${Math.round(read / runS)} records/s, the HubSpot budget of ${HUBSPOT_BUDGET.requests}/s bounding it), settled ${((Date.now() - t0) / 1000).toFixed(1)} s after the enqueue`);
+      console.log(
+        `full sync on 3 workers: ${read} records in ${runS.toFixed(1)} s of run (${Math.round(read / runS)} records/s, the HubSpot budget of ${HUBSPOT_BUDGET.requests}/s bounding it), settled ${((Date.now() - t0) / 1000).toFixed(1)} s after the enqueue`,
+      );
       await expectConsistent();
       // Three processes drained two HubSpot connections on one token, and the vendor never had to refuse one.
       expect(hubspotCalls.filter((c) => !c.allowed)).toEqual([]);
       expect(hubspotCalls.length).toBeGreaterThanOrEqual(8);
       const allowed = hubspotCalls.map((c) => c.at);
-      const peak = Math.max(...allowed.map((t) => allowed.filter((u) => u >= t && u < t + HUBSPOT_BUDGET.perMs).length));
+      const peak = Math.max(
+        ...allowed.map((t) => allowed.filter((u) => u >= t && u < t + HUBSPOT_BUDGET.perMs).length),
+      );
       expect(peak).toBeLessThanOrEqual(HUBSPOT_BUDGET.requests);
     }, 120_000);
 
@@ -254,7 +343,10 @@ if (!REDIS_URL) {
       const t0 = new Date(Date.now() + 1000).toISOString();
       await new Promise((r) => setTimeout(r, 7000));
       const t1 = new Date(Date.now() - 1000).toISOString();
-      const runs = await num("SELECT COUNT(*) FROM sync_runs WHERE sync_id = 'ticker' AND trigger = 'schedule' AND started_at >= $1 AND started_at < $2", [t0, t1]);
+      const runs = await num(
+        "SELECT COUNT(*) FROM sync_runs WHERE sync_id = 'ticker' AND trigger = 'schedule' AND started_at >= $1 AND started_at < $2",
+        [t0, t1],
+      );
       const owners = await num("SELECT COUNT(DISTINCT owner) FROM sync_runs WHERE sync_id = 'ticker'");
       console.log(`ticker: ${runs} runs in 5 s of one-second ticks, run by ${owners} process(es)`);
       // Five ticks in the window; a cron in every process would have made about fifteen runs.
@@ -266,9 +358,12 @@ if (!REDIS_URL) {
       salesforce.massUpdate(undefined, { Title: 'Title v2' });
       await Promise.all([1, 2, 3, 4, 5, 6].map((i) => enqueueRun('contacts', `burst-${i}`)));
       await waitSettled('the burst to settle', 90_000);
-      const runs = await sql<{ started_at: string; finished_at: string | null }>("SELECT started_at, finished_at FROM sync_runs WHERE sync_id = 'contacts' ORDER BY started_at");
+      const runs = await sql<{ started_at: string; finished_at: string | null }>(
+        "SELECT started_at, finished_at FROM sync_runs WHERE sync_id = 'contacts' ORDER BY started_at",
+      );
       expect(runs.length).toBeGreaterThanOrEqual(2);
-      for (let i = 1; i < runs.length; i++) expect(Date.parse(runs[i].started_at)).toBeGreaterThanOrEqual(Date.parse(runs[i - 1].finished_at!));
+      for (let i = 1; i < runs.length; i++)
+        expect(Date.parse(runs[i].started_at)).toBeGreaterThanOrEqual(Date.parse(runs[i - 1].finished_at!));
       await expectConsistent('Title v2');
     }, 120_000);
 
@@ -278,11 +373,23 @@ if (!REDIS_URL) {
       await enqueueRun('contacts', 'kill-1');
       let owner = '';
       // Read finished: the run holding the lease has an inbound outcome for every live source record.
-      await waitFor('the run to finish its read and hold the lease', async () => {
-        const [lease] = await sql<{ owner: string; run_id: string }>("SELECT owner, run_id FROM sync_leases WHERE sync_id = 'contacts'");
-        owner = lease?.owner ?? '';
-        return !!owner && (await num("SELECT COUNT(*) FROM record_outcomes WHERE run_id = $1 AND direction = 'in'", [lease.run_id])) >= liveContacts().length;
-      }, 60_000, 50);
+      await waitFor(
+        'the run to finish its read and hold the lease',
+        async () => {
+          const [lease] = await sql<{ owner: string; run_id: string }>(
+            "SELECT owner, run_id FROM sync_leases WHERE sync_id = 'contacts'",
+          );
+          owner = lease?.owner ?? '';
+          return (
+            !!owner &&
+            (await num("SELECT COUNT(*) FROM record_outcomes WHERE run_id = $1 AND direction = 'in'", [
+              lease.run_id,
+            ])) >= liveContacts().length
+          );
+        },
+        60_000,
+        50,
+      );
       const victim = workers.find((w) => owner === `${os.hostname()}:${w.pid}`);
       expect(victim).toBeDefined();
       victim!.child.kill('SIGKILL');
@@ -309,17 +416,23 @@ if (!REDIS_URL) {
       const restartedAt = Date.now();
       salesforce.massUpdate(undefined, { Title: 'Title v4' });
       // Redis forgot every job; the run is asked for again, as a user or the next tick would.
-      await waitFor('the queue to accept jobs again', async () => {
-        try {
-          await enqueueRun('contacts', 'after-restart');
-          return true;
-        } catch {
-          return false;
-        }
-      }, 20_000);
+      await waitFor(
+        'the queue to accept jobs again',
+        async () => {
+          try {
+            await enqueueRun('contacts', 'after-restart');
+            return true;
+          } catch {
+            return false;
+          }
+        },
+        20_000,
+      );
       await waitSettled('the cluster to finish the run after the restart', 90_000);
       await expectConsistent('Title v4');
-      const ticks = await num("SELECT COUNT(*) FROM sync_runs WHERE sync_id = 'ticker' AND started_at > $1", [new Date(restartedAt + 2000).toISOString()]);
+      const ticks = await num("SELECT COUNT(*) FROM sync_runs WHERE sync_id = 'ticker' AND started_at > $1", [
+        new Date(restartedAt + 2000).toISOString(),
+      ]);
       expect(ticks).toBeGreaterThanOrEqual(1);
       expect(workers.filter((w) => w.alive()).length).toBe(2);
     }, 150_000);

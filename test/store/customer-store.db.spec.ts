@@ -7,8 +7,16 @@ import { startTestApp, type TestApp } from '../support/test-app';
 
 const actor = { type: ActorType.SyncRun, id: 'run-1' };
 
-function rec(externalId: string, at: string, fields: InboundRecord['change']['fields'], connection = 'sf'): InboundRecord {
-  return { identity: { connection, object: 'Contact', externalId }, change: { connection, sourceTimestamp: at, fields } };
+function rec(
+  externalId: string,
+  at: string,
+  fields: InboundRecord['change']['fields'],
+  connection = 'sf',
+): InboundRecord {
+  return {
+    identity: { connection, object: 'Contact', externalId },
+    change: { connection, sourceTimestamp: at, fields },
+  };
 }
 
 describe(`versioned customer store (${process.env.DATABASE_URL?.startsWith('postgres') ? 'postgres' : 'sqlite'})`, () => {
@@ -31,13 +39,23 @@ describe(`versioned customer store (${process.env.DATABASE_URL?.startsWith('post
 
   it('creates, versions and reads back every past version', async () => {
     const [created] = await db.transaction((tx) =>
-      writer.apply(tx, [rec('003A', '2026-01-01T00:00:00.000Z', { email: 'ada@example.com', firstName: 'Ada' })], { actor }),
+      writer.apply(
+        tx,
+        [rec('003A', '2026-01-01T00:00:00.000Z', { email: 'ada@example.com', firstName: 'Ada' })],
+        { actor },
+      ),
     );
     expect(created.action).toBe(ApplyAction.Created);
     expect(created.version).toBe(1);
-    await db.transaction((tx) => writer.apply(tx, [rec('003A', '2026-01-02T00:00:00.000Z', { firstName: 'Augusta' })], { actor }));
     await db.transaction((tx) =>
-      writer.apply(tx, [rec('003A', '2026-01-03T00:00:00.000Z', { lastName: 'King', firstName: 'Augusta' })], { actor }),
+      writer.apply(tx, [rec('003A', '2026-01-02T00:00:00.000Z', { firstName: 'Augusta' })], { actor }),
+    );
+    await db.transaction((tx) =>
+      writer.apply(
+        tx,
+        [rec('003A', '2026-01-03T00:00:00.000Z', { lastName: 'King', firstName: 'Augusta' })],
+        { actor },
+      ),
     );
     const id = created.customerId;
     const current = await repo.get(id);
@@ -64,9 +82,15 @@ describe(`versioned customer store (${process.env.DATABASE_URL?.startsWith('post
   });
 
   it('resolves identity by normalized email across connections', async () => {
-    const [a] = await db.transaction((tx) => writer.apply(tx, [rec('003C', '2026-01-01T00:00:00.000Z', { email: 'Cy@Example.com ' })], { actor }));
+    const [a] = await db.transaction((tx) =>
+      writer.apply(tx, [rec('003C', '2026-01-01T00:00:00.000Z', { email: 'Cy@Example.com ' })], { actor }),
+    );
     const [b] = await db.transaction((tx) =>
-      writer.apply(tx, [rec('hs-1', '2026-01-02T00:00:00.000Z', { email: 'cy@example.com', phone: '+14155550100' }, 'hs')], { actor }),
+      writer.apply(
+        tx,
+        [rec('hs-1', '2026-01-02T00:00:00.000Z', { email: 'cy@example.com', phone: '+14155550100' }, 'hs')],
+        { actor },
+      ),
     );
     expect(b.customerId).toBe(a.customerId);
     expect((await repo.identitiesOf(a.customerId)).map((i) => i.connection)).toEqual(['hs', 'sf']);
@@ -88,33 +112,53 @@ describe(`versioned customer store (${process.env.DATABASE_URL?.startsWith('post
   });
 
   it('loses no update when many writers change one customer concurrently', async () => {
-    const [seed] = await db.transaction((tx) => writer.apply(tx, [rec('003F', '2026-01-01T00:00:00.000Z', { email: 'fay@example.com' })], { actor }));
+    const [seed] = await db.transaction((tx) =>
+      writer.apply(tx, [rec('003F', '2026-01-01T00:00:00.000Z', { email: 'fay@example.com' })], { actor }),
+    );
     const writers = 24;
     await Promise.all(
       Array.from({ length: writers }, (_, i) =>
         db.transaction((tx) =>
-          writer.apply(tx, [rec('003F', `2026-01-02T00:00:${String(i).padStart(2, '0')}.000Z`, { [`custom.f${i}`]: `v${i}` })], {
-            actor: { type: ActorType.Webhook, id: `d${i}` },
-          }),
+          writer.apply(
+            tx,
+            [
+              rec('003F', `2026-01-02T00:00:${String(i).padStart(2, '0')}.000Z`, {
+                [`custom.f${i}`]: `v${i}`,
+              }),
+            ],
+            {
+              actor: { type: ActorType.Webhook, id: `d${i}` },
+            },
+          ),
         ),
       ),
     );
     const c = await repo.get(seed.customerId);
     expect(c!.version).toBe(writers + 1);
     for (let i = 0; i < writers; i++) expect(c!.fields[`custom.f${i}`]).toBe(`v${i}`);
-    expect((await repo.versions(seed.customerId)).map((v) => v.version)).toEqual(Array.from({ length: writers + 1 }, (_, i) => i + 1));
+    expect((await repo.versions(seed.customerId)).map((v) => v.version)).toEqual(
+      Array.from({ length: writers + 1 }, (_, i) => i + 1),
+    );
     expect((await audit.verify()).ok).toBe(true);
   });
 
   it('rejects a write based on a stale version', async () => {
-    const [seed] = await db.transaction((tx) => writer.apply(tx, [rec('003G', '2026-01-01T00:00:00.000Z', { email: 'gus@example.com' })], { actor }));
+    const [seed] = await db.transaction((tx) =>
+      writer.apply(tx, [rec('003G', '2026-01-01T00:00:00.000Z', { email: 'gus@example.com' })], { actor }),
+    );
     const stale = (await repo.get(seed.customerId))!;
-    await db.transaction((tx) => writer.apply(tx, [rec('003G', '2026-01-02T00:00:00.000Z', { firstName: 'Gus' })], { actor }));
+    await db.transaction((tx) =>
+      writer.apply(tx, [rec('003G', '2026-01-02T00:00:00.000Z', { firstName: 'Gus' })], { actor }),
+    );
     let caught: unknown;
     await expect(
       db.transaction(async (tx) => {
         try {
-          await repo.updateCustomer(tx, { ...stale, version: stale.version + 1, fields: { lost: 'update' } }, stale.version);
+          await repo.updateCustomer(
+            tx,
+            { ...stale, version: stale.version + 1, fields: { lost: 'update' } },
+            stale.version,
+          );
         } catch (err) {
           caught = err;
           throw err;
@@ -129,7 +173,9 @@ describe(`versioned customer store (${process.env.DATABASE_URL?.startsWith('post
     const before = await countAudit();
     await expect(
       db.transaction(async (tx) => {
-        await writer.apply(tx, [rec('003H', '2026-01-01T00:00:00.000Z', { email: 'hal@example.com' })], { actor });
+        await writer.apply(tx, [rec('003H', '2026-01-01T00:00:00.000Z', { email: 'hal@example.com' })], {
+          actor,
+        });
         throw new Error('boom after the write');
       }),
     ).rejects.toThrow('boom after the write');

@@ -10,7 +10,11 @@ import type { DatabaseTarget } from '../../src/config/env.schema';
 export function testDatabaseTarget(): DatabaseTarget {
   const url = process.env.DATABASE_URL;
   if (url && /^postgres(ql)?:\/\//.test(url)) {
-    return { type: 'postgres', url, schema: `t_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}` };
+    return {
+      type: 'postgres',
+      url,
+      schema: `t_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`,
+    };
   }
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'syncline-test-'));
   return { type: 'sqlite', file: path.join(dir, 'test.sqlite') };

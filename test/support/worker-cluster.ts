@@ -16,7 +16,8 @@ function sourcesUnder(dir: string, out: string[] = []): string[] {
   for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
     const p = path.join(dir, entry.name);
     if (entry.isDirectory()) sourcesUnder(p, out);
-    else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.spec.ts') && !entry.name.endsWith('.d.ts')) out.push(p);
+    else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.spec.ts') && !entry.name.endsWith('.d.ts'))
+      out.push(p);
   }
   return out;
 }
@@ -27,14 +28,32 @@ function sourcesUnder(dir: string, out: string[] = []): string[] {
  * by the connector loader next to out/src), out/scripts/worker.js. Mappings are read from the working directory.
  */
 export function compileWorker(): void {
-  const parsed = ts.getParsedCommandLineOfConfigFile(path.join(ROOT, 'tsconfig.json'), {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => undefined });
+  const parsed = ts.getParsedCommandLineOfConfigFile(
+    path.join(ROOT, 'tsconfig.json'),
+    {},
+    { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => undefined },
+  );
   if (!parsed) throw new Error('cannot read tsconfig.json');
-  const compilerOptions: ts.CompilerOptions = { ...parsed.options, sourceMap: false, inlineSourceMap: true, incremental: false, declaration: false, noEmit: false };
-  const files = [...sourcesUnder(path.join(ROOT, 'src')), ...sourcesUnder(path.join(ROOT, 'connectors')), path.join(ROOT, 'scripts', 'worker.ts')];
+  const compilerOptions: ts.CompilerOptions = {
+    ...parsed.options,
+    sourceMap: false,
+    inlineSourceMap: true,
+    incremental: false,
+    declaration: false,
+    noEmit: false,
+  };
+  const files = [
+    ...sourcesUnder(path.join(ROOT, 'src')),
+    ...sourcesUnder(path.join(ROOT, 'connectors')),
+    path.join(ROOT, 'scripts', 'worker.ts'),
+  ];
   fs.rmSync(OUT, { recursive: true, force: true });
   for (const file of files) {
     const rel = path.relative(ROOT, file);
-    const { outputText } = ts.transpileModule(fs.readFileSync(file, 'utf8'), { compilerOptions, fileName: file });
+    const { outputText } = ts.transpileModule(fs.readFileSync(file, 'utf8'), {
+      compilerOptions,
+      fileName: file,
+    });
     const target = path.join(OUT, rel.replace(/\.ts$/, '.js'));
     fs.mkdirSync(path.dirname(target), { recursive: true });
     fs.writeFileSync(target, outputText);
@@ -60,9 +79,18 @@ export function startWorker(env: Record<string, string>, readyTimeoutMs = 60_000
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output: string[] = [];
-  const worker: ClusterWorker = { child, pid: child.pid!, output, alive: () => child.exitCode === null && child.signalCode === null };
+  const worker: ClusterWorker = {
+    child,
+    pid: child.pid!,
+    output,
+    alive: () => child.exitCode === null && child.signalCode === null,
+  };
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`worker ${child.pid} not ready after ${readyTimeoutMs} ms:\n${output.join('')}`)), readyTimeoutMs);
+    const timer = setTimeout(
+      () =>
+        reject(new Error(`worker ${child.pid} not ready after ${readyTimeoutMs} ms:\n${output.join('')}`)),
+      readyTimeoutMs,
+    );
     const onData = (chunk: Buffer) => {
       const text = chunk.toString();
       output.push(text);
@@ -76,7 +104,9 @@ export function startWorker(env: Record<string, string>, readyTimeoutMs = 60_000
     child.stderr!.on('data', onData);
     child.once('exit', (code, signal) => {
       clearTimeout(timer);
-      reject(new Error(`worker ${child.pid} exited (${code ?? signal}) before it was ready:\n${output.join('')}`));
+      reject(
+        new Error(`worker ${child.pid} exited (${code ?? signal}) before it was ready:\n${output.join('')}`),
+      );
     });
   });
 }
@@ -92,7 +122,12 @@ export async function stopWorker(w: ClusterWorker, graceMs = 15_000): Promise<vo
 }
 
 /** Polls `check` until it returns true; fails with `what` after `timeoutMs`. */
-export async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number, everyMs = 250): Promise<void> {
+export async function waitFor(
+  what: string,
+  check: () => Promise<boolean>,
+  timeoutMs: number,
+  everyMs = 250,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (await check()) return;

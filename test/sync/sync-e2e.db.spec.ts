@@ -27,16 +27,23 @@ describe(`Salesforce -> SendGrid + HubSpot sync (${target.type})`, () => {
   const count = async (sql: string, params: unknown[] = []) => Number((await db.query(sql, params))[0].n);
 
   it('runs a full sync that ends with the destinations equal to the source under the mappings', async () => {
-    const run = await runner.run('sf-contacts', { trigger: RunTrigger.Manual, actor: { type: ActorType.Cli, id: 'test' } });
+    const run = await runner.run('sf-contacts', {
+      trigger: RunTrigger.Manual,
+      actor: { type: ActorType.Cli, id: 'test' },
+    });
     expect(run.status).toBe(RunStatus.Succeeded);
     expect(run.errors).toEqual([]);
-    const live = (env.salesforce.state().records as { attributes?: { type: string }; IsDeleted?: boolean }[]).filter(
-      (r) => r.attributes?.type === 'Contact' && !r.IsDeleted,
-    ).length;
+    const live = (
+      env.salesforce.state().records as { attributes?: { type: string }; IsDeleted?: boolean }[]
+    ).filter((r) => r.attributes?.type === 'Contact' && !r.IsDeleted).length;
     expect(run.counts.read).toBe(live);
-    expect(run.counts.created + run.counts.updated + run.counts.quarantined + run.counts.unchanged).toBe(run.counts.read);
+    expect(run.counts.created + run.counts.updated + run.counts.quarantined + run.counts.unchanged).toBe(
+      run.counts.read,
+    );
     expect(run.counts.quarantined).toBeGreaterThan(0);
-    expect(await count("SELECT COUNT(*) AS n FROM quarantine WHERE status = 'open'")).toBe(run.counts.quarantined);
+    expect(await count("SELECT COUNT(*) AS n FROM quarantine WHERE status = 'open'")).toBe(
+      run.counts.quarantined,
+    );
 
     const customers = await allCustomers(env.app);
     const subscribed = customers.map((c) => c.fields).filter((f) => f.emailConsent === 'subscribed');
@@ -47,7 +54,11 @@ describe(`Salesforce -> SendGrid + HubSpot sync (${target.type})`, () => {
     const all = customers.map((c) => c.fields);
     expect(hs.size).toBe(all.length);
     for (const f of all) {
-      expect(hs.get(String(f.email))).toMatchObject({ email: f.email, ...(f.firstName ? { firstname: f.firstName } : {}), ...(f.lastName ? { lastname: f.lastName } : {}) });
+      expect(hs.get(String(f.email))).toMatchObject({
+        email: f.email,
+        ...(f.firstName ? { firstname: f.firstName } : {}),
+        ...(f.lastName ? { lastname: f.lastName } : {}),
+      });
     }
     expect(await count("SELECT COUNT(*) AS n FROM outbox WHERE status = 'pending'")).toBe(0);
     expect((await env.app.get(AuditService).verify()).ok).toBe(true);
@@ -55,7 +66,11 @@ describe(`Salesforce -> SendGrid + HubSpot sync (${target.type})`, () => {
 
   it('reads only the changed records incrementally and carries the changes to both destinations', async () => {
     env.salesforce.webhooks.configure({ enabled: false });
-    const ids = (await db.query("SELECT external_id FROM customer_identities WHERE connection = 'salesforce' ORDER BY external_id LIMIT 30")).map((r) => r.external_id as string);
+    const ids = (
+      await db.query(
+        "SELECT external_id FROM customer_identities WHERE connection = 'salesforce' ORDER BY external_id LIMIT 30",
+      )
+    ).map((r) => r.external_id as string);
     // A mass update: thirty records share one SystemModstamp, across the page boundary of the read below.
     env.salesforce.massUpdate(ids, { Title: 'Mass Updated' });
     const run = await runner.run('sf-contacts', { trigger: RunTrigger.Manual, pageSize: 7 });

@@ -332,7 +332,12 @@ export class ContactStore {
     const i = this.indexFrom(record.id);
     if (this.ordered[i] === record) this.ordered.splice(i, 1);
     this.version++;
-    this.emit({ kind: 'privacyDeletion', record: { id: record.id, createdAt: record.createdAt, updatedAt: at, archivedAt: at, props: {} }, at, source });
+    this.emit({
+      kind: 'privacyDeletion',
+      record: { id: record.id, createdAt: record.createdAt, updatedAt: at, archivedAt: at, props: {} },
+      at,
+      source,
+    });
     record.props = {};
   }
 

@@ -287,14 +287,22 @@ export function createHubSpotApi(deps: HubSpotApiDeps): express.Router {
     const objectId = typeof body.objectId === 'string' ? body.objectId.trim() : '';
     if (!objectId) throw validationError('Invalid input JSON: objectId is required.');
     const idProperty = typeof body.idProperty === 'string' && body.idProperty ? body.idProperty : undefined;
-    if (idProperty && idProperty !== 'email' && idProperty !== 'hs_object_id' && !store.isUniqueProperty(idProperty))
+    if (
+      idProperty &&
+      idProperty !== 'email' &&
+      idProperty !== 'hs_object_id' &&
+      !store.isUniqueProperty(idProperty)
+    )
       throw validationError(`${idProperty} is not a unique property and cannot be used as idProperty.`);
     if (idProperty === 'email') {
       const record = store.findBy('email', objectId);
       if (record) store.purge(record, 'API');
       else store.blocklist.add(normaliseUnique('email', objectId));
     } else {
-      const record = idProperty && idProperty !== 'hs_object_id' ? store.findBy(idProperty, objectId) : store.get(objectId, true);
+      const record =
+        idProperty && idProperty !== 'hs_object_id'
+          ? store.findBy(idProperty, objectId)
+          : store.get(objectId, true);
       if (!record) throw notFound(objectId);
       store.purge(record, 'API');
     }
@@ -549,7 +557,11 @@ function validateWrite(
         if (!EMAIL_RE.test(value))
           problems.push({ name, error: 'INVALID_EMAIL', message: `Email address ${raw} is invalid` });
         else if (!target && store.blocklist.has(value))
-          problems.push({ name, error: 'INVALID_EMAIL', message: `Email address ${raw} was permanently deleted (GDPR) and is blocked` });
+          problems.push({
+            name,
+            error: 'INVALID_EMAIL',
+            message: `Email address ${raw} was permanently deleted (GDPR) and is blocked`,
+          });
       } else if (p.type === 'enumeration' && !p.options.some((o) => o.value === value)) {
         problems.push({
           name,

@@ -55,10 +55,18 @@ export interface SalesforceSandbox extends VendorSandbox {
 /** Salesforce's own answers to the kit's faults: limits are 403 REQUEST_LIMIT_EXCEEDED, not 429. */
 const salesforceFaults: FaultResponder = {
   tooManyRequests: (_req, res) => {
-    res.status(403).json([{ message: 'ConcurrentPerOrgLongTxn Limit exceeded.', errorCode: 'REQUEST_LIMIT_EXCEEDED' }]);
+    res
+      .status(403)
+      .json([{ message: 'ConcurrentPerOrgLongTxn Limit exceeded.', errorCode: 'REQUEST_LIMIT_EXCEEDED' }]);
   },
   serverError: (_req, res) => {
-    res.status(500).json([{ message: 'An unexpected error occurred. Please include this ErrorId if you contact support: 1930428367-12873 (-1081914234)', errorCode: 'UNKNOWN_EXCEPTION' }]);
+    res.status(500).json([
+      {
+        message:
+          'An unexpected error occurred. Please include this ErrorId if you contact support: 1930428367-12873 (-1081914234)',
+        errorCode: 'UNKNOWN_EXCEPTION',
+      },
+    ]);
   },
   unavailable: (_req, res) => {
     res.status(503).json([{ message: 'Server temporarily unavailable.', errorCode: 'SERVER_UNAVAILABLE' }]);
@@ -81,10 +89,18 @@ export async function startSandbox(opts: SalesforceSandboxOptions = {}): Promise
   const api = new SalesforceApi(store, auth, opts.dailyApiLimit ?? DEFAULT_DAILY_API_LIMIT);
   const soap = new SalesforceSoap(store, auth, api);
   const faults = new FaultInjector();
-  const webhooks = new WebhookDispatcher({ vendor: 'salesforce', retryDelaysMs: OUTBOUND_RETRY_DELAYS_MS, isAck: isOutboundAck });
+  const webhooks = new WebhookDispatcher({
+    vendor: 'salesforce',
+    retryDelaysMs: OUTBOUND_RETRY_DELAYS_MS,
+    isAck: isOutboundAck,
+  });
   if (opts.webhookUrl) webhooks.configure({ url: opts.webhookUrl });
   let instanceUrl = '';
-  const outbound = new OutboundMessenger(webhooks, () => ({ organizationId, instanceUrl, version: API_VERSION }));
+  const outbound = new OutboundMessenger(webhooks, () => ({
+    organizationId,
+    instanceUrl,
+    version: API_VERSION,
+  }));
   store.onChange = (e) => {
     if (e.kind !== 'deleted') outbound.enqueue(e.object, e.row);
   };
@@ -103,7 +119,8 @@ export async function startSandbox(opts: SalesforceSandboxOptions = {}): Promise
 
   const editAs = (object: SObjectName, row: Row, fields: Record<string, unknown>, at: number): void => {
     const result = store.update(object, row, fields, at);
-    if (!result.ok) throw new SandboxAdminError(400, result.errors.map((e) => `${e.statusCode}: ${e.message}`).join('; '));
+    if (!result.ok)
+      throw new SandboxAdminError(400, result.errors.map((e) => `${e.statusCode}: ${e.message}`).join('; '));
   };
 
   const render = (object: SObjectName, row: Row): Record<string, unknown> => {
@@ -121,9 +138,20 @@ export async function startSandbox(opts: SalesforceSandboxOptions = {}): Promise
   app.use('/__admin', vendorAdminRouter());
   const sandbox = {} as SalesforceSandbox;
   app.use('/__admin', createAdminRouter(sandbox));
-  app.use('/services/oauth2', auth.router(() => instanceUrl, () => clock.now()));
+  app.use(
+    '/services/oauth2',
+    auth.router(
+      () => instanceUrl,
+      () => clock.now(),
+    ),
+  );
   app.use('/services/data', faults.middleware(salesforceFaults), api.router());
-  app.use('/services/Soap', faults.middleware(SalesforceSoap.faultResponder()), soap.router(), SalesforceSoap.errorHandler());
+  app.use(
+    '/services/Soap',
+    faults.middleware(SalesforceSoap.faultResponder()),
+    soap.router(),
+    SalesforceSoap.errorHandler(),
+  );
   app.use(SalesforceApi.errorHandler());
 
   function vendorAdminRouter(): express.Router {
@@ -180,13 +208,20 @@ export async function startSandbox(opts: SalesforceSandboxOptions = {}): Promise
       editAs(object, row, fields, clock.now());
       return render(object, row);
     },
-    massUpdate(ids: string[] | undefined, fields: Record<string, unknown>): { updated: number; systemModstamp: string } {
+    massUpdate(
+      ids: string[] | undefined,
+      fields: Record<string, unknown>,
+    ): { updated: number; systemModstamp: string } {
       // One timestamp for all, like a Data Loader or mass-edit job, and one transaction: all or nothing.
       const at = clock.now();
       const targets: Array<{ object: SObjectName; row: Row }> = ids
         ? ids.map(requireRecord)
-        : SOBJECT_NAMES.filter((o) => Object.keys(fields).every((k) => SCHEMAS[o].byLowerName.has(k.toLowerCase()))).flatMap((object) =>
-            [...store.table(object).byId.values()].filter((row) => row[SLOT_IS_DELETED] === false).map((row) => ({ object, row })),
+        : SOBJECT_NAMES.filter((o) =>
+            Object.keys(fields).every((k) => SCHEMAS[o].byLowerName.has(k.toLowerCase())),
+          ).flatMap((object) =>
+            [...store.table(object).byId.values()]
+              .filter((row) => row[SLOT_IS_DELETED] === false)
+              .map((row) => ({ object, row })),
           );
       store.transaction((tx) => {
         try {

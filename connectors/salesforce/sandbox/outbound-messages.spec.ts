@@ -15,7 +15,9 @@ interface Received {
 }
 
 /** A listener that fails the first `failures` posts (500, then a 200 with Ack false) and acks the rest. */
-async function listener(failures: number): Promise<{ url: string; received: Received[]; close(): Promise<void> }> {
+async function listener(
+  failures: number,
+): Promise<{ url: string; received: Received[]; close(): Promise<void> }> {
   const received: Received[] = [];
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -24,7 +26,9 @@ async function listener(failures: number): Promise<{ url: string; received: Rece
       received.push({ body: Buffer.concat(chunks).toString('utf8'), headers: req.headers });
       const n = received.length;
       if (n <= failures) {
-        res.writeHead(n % 2 === 1 ? 500 : 200, { 'content-type': 'text/xml' }).end(n % 2 === 1 ? 'boom' : NACK);
+        res
+          .writeHead(n % 2 === 1 ? 500 : 200, { 'content-type': 'text/xml' })
+          .end(n % 2 === 1 ? 'boom' : NACK);
       } else {
         res.writeHead(200, { 'content-type': 'text/xml' }).end(ACK);
       }
@@ -40,7 +44,12 @@ async function listener(failures: number): Promise<{ url: string; received: Rece
 }
 
 // Namespace-aware in the sense that matters here: prefixes are kept, so the test sees what was really sent.
-const parser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@', parseTagValue: false, isArray: (name) => name === 'Notification' });
+const parser = new XMLParser({
+  ignoreAttributes: false,
+  attributeNamePrefix: '@',
+  parseTagValue: false,
+  isArray: (name) => name === 'Notification',
+});
 
 describe('Salesforce Outbound Messages', () => {
   let sb: SalesforceSandbox;
@@ -55,12 +64,24 @@ describe('Salesforce Outbound Messages', () => {
   it('sends SOAP notifications in batches of at most 100 and retries until the listener acks', async () => {
     sb = await startSandbox({ count: 300, seed: 3 });
     hook = await listener(2);
-    conn = new Connection({ instanceUrl: sb.credentials.instanceUrl, accessToken: sb.credentials.accessToken, version: '62.0' });
-    const put = await fetch(`${sb.url}/__admin/webhooks`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url: hook.url }) });
+    conn = new Connection({
+      instanceUrl: sb.credentials.instanceUrl,
+      accessToken: sb.credentials.accessToken,
+      version: '62.0',
+    });
+    const put = await fetch(`${sb.url}/__admin/webhooks`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ url: hook.url }),
+    });
     expect(put.status).toBe(200);
 
-    const ids = (await conn.query<{ Id: string }>('SELECT Id FROM Contact ORDER BY Id LIMIT 150')).records.map((r) => r.Id);
-    const results = await conn.sobject('Contact').update(ids.map((Id) => ({ Id, Title: 'Outbound <&> test' })));
+    const ids = (
+      await conn.query<{ Id: string }>('SELECT Id FROM Contact ORDER BY Id LIMIT 150')
+    ).records.map((r) => r.Id);
+    const results = await conn
+      .sobject('Contact')
+      .update(ids.map((Id) => ({ Id, Title: 'Outbound <&> test' })));
     expect(results.every((r) => r.success)).toBe(true);
 
     const flushed = await fetch(`${sb.url}/__admin/webhooks/flush?timeoutMs=8000`, { method: 'POST' });
@@ -117,7 +138,11 @@ describe('Salesforce Outbound Messages', () => {
   it('sends nothing while no listener is configured', async () => {
     sb = await startSandbox({ count: 20, seed: 3 });
     hook = await listener(0);
-    conn = new Connection({ instanceUrl: sb.credentials.instanceUrl, accessToken: sb.credentials.accessToken, version: '62.0' });
+    conn = new Connection({
+      instanceUrl: sb.credentials.instanceUrl,
+      accessToken: sb.credentials.accessToken,
+      version: '62.0',
+    });
     await conn.sobject('Contact').create({ LastName: 'Quiet' });
     await sb.webhooks.flush(2000);
     expect(sb.webhooks.log).toHaveLength(0);

@@ -40,7 +40,11 @@ export const DEFAULT_OUTBOUND_FIELDS = [
   'SystemModstamp',
 ];
 
-const xmlEscape = (s: string): string => s.replace(/[<>&'"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c] as string);
+const xmlEscape = (s: string): string =>
+  s.replace(
+    /[<>&'"]/g,
+    (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c] as string,
+  );
 
 function xmlValue(v: Value, type: string): string {
   if (type === 'datetime') return formatXsdDateTime(v as number);
@@ -62,7 +66,9 @@ export function buildNotificationsEnvelope(
   fieldNames: string[],
   notifications: Array<{ id: string; row: Row }>,
 ): string {
-  const fields = fieldNames.map((n) => schema.byLowerName.get(n.toLowerCase())).filter((f): f is FieldDef => f !== undefined && f.slot >= 0);
+  const fields = fieldNames
+    .map((n) => schema.byLowerName.get(n.toLowerCase()))
+    .filter((f): f is FieldDef => f !== undefined && f.slot >= 0);
   const out: string[] = [
     '<?xml version="1.0" encoding="UTF-8"?>',
     '<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsd="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">',
@@ -75,7 +81,11 @@ export function buildNotificationsEnvelope(
     `<PartnerUrl>${xmlEscape(`${ctx.instanceUrl}/services/Soap/u/${ctx.version}/${ctx.organizationId}`)}</PartnerUrl>`,
   ];
   for (const n of notifications) {
-    out.push('<Notification>', `<Id>${n.id}</Id>`, `<sObject xsi:type="sf:${schema.name}" xmlns:sf="urn:sobject.enterprise.soap.sforce.com">`);
+    out.push(
+      '<Notification>',
+      `<Id>${n.id}</Id>`,
+      `<sObject xsi:type="sf:${schema.name}" xmlns:sf="urn:sobject.enterprise.soap.sforce.com">`,
+    );
     for (const f of fields) {
       const v = n.row[f.slot];
       // Salesforce leaves null fields out of the sObject element
@@ -113,7 +123,10 @@ export class OutboundMessenger {
     private readonly dispatcher: WebhookDispatcher,
     private readonly context: () => OutboundContext,
   ) {
-    this.actionIds = { Contact: this.ids.next(KeyPrefix.OutboundAction), Lead: this.ids.next(KeyPrefix.OutboundAction) };
+    this.actionIds = {
+      Contact: this.ids.next(KeyPrefix.OutboundAction),
+      Lead: this.ids.next(KeyPrefix.OutboundAction),
+    };
   }
 
   enqueue(object: SObjectName, row: Row): void {
@@ -142,7 +155,9 @@ export class OutboundMessenger {
       const fields = this.config.fields[object] ?? DEFAULT_OUTBOUND_FIELDS;
       for (let i = 0; i < rows.length; i += MAX_NOTIFICATIONS_PER_MESSAGE) {
         // Field values are captured now: a retry resends the same snapshot, as Salesforce queues it.
-        const notifications = rows.slice(i, i + MAX_NOTIFICATIONS_PER_MESSAGE).map((row) => ({ id: this.ids.next(KeyPrefix.OutboundNotification), row: row.slice() }));
+        const notifications = rows
+          .slice(i, i + MAX_NOTIFICATIONS_PER_MESSAGE)
+          .map((row) => ({ id: this.ids.next(KeyPrefix.OutboundNotification), row: row.slice() }));
         const body = buildNotificationsEnvelope(ctx, this.actionIds[object], schema, fields, notifications);
         this.dispatcher.send({
           id: notifications[0].id,

@@ -86,7 +86,8 @@ export class SalesforceApi {
     }
     this.limits.used++;
     res.setHeader('Sforce-Limit-Info', `api-usage=${this.limits.used}/${this.limits.dailyApiLimit}`);
-    if (this.limits.used > this.limits.dailyApiLimit) throw new SfApiError(403, 'REQUEST_LIMIT_EXCEEDED', 'TotalRequests Limit exceeded.');
+    if (this.limits.used > this.limits.dailyApiLimit)
+      throw new SfApiError(403, 'REQUEST_LIMIT_EXCEEDED', 'TotalRequests Limit exceeded.');
     this.purgeRecycleBin();
   }
 
@@ -111,7 +112,12 @@ export class SalesforceApi {
     });
     r.get('/:version/limits', (req, res) => {
       this.version(req);
-      res.json({ DailyApiRequests: { Max: this.limits.dailyApiLimit, Remaining: Math.max(0, this.limits.dailyApiLimit - this.limits.used) } });
+      res.json({
+        DailyApiRequests: {
+          Max: this.limits.dailyApiLimit,
+          Remaining: Math.max(0, this.limits.dailyApiLimit - this.limits.used),
+        },
+      });
     });
     r.get('/:version/sobjects', (req, res) => {
       const v = this.version(req);
@@ -128,7 +134,12 @@ export class SalesforceApi {
     r.get('/:version/sobjects/:type', (req, res) => {
       const v = this.version(req);
       const schema = this.schema(req);
-      const { fields: _f, childRelationships: _c, recordTypeInfos: _r, ...objectDescribe } = describeObject(schema, v);
+      const {
+        fields: _f,
+        childRelationships: _c,
+        recordTypeInfos: _r,
+        ...objectDescribe
+      } = describeObject(schema, v);
       const recent = this.store
         .table(schema.name)
         .sorted()
@@ -141,7 +152,8 @@ export class SalesforceApi {
     r.post('/:version/sobjects/:type', (req, res) => {
       const schema = this.schema(req);
       const body = this.objectBody(req);
-      if ('Id' in body || 'id' in body) throw new SfApiError(400, 'INVALID_FIELD', 'Id not allowed in an insert call', ['Id']);
+      if ('Id' in body || 'id' in body)
+        throw new SfApiError(400, 'INVALID_FIELD', 'Id not allowed in an insert call', ['Id']);
       const result = this.store.create(schema.name, body, this.now());
       if (!result.ok) throw recordFailure(result.errors);
       res.status(201).json({ id: result.row[SLOT_ID], success: true, errors: [] });
@@ -158,7 +170,12 @@ export class SalesforceApi {
         const stamp = row[SLOT_MODSTAMP] as number;
         if (stamp >= start && stamp < end && row[SLOT_IS_DELETED] === false) ids.push(row[SLOT_ID] as string);
       }
-      if (ids.length > MAX_UPDATED_IDS) throw new SfApiError(400, 'EXCEEDED_ID_LIMIT', 'Too many ids to return; choose start and end dates that are closer together');
+      if (ids.length > MAX_UPDATED_IDS)
+        throw new SfApiError(
+          400,
+          'EXCEEDED_ID_LIMIT',
+          'Too many ids to return; choose start and end dates that are closer together',
+        );
       res.json({ ids, latestDateCovered: formatSfDateTime(end) });
     });
     r.get('/:version/sobjects/:type/deleted', (req, res) => {
@@ -212,7 +229,9 @@ export class SalesforceApi {
       const body = this.objectBody(req);
       const result = this.upsertOne(schema.name, field, value, body);
       if (!result.ok) throw recordFailure(result.errors);
-      res.status(result.created ? 201 : 200).json({ id: result.row[SLOT_ID], success: true, errors: [], created: result.created });
+      res
+        .status(result.created ? 201 : 200)
+        .json({ id: result.row[SLOT_ID], success: true, errors: [], created: result.created });
     });
 
     r.get('/:version/query', (req, res) => this.startQuery(req, res, false));
@@ -240,8 +259,14 @@ export class SalesforceApi {
       const body = this.objectBody(req);
       const ids = body.ids;
       const fields = body.fields;
-      if (!Array.isArray(ids) || !Array.isArray(fields)) throw new SfApiError(400, 'INVALID_FIELD', 'ids and fields are required');
-      if (ids.length > 2000) throw new SfApiError(400, 'EXCEEDED_ID_LIMIT', 'record limit reached. cannot submit more than 2000 records into this call');
+      if (!Array.isArray(ids) || !Array.isArray(fields))
+        throw new SfApiError(400, 'INVALID_FIELD', 'ids and fields are required');
+      if (ids.length > 2000)
+        throw new SfApiError(
+          400,
+          'EXCEEDED_ID_LIMIT',
+          'record limit reached. cannot submit more than 2000 records into this call',
+        );
       const select = this.selectFromList(schema, fields.join(','));
       res.json(
         ids.map((id) => {
@@ -274,14 +299,23 @@ export class SalesforceApi {
       }
       const e = err as { type?: string; status?: number; message?: string };
       if (e?.type === 'entity.parse.failed') {
-        res.status(400).json([{ message: `Unexpected character: ${e.message ?? ''}`, errorCode: 'JSON_PARSER_ERROR' }]);
+        res
+          .status(400)
+          .json([{ message: `Unexpected character: ${e.message ?? ''}`, errorCode: 'JSON_PARSER_ERROR' }]);
         return;
       }
       if (e?.status === 413) {
-        res.status(413).json([{ message: 'Request entity too large', errorCode: 'REQUEST_ENTITY_TOO_LARGE' }]);
+        res
+          .status(413)
+          .json([{ message: 'Request entity too large', errorCode: 'REQUEST_ENTITY_TOO_LARGE' }]);
         return;
       }
-      res.status(500).json([{ message: `An unexpected error occurred: ${e?.message ?? String(err)}`, errorCode: 'UNKNOWN_EXCEPTION' }]);
+      res.status(500).json([
+        {
+          message: `An unexpected error occurred: ${e?.message ?? String(err)}`,
+          errorCode: 'UNKNOWN_EXCEPTION',
+        },
+      ]);
     };
   }
 
@@ -313,7 +347,12 @@ export class SalesforceApi {
     const id = normalizeId(rawId);
     if (!id || !id.startsWith(schema.keyPrefix)) {
       // Salesforce reads a non-id segment as an external id field name
-      if (!id) throw new SfApiError(404, 'NOT_FOUND', `Provided external ID field does not exist or is not accessible: ${rawId}`);
+      if (!id)
+        throw new SfApiError(
+          404,
+          'NOT_FOUND',
+          `Provided external ID field does not exist or is not accessible: ${rawId}`,
+        );
       throw notFound();
     }
     const row = this.store.table(schema.name).byId.get(id);
@@ -324,28 +363,52 @@ export class SalesforceApi {
 
   private externalIdField(schema: ObjectSchema, name: string): string {
     const f = schema.byLowerName.get(name.toLowerCase());
-    if (!f || !f.externalId) throw new SfApiError(404, 'NOT_FOUND', `Provided external ID field does not exist or is not accessible: ${name}`);
+    if (!f || !f.externalId)
+      throw new SfApiError(
+        404,
+        'NOT_FOUND',
+        `Provided external ID field does not exist or is not accessible: ${name}`,
+      );
     return f.name;
   }
 
   private selectFromList(schema: ObjectSchema, list: string): SelectItem[] {
     return list.split(',').map((name) => {
       const f = schema.byLowerName.get(name.trim().toLowerCase());
-      if (!f) throw new SfApiError(400, 'INVALID_FIELD', `No such column '${name.trim()}' on entity '${schema.name}'. If you are attempting to use a custom field, be sure to append the '__c' after the custom field name. Please reference your WSDL or the describe call for the appropriate names.`);
+      if (!f)
+        throw new SfApiError(
+          400,
+          'INVALID_FIELD',
+          `No such column '${name.trim()}' on entity '${schema.name}'. If you are attempting to use a custom field, be sure to append the '__c' after the custom field name. Please reference your WSDL or the describe call for the appropriate names.`,
+        );
       return { field: f };
     });
   }
 
-  private renderRow(schema: ObjectSchema, row: Row, select: SelectItem[], version: string): Record<string, unknown> {
+  private renderRow(
+    schema: ObjectSchema,
+    row: Row,
+    select: SelectItem[],
+    version: string,
+  ): Record<string, unknown> {
     const out: Record<string, unknown> = {
-      attributes: { type: schema.name, url: `/services/data/v${version}/sobjects/${schema.name}/${row[SLOT_ID] as string}` },
+      attributes: {
+        type: schema.name,
+        url: `/services/data/v${version}/sobjects/${schema.name}/${row[SLOT_ID] as string}`,
+      },
     };
     for (const item of select) {
       const f = item.field;
       if (item.relationship) {
         const accountId = row[f.slot] as string | null;
         out[item.relationship.name] = accountId
-          ? { attributes: { type: 'Account', url: `/services/data/v${version}/sobjects/Account/${accountId}` }, Name: this.store.accounts.get(accountId) ?? null }
+          ? {
+              attributes: {
+                type: 'Account',
+                url: `/services/data/v${version}/sobjects/Account/${accountId}`,
+              },
+              Name: this.store.accounts.get(accountId) ?? null,
+            }
           : null;
         continue;
       }
@@ -366,7 +429,8 @@ export class SalesforceApi {
   private startQuery(req: Request, res: Response, all: boolean): void {
     const v = this.version(req);
     const q = req.query.q;
-    if (typeof q !== 'string' || !q.trim()) throw new SfApiError(400, 'MALFORMED_QUERY', 'SOQL statement cannot be empty or null');
+    if (typeof q !== 'string' || !q.trim())
+      throw new SfApiError(400, 'MALFORMED_QUERY', 'SOQL statement cannot be empty or null');
     const compiled = compileSoql(q, parseSoql(q));
     const rows = this.execute(compiled, all);
     if (compiled.count) {
@@ -389,8 +453,16 @@ export class SalesforceApi {
     this.serveQueryPage(req, res, m[1], cursor, Number(m[2]), v);
   }
 
-  private serveQueryPage(req: Request, res: Response, locator: string, cursor: Cursor, offset: number, version: string): void {
-    if (offset > cursor.rows.length) throw new SfApiError(400, 'INVALID_QUERY_LOCATOR', 'invalid query locator');
+  private serveQueryPage(
+    req: Request,
+    res: Response,
+    locator: string,
+    cursor: Cursor,
+    offset: number,
+    version: string,
+  ): void {
+    if (offset > cursor.rows.length)
+      throw new SfApiError(400, 'INVALID_QUERY_LOCATOR', 'invalid query locator');
     const batch = batchSize(req.get('sforce-query-options'));
     const page = cursor.rows.slice(offset, offset + batch);
     const next = offset + page.length;
@@ -401,7 +473,8 @@ export class SalesforceApi {
       cursor.lastUsed = this.now();
       this.cursors.delete(locator);
       this.cursors.set(locator, cursor);
-      while (this.cursors.size > MAX_OPEN_CURSORS) this.cursors.delete(this.cursors.keys().next().value as string);
+      while (this.cursors.size > MAX_OPEN_CURSORS)
+        this.cursors.delete(this.cursors.keys().next().value as string);
       body.nextRecordsUrl = `/services/data/v${version}/query/${locator}-${next}`;
     } else {
       this.cursors.delete(locator);
@@ -445,17 +518,31 @@ export class SalesforceApi {
     const s = parseSfDateTime(rawStart);
     const e = parseSfDateTime(rawEnd);
     if (s === undefined || e === undefined) {
-      throw new SfApiError(400, 'INVALID_REPLICATION_DATE', `Invalid date format: ${s === undefined ? rawStart : rawEnd}`);
+      throw new SfApiError(
+        400,
+        'INVALID_REPLICATION_DATE',
+        `Invalid date format: ${s === undefined ? rawStart : rawEnd}`,
+      );
     }
     // The API ignores the seconds of both bounds
     const start = Math.floor(s / 60_000) * 60_000;
     const end = Math.floor(e / 60_000) * 60_000;
     const now = this.now();
-    if (start >= end) throw new SfApiError(400, 'INVALID_REPLICATION_DATE', 'startDate must chronologically precede endDate by more than one minute');
+    if (start >= end)
+      throw new SfApiError(
+        400,
+        'INVALID_REPLICATION_DATE',
+        'startDate must chronologically precede endDate by more than one minute',
+      );
     const days = windowMs / 86_400_000;
-    if (start < now - windowMs) throw new SfApiError(400, 'INVALID_REPLICATION_DATE', `startDate cannot be more than ${days} days ago`);
+    if (start < now - windowMs)
+      throw new SfApiError(400, 'INVALID_REPLICATION_DATE', `startDate cannot be more than ${days} days ago`);
     if (windowMs === DELETED_WINDOW_MS && start < this.earliestDeletedAvailable()) {
-      throw new SfApiError(400, 'INVALID_REPLICATION_DATE', 'startDate is before earliestDateAvailable; the delete log was purged');
+      throw new SfApiError(
+        400,
+        'INVALID_REPLICATION_DATE',
+        'startDate is before earliestDateAvailable; the delete log was purged',
+      );
     }
     return { start, end: Math.min(end, Math.floor(now / 60_000) * 60_000) };
   }
@@ -485,25 +572,47 @@ export class SalesforceApi {
 
   // ---- collections ---------------------------------------------------------------------------------
 
-  private collection(req: Request, op: (record: Record<string, unknown>, all: Record<string, unknown>[]) => CollectionResult): CollectionResult[] {
+  private collection(
+    req: Request,
+    op: (record: Record<string, unknown>, all: Record<string, unknown>[]) => CollectionResult,
+  ): CollectionResult[] {
     const body = this.objectBody(req);
     const records = body.records;
-    if (!Array.isArray(records)) throw new SfApiError(400, 'JSON_PARSER_ERROR', 'records is required and must be an array');
+    if (!Array.isArray(records))
+      throw new SfApiError(400, 'JSON_PARSER_ERROR', 'records is required and must be an array');
     if (records.length > MAX_COLLECTION_RECORDS) throw tooManyRecords();
     const allOrNone = body.allOrNone === true || body.allOrNone === 'true';
-    return this.runCollection(records as Record<string, unknown>[], allOrNone, (r) => op(r, records as Record<string, unknown>[]));
+    return this.runCollection(records as Record<string, unknown>[], allOrNone, (r) =>
+      op(r, records as Record<string, unknown>[]),
+    );
   }
 
   /** Processes items in order inside one transaction; with allOrNone any failure rolls every change back. */
-  private runCollection<T>(items: T[], allOrNone: boolean, op: (item: T) => CollectionResult): CollectionResult[] {
+  private runCollection<T>(
+    items: T[],
+    allOrNone: boolean,
+    op: (item: T) => CollectionResult,
+  ): CollectionResult[] {
     return this.store.transaction((tx) => {
       const results = items.map((item) => {
-        if (typeof item !== 'object' && typeof item !== 'string') return failure([{ statusCode: 'INVALID_TYPE', message: 'Must send a concrete entity type.', fields: [] }]);
+        if (typeof item !== 'object' && typeof item !== 'string')
+          return failure([
+            { statusCode: 'INVALID_TYPE', message: 'Must send a concrete entity type.', fields: [] },
+          ]);
         return op(item);
       });
       if (allOrNone && results.some((r) => !r.success)) {
         tx.rollback();
-        return results.map((r) => (r.success ? { ...(r.id ? { id: r.id } : {}), success: false, errors: [ROLLED_BACK], ...('created' in r ? { created: false } : {}) } : r));
+        return results.map((r) =>
+          r.success
+            ? {
+                ...(r.id ? { id: r.id } : {}),
+                success: false,
+                errors: [ROLLED_BACK],
+                ...('created' in r ? { created: false } : {}),
+              }
+            : r,
+        );
       }
       return results;
     });
@@ -511,16 +620,25 @@ export class SalesforceApi {
 
   private recordType(record: Record<string, unknown>): SObjectName | RecordError {
     const attrs = record.attributes as { type?: unknown } | undefined;
-    if (!attrs || typeof attrs.type !== 'string') return { statusCode: 'INVALID_TYPE', message: 'Must send a concrete entity type.', fields: [] };
+    if (!attrs || typeof attrs.type !== 'string')
+      return { statusCode: 'INVALID_TYPE', message: 'Must send a concrete entity type.', fields: [] };
     const schema = schemaFor(attrs.type);
-    if (!schema) return { statusCode: 'INVALID_TYPE', message: `sObject type '${attrs.type}' is not supported.`, fields: [] };
+    if (!schema)
+      return {
+        statusCode: 'INVALID_TYPE',
+        message: `sObject type '${attrs.type}' is not supported.`,
+        fields: [],
+      };
     return schema.name;
   }
 
   private collectionCreate(record: Record<string, unknown>): CollectionResult {
     const type = this.recordType(record);
     if (typeof type !== 'string') return failure([type]);
-    if ('id' in record || 'Id' in record) return failure([{ statusCode: 'INVALID_FIELD', message: 'cannot specify Id in an insert call', fields: ['Id'] }]);
+    if ('id' in record || 'Id' in record)
+      return failure([
+        { statusCode: 'INVALID_FIELD', message: 'cannot specify Id in an insert call', fields: ['Id'] },
+      ]);
     return saveResult(this.store.create(type, record, this.now()), false);
   }
 
@@ -528,35 +646,73 @@ export class SalesforceApi {
     const type = this.recordType(record);
     if (typeof type !== 'string') return failure([type]);
     const rawId = record.id ?? record.Id;
-    if (typeof rawId !== 'string') return failure([{ statusCode: 'MISSING_ARGUMENT', message: 'Id not specified in an update call', fields: [] }]);
+    if (typeof rawId !== 'string')
+      return failure([
+        { statusCode: 'MISSING_ARGUMENT', message: 'Id not specified in an update call', fields: [] },
+      ]);
     const id = normalizeId(rawId);
     const row = id ? this.store.table(type).byId.get(id) : undefined;
-    if (!row) return failure([{ statusCode: 'INVALID_CROSS_REFERENCE_KEY', message: 'invalid cross reference id', fields: [] }]);
-    if (row[SLOT_IS_DELETED] === true) return failure([{ statusCode: 'ENTITY_IS_DELETED', message: 'entity is deleted', fields: [] }], id);
+    if (!row)
+      return failure([
+        { statusCode: 'INVALID_CROSS_REFERENCE_KEY', message: 'invalid cross reference id', fields: [] },
+      ]);
+    if (row[SLOT_IS_DELETED] === true)
+      return failure([{ statusCode: 'ENTITY_IS_DELETED', message: 'entity is deleted', fields: [] }], id);
     return saveResult(this.store.update(type, row, record, this.now()), false);
   }
 
-  private collectionUpsert(schema: ObjectSchema, field: string, record: Record<string, unknown>, all: Record<string, unknown>[]): CollectionResult {
+  private collectionUpsert(
+    schema: ObjectSchema,
+    field: string,
+    record: Record<string, unknown>,
+    all: Record<string, unknown>[],
+  ): CollectionResult {
     const type = this.recordType(record);
     if (typeof type !== 'string') return failure([type], undefined, true);
-    if (type !== schema.name) return failure([{ statusCode: 'INVALID_TYPE', message: `Records must all be of type ${schema.name}`, fields: [] }], undefined, true);
+    if (type !== schema.name)
+      return failure(
+        [{ statusCode: 'INVALID_TYPE', message: `Records must all be of type ${schema.name}`, fields: [] }],
+        undefined,
+        true,
+      );
     const key = Object.keys(record).find((k) => k.toLowerCase() === field.toLowerCase());
     const value = key ? record[key] : undefined;
     if (typeof value !== 'string' || value === '') {
-      return failure([{ statusCode: 'MISSING_ARGUMENT', message: `${field} not specified`, fields: [field] }], undefined, true);
+      return failure(
+        [{ statusCode: 'MISSING_ARGUMENT', message: `${field} not specified`, fields: [field] }],
+        undefined,
+        true,
+      );
     }
     const dupes = all.filter((r) => {
       const k = Object.keys(r ?? {}).find((x) => x.toLowerCase() === field.toLowerCase());
       return k !== undefined && String(r[k]).toLowerCase() === value.toLowerCase();
     });
     if (dupes.length > 1) {
-      return failure([{ statusCode: 'DUPLICATE_EXTERNAL_ID', message: `Duplicate external id specified: ${value}`, fields: [field] }], undefined, true);
+      return failure(
+        [
+          {
+            statusCode: 'DUPLICATE_EXTERNAL_ID',
+            message: `Duplicate external id specified: ${value}`,
+            fields: [field],
+          },
+        ],
+        undefined,
+        true,
+      );
     }
     return saveResult(this.upsertOne(type, field, value, record), true);
   }
 
-  private upsertOne(object: SObjectName, field: string, value: string, body: Record<string, unknown>): WriteResult {
-    const rest = Object.fromEntries(Object.entries(body).filter(([k]) => k.toLowerCase() !== field.toLowerCase()));
+  private upsertOne(
+    object: SObjectName,
+    field: string,
+    value: string,
+    body: Record<string, unknown>,
+  ): WriteResult {
+    const rest = Object.fromEntries(
+      Object.entries(body).filter(([k]) => k.toLowerCase() !== field.toLowerCase()),
+    );
     const existing = this.store.findByExternalId(object, value);
     if (existing) return this.store.update(object, existing, rest, this.now());
     return this.store.create(object, { ...rest, [EXTERNAL_ID_FIELD]: value }, this.now());
@@ -565,8 +721,13 @@ export class SalesforceApi {
   private collectionDelete(rawId: string): CollectionResult {
     const id = normalizeId(rawId);
     const hit = id ? this.store.locate(id) : undefined;
-    if (!hit) return failure([{ statusCode: 'INVALID_CROSS_REFERENCE_KEY', message: 'invalid cross reference id', fields: [] }], rawId);
-    if (hit.row[SLOT_IS_DELETED] === true) return failure([{ statusCode: 'ENTITY_IS_DELETED', message: 'entity is deleted', fields: [] }], id);
+    if (!hit)
+      return failure(
+        [{ statusCode: 'INVALID_CROSS_REFERENCE_KEY', message: 'invalid cross reference id', fields: [] }],
+        rawId,
+      );
+    if (hit.row[SLOT_IS_DELETED] === true)
+      return failure([{ statusCode: 'ENTITY_IS_DELETED', message: 'entity is deleted', fields: [] }], id);
     this.store.softDelete(hit.object, hit.row, this.now());
     return { id, success: true, errors: [] };
   }
@@ -585,11 +746,20 @@ function failure(errors: RecordError[], id?: string, upsert = false): Collection
 
 function saveResult(result: WriteResult, upsert: boolean): CollectionResult {
   if (!result.ok) return failure(result.errors, undefined, upsert);
-  return { id: result.row[SLOT_ID] as string, success: true, errors: [], ...(upsert ? { created: result.created } : {}) };
+  return {
+    id: result.row[SLOT_ID] as string,
+    success: true,
+    errors: [],
+    ...(upsert ? { created: result.created } : {}),
+  };
 }
 
 function tooManyRecords(): SfApiError {
-  return new SfApiError(400, 'EXCEEDED_ID_LIMIT', `record limit reached. cannot submit more than ${MAX_COLLECTION_RECORDS} records into this call`);
+  return new SfApiError(
+    400,
+    'EXCEEDED_ID_LIMIT',
+    `record limit reached. cannot submit more than ${MAX_COLLECTION_RECORDS} records into this call`,
+  );
 }
 
 /** A single-record write failure is the whole request's error: 400 with the first record error. */

@@ -52,26 +52,36 @@ export class SalesforceAuth {
   requireBearer(req: Request): void {
     const header = req.get('authorization') ?? '';
     const m = /^(Bearer|OAuth)\s+(.+)$/i.exec(header);
-    if (!m || !this.isValid(m[2].trim())) throw new SfApiError(401, 'INVALID_SESSION_ID', 'Session expired or invalid');
+    if (!m || !this.isValid(m[2].trim()))
+      throw new SfApiError(401, 'INVALID_SESSION_ID', 'Session expired or invalid');
   }
 
   router(instanceUrl: () => string, now: () => number): Router {
     const r = express.Router();
     r.post('/token', express.urlencoded({ extended: false }), (req: Request, res: Response) => {
       const p = (req.body ?? {}) as Record<string, string | undefined>;
-      const fail = (error: string, description: string) => res.status(400).json({ error, error_description: description });
+      const fail = (error: string, description: string) =>
+        res.status(400).json({ error, error_description: description });
       const grant = p.grant_type;
-      if (grant !== 'client_credentials' && grant !== 'refresh_token') return fail('unsupported_grant_type', 'grant type not supported');
-      if (p.client_id !== this.identity.clientId) return fail('invalid_client_id', 'client identifier invalid');
-      if (grant === 'client_credentials' && p.client_secret !== this.identity.clientSecret) return fail('invalid_client', 'invalid client credentials');
+      if (grant !== 'client_credentials' && grant !== 'refresh_token')
+        return fail('unsupported_grant_type', 'grant type not supported');
+      if (p.client_id !== this.identity.clientId)
+        return fail('invalid_client_id', 'client identifier invalid');
+      if (grant === 'client_credentials' && p.client_secret !== this.identity.clientSecret)
+        return fail('invalid_client', 'invalid client credentials');
       if (grant === 'refresh_token') {
-        if (p.client_secret !== undefined && p.client_secret !== this.identity.clientSecret) return fail('invalid_client', 'invalid client credentials');
-        if (p.refresh_token !== this.identity.refreshToken) return fail('invalid_grant', 'expired access/refresh token');
+        if (p.client_secret !== undefined && p.client_secret !== this.identity.clientSecret)
+          return fail('invalid_client', 'invalid client credentials');
+        if (p.refresh_token !== this.identity.refreshToken)
+          return fail('invalid_grant', 'expired access/refresh token');
       }
       const issuedAt = String(now());
       const base = instanceUrl();
       const id = `${base}/id/${this.identity.organizationId}/${this.identity.userId}`;
-      const signature = crypto.createHmac('sha256', this.identity.clientSecret).update(id + issuedAt).digest('base64');
+      const signature = crypto
+        .createHmac('sha256', this.identity.clientSecret)
+        .update(id + issuedAt)
+        .digest('base64');
       res.json({
         access_token: this.issue(),
         signature,
@@ -84,7 +94,10 @@ export class SalesforceAuth {
     });
     r.post('/revoke', express.urlencoded({ extended: false }), (req: Request, res: Response) => {
       const token = String((req.body as Record<string, unknown>)?.token ?? '');
-      if (!this.tokens.delete(token)) return res.status(400).json({ error: 'unsupported_token_type', error_description: 'this token type is not supported' });
+      if (!this.tokens.delete(token))
+        return res
+          .status(400)
+          .json({ error: 'unsupported_token_type', error_description: 'this token type is not supported' });
       res.status(200).end();
     });
     return r;

@@ -13,7 +13,13 @@ export class SfApiError extends Error {
   }
 
   body(): Array<{ message: string; errorCode: string; fields?: string[] }> {
-    return [{ message: this.message, errorCode: this.errorCode, ...(this.fields.length ? { fields: this.fields } : {}) }];
+    return [
+      {
+        message: this.message,
+        errorCode: this.errorCode,
+        ...(this.fields.length ? { fields: this.fields } : {}),
+      },
+    ];
   }
 }
 

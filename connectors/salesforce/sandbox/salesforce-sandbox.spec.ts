@@ -21,7 +21,9 @@ function connect(sb: SalesforceSandbox, accessToken = sb.credentials.accessToken
   return new Connection({ instanceUrl: sb.credentials.instanceUrl, accessToken, version: VERSION });
 }
 
-async function errorOf(p: PromiseLike<unknown>): Promise<{ errorCode?: string; name?: string; message: string }> {
+async function errorOf(
+  p: PromiseLike<unknown>,
+): Promise<{ errorCode?: string; name?: string; message: string }> {
   try {
     await p;
   } catch (err) {
@@ -51,7 +53,10 @@ describe('Salesforce sandbox through jsforce', () => {
   describe('OAuth token endpoint', () => {
     it('issues a working token with the client credentials flow', async () => {
       const c = sb.credentials;
-      const fresh = new Connection({ oauth2: { loginUrl: c.instanceUrl, clientId: c.clientId, clientSecret: c.clientSecret }, version: VERSION });
+      const fresh = new Connection({
+        oauth2: { loginUrl: c.instanceUrl, clientId: c.clientId, clientSecret: c.clientSecret },
+        version: VERSION,
+      });
       const user = await fresh.authorize({ grant_type: 'client_credentials' });
       expect(user.organizationId).toBe(c.organizationId);
       expect(fresh.instanceUrl).toBe(c.instanceUrl);
@@ -65,9 +70,19 @@ describe('Salesforce sandbox through jsforce', () => {
       const wrongSecret = new OAuth2({ loginUrl: c.instanceUrl, clientId: c.clientId, clientSecret: 'nope' });
       const e1 = await errorOf(wrongSecret.requestToken({ grant_type: 'client_credentials' }));
       expect(e1.name).toBe('invalid_client');
-      const wrongClient = new OAuth2({ loginUrl: c.instanceUrl, clientId: 'someone-else', clientSecret: c.clientSecret });
-      expect((await errorOf(wrongClient.requestToken({ grant_type: 'client_credentials' }))).name).toBe('invalid_client_id');
-      const good = new OAuth2({ loginUrl: c.instanceUrl, clientId: c.clientId, clientSecret: c.clientSecret });
+      const wrongClient = new OAuth2({
+        loginUrl: c.instanceUrl,
+        clientId: 'someone-else',
+        clientSecret: c.clientSecret,
+      });
+      expect((await errorOf(wrongClient.requestToken({ grant_type: 'client_credentials' }))).name).toBe(
+        'invalid_client_id',
+      );
+      const good = new OAuth2({
+        loginUrl: c.instanceUrl,
+        clientId: c.clientId,
+        clientSecret: c.clientSecret,
+      });
       const e2 = await errorOf(good.refreshToken('not-a-refresh-token'));
       expect(e2.name).toBe('invalid_grant');
       expect(e2.message).toBe('expired access/refresh token');
@@ -95,19 +110,26 @@ describe('Salesforce sandbox through jsforce', () => {
   describe('query and queryAll', () => {
     it('pages 2,000 at a time with nextRecordsUrl until done', async () => {
       const live = [...sb.store.table('Contact').byId.values()].filter((r) => r[1] === false).length;
-      const first = await conn.request<Rec>(`/services/data/v${VERSION}/query?q=${encodeURIComponent('SELECT Id FROM Contact')}`);
+      const first = await conn.request<Rec>(
+        `/services/data/v${VERSION}/query?q=${encodeURIComponent('SELECT Id FROM Contact')}`,
+      );
       expect(first.totalSize).toBe(live);
       expect(first.done).toBe(false);
       expect(first.records).toHaveLength(2000);
       expect(first.nextRecordsUrl).toMatch(/^\/services\/data\/v62\.0\/query\/01g[A-Za-z0-9]{15}-2000$/);
 
-      const records = await readAll(conn, 'SELECT Id, FirstName, LastName, Email, SystemModstamp FROM Contact ORDER BY SystemModstamp, Id');
+      const records = await readAll(
+        conn,
+        'SELECT Id, FirstName, LastName, Email, SystemModstamp FROM Contact ORDER BY SystemModstamp, Id',
+      );
       expect(records).toHaveLength(live);
       expect(new Set(records.map((r) => r.Id)).size).toBe(live);
       for (let i = 1; i < records.length; i++) {
         const a = records[i - 1];
         const b = records[i];
-        expect(a.SystemModstamp < b.SystemModstamp || (a.SystemModstamp === b.SystemModstamp && a.Id < b.Id)).toBe(true);
+        expect(
+          a.SystemModstamp < b.SystemModstamp || (a.SystemModstamp === b.SystemModstamp && a.Id < b.Id),
+        ).toBe(true);
       }
       expect(records[0].Id).toMatch(/^003[A-Za-z0-9]{15}$/);
       expect(records[0].SystemModstamp).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.000\+0000$/);
@@ -126,19 +148,24 @@ describe('Salesforce sandbox through jsforce', () => {
     });
 
     it('keeps deleted records out of query and returns them with IsDeleted from queryAll', async () => {
-      const [victim] = (await conn.query<Rec>('SELECT Id FROM Contact ORDER BY SystemModstamp DESC LIMIT 1')).records;
+      const [victim] = (await conn.query<Rec>('SELECT Id FROM Contact ORDER BY SystemModstamp DESC LIMIT 1'))
+        .records;
       const del = await conn.sobject('Contact').destroy(victim.Id);
       expect(del).toMatchObject({ id: victim.Id, success: true });
       const soql = `SELECT Id, IsDeleted FROM Contact WHERE Id = '${victim.Id}'`;
       expect((await conn.query(soql)).totalSize).toBe(0);
       const all = await readAll(conn, soql, true);
       expect(all).toEqual([expect.objectContaining({ Id: victim.Id, IsDeleted: true })]);
-      const deletedCount = await conn.query('SELECT COUNT() FROM Contact WHERE IsDeleted = true', { scanAll: true });
+      const deletedCount = await conn.query('SELECT COUNT() FROM Contact WHERE IsDeleted = true', {
+        scanAll: true,
+      });
       expect(deletedCount.totalSize).toBe(sb.store.table('Contact').deletedAt.size);
     });
 
     it('walks a mass update with the compound (SystemModstamp, Id) cursor without skipping or repeating', async () => {
-      const ids = (await readAll(conn, 'SELECT Id FROM Contact ORDER BY Id LIMIT 2500')).map((r) => r.Id as string);
+      const ids = (await readAll(conn, 'SELECT Id FROM Contact ORDER BY Id LIMIT 2500')).map(
+        (r) => r.Id as string,
+      );
       sb.clock.advance(60_000);
       const result = await admin(sb, 'POST', '/mass-update', { ids, fields: { Title: 'Mass updated' } });
       expect(result.result.updated).toBe(2500);
@@ -150,7 +177,9 @@ describe('Salesforce sandbox through jsforce', () => {
         const where = cursor
           ? `SystemModstamp > ${cursor.t} OR (SystemModstamp = ${cursor.t} AND Id > '${cursor.id}')`
           : `SystemModstamp > ${sinceLiteral}`;
-        const page = await conn.query<Rec>(`SELECT Id, Title, SystemModstamp FROM Contact WHERE ${where} ORDER BY SystemModstamp, Id LIMIT 700`);
+        const page = await conn.query<Rec>(
+          `SELECT Id, Title, SystemModstamp FROM Contact WHERE ${where} ORDER BY SystemModstamp, Id LIMIT 700`,
+        );
         if (page.records.length === 0) break;
         seen.push(...page.records.map((r) => r.Id as string));
         const last = page.records[page.records.length - 1];
@@ -158,7 +187,9 @@ describe('Salesforce sandbox through jsforce', () => {
       }
       expect(new Set(seen).size).toBe(seen.length);
       expect([...seen].sort()).toEqual([...ids].sort());
-      const stamps = await conn.query<Rec>(`SELECT SystemModstamp FROM Contact WHERE Id IN ('${ids[0]}', '${ids[2499]}')`);
+      const stamps = await conn.query<Rec>(
+        `SELECT SystemModstamp FROM Contact WHERE Id IN ('${ids[0]}', '${ids[2499]}')`,
+      );
       expect(stamps.records[0].SystemModstamp).toBe(stamps.records[1].SystemModstamp);
       expect(stamps.records[0].SystemModstamp).toBe(result.result.systemModstamp);
     });
@@ -185,14 +216,20 @@ describe('Salesforce sandbox through jsforce', () => {
 
     it('reports MALFORMED_QUERY, INVALID_FIELD and INVALID_TYPE with status 400', async () => {
       expect((await errorOf(conn.query('SELECT Id Contact'))).errorCode).toBe('MALFORMED_QUERY');
-      expect((await errorOf(conn.query('SELECT Id FROM Contact WHERE (Id = null'))).errorCode).toBe('MALFORMED_QUERY');
+      expect((await errorOf(conn.query('SELECT Id FROM Contact WHERE (Id = null'))).errorCode).toBe(
+        'MALFORMED_QUERY',
+      );
       const unknown = await errorOf(conn.query('SELECT Id, Shoe_Size__c FROM Contact'));
       expect(unknown.errorCode).toBe('INVALID_FIELD');
       expect(unknown.message).toContain("No such column 'Shoe_Size__c' on entity 'Contact'");
-      const quoted = await errorOf(conn.query("SELECT Id FROM Contact WHERE SystemModstamp > '2024-01-01T00:00:00Z'"));
+      const quoted = await errorOf(
+        conn.query("SELECT Id FROM Contact WHERE SystemModstamp > '2024-01-01T00:00:00Z'"),
+      );
       expect(quoted.errorCode).toBe('INVALID_FIELD');
       expect((await errorOf(conn.query('SELECT Id FROM Opportunity'))).errorCode).toBe('INVALID_TYPE');
-      const raw = await fetch(`${sb.url}/services/data/v${VERSION}/query?q=SELECT+FROM`, { headers: { authorization: `Bearer ${sb.credentials.accessToken}` } });
+      const raw = await fetch(`${sb.url}/services/data/v${VERSION}/query?q=SELECT+FROM`, {
+        headers: { authorization: `Bearer ${sb.credentials.accessToken}` },
+      });
       expect(raw.status).toBe(400);
       expect(await raw.json()).toEqual([{ message: expect.any(String), errorCode: 'MALFORMED_QUERY' }]);
     });
@@ -203,17 +240,31 @@ describe('Salesforce sandbox through jsforce', () => {
       const d = await conn.sobject('Contact').describe();
       expect(d.keyPrefix).toBe('003');
       const byName = new Map(d.fields.map((f) => [f.name, f]));
-      expect(byName.get('Syncline_Id__c')).toMatchObject({ externalId: true, unique: true, custom: true, updateable: true, type: 'string' });
+      expect(byName.get('Syncline_Id__c')).toMatchObject({
+        externalId: true,
+        unique: true,
+        custom: true,
+        updateable: true,
+        type: 'string',
+      });
       expect(byName.get('Email')).toMatchObject({ type: 'email', updateable: true });
-      expect(byName.get('SystemModstamp')).toMatchObject({ type: 'datetime', updateable: false, createable: false });
+      expect(byName.get('SystemModstamp')).toMatchObject({
+        type: 'datetime',
+        updateable: false,
+        createable: false,
+      });
       expect(byName.get('LastName')).toMatchObject({ nillable: false, length: 80 });
       const lead = await conn.sobject('Lead').describe();
-      expect(lead.fields.map((f) => f.name)).toEqual(expect.arrayContaining(['Company', 'City', 'Country', 'Status']));
+      expect(lead.fields.map((f) => f.name)).toEqual(
+        expect.arrayContaining(['Company', 'City', 'Country', 'Status']),
+      );
     });
 
     it('lists updated and deleted ids within their 30- and 15-day windows', async () => {
       const start = new Date(sb.clock.now() - 60 * 60_000);
-      const created = (await conn.sobject('Contact').create({ LastName: 'Window', Email: 'window@example.com' })) as Rec;
+      const created = (await conn
+        .sobject('Contact')
+        .create({ LastName: 'Window', Email: 'window@example.com' })) as Rec;
       const victim = (await conn.sobject('Contact').create({ LastName: 'Doomed' })) as Rec;
       await conn.sobject('Contact').destroy(victim.id);
       // Changes in the current minute are not covered yet (latestDateCovered stops before it)
@@ -223,9 +274,13 @@ describe('Salesforce sandbox through jsforce', () => {
       expect(updated.ids).toContain(created.id);
       expect(updated.ids).not.toContain(victim.id);
       const deleted = await conn.sobject('Contact').deleted(start, end);
-      expect(deleted.deletedRecords).toEqual([{ id: victim.id, deletedDate: expect.stringMatching(/\+0000$/) }]);
+      expect(deleted.deletedRecords).toEqual([
+        { id: victim.id, deletedDate: expect.stringMatching(/\+0000$/) },
+      ]);
 
-      const tooOld = await errorOf(conn.sobject('Contact').updated(new Date(sb.clock.now() - 31 * 86_400_000), end));
+      const tooOld = await errorOf(
+        conn.sobject('Contact').updated(new Date(sb.clock.now() - 31 * 86_400_000), end),
+      );
       expect(tooOld.errorCode).toBe('INVALID_REPLICATION_DATE');
       const backwards = await errorOf(conn.sobject('Contact').deleted(end, start));
       expect(backwards.errorCode).toBe('INVALID_REPLICATION_DATE');
@@ -234,18 +289,30 @@ describe('Salesforce sandbox through jsforce', () => {
       await admin(sb, 'POST', '/clock', { advanceMs: 16 * 86_400_000 });
       const stale = await errorOf(conn.sobject('Contact').deleted(start, new Date(sb.clock.now())));
       expect(stale.errorCode).toBe('INVALID_REPLICATION_DATE');
-      expect((await conn.query(`SELECT Id FROM Contact WHERE Id = '${victim.id}'`, { scanAll: true })).totalSize).toBe(0);
+      expect(
+        (await conn.query(`SELECT Id FROM Contact WHERE Id = '${victim.id}'`, { scanAll: true })).totalSize,
+      ).toBe(0);
     });
   });
 
   describe('writes', () => {
     it('creates, reads, updates and deletes a single record', async () => {
-      const before = (await conn.query<Rec>('SELECT Id FROM Contact ORDER BY SystemModstamp DESC LIMIT 1')).records[0];
-      const created = (await conn.sobject('Contact').create({ FirstName: 'Ada', LastName: 'Lovelace', Email: 'ada@example.com' })) as Rec;
+      const before = (await conn.query<Rec>('SELECT Id FROM Contact ORDER BY SystemModstamp DESC LIMIT 1'))
+        .records[0];
+      const created = (await conn
+        .sobject('Contact')
+        .create({ FirstName: 'Ada', LastName: 'Lovelace', Email: 'ada@example.com' })) as Rec;
       expect(created).toMatchObject({ success: true, errors: [] });
       expect(created.id).toMatch(/^003[A-Za-z0-9]{15}$/);
       const got = (await conn.sobject('Contact').retrieve(created.id)) as Rec;
-      expect(got).toMatchObject({ Id: created.id, FirstName: 'Ada', LastName: 'Lovelace', Name: 'Ada Lovelace', IsDeleted: false, HasOptedOutOfEmail: false });
+      expect(got).toMatchObject({
+        Id: created.id,
+        FirstName: 'Ada',
+        LastName: 'Lovelace',
+        Name: 'Ada Lovelace',
+        IsDeleted: false,
+        HasOptedOutOfEmail: false,
+      });
       sb.clock.advance(5000);
       const upd = await conn.sobject('Contact').update({ Id: created.id, Title: 'Countess' });
       expect(upd).toMatchObject({ id: created.id, success: true });
@@ -257,27 +324,43 @@ describe('Salesforce sandbox through jsforce', () => {
 
       const bad = await errorOf(conn.sobject('Contact').update({ Id: created.id, Email: 'not an email' }));
       expect(bad.errorCode).toBe('INVALID_EMAIL_ADDRESS');
-      const readOnly = await errorOf(conn.sobject('Contact').update({ Id: created.id, SystemModstamp: '2020-01-01T00:00:00.000+0000' }));
+      const readOnly = await errorOf(
+        conn.sobject('Contact').update({ Id: created.id, SystemModstamp: '2020-01-01T00:00:00.000+0000' }),
+      );
       expect(readOnly.errorCode).toBe('INVALID_FIELD_FOR_INSERT_UPDATE');
 
       await conn.sobject('Contact').destroy(created.id);
-      expect((await errorOf(conn.sobject('Contact').retrieve(created.id))).errorCode).toBe('ENTITY_IS_DELETED');
-      expect((await errorOf(conn.sobject('Contact').retrieve('003Hs0000ZZZZZZAAA'))).errorCode).toBe('NOT_FOUND');
+      expect((await errorOf(conn.sobject('Contact').retrieve(created.id))).errorCode).toBe(
+        'ENTITY_IS_DELETED',
+      );
+      expect((await errorOf(conn.sobject('Contact').retrieve('003Hs0000ZZZZZZAAA'))).errorCode).toBe(
+        'NOT_FOUND',
+      );
     });
 
     it('upserts one record by external id: 201 created, then 200 updated', async () => {
-      const first = (await conn.sobject('Contact').upsert({ Syncline_Id__c: 'syn-1', LastName: 'One' }, 'Syncline_Id__c')) as Rec;
+      const first = (await conn
+        .sobject('Contact')
+        .upsert({ Syncline_Id__c: 'syn-1', LastName: 'One' }, 'Syncline_Id__c')) as Rec;
       expect(first).toMatchObject({ success: true, created: true });
-      const second = (await conn.sobject('Contact').upsert({ Syncline_Id__c: 'syn-1', LastName: 'Uno' }, 'Syncline_Id__c')) as Rec;
+      const second = (await conn
+        .sobject('Contact')
+        .upsert({ Syncline_Id__c: 'syn-1', LastName: 'Uno' }, 'Syncline_Id__c')) as Rec;
       expect(second).toMatchObject({ id: first.id, success: true, created: false });
       const got = (await conn.sobject('Contact').retrieve(first.id)) as Rec;
       expect(got).toMatchObject({ LastName: 'Uno', Syncline_Id__c: 'syn-1' });
-      const wrongField = await errorOf(conn.sobject('Contact').upsert({ Email: 'x@example.com', LastName: 'X' }, 'Email'));
+      const wrongField = await errorOf(
+        conn.sobject('Contact').upsert({ Email: 'x@example.com', LastName: 'X' }, 'Email'),
+      );
       expect(wrongField.errorCode).toBe('NOT_FOUND');
     });
 
     it('upserts a collection by external id with per-record created flags and errors', async () => {
-      const records = Array.from({ length: 150 }, (_, i) => ({ Syncline_Id__c: `bulk-${i}`, LastName: `Bulk ${i}`, Email: `bulk${i}@example.com` }));
+      const records = Array.from({ length: 150 }, (_, i) => ({
+        Syncline_Id__c: `bulk-${i}`,
+        LastName: `Bulk ${i}`,
+        Email: `bulk${i}@example.com`,
+      }));
       const first = (await conn.sobject('Contact').upsert(records, 'Syncline_Id__c')) as Rec[];
       expect(first).toHaveLength(150);
       expect(first.every((r) => r.success && r.created === true && r.errors.length === 0)).toBe(true);
@@ -291,7 +374,10 @@ describe('Salesforce sandbox through jsforce', () => {
       )) as Rec[];
       expect(again[0]).toMatchObject({ id: first[0].id, success: true, created: false });
       expect(again[1]).toMatchObject({ success: true, created: true });
-      expect(again[2]).toMatchObject({ success: false, errors: [{ statusCode: 'INVALID_EMAIL_ADDRESS', fields: ['Email'], message: expect.any(String) }] });
+      expect(again[2]).toMatchObject({
+        success: false,
+        errors: [{ statusCode: 'INVALID_EMAIL_ADDRESS', fields: ['Email'], message: expect.any(String) }],
+      });
       const check = await conn.query<Rec>("SELECT LastName FROM Contact WHERE Syncline_Id__c = 'bulk-0'");
       expect(check.records[0].LastName).toBe('Changed');
     });
@@ -300,7 +386,12 @@ describe('Salesforce sandbox through jsforce', () => {
       const records = Array.from({ length: 201 }, (_, i) => ({ LastName: `Over ${i}` }));
       const err = await errorOf(conn.sobject('Contact').create(records));
       expect(err.errorCode).toBe('EXCEEDED_ID_LIMIT');
-      const upsertErr = await errorOf(conn.sobject('Contact').upsert(records.map((r, i) => ({ ...r, Syncline_Id__c: `o${i}` })), 'Syncline_Id__c'));
+      const upsertErr = await errorOf(
+        conn.sobject('Contact').upsert(
+          records.map((r, i) => ({ ...r, Syncline_Id__c: `o${i}` })),
+          'Syncline_Id__c',
+        ),
+      );
       expect(upsertErr.errorCode).toBe('EXCEEDED_ID_LIMIT');
       expect((await conn.query("SELECT COUNT() FROM Contact WHERE LastName = 'Over 0'")).totalSize).toBe(0);
     });
@@ -314,12 +405,27 @@ describe('Salesforce sandbox through jsforce', () => {
       const atomic = (await conn.sobject('Contact').create(batch, { allOrNone: true })) as Rec[];
       expect(atomic.map((r) => r.success)).toEqual([false, false, false]);
       expect(atomic[0].errors[0].statusCode).toBe('ALL_OR_NONE_OPERATION_ROLLED_BACK');
-      expect(atomic[1].errors[0]).toMatchObject({ statusCode: 'REQUIRED_FIELD_MISSING', fields: ['LastName'] });
-      expect((await conn.query("SELECT COUNT() FROM Contact WHERE Email IN ('kept@example.com', 'also@example.com')")).totalSize).toBe(0);
+      expect(atomic[1].errors[0]).toMatchObject({
+        statusCode: 'REQUIRED_FIELD_MISSING',
+        fields: ['LastName'],
+      });
+      expect(
+        (
+          await conn.query(
+            "SELECT COUNT() FROM Contact WHERE Email IN ('kept@example.com', 'also@example.com')",
+          )
+        ).totalSize,
+      ).toBe(0);
 
       const partial = (await conn.sobject('Contact').create(batch)) as Rec[];
       expect(partial.map((r) => r.success)).toEqual([true, false, true]);
-      expect((await conn.query("SELECT COUNT() FROM Contact WHERE Email IN ('kept@example.com', 'also@example.com')")).totalSize).toBe(2);
+      expect(
+        (
+          await conn.query(
+            "SELECT COUNT() FROM Contact WHERE Email IN ('kept@example.com', 'also@example.com')",
+          )
+        ).totalSize,
+      ).toBe(2);
 
       // An update rolled back restores the old values too
       const ids = partial.filter((r) => r.success).map((r) => r.id as string);
@@ -350,14 +456,18 @@ describe('Salesforce sandbox through jsforce', () => {
       await admin(sb, 'PUT', '/api-limit', { limit: 50, used: 50 });
       const err = await errorOf(conn.query('SELECT Id FROM Contact LIMIT 1'));
       expect(err.errorCode).toBe('REQUEST_LIMIT_EXCEEDED');
-      const raw = await fetch(`${sb.url}/services/data/v${VERSION}/limits`, { headers: { authorization: `Bearer ${sb.credentials.accessToken}` } });
+      const raw = await fetch(`${sb.url}/services/data/v${VERSION}/limits`, {
+        headers: { authorization: `Bearer ${sb.credentials.accessToken}` },
+      });
       expect(raw.status).toBe(403);
       expect(raw.headers.get('sforce-limit-info')).toBe('api-usage=52/50');
     });
 
     it('injects faults with Salesforce answers: 403 limits, 500, 503 outage, corrupted bodies', async () => {
       await admin(sb, 'PUT', '/faults', { rate429: 1 });
-      expect((await errorOf(conn.query('SELECT Id FROM Contact LIMIT 1'))).errorCode).toBe('REQUEST_LIMIT_EXCEEDED');
+      expect((await errorOf(conn.query('SELECT Id FROM Contact LIMIT 1'))).errorCode).toBe(
+        'REQUEST_LIMIT_EXCEEDED',
+      );
       const auth = { headers: { authorization: `Bearer ${sb.credentials.accessToken}` } };
       const url = `${sb.url}/services/data/v${VERSION}/query?q=SELECT+Id+FROM+Contact+LIMIT+5`;
       await admin(sb, 'PUT', '/faults', { rate429: 0, rate5xx: 1 });
@@ -386,8 +496,12 @@ describe('Salesforce sandbox through jsforce', () => {
     });
 
     it('edits records through the admin surface as a user would, bumping both timestamps', async () => {
-      const [rec] = (await conn.query<Rec>('SELECT Id, SystemModstamp FROM Contact ORDER BY SystemModstamp LIMIT 1')).records;
-      const out = await admin(sb, 'POST', `/records/${rec.Id}/mutate`, { fields: { Phone: '+44 20 7946 0000' } });
+      const [rec] = (
+        await conn.query<Rec>('SELECT Id, SystemModstamp FROM Contact ORDER BY SystemModstamp LIMIT 1')
+      ).records;
+      const out = await admin(sb, 'POST', `/records/${rec.Id}/mutate`, {
+        fields: { Phone: '+44 20 7946 0000' },
+      });
       expect(out.record.Phone).toBe('+44 20 7946 0000');
       const after = (await conn.sobject('Contact').retrieve(rec.Id)) as Rec;
       expect(after.SystemModstamp > rec.SystemModstamp).toBe(true);

@@ -6,7 +6,8 @@
 export type SObjectName = 'Contact' | 'Lead';
 export const SOBJECT_NAMES: readonly SObjectName[] = ['Contact', 'Lead'];
 
-export type FieldType = 'id' | 'reference' | 'string' | 'email' | 'phone' | 'textarea' | 'picklist' | 'boolean' | 'datetime';
+export type FieldType =
+  'id' | 'reference' | 'string' | 'email' | 'phone' | 'textarea' | 'picklist' | 'boolean' | 'datetime';
 
 export interface FieldDef {
   name: string;
@@ -41,9 +42,15 @@ export const SLOT_LAST_MODIFIED = 4;
 export const EXTERNAL_ID_FIELD = 'Syncline_Id__c';
 
 const LEAD_SOURCES = ['Web', 'Phone Inquiry', 'Partner Referral', 'Purchased List', 'Other'];
-const LEAD_STATUSES = ['Open - Not Contacted', 'Working - Contacted', 'Closed - Converted', 'Closed - Not Converted'];
+const LEAD_STATUSES = [
+  'Open - Not Contacted',
+  'Working - Contacted',
+  'Closed - Converted',
+  'Closed - Not Converted',
+];
 
-type Spec = Omit<FieldDef, 'slot' | 'createable' | 'updateable' | 'nillable'> & Partial<Pick<FieldDef, 'createable' | 'updateable' | 'nillable'>>;
+type Spec = Omit<FieldDef, 'slot' | 'createable' | 'updateable' | 'nillable'> &
+  Partial<Pick<FieldDef, 'createable' | 'updateable' | 'nillable'>>;
 
 const system = (name: string, label: string, type: FieldType): Spec => ({
   name,
@@ -54,7 +61,13 @@ const system = (name: string, label: string, type: FieldType): Spec => ({
   updateable: false,
   nillable: false,
 });
-const text = (name: string, label: string, length: number, type: FieldType = 'string', extra: Partial<Spec> = {}): Spec => ({
+const text = (
+  name: string,
+  label: string,
+  length: number,
+  type: FieldType = 'string',
+  extra: Partial<Spec> = {},
+): Spec => ({
   name,
   label,
   type,
@@ -76,7 +89,14 @@ const COMMON_TAIL: Spec[] = [
   text('MobilePhone', 'Mobile Phone', 40, 'phone'),
   text('Title', 'Title', 128),
   text('LeadSource', 'Lead Source', 255, 'picklist', { picklistValues: LEAD_SOURCES }),
-  { name: 'HasOptedOutOfEmail', label: 'Email Opt Out', type: 'boolean', length: 0, nillable: false, defaultValue: false },
+  {
+    name: 'HasOptedOutOfEmail',
+    label: 'Email Opt Out',
+    type: 'boolean',
+    length: 0,
+    nillable: false,
+    defaultValue: false,
+  },
   text('Description', 'Description', 32000, 'textarea'),
   text(EXTERNAL_ID_FIELD, 'Syncline Id', 255, 'string', { externalId: true, unique: true, custom: true }),
 ];
@@ -100,7 +120,11 @@ const LEAD: Spec[] = [
   text('Company', 'Company', 255, 'string', { required: true, nillable: false }),
   text('City', 'City', 40),
   text('Country', 'Country', 80),
-  text('Status', 'Status', 255, 'picklist', { picklistValues: LEAD_STATUSES, defaultValue: LEAD_STATUSES[0], nillable: false }),
+  text('Status', 'Status', 255, 'picklist', {
+    picklistValues: LEAD_STATUSES,
+    defaultValue: LEAD_STATUSES[0],
+    nillable: false,
+  }),
   ...COMMON_TAIL,
 ];
 
@@ -116,7 +140,13 @@ export interface ObjectSchema {
   width: number;
 }
 
-function build(name: SObjectName, label: string, labelPlural: string, keyPrefix: string, specs: Spec[]): ObjectSchema {
+function build(
+  name: SObjectName,
+  label: string,
+  labelPlural: string,
+  keyPrefix: string,
+  specs: Spec[],
+): ObjectSchema {
   let slot = 0;
   const fields = specs.map((s): FieldDef => {
     const computed = s.name === 'Name';
@@ -128,7 +158,15 @@ function build(name: SObjectName, label: string, labelPlural: string, keyPrefix:
       slot: computed ? -1 : slot++,
     };
   });
-  return { name, label, labelPlural, keyPrefix, fields, byLowerName: new Map(fields.map((f) => [f.name.toLowerCase(), f])), width: slot };
+  return {
+    name,
+    label,
+    labelPlural,
+    keyPrefix,
+    fields,
+    byLowerName: new Map(fields.map((f) => [f.name.toLowerCase(), f])),
+    width: slot,
+  };
 }
 
 export const SCHEMAS: Record<SObjectName, ObjectSchema> = {
@@ -199,7 +237,13 @@ export function describeObject(schema: ObjectSchema, version: string): Record<st
       groupable: f.type !== 'textarea' && f.type !== 'datetime',
       calculated: f.name === 'Name',
       caseSensitive: false,
-      picklistValues: (f.picklistValues ?? []).map((v, i) => ({ active: true, defaultValue: i === 0 && f.name === 'Status', label: v, value: v, validFor: null })),
+      picklistValues: (f.picklistValues ?? []).map((v, i) => ({
+        active: true,
+        defaultValue: i === 0 && f.name === 'Status',
+        label: v,
+        value: v,
+        validFor: null,
+      })),
       referenceTo: f.referenceTo ? [f.referenceTo] : [],
       relationshipName: f.relationshipName ?? null,
     })),

@@ -25,10 +25,17 @@ export function seedStore(store: SalesforceStore, opts: SeedOptions): void {
   seedObject(store, 'Contact', contacts, opts.seed, now);
   const leadCount = opts.leadCount ?? Math.floor(opts.count / 10);
   // Leads are other people than the contacts: a derived seed keeps them apart but reproducible
-  if (leadCount > 0) seedObject(store, 'Lead', generatePeople(leadCount, opts.seed + 7919), opts.seed + 1, now);
+  if (leadCount > 0)
+    seedObject(store, 'Lead', generatePeople(leadCount, opts.seed + 7919), opts.seed + 1, now);
 }
 
-function seedObject(store: SalesforceStore, object: SObjectName, people: SeedPerson[], seed: number, now: number): void {
+function seedObject(
+  store: SalesforceStore,
+  object: SObjectName,
+  people: SeedPerson[],
+  seed: number,
+  now: number,
+): void {
   const rng = createRng(seed * 31 + (object === 'Lead' ? 17 : 3));
   const massUpdateAt = toSecond(now - 10 * DAY);
   const automationAt = toSecond(now - 3 * DAY);

@@ -50,42 +50,77 @@ export class SalesforceSoap {
 
   router(): Router {
     const r = express.Router();
-    r.post('/u/:version', express.text({ type: () => true, limit: '10mb' }), (req: Request, res: Response) => {
-      if (!/^\d{2}\.0$/.test(String(req.params.version)) || Number(String(req.params.version).slice(0, 2)) < 10) {
-        throw new SoapFault('UNSUPPORTED_API_VERSION', `Invalid Api version specified on URL: ${String(req.params.version)}`);
-      }
-      const envelope = this.parse(typeof req.body === 'string' ? req.body : '');
-      const session = envelope.Header?.SessionHeader?.sessionId;
-      if (typeof session !== 'string' || !this.auth.isValid(session.trim())) {
-        throw new SoapFault('INVALID_SESSION_ID', 'Invalid Session ID found in SessionHeader: Illegal Session');
-      }
-      try {
-        this.api.meter(res);
-      } catch (err) {
-        if (err instanceof SfApiError) throw new SoapFault(err.errorCode, `${err.errorCode}: ${err.message}`);
-        throw err;
-      }
-      const body = envelope.Body ?? {};
-      if (!('emptyRecycleBin' in body)) {
-        const call = Object.keys(body)[0] ?? '';
-        throw new SoapFault('INVALID_OPERATION', `No operation available for request {${PARTNER_NS}}${call}`, 500);
-      }
-      const ids = (body.emptyRecycleBin as { ids?: unknown } | '' | undefined) || {};
-      const list = Array.isArray(ids.ids) ? ids.ids.map((v) => String(v).trim()) : [];
-      if (list.length === 0) throw new SoapFault('INVALID_OPERATION', 'emptyRecycleBin requires at least one id');
-      if (list.length > MAX_EMPTY_RECYCLE_BIN_IDS) {
-        throw new SoapFault('LIMIT_EXCEEDED', `Exceeded max size limit of ${MAX_EMPTY_RECYCLE_BIN_IDS} with request size ${list.length}`);
-      }
-      const results = list.map((id) => this.emptyOne(id));
-      res.status(200).type('text/xml; charset=utf-8').send(envelopeOf(`<emptyRecycleBinResponse>${results.map(resultXml).join('')}</emptyRecycleBinResponse>`));
-    });
+    r.post(
+      '/u/:version',
+      express.text({ type: () => true, limit: '10mb' }),
+      (req: Request, res: Response) => {
+        if (
+          !/^\d{2}\.0$/.test(String(req.params.version)) ||
+          Number(String(req.params.version).slice(0, 2)) < 10
+        ) {
+          throw new SoapFault(
+            'UNSUPPORTED_API_VERSION',
+            `Invalid Api version specified on URL: ${String(req.params.version)}`,
+          );
+        }
+        const envelope = this.parse(typeof req.body === 'string' ? req.body : '');
+        const session = envelope.Header?.SessionHeader?.sessionId;
+        if (typeof session !== 'string' || !this.auth.isValid(session.trim())) {
+          throw new SoapFault(
+            'INVALID_SESSION_ID',
+            'Invalid Session ID found in SessionHeader: Illegal Session',
+          );
+        }
+        try {
+          this.api.meter(res);
+        } catch (err) {
+          if (err instanceof SfApiError)
+            throw new SoapFault(err.errorCode, `${err.errorCode}: ${err.message}`);
+          throw err;
+        }
+        const body = envelope.Body ?? {};
+        if (!('emptyRecycleBin' in body)) {
+          const call = Object.keys(body)[0] ?? '';
+          throw new SoapFault(
+            'INVALID_OPERATION',
+            `No operation available for request {${PARTNER_NS}}${call}`,
+            500,
+          );
+        }
+        const ids = (body.emptyRecycleBin as { ids?: unknown } | '' | undefined) || {};
+        const list = Array.isArray(ids.ids) ? ids.ids.map((v) => String(v).trim()) : [];
+        if (list.length === 0)
+          throw new SoapFault('INVALID_OPERATION', 'emptyRecycleBin requires at least one id');
+        if (list.length > MAX_EMPTY_RECYCLE_BIN_IDS) {
+          throw new SoapFault(
+            'LIMIT_EXCEEDED',
+            `Exceeded max size limit of ${MAX_EMPTY_RECYCLE_BIN_IDS} with request size ${list.length}`,
+          );
+        }
+        const results = list.map((id) => this.emptyOne(id));
+        res
+          .status(200)
+          .type('text/xml; charset=utf-8')
+          .send(
+            envelopeOf(
+              `<emptyRecycleBinResponse>${results.map(resultXml).join('')}</emptyRecycleBinResponse>`,
+            ),
+          );
+      },
+    );
     return r;
   }
 
   /** SOAP faults as Salesforce renders them; anything unexpected is an UNKNOWN_EXCEPTION fault. */
   static errorHandler() {
     return (err: unknown, _req: Request, res: Response, _next: NextFunction): void => {
-      const fault = err instanceof SoapFault ? err : new SoapFault('UNKNOWN_EXCEPTION', `An unexpected error occurred: ${(err as Error)?.message ?? String(err)}`);
+      const fault =
+        err instanceof SoapFault
+          ? err
+          : new SoapFault(
+              'UNKNOWN_EXCEPTION',
+              `An unexpected error occurred: ${(err as Error)?.message ?? String(err)}`,
+            );
       sendFault(res, fault.status, fault.exceptionCode, fault.message);
     };
   }
@@ -93,15 +128,25 @@ export class SalesforceSoap {
   /** The kit's injected faults, answered the SOAP way. */
   static faultResponder(): FaultResponder {
     return {
-      tooManyRequests: (_req, res) => sendFault(res, 500, 'REQUEST_LIMIT_EXCEEDED', 'ConcurrentPerOrgLongTxn Limit exceeded.'),
-      serverError: (_req, res) => sendFault(res, 500, 'UNKNOWN_EXCEPTION', 'An unexpected error occurred. Please include this ErrorId if you contact support: 1930428367-12873 (-1081914234)'),
+      tooManyRequests: (_req, res) =>
+        sendFault(res, 500, 'REQUEST_LIMIT_EXCEEDED', 'ConcurrentPerOrgLongTxn Limit exceeded.'),
+      serverError: (_req, res) =>
+        sendFault(
+          res,
+          500,
+          'UNKNOWN_EXCEPTION',
+          'An unexpected error occurred. Please include this ErrorId if you contact support: 1930428367-12873 (-1081914234)',
+        ),
       unavailable: (_req, res) => {
         res.status(503).type('text/html').send('<html><body>Server temporarily unavailable.</body></html>');
       },
     };
   }
 
-  private parse(xml: string): { Header?: { SessionHeader?: { sessionId?: unknown } }; Body?: Record<string, unknown> } {
+  private parse(xml: string): {
+    Header?: { SessionHeader?: { sessionId?: unknown } };
+    Body?: Record<string, unknown>;
+  } {
     let doc: { Envelope?: unknown };
     try {
       doc = parser.parse(xml) as { Envelope?: unknown };
@@ -109,7 +154,8 @@ export class SalesforceSoap {
       throw new SoapFault('INVALID_XML', 'The request is not well-formed XML');
     }
     const env = doc.Envelope;
-    if (!env || typeof env !== 'object') throw new SoapFault('INVALID_XML', 'The request is not a SOAP envelope');
+    if (!env || typeof env !== 'object')
+      throw new SoapFault('INVALID_XML', 'The request is not a SOAP envelope');
     return env as { Header?: { SessionHeader?: { sessionId?: unknown } }; Body?: Record<string, unknown> };
   }
 
@@ -117,9 +163,18 @@ export class SalesforceSoap {
   private emptyOne(rawId: string): EmptyRecycleBinResult {
     const id = normalizeId(rawId);
     const hit = id ? this.store.locate(id) : undefined;
-    if (!hit) return { id: rawId, success: false, errors: [{ statusCode: 'INVALID_ID_FIELD', message: 'invalid record id', fields: [] }] };
+    if (!hit)
+      return {
+        id: rawId,
+        success: false,
+        errors: [{ statusCode: 'INVALID_ID_FIELD', message: 'invalid record id', fields: [] }],
+      };
     if (hit.row[SLOT_IS_DELETED] !== true) {
-      return { id, success: false, errors: [{ statusCode: 'INVALID_ID_FIELD', message: 'record is not in the recycle bin', fields: [] }] };
+      return {
+        id,
+        success: false,
+        errors: [{ statusCode: 'INVALID_ID_FIELD', message: 'record is not in the recycle bin', fields: [] }],
+      };
     }
     this.store.hardDelete(hit.object, hit.row);
     return { id, success: true, errors: [] };
@@ -132,7 +187,10 @@ function esc(v: string): string {
 
 function resultXml(r: EmptyRecycleBinResult): string {
   const errors = r.errors
-    .map((e) => `<errors>${e.fields.map((f) => `<fields>${esc(f)}</fields>`).join('')}<message>${esc(e.message)}</message><statusCode>${esc(e.statusCode)}</statusCode></errors>`)
+    .map(
+      (e) =>
+        `<errors>${e.fields.map((f) => `<fields>${esc(f)}</fields>`).join('')}<message>${esc(e.message)}</message><statusCode>${esc(e.statusCode)}</statusCode></errors>`,
+    )
     .join('');
   return `<result>${errors}${r.id ? `<id>${esc(r.id)}</id>` : '<id xsi:nil="true"/>'}<success>${r.success}</success></result>`;
 }

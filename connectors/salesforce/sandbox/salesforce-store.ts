@@ -67,7 +67,8 @@ class Table {
     this.byId.delete(id);
     this.index = this.index.filter((r) => r !== row);
     const ext = row[this.extSlot];
-    if (typeof ext === 'string' && this.byExternalId.get(ext.toLowerCase()) === id) this.byExternalId.delete(ext.toLowerCase());
+    if (typeof ext === 'string' && this.byExternalId.get(ext.toLowerCase()) === id)
+      this.byExternalId.delete(ext.toLowerCase());
   }
 
   /** Physically removes rows (recycle bin purge) in one pass over the index. */
@@ -159,10 +160,17 @@ export class SalesforceStore {
   }
 
   /** Raw insert for seeding: no validation, caller-chosen timestamps, no change event. */
-  seedRow(object: SObjectName, values: Record<string, Value>, created: number, modified: number, systemModstamp = modified): Row {
+  seedRow(
+    object: SObjectName,
+    values: Record<string, Value>,
+    created: number,
+    modified: number,
+    systemModstamp = modified,
+  ): Row {
     const schema = SCHEMAS[object];
     const row: Row = new Array(schema.width).fill(null);
-    for (const f of schema.fields) if (f.slot >= 0 && f.defaultValue !== undefined) row[f.slot] = f.defaultValue;
+    for (const f of schema.fields)
+      if (f.slot >= 0 && f.defaultValue !== undefined) row[f.slot] = f.defaultValue;
     for (const [name, v] of Object.entries(values)) {
       const f = schema.byLowerName.get(name.toLowerCase());
       if (f && f.slot >= 0) row[f.slot] = v;
@@ -230,7 +238,11 @@ export class SalesforceStore {
    * Validates and coerces a JSON body the way the REST API does: unknown and read-only fields, types,
    * lengths, email format, required fields on create, external id uniqueness.
    */
-  validate(object: SObjectName, body: Record<string, unknown>, existing: Row | undefined): { errors: RecordError[]; values: Map<FieldDef, Value> } {
+  validate(
+    object: SObjectName,
+    body: Record<string, unknown>,
+    existing: Row | undefined,
+  ): { errors: RecordError[]; values: Map<FieldDef, Value> } {
     const schema = SCHEMAS[object];
     const table = this.tables[object];
     const errors: RecordError[] = [];
@@ -239,7 +251,11 @@ export class SalesforceStore {
       if (name === 'attributes') continue;
       const f = schema.byLowerName.get(name.toLowerCase());
       if (!f) {
-        errors.push({ statusCode: 'INVALID_FIELD', message: `No such column '${name}' on sobject of type ${object}`, fields: [] });
+        errors.push({
+          statusCode: 'INVALID_FIELD',
+          message: `No such column '${name}' on sobject of type ${object}`,
+          fields: [],
+        });
         continue;
       }
       if (f.type === 'id') continue; // the id in the body only identifies the record
@@ -286,7 +302,11 @@ export class SalesforceStore {
   private coerce(f: FieldDef, raw: unknown, errors: RecordError[]): Value | undefined {
     if (raw === null || raw === '') {
       if (f.type === 'boolean') {
-        errors.push({ statusCode: 'INVALID_TYPE_ON_FIELD_IN_RECORD', message: `${f.label}: value not of required type: ${String(raw)}`, fields: [f.name] });
+        errors.push({
+          statusCode: 'INVALID_TYPE_ON_FIELD_IN_RECORD',
+          message: `${f.label}: value not of required type: ${String(raw)}`,
+          fields: [f.name],
+        });
         return undefined;
       }
       return null;
@@ -294,31 +314,51 @@ export class SalesforceStore {
     if (f.type === 'boolean') {
       if (typeof raw === 'boolean') return raw;
       if (raw === 'true' || raw === 'false') return raw === 'true';
-      errors.push({ statusCode: 'INVALID_TYPE_ON_FIELD_IN_RECORD', message: `${f.label}: value not of required type: ${String(raw)}`, fields: [f.name] });
+      errors.push({
+        statusCode: 'INVALID_TYPE_ON_FIELD_IN_RECORD',
+        message: `${f.label}: value not of required type: ${String(raw)}`,
+        fields: [f.name],
+      });
       return undefined;
     }
     if (typeof raw !== 'string' && typeof raw !== 'number') {
-      errors.push({ statusCode: 'INVALID_TYPE_ON_FIELD_IN_RECORD', message: `${f.label}: value not of required type: ${JSON.stringify(raw)}`, fields: [f.name] });
+      errors.push({
+        statusCode: 'INVALID_TYPE_ON_FIELD_IN_RECORD',
+        message: `${f.label}: value not of required type: ${JSON.stringify(raw)}`,
+        fields: [f.name],
+      });
       return undefined;
     }
     let s = String(raw);
     if (f.type === 'email') {
       s = s.trim();
       if (!EMAIL_RE.test(s)) {
-        errors.push({ statusCode: 'INVALID_EMAIL_ADDRESS', message: `${f.label}: invalid email address: ${s}`, fields: [f.name] });
+        errors.push({
+          statusCode: 'INVALID_EMAIL_ADDRESS',
+          message: `${f.label}: invalid email address: ${s}`,
+          fields: [f.name],
+        });
         return undefined;
       }
     }
     if (f.type === 'reference') {
       const id = normalizeId(s);
       if (!id || !this.accounts.has(id)) {
-        errors.push({ statusCode: 'INVALID_CROSS_REFERENCE_KEY', message: `${f.label}: id value of incorrect type: ${s}`, fields: [f.name] });
+        errors.push({
+          statusCode: 'INVALID_CROSS_REFERENCE_KEY',
+          message: `${f.label}: id value of incorrect type: ${s}`,
+          fields: [f.name],
+        });
         return undefined;
       }
       return id;
     }
     if (s.length > f.length) {
-      errors.push({ statusCode: 'STRING_TOO_LONG', message: `${f.label}: data value too large: ${s.slice(0, 40)} (max length=${f.length})`, fields: [f.name] });
+      errors.push({
+        statusCode: 'STRING_TOO_LONG',
+        message: `${f.label}: data value too large: ${s.slice(0, 40)} (max length=${f.length})`,
+        fields: [f.name],
+      });
       return undefined;
     }
     return s;
@@ -329,7 +369,8 @@ export class SalesforceStore {
     if (errors.length) return { ok: false, errors };
     const schema = SCHEMAS[object];
     const row: Row = new Array(schema.width).fill(null);
-    for (const f of schema.fields) if (f.slot >= 0 && f.defaultValue !== undefined) row[f.slot] = f.defaultValue;
+    for (const f of schema.fields)
+      if (f.slot >= 0 && f.defaultValue !== undefined) row[f.slot] = f.defaultValue;
     for (const [f, v] of values) row[f.slot] = v;
     row[SLOT_ID] = this.ids.next(schema.keyPrefix);
     row[SLOT_IS_DELETED] = false;
@@ -343,14 +384,26 @@ export class SalesforceStore {
     return { ok: true, row, created: true };
   }
 
-  update(object: SObjectName, row: Row, body: Record<string, unknown>, at: number, opts: { systemOnly?: boolean } = {}): WriteResult {
+  update(
+    object: SObjectName,
+    row: Row,
+    body: Record<string, unknown>,
+    at: number,
+    opts: { systemOnly?: boolean } = {},
+  ): WriteResult {
     const { errors, values } = this.validate(object, body, row);
     if (errors.length) return { ok: false, errors };
     return { ok: true, row: this.apply(object, row, values, at, opts), created: false };
   }
 
   /** Writes already-validated values and moves the timestamps (LastModifiedDate only for user changes). */
-  apply(object: SObjectName, row: Row, values: Map<FieldDef, Value>, at: number, opts: { systemOnly?: boolean } = {}): Row {
+  apply(
+    object: SObjectName,
+    row: Row,
+    values: Map<FieldDef, Value>,
+    at: number,
+    opts: { systemOnly?: boolean } = {},
+  ): Row {
     const table = this.tables[object];
     const before = row.slice();
     const extBefore = row[table.extSlot];

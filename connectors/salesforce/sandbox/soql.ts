@@ -42,7 +42,25 @@ export interface SoqlQuery {
 
 type Token = { t: 'word' | 'string' | 'op' | 'punct' | 'literal'; v: string; pos: number };
 
-const KEYWORDS = new Set(['SELECT', 'FROM', 'WHERE', 'AND', 'OR', 'NOT', 'ORDER', 'BY', 'ASC', 'DESC', 'LIMIT', 'OFFSET', 'IN', 'LIKE', 'NULLS', 'FIRST', 'LAST']);
+const KEYWORDS = new Set([
+  'SELECT',
+  'FROM',
+  'WHERE',
+  'AND',
+  'OR',
+  'NOT',
+  'ORDER',
+  'BY',
+  'ASC',
+  'DESC',
+  'LIMIT',
+  'OFFSET',
+  'IN',
+  'LIKE',
+  'NULLS',
+  'FIRST',
+  'LAST',
+]);
 
 function tokenize(text: string): Token[] {
   const tokens: Token[] = [];
@@ -55,7 +73,8 @@ function tokenize(text: string): Token[] {
       const start = i++;
       let v = '';
       for (;;) {
-        if (i >= text.length) throw malformedQuery(`\n${text}\nERROR at Row:1:Column:${start + 1}\nunexpected token: <EOF>`);
+        if (i >= text.length)
+          throw malformedQuery(`\n${text}\nERROR at Row:1:Column:${start + 1}\nunexpected token: <EOF>`);
         const ch = text[i];
         if (ch === '\\') {
           const next = text[i + 1];
@@ -84,7 +103,8 @@ function tokenize(text: string): Token[] {
     } else if (c === '!' || c === '<' || c === '>' || c === '=') {
       const two = text.slice(i, i + 2);
       const op = ['!=', '<=', '>=', '<>'].includes(two) ? two : c;
-      if (op === '!') throw malformedQuery(`\n${text}\nERROR at Row:1:Column:${i + 1}\nunexpected token: '!'`);
+      if (op === '!')
+        throw malformedQuery(`\n${text}\nERROR at Row:1:Column:${i + 1}\nunexpected token: '!'`);
       tokens.push({ t: 'op', v: op === '<>' ? '!=' : op, pos: i });
       i += op.length;
     } else if (c === '(' || c === ')' || c === ',') {
@@ -109,7 +129,9 @@ class Parser {
 
   private fail(tok = this.peek()): never {
     const col = tok ? tok.pos + 1 : this.text.length + 1;
-    throw malformedQuery(`\n${this.text}\nERROR at Row:1:Column:${col}\nunexpected token: ${tok ? `'${tok.v}'` : '<EOF>'}`);
+    throw malformedQuery(
+      `\n${this.text}\nERROR at Row:1:Column:${col}\nunexpected token: ${tok ? `'${tok.v}'` : '<EOF>'}`,
+    );
   }
 
   private isKw(kw: string, tok = this.peek()): boolean {
@@ -277,7 +299,9 @@ class Parser {
       if (dt !== undefined) return { kind: 'datetime', value: dt, text: tok.v };
       const d = parseSfDate(tok.v);
       if (d !== undefined) return { kind: 'date', value: d, text: tok.v };
-      throw malformedQuery(`\n${this.text}\nERROR at Row:1:Column:${tok.pos + 1}\nline 1:${tok.pos} no viable alternative at character '${tok.v}'`);
+      throw malformedQuery(
+        `\n${this.text}\nERROR at Row:1:Column:${tok.pos + 1}\nline 1:${tok.pos} no viable alternative at character '${tok.v}'`,
+      );
     }
     return this.fail(tok);
   }
@@ -374,13 +398,28 @@ export function compileSoql(text: string, q: SoqlQuery): CompiledQuery {
         return lit.value;
       case 'id':
       case 'reference': {
-        if (lit.kind !== 'string') throw new SfApiError(400, 'INVALID_FIELD', `\n${text}\nERROR at Row:1:Column:1\nvalue of filter criterion for field '${field.name}' must be of type id and should be enclosed in quotes`);
+        if (lit.kind !== 'string')
+          throw new SfApiError(
+            400,
+            'INVALID_FIELD',
+            `\n${text}\nERROR at Row:1:Column:1\nvalue of filter criterion for field '${field.name}' must be of type id and should be enclosed in quotes`,
+          );
         const id = normalizeId(lit.value);
-        if (!id) throw new SfApiError(400, 'INVALID_QUERY_FILTER_OPERATOR', `\n${text}\nERROR at Row:1:Column:1\ninvalid ID field: ${lit.value}`);
+        if (!id)
+          throw new SfApiError(
+            400,
+            'INVALID_QUERY_FILTER_OPERATOR',
+            `\n${text}\nERROR at Row:1:Column:1\ninvalid ID field: ${lit.value}`,
+          );
         return id;
       }
       default:
-        if (lit.kind !== 'string') throw new SfApiError(400, 'INVALID_FIELD', `\n${text}\nERROR at Row:1:Column:1\nvalue of filter criterion for field '${field.name}' must be of type string and should be enclosed in quotes`);
+        if (lit.kind !== 'string')
+          throw new SfApiError(
+            400,
+            'INVALID_FIELD',
+            `\n${text}\nERROR at Row:1:Column:1\nvalue of filter criterion for field '${field.name}' must be of type string and should be enclosed in quotes`,
+          );
         return lit.value;
     }
   };
@@ -463,12 +502,18 @@ export function compileSoql(text: string, q: SoqlQuery): CompiledQuery {
   const order = q.orderBy.map((o) => ({ ...o, def: resolve(o.field) }));
   for (const o of order) {
     if (o.def.type === 'textarea') {
-      throw new SfApiError(400, 'INVALID_FIELD', `\n${text}\nERROR at Row:1:Column:1\nfield '${o.def.name}' can not be sorted in a query call`);
+      throw new SfApiError(
+        400,
+        'INVALID_FIELD',
+        `\n${text}\nERROR at Row:1:Column:1\nfield '${o.def.name}' can not be sorted in a query call`,
+      );
     }
   }
   const isAscIndex = (i: number, slot: number) => order[i] && order[i].def.slot === slot && !order[i].desc;
   const usesIndexOrder =
-    order.length === 0 || (order.length === 1 && isAscIndex(0, SLOT_MODSTAMP)) || (order.length === 2 && isAscIndex(0, SLOT_MODSTAMP) && isAscIndex(1, SLOT_ID));
+    order.length === 0 ||
+    (order.length === 1 && isAscIndex(0, SLOT_MODSTAMP)) ||
+    (order.length === 2 && isAscIndex(0, SLOT_MODSTAMP) && isAscIndex(1, SLOT_ID));
   const compare = usesIndexOrder
     ? undefined
     : (a: Row, b: Row): number => {
@@ -508,7 +553,12 @@ function lowerModstampBound(c: Condition, schema: ObjectSchema): number {
       return Math.min(...c.items.map((i) => lowerModstampBound(i, schema)));
     case 'cmp': {
       const f = schema.byLowerName.get(c.field.toLowerCase());
-      if (f?.slot === SLOT_MODSTAMP && c.value.kind === 'datetime' && (c.op === '>' || c.op === '>=' || c.op === '=')) return c.value.value;
+      if (
+        f?.slot === SLOT_MODSTAMP &&
+        c.value.kind === 'datetime' &&
+        (c.op === '>' || c.op === '>=' || c.op === '=')
+      )
+        return c.value.value;
       return -Infinity;
     }
     default:

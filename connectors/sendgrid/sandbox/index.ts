@@ -9,9 +9,27 @@ import { createRng } from '../../../src/sandbox/rng';
 import type { SandboxOptions, SandboxState, VendorSandbox } from '../../../src/sandbox/sandbox.types';
 import { startServer } from '../../../src/sandbox/server';
 import { WebhookDispatcher, type WebhookDelivery } from '../../../src/sandbox/webhooks';
-import { buildEvent, EVENT_TYPES, generateSigningKeys, signEventPayload, type EventSpec } from './sendgrid-events';
-import { createSendGridApp, sgErrors, tooManyRequests, type RateLimitConfig, type SendGridAppContext } from './sendgrid-sandbox';
-import { isValidEmail, SendGridStore, type Contact, type ContactTextField, CONTACT_TEXT_FIELDS } from './sendgrid-store';
+import {
+  buildEvent,
+  EVENT_TYPES,
+  generateSigningKeys,
+  signEventPayload,
+  type EventSpec,
+} from './sendgrid-events';
+import {
+  createSendGridApp,
+  sgErrors,
+  tooManyRequests,
+  type RateLimitConfig,
+  type SendGridAppContext,
+} from './sendgrid-sandbox';
+import {
+  isValidEmail,
+  SendGridStore,
+  type Contact,
+  type ContactTextField,
+  CONTACT_TEXT_FIELDS,
+} from './sendgrid-store';
 
 export { MAX_CONTACTS_PER_UPSERT, MAX_UPSERT_BYTES } from './sendgrid-sandbox';
 export { SIGNATURE_HEADER, TIMESTAMP_HEADER, EVENT_TYPES, type EventSpec } from './sendgrid-events';
@@ -119,7 +137,8 @@ export async function startSandbox(opts: SendGridSandboxOptions = {}): Promise<S
       const custom: Record<string, string | number> = {};
       if (p.leadSource) custom[fieldIds[0]] = intern(p.leadSource);
       if (p.lifecycleStage) custom[fieldIds[1]] = intern(p.lifecycleStage);
-      if (p.totalSpent !== undefined && !Number.isNaN(Number(p.totalSpent))) custom[fieldIds[2]] = Number(p.totalSpent);
+      if (p.totalSpent !== undefined && !Number.isNaN(Number(p.totalSpent)))
+        custom[fieldIds[2]] = Number(p.totalSpent);
       if (p.orderCount !== undefined) custom[fieldIds[3]] = p.orderCount;
       if (Object.keys(custom).length) c.custom = custom;
       store.insert(c);
@@ -225,7 +244,8 @@ export async function startSandbox(opts: SendGridSandboxOptions = {}): Promise<S
   app.use('/__admin', vendorAdmin(sandbox, ctx), createAdminRouter(sandbox));
   app.use(
     faults.middleware({
-      tooManyRequests: (_req, res) => tooManyRequests(res, ctx.rateLimit.limit, Math.ceil(Date.now() / 1000) + 1),
+      tooManyRequests: (_req, res) =>
+        tooManyRequests(res, ctx.rateLimit.limit, Math.ceil(Date.now() / 1000) + 1),
       serverError: (_req, res) => sgErrors(res, 500, [{ field: null, message: 'internal server error' }]),
       unavailable: (_req, res) => {
         res.set('Retry-After', '1');
@@ -253,7 +273,7 @@ function vendorAdmin(sb: SendGridSandbox, ctx: SendGridAppContext): express.Rout
       try {
         fn(req, res);
       } catch (e) {
-        const status = e instanceof SandboxAdminError ? (e as any).status ?? 400 : 400;
+        const status = e instanceof SandboxAdminError ? ((e as any).status ?? 400) : 400;
         res.status(status).json({ error: (e as Error).message });
       }
     };
@@ -261,22 +281,30 @@ function vendorAdmin(sb: SendGridSandbox, ctx: SendGridAppContext): express.Rout
     '/sendgrid/events',
     guard((req, res) => {
       const events = req.body?.events;
-      if (!Array.isArray(events) || events.length === 0) throw new SandboxAdminError(400, 'events must be a non-empty array');
+      if (!Array.isArray(events) || events.length === 0)
+        throw new SandboxAdminError(400, 'events must be a non-empty array');
       res.json(sb.sendEvents(events));
     }),
   );
   r.post(
     '/sendgrid/sign',
     guard((req, res) => {
-      if (typeof req.body?.body !== 'string') throw new SandboxAdminError(400, 'body must be the raw string to sign');
-      res.json({ headers: sb.sign(req.body.body, req.body.timestamp === undefined ? undefined : String(req.body.timestamp)) });
+      if (typeof req.body?.body !== 'string')
+        throw new SandboxAdminError(400, 'body must be the raw string to sign');
+      res.json({
+        headers: sb.sign(
+          req.body.body,
+          req.body.timestamp === undefined ? undefined : String(req.body.timestamp),
+        ),
+      });
     }),
   );
   r.put(
     '/sendgrid/rate-limit',
     guard((req, res) => {
       const { limit, windowMs } = req.body ?? {};
-      if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) throw new SandboxAdminError(400, 'limit must be a positive integer');
+      if (limit !== undefined && !(Number.isInteger(limit) && limit > 0))
+        throw new SandboxAdminError(400, 'limit must be a positive integer');
       if (windowMs !== undefined && !(Number.isInteger(windowMs) && windowMs > 0))
         throw new SandboxAdminError(400, 'windowMs must be a positive integer');
       sb.configureRateLimit({ ...(limit ? { limit } : {}), ...(windowMs ? { windowMs } : {}) });
@@ -287,7 +315,8 @@ function vendorAdmin(sb: SendGridSandbox, ctx: SendGridAppContext): express.Rout
     '/sendgrid/jobs',
     guard((req, res) => {
       const d = req.body?.delayMs;
-      if (!(Number.isInteger(d) && d >= 0)) throw new SandboxAdminError(400, 'delayMs must be a non-negative integer');
+      if (!(Number.isInteger(d) && d >= 0))
+        throw new SandboxAdminError(400, 'delayMs must be a non-negative integer');
       sb.setJobDelay(d);
       res.json({ delayMs: d });
     }),

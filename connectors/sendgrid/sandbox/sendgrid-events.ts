@@ -37,11 +37,18 @@ export interface SigningKeys {
 
 export function generateSigningKeys(): SigningKeys {
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-  return { privateKey, publicKeyBase64: publicKey.export({ format: 'der', type: 'spki' }).toString('base64') };
+  return {
+    privateKey,
+    publicKeyBase64: publicKey.export({ format: 'der', type: 'spki' }).toString('base64'),
+  };
 }
 
 /** ECDSA P-256 / SHA-256 over timestamp + raw body, DER signature in base64, as SendGrid documents. */
-export function signEventPayload(privateKey: KeyObject, timestamp: string, body: string): Record<string, string> {
+export function signEventPayload(
+  privateKey: KeyObject,
+  timestamp: string,
+  body: string,
+): Record<string, string> {
   const s = createSign('sha256');
   s.update(timestamp + body);
   return { [SIGNATURE_HEADER]: s.sign(privateKey).toString('base64'), [TIMESTAMP_HEADER]: timestamp };
@@ -71,13 +78,39 @@ export function buildEvent(spec: EventSpec): Record<string, unknown> {
   };
   const byType: Partial<Record<EventType, Record<string, unknown>>> = {
     delivered: { response: '250 OK', ip: '168.1.1.1', tls: 1 },
-    open: { useragent: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64)', ip: '255.255.255.255', sg_machine_open: false },
-    click: { useragent: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64)', ip: '255.255.255.255', url: 'https://example.com/offer', url_offset: { index: 0, type: 'html' } },
-    bounce: { reason: '550 5.1.1 The email account that you tried to reach does not exist.', status: '5.1.1', type: 'bounce', bounce_classification: 'Invalid Address', ip: '168.1.1.1', tls: 1 },
+    open: {
+      useragent: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64)',
+      ip: '255.255.255.255',
+      sg_machine_open: false,
+    },
+    click: {
+      useragent: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64)',
+      ip: '255.255.255.255',
+      url: 'https://example.com/offer',
+      url_offset: { index: 0, type: 'html' },
+    },
+    bounce: {
+      reason: '550 5.1.1 The email account that you tried to reach does not exist.',
+      status: '5.1.1',
+      type: 'bounce',
+      bounce_classification: 'Invalid Address',
+      ip: '168.1.1.1',
+      tls: 1,
+    },
     dropped: { reason: 'Bounced Address', status: '5.0.0' },
     deferred: { response: '400 try again later', attempt: '1', ip: '168.1.1.1', tls: 1 },
-    group_unsubscribe: { asm_group_id: spec.asm_group_id ?? 1, useragent: 'Mozilla/5.0', ip: '255.255.255.255', url: 'https://example.com/unsubscribe' },
-    group_resubscribe: { asm_group_id: spec.asm_group_id ?? 1, useragent: 'Mozilla/5.0', ip: '255.255.255.255', url: 'https://example.com/resubscribe' },
+    group_unsubscribe: {
+      asm_group_id: spec.asm_group_id ?? 1,
+      useragent: 'Mozilla/5.0',
+      ip: '255.255.255.255',
+      url: 'https://example.com/unsubscribe',
+    },
+    group_resubscribe: {
+      asm_group_id: spec.asm_group_id ?? 1,
+      useragent: 'Mozilla/5.0',
+      ip: '255.255.255.255',
+      url: 'https://example.com/resubscribe',
+    },
   };
   return { ...base, ...(byType[spec.event] ?? {}), ...stripUndefined(spec), timestamp: ts };
 }

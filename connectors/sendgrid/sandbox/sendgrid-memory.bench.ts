@@ -47,7 +47,14 @@ async function main(): Promise<void> {
   const tRead = Date.now() - t1;
   clearInterval(timer);
   sample();
-  const out = { contacts: sb.store.contacts.size, read, putMs: tPut, readMs: tRead, peakRssMB: Math.round(peak / 1048576), heapUsedMB: Math.round(process.memoryUsage().heapUsed / 1048576) };
+  const out = {
+    contacts: sb.store.contacts.size,
+    read,
+    putMs: tPut,
+    readMs: tRead,
+    peakRssMB: Math.round(peak / 1048576),
+    heapUsedMB: Math.round(process.memoryUsage().heapUsed / 1048576),
+  };
   console.log(JSON.stringify(out));
   await sb.close();
 }

@@ -23,7 +23,8 @@ export const SPEC_FILES = [
 export const SPEC_ERRATA = [
   {
     file: 'tsg_mc_contacts_v3.json',
-    pointer: '/paths/~1v3~1marketing~1contacts/delete/responses/202/content/application~1json/schema/properties/job_id',
+    pointer:
+      '/paths/~1v3~1marketing~1contacts/delete/responses/202/content/application~1json/schema/properties/job_id',
     expected: { type: 'object' },
     replacement: { type: 'string', description: 'The deletion job ID.' },
     why: 'GetImportContact says to pass the job_id of "Delete Contacts" as its {id} path parameter, so it is a string.',
@@ -114,7 +115,8 @@ export class SendGridSpecValidator {
       if (!n || typeof n !== 'object') return n;
       const o: Json = {};
       for (const [k, v] of Object.entries(n))
-        o[k] = k === '$ref' && typeof v === 'string' && v.startsWith('#/') ? `sg:${file}${v}` : rewriteRefs(v);
+        o[k] =
+          k === '$ref' && typeof v === 'string' && v.startsWith('#/') ? `sg:${file}${v}` : rewriteRefs(v);
       return o;
     };
     const fn = schema ? this.ajv.compile(rewriteRefs(normalise(schema))) : null;
@@ -128,7 +130,9 @@ export class SendGridSpecValidator {
     if (!fn) {
       // A 204 has no body by definition; other statuses without documented content leave the body unchecked.
       if (status === 204 && body !== undefined && body !== '')
-        throw new Error(`${method.toUpperCase()} ${pathTemplate} 204 carried a body: ${JSON.stringify(body)}`);
+        throw new Error(
+          `${method.toUpperCase()} ${pathTemplate} 204 carried a body: ${JSON.stringify(body)}`,
+        );
       return;
     }
     if (!fn(body))
@@ -143,6 +147,7 @@ export class SendGridSpecValidator {
   assertComponent(file: string, schemaName: string, body: unknown): void {
     const fn = this.ajv.getSchema(`sg:${file}#/components/schemas/${schemaName}`);
     if (!fn) throw new Error(`no schema ${schemaName} in ${file}`);
-    if (!fn(body)) throw new Error(`${schemaName}: ${this.ajv.errorsText(fn.errors)}; body ${JSON.stringify(body)}`);
+    if (!fn(body))
+      throw new Error(`${schemaName}: ${this.ajv.errorsText(fn.errors)}; body ${JSON.stringify(body)}`);
   }
 }

@@ -16,7 +16,14 @@ beforeAll(async () => {
 });
 afterAll(async () => sb.close());
 afterEach(async () => {
-  await admin(sb.url, 'PUT', '/faults', { rate429: 0, rate5xx: 0, outageUntil: 0, truncateRate: 0, malformedRate: 0, latencyMs: 0 });
+  await admin(sb.url, 'PUT', '/faults', {
+    rate429: 0,
+    rate5xx: 0,
+    outageUntil: 0,
+    truncateRate: 0,
+    malformedRate: 0,
+    latencyMs: 0,
+  });
   sb.configureRateLimit({ limit: 600, windowMs: 60_000 });
 });
 
@@ -35,7 +42,8 @@ async function createField(name: string, field_type: string): Promise<string> {
 
 describe('spec errata', () => {
   it('still exist in the published spec (drop the patch when SendGrid fixes it)', () => {
-    for (const e of SPEC_ERRATA) expect(SendGridSpecValidator.rawAt(e.file, e.pointer)).toMatchObject(e.expected);
+    for (const e of SPEC_ERRATA)
+      expect(SendGridSpecValidator.rawAt(e.file, e.pointer)).toMatchObject(e.expected);
   });
 });
 
@@ -62,29 +70,52 @@ describe('field definitions', () => {
   it('lists reserved and custom fields, creates, renames and deletes custom ones', async () => {
     const all = await sg('GET', '/v3/marketing/field_definitions');
     expect(all.status).toBe(200);
-    expect(all.body.reserved_fields.map((f: any) => f.name)).toEqual(expect.arrayContaining(['email', 'first_name', 'created_at']));
-    expect(all.body.custom_fields.map((f: any) => f.name)).toEqual(['lead_source', 'lifecycle_stage', 'total_spent', 'order_count']);
+    expect(all.body.reserved_fields.map((f: any) => f.name)).toEqual(
+      expect.arrayContaining(['email', 'first_name', 'created_at']),
+    );
+    expect(all.body.custom_fields.map((f: any) => f.name)).toEqual([
+      'lead_source',
+      'lifecycle_stage',
+      'total_spent',
+      'order_count',
+    ]);
 
     const id = await createField('favourite_colour', 'Text');
     expect(id).toMatch(/^e\d+_T$/);
     expect(await createField('loyalty_points', 'Number')).toMatch(/_N$/);
 
-    const dup = await sg('POST', '/v3/marketing/field_definitions', { body: { name: 'FAVOURITE_colour', field_type: 'Text' } });
+    const dup = await sg('POST', '/v3/marketing/field_definitions', {
+      body: { name: 'FAVOURITE_colour', field_type: 'Text' },
+    });
     expect(dup.status).toBe(400);
-    const reserved = await sg('POST', '/v3/marketing/field_definitions', { body: { name: 'email', field_type: 'Text' } });
+    const reserved = await sg('POST', '/v3/marketing/field_definitions', {
+      body: { name: 'email', field_type: 'Text' },
+    });
     expect(reserved.status).toBe(400);
-    const badType = await sg('POST', '/v3/marketing/field_definitions', { body: { name: 'x1', field_type: 'Blob' } });
+    const badType = await sg('POST', '/v3/marketing/field_definitions', {
+      body: { name: 'x1', field_type: 'Blob' },
+    });
     expect(badType.status).toBe(400);
 
-    const renamed = await sg('PATCH', '/v3/marketing/field_definitions/{custom_field_id}', { params: { custom_field_id: id }, body: { name: 'fav_colour' } });
+    const renamed = await sg('PATCH', '/v3/marketing/field_definitions/{custom_field_id}', {
+      params: { custom_field_id: id },
+      body: { name: 'fav_colour' },
+    });
     expect(renamed.status).toBe(200);
     expect(renamed.body).toMatchObject({ id, name: 'fav_colour', field_type: 'Text' });
-    const missing = await sg('PATCH', '/v3/marketing/field_definitions/{custom_field_id}', { params: { custom_field_id: 'e999_T' }, body: { name: 'y' } });
+    const missing = await sg('PATCH', '/v3/marketing/field_definitions/{custom_field_id}', {
+      params: { custom_field_id: 'e999_T' },
+      body: { name: 'y' },
+    });
     expect(missing.status).toBe(404);
 
-    const del = await sg('DELETE', '/v3/marketing/field_definitions/{custom_field_id}', { params: { custom_field_id: id } });
+    const del = await sg('DELETE', '/v3/marketing/field_definitions/{custom_field_id}', {
+      params: { custom_field_id: id },
+    });
     expect(del.status).toBe(204);
-    const again = await sg('DELETE', '/v3/marketing/field_definitions/{custom_field_id}', { params: { custom_field_id: id } });
+    const again = await sg('DELETE', '/v3/marketing/field_definitions/{custom_field_id}', {
+      params: { custom_field_id: id },
+    });
     expect(again.status).toBe(404);
   });
 });
@@ -107,23 +138,38 @@ describe('lists', () => {
     expect(page2.body.result[0].id).not.toBe(page1.body.result[0].id);
 
     expect((await sg('GET', '/v3/marketing/lists/{id}', { params: { id } })).body.name).toBe('vip');
-    const nf = await sg('GET', '/v3/marketing/lists/{id}', { params: { id: '00000000-0000-4000-8000-000000000000' } });
+    const nf = await sg('GET', '/v3/marketing/lists/{id}', {
+      params: { id: '00000000-0000-4000-8000-000000000000' },
+    });
     expect(nf.status).toBe(404);
-    const renamed = await sg('PATCH', '/v3/marketing/lists/{id}', { params: { id }, body: { name: 'vip-2' } });
+    const renamed = await sg('PATCH', '/v3/marketing/lists/{id}', {
+      params: { id },
+      body: { name: 'vip-2' },
+    });
     expect(renamed.body.name).toBe('vip-2');
 
-    const put = await sg('PUT', '/v3/marketing/contacts', { body: { list_ids: [id], contacts: [{ email: 'list.member@example.com' }] } });
+    const put = await sg('PUT', '/v3/marketing/contacts', {
+      body: { list_ids: [id], contacts: [{ email: 'list.member@example.com' }] },
+    });
     await jobDone(put.body.job_id);
     const count = await sg('GET', '/v3/marketing/lists/{id}/contacts/count', { params: { id } });
     expect(count.body.contact_count).toBe(1);
-    const withSample = await sg('GET', '/v3/marketing/lists/{id}', { params: { id }, qs: { contact_sample: true } });
+    const withSample = await sg('GET', '/v3/marketing/lists/{id}', {
+      params: { id },
+      qs: { contact_sample: true },
+    });
     expect(withSample.body.contact_sample.email).toBe('list.member@example.com');
 
     const memberId = withSample.body.contact_sample.id;
-    const removal = await sg('DELETE', '/v3/marketing/lists/{id}/contacts', { params: { id }, qs: { contact_ids: memberId } });
+    const removal = await sg('DELETE', '/v3/marketing/lists/{id}/contacts', {
+      params: { id },
+      qs: { contact_ids: memberId },
+    });
     expect(removal.status).toBe(202);
     await jobDone(removal.body.job_id);
-    expect((await sg('GET', '/v3/marketing/lists/{id}/contacts/count', { params: { id } })).body.contact_count).toBe(0);
+    expect(
+      (await sg('GET', '/v3/marketing/lists/{id}/contacts/count', { params: { id } })).body.contact_count,
+    ).toBe(0);
 
     expect((await sg('DELETE', '/v3/marketing/lists/{id}', { params: { id } })).status).toBe(204);
     expect((await sg('DELETE', '/v3/marketing/lists/{id}', { params: { id } })).status).toBe(404);
@@ -155,26 +201,42 @@ describe('PUT /v3/marketing/contacts and the import job', () => {
     });
     expect(put.status).toBe(202);
     expect(typeof put.body.job_id).toBe('string');
-    const pending = await sg('GET', '/v3/marketing/contacts/imports/{id}', { params: { id: put.body.job_id } });
+    const pending = await sg('GET', '/v3/marketing/contacts/imports/{id}', {
+      params: { id: put.body.job_id },
+    });
     expect(pending.body).toMatchObject({ id: put.body.job_id, status: 'pending', job_type: 'upsert' });
     sb.setJobDelay(60);
 
     const done = await jobDone(put.body.job_id);
     expect(done.body.status).toBe('completed');
-    expect(done.body.results).toMatchObject({ requested_count: 3, created_count: 3, updated_count: 0, errored_count: 0 });
+    expect(done.body.results).toMatchObject({
+      requested_count: 3,
+      created_count: 3,
+      updated_count: 0,
+      errored_count: 0,
+    });
     expect(done.body.results.errors_url).toBeUndefined();
 
-    const found = await sg('POST', '/v3/marketing/contacts/search/emails', { body: { emails: ['ADA.lovelace@example.com'] } });
+    const found = await sg('POST', '/v3/marketing/contacts/search/emails', {
+      body: { emails: ['ADA.lovelace@example.com'] },
+    });
     expect(found.status).toBe(200);
     const ada = found.body.result['ada.lovelace@example.com'].contact;
-    expect(ada).toMatchObject({ email: 'ada.lovelace@example.com', first_name: 'Ada', city: 'London', custom_fields: { points: 42 } });
+    expect(ada).toMatchObject({
+      email: 'ada.lovelace@example.com',
+      first_name: 'Ada',
+      city: 'London',
+      custom_fields: { points: 42 },
+    });
 
     const byId = await sg('GET', '/v3/marketing/contacts/{id}', { params: { id: ada.id } });
     expect(byId.body.id).toBe(ada.id);
     expect(Date.parse(byId.body.updated_at)).toBeGreaterThanOrEqual(Date.parse(byId.body.created_at));
 
     // Same email in another case updates the existing contact.
-    const upd = await sg('PUT', '/v3/marketing/contacts', { body: { contacts: [{ email: 'ADA.LOVELACE@example.com', last_name: 'King' }] } });
+    const upd = await sg('PUT', '/v3/marketing/contacts', {
+      body: { contacts: [{ email: 'ADA.LOVELACE@example.com', last_name: 'King' }] },
+    });
     const updDone = await jobDone(upd.body.job_id);
     expect(updDone.body.results).toMatchObject({ created_count: 0, updated_count: 1 });
     const after = await sg('GET', '/v3/marketing/contacts/{id}', { params: { id: ada.id } });
@@ -185,7 +247,13 @@ describe('PUT /v3/marketing/contacts and the import job', () => {
   it('reports per-record errors (errored / failed) with a downloadable errors file', async () => {
     const before = (await sg('GET', '/v3/marketing/contacts/count')).body.contact_count;
     const put = await sg('PUT', '/v3/marketing/contacts', {
-      body: { contacts: [{ email: 'good.one@example.com' }, { email: 'not-an-email' }, { email: 'x@example.com', custom_fields: { e404_T: 'a' } }] },
+      body: {
+        contacts: [
+          { email: 'good.one@example.com' },
+          { email: 'not-an-email' },
+          { email: 'x@example.com', custom_fields: { e404_T: 'a' } },
+        ],
+      },
     });
     const done = await jobDone(put.body.job_id);
     expect(done.body.status).toBe('errored');
@@ -196,13 +264,19 @@ describe('PUT /v3/marketing/contacts and the import job', () => {
     expect(csv).toContain('custom field ID not found');
     expect((await sg('GET', '/v3/marketing/contacts/count')).body.contact_count).toBe(before + 1);
 
-    const allBad = await sg('PUT', '/v3/marketing/contacts', { body: { contacts: [{ email: 'bad@' }, { phone_number_id: '12' }] } });
+    const allBad = await sg('PUT', '/v3/marketing/contacts', {
+      body: { contacts: [{ email: 'bad@' }, { phone_number_id: '12' }] },
+    });
     expect((await jobDone(allBad.body.job_id)).body.status).toBe('failed');
   });
 
   it('refuses 30,001 contacts, a body over 6 MB, and contacts without an identifier', async () => {
     const tooMany = await sg('PUT', '/v3/marketing/contacts', {
-      body: { contacts: Array.from({ length: MAX_CONTACTS_PER_UPSERT + 1 }, (_, i) => ({ email: `u${i}@example.com` })) },
+      body: {
+        contacts: Array.from({ length: MAX_CONTACTS_PER_UPSERT + 1 }, (_, i) => ({
+          email: `u${i}@example.com`,
+        })),
+      },
     });
     expect(tooMany.status).toBe(400);
     expect(tooMany.body.errors[0]).toMatchObject({ field: 'contacts' });
@@ -219,12 +293,16 @@ describe('PUT /v3/marketing/contacts and the import job', () => {
     expect(tooBig.status).toBe(400);
     expect(tooBig.body.errors[0].message).toMatch(/6MB/);
 
-    const noId = await sg('PUT', '/v3/marketing/contacts', { body: { contacts: [{ first_name: 'Nobody' }] } });
+    const noId = await sg('PUT', '/v3/marketing/contacts', {
+      body: { contacts: [{ first_name: 'Nobody' }] },
+    });
     expect(noId.status).toBe(400);
     expect(noId.body.errors[0].field).toBe('contacts[0]');
     const empty = await sg('PUT', '/v3/marketing/contacts', { body: { contacts: [] } });
     expect(empty.status).toBe(400);
-    const badList = await sg('PUT', '/v3/marketing/contacts', { body: { list_ids: ['nope'], contacts: [{ email: 'a@example.com' }] } });
+    const badList = await sg('PUT', '/v3/marketing/contacts', {
+      body: { list_ids: ['nope'], contacts: [{ email: 'a@example.com' }] },
+    });
     expect(badList.status).toBe(400);
   });
 });
@@ -240,18 +318,28 @@ describe('reads', () => {
     const ids = sample.body.result.slice(0, 3).map((c: any) => c.id);
     const batch = await sg('POST', '/v3/marketing/contacts/batch', { body: { ids: [...ids, 'missing-id'] } });
     expect(batch.body.result.map((c: any) => c.id).sort()).toEqual([...ids].sort());
-    expect((await sg('POST', '/v3/marketing/contacts/batch', { body: { ids: ['missing-id'] } })).status).toBe(404);
-    expect((await sg('GET', '/v3/marketing/contacts/{id}', { params: { id: 'missing-id' } })).status).toBe(404);
+    expect((await sg('POST', '/v3/marketing/contacts/batch', { body: { ids: ['missing-id'] } })).status).toBe(
+      404,
+    );
+    expect((await sg('GET', '/v3/marketing/contacts/{id}', { params: { id: 'missing-id' } })).status).toBe(
+      404,
+    );
   });
 
   it('search/emails: partial hits carry an error entry; no hit is 404; an invalid address is 400', async () => {
     const known = (await sg('GET', '/v3/marketing/contacts')).body.result.find((c: any) => c.email).email;
-    const partial = await sg('POST', '/v3/marketing/contacts/search/emails', { body: { emails: [known, 'nobody.here@example.com'] } });
+    const partial = await sg('POST', '/v3/marketing/contacts/search/emails', {
+      body: { emails: [known, 'nobody.here@example.com'] },
+    });
     expect(partial.status).toBe(200);
     expect(partial.body.result['nobody.here@example.com']).toEqual({ error: 'contact not found' });
-    const none = await sg('POST', '/v3/marketing/contacts/search/emails', { body: { emails: ['nobody.here@example.com'] } });
+    const none = await sg('POST', '/v3/marketing/contacts/search/emails', {
+      body: { emails: ['nobody.here@example.com'] },
+    });
     expect(none.status).toBe(404);
-    expect((await sg('POST', '/v3/marketing/contacts/search/emails', { body: { emails: ['bad@'] } })).status).toBe(400);
+    expect(
+      (await sg('POST', '/v3/marketing/contacts/search/emails', { body: { emails: ['bad@'] } })).status,
+    ).toBe(400);
   });
 });
 
@@ -271,15 +359,22 @@ describe('SGQL search', () => {
     });
     await jobDone(put.body.job_id);
   });
-  const search = (query: string): Promise<SgAnswer> => sg('POST', '/v3/marketing/contacts/search', { body: { query } });
+  const search = (query: string): Promise<SgAnswer> =>
+    sg('POST', '/v3/marketing/contacts/search', { body: { query } });
   const emails = (r: SgAnswer): string[] => r.body.result.map((c: any) => c.email).sort();
 
   it.each([
     ["email = 'q.alpha@sgql.test'", ['q.alpha@sgql.test']],
     ["email LIKE 'q.%@sgql.test'", ['q.alpha@sgql.test', 'q.beta@sgql.test']],
     ["email LIKE '%@sgql.test' AND country != 'FR'", ['q.beta@sgql.test']],
-    ["email LIKE '%@sgql.test' AND first_name IN ('Rhea', 'Quinn')", ['q.alpha@sgql.test', 'r.gamma@sgql.test']],
-    ["(first_name = 'Rhea' OR first_name = 'Quentin') AND email LIKE '%sgql.test'", ['q.beta@sgql.test', 'r.gamma@sgql.test']],
+    [
+      "email LIKE '%@sgql.test' AND first_name IN ('Rhea', 'Quinn')",
+      ['q.alpha@sgql.test', 'r.gamma@sgql.test'],
+    ],
+    [
+      "(first_name = 'Rhea' OR first_name = 'Quentin') AND email LIKE '%sgql.test'",
+      ['q.beta@sgql.test', 'r.gamma@sgql.test'],
+    ],
     ["email LIKE '%@sgql.test' AND NOT (country = 'FR')", ['q.beta@sgql.test']],
   ])('%s', async (query, expected) => {
     const r = await search(query);
@@ -290,7 +385,9 @@ describe('SGQL search', () => {
 
   it('CONTAINS on list_ids, timestamps, custom fields by name, the 50-result cap', async () => {
     expect(emails(await search(`CONTAINS(list_ids, '${listId}')`))).toHaveLength(3);
-    const recent = await search(`updated_at > TIMESTAMP '${new Date(Date.now() - 60_000).toISOString()}' AND CONTAINS(list_ids, '${listId}')`);
+    const recent = await search(
+      `updated_at > TIMESTAMP '${new Date(Date.now() - 60_000).toISOString()}' AND CONTAINS(list_ids, '${listId}')`,
+    );
     expect(recent.body.contact_count).toBe(3);
     const future = await search(`created_at > TIMESTAMP '2999-01-01T00:00:00Z'`);
     expect(future.body).toMatchObject({ result: [], contact_count: 0 });
@@ -310,9 +407,13 @@ describe('SGQL search', () => {
 
 describe('DELETE /v3/marketing/contacts', () => {
   it('deletes by ids as a job, refuses no selector, and deletes all', async () => {
-    const put = await sg('PUT', '/v3/marketing/contacts', { body: { contacts: [{ email: 'del.one@example.com' }, { email: 'del.two@example.com' }] } });
+    const put = await sg('PUT', '/v3/marketing/contacts', {
+      body: { contacts: [{ email: 'del.one@example.com' }, { email: 'del.two@example.com' }] },
+    });
     await jobDone(put.body.job_id);
-    const found = await sg('POST', '/v3/marketing/contacts/search/emails', { body: { emails: ['del.one@example.com', 'del.two@example.com'] } });
+    const found = await sg('POST', '/v3/marketing/contacts/search/emails', {
+      body: { emails: ['del.one@example.com', 'del.two@example.com'] },
+    });
     const ids = Object.values(found.body.result).map((r: any) => r.contact.id);
     const del = await sg('DELETE', '/v3/marketing/contacts', { qs: { ids: ids.join(',') } });
     expect(del.status).toBe(202);
@@ -322,14 +423,20 @@ describe('DELETE /v3/marketing/contacts', () => {
     expect((await sg('GET', '/v3/marketing/contacts/{id}', { params: { id: ids[0] } })).status).toBe(404);
 
     expect((await sg('DELETE', '/v3/marketing/contacts')).status).toBe(400);
-    expect((await sg('DELETE', '/v3/marketing/contacts', { qs: { delete_all_contacts: 'yes' } })).status).toBe(400);
+    expect(
+      (await sg('DELETE', '/v3/marketing/contacts', { qs: { delete_all_contacts: 'yes' } })).status,
+    ).toBe(400);
   });
 
   it('delete_all_contacts empties the store', async () => {
     const other = await startSandbox({ count: 30, seed: 3, jobDelayMs: 20 });
     try {
       const c = sdkClient(other.credentials.apiKey, other.url);
-      const r = await call(c, { method: 'DELETE', url: '/v3/marketing/contacts', qs: { delete_all_contacts: 'true' } });
+      const r = await call(c, {
+        method: 'DELETE',
+        url: '/v3/marketing/contacts',
+        qs: { delete_all_contacts: 'true' },
+      });
       expect(r.status).toBe(202);
       validator.assertResponse('DELETE', '/v3/marketing/contacts', 202, r.body);
       const job = await waitFor(
@@ -353,7 +460,9 @@ describe('rate limits', () => {
     expect(Number(r1.headers['x-ratelimit-remaining'])).toBeLessThan(600);
     expect(Number(r1.headers['x-ratelimit-reset'])).toBeGreaterThanOrEqual(Math.floor(Date.now() / 1000));
 
-    expect((await admin(sb.url, 'PUT', '/sendgrid/rate-limit', { limit: 2, windowMs: 60_000 })).status).toBe(200);
+    expect((await admin(sb.url, 'PUT', '/sendgrid/rate-limit', { limit: 2, windowMs: 60_000 })).status).toBe(
+      200,
+    );
     const url = '/v3/marketing/lists';
     await sg('GET', url);
     const last = await sg('GET', url);
@@ -426,7 +535,13 @@ describe('seeding and admin', () => {
         sbb.records.map((r: any) => [r.id, r.email, r.external_id, r.created_at]),
       );
       const id = sa.records[0].id;
-      expect((await admin(a.url, 'POST', `/records/${id}/mutate`, { fields: { first_name: 'Edited', lead_source: 'webinar' } })).status).toBe(200);
+      expect(
+        (
+          await admin(a.url, 'POST', `/records/${id}/mutate`, {
+            fields: { first_name: 'Edited', lead_source: 'webinar' },
+          })
+        ).status,
+      ).toBe(200);
       const ca = sdkClient(a.credentials.apiKey, a.url);
       const got = await call(ca, { method: 'GET', url: `/v3/marketing/contacts/${id}` });
       validator.assertResponse('GET', '/v3/marketing/contacts/{id}', 200, got.body);
@@ -446,25 +561,41 @@ describe('seeding and admin', () => {
 
 describe('Event Webhook settings', () => {
   it('exposes the signing public key with and without an id, and toggles signing', async () => {
-    const noId = await sg('GET', '/v3/user/webhooks/event/settings/signed', { specPath: '/v3/user/webhooks/event/settings/signed/{id}' });
+    const noId = await sg('GET', '/v3/user/webhooks/event/settings/signed', {
+      specPath: '/v3/user/webhooks/event/settings/signed/{id}',
+    });
     expect(noId.body).toEqual({ id: '', public_key: sb.credentials.webhookPublicKey });
     const all = await sg('GET', '/v3/user/webhooks/event/settings/all');
     const id = all.body.webhooks[0].id;
     const withId = await sg('GET', '/v3/user/webhooks/event/settings/signed/{id}', { params: { id } });
     expect(withId.body).toEqual({ id, public_key: sb.credentials.webhookPublicKey });
-    expect((await sg('GET', '/v3/user/webhooks/event/settings/signed/{id}', { params: { id: 'nope' } })).status).toBe(404);
+    expect(
+      (await sg('GET', '/v3/user/webhooks/event/settings/signed/{id}', { params: { id: 'nope' } })).status,
+    ).toBe(404);
 
-    const off = await sg('PATCH', '/v3/user/webhooks/event/settings/signed/{id}', { params: { id }, body: { enabled: false } });
+    const off = await sg('PATCH', '/v3/user/webhooks/event/settings/signed/{id}', {
+      params: { id },
+      body: { enabled: false },
+    });
     expect(off.body.public_key).toBe('');
-    const on = await sg('PATCH', '/v3/user/webhooks/event/settings/signed/{id}', { params: { id }, body: { enabled: true } });
+    const on = await sg('PATCH', '/v3/user/webhooks/event/settings/signed/{id}', {
+      params: { id },
+      body: { enabled: true },
+    });
     expect(on.body.public_key).toBe(sb.credentials.webhookPublicKey);
   });
 });
 
 describe('the spec validator itself', () => {
   it('rejects bodies that break the documented schema and undocumented statuses', () => {
-    expect(() => validator.assertResponse('PUT', '/v3/marketing/contacts', 202, { job_id: 5 })).toThrow(/does not match/);
-    expect(() => validator.assertResponse('GET', '/v3/marketing/contacts/{id}', 200, { id: 'x' })).toThrow(/list_ids/);
-    expect(() => validator.assertResponse('GET', '/v3/marketing/contacts/count', 418, {})).toThrow(/does not document/);
+    expect(() => validator.assertResponse('PUT', '/v3/marketing/contacts', 202, { job_id: 5 })).toThrow(
+      /does not match/,
+    );
+    expect(() => validator.assertResponse('GET', '/v3/marketing/contacts/{id}', 200, { id: 'x' })).toThrow(
+      /list_ids/,
+    );
+    expect(() => validator.assertResponse('GET', '/v3/marketing/contacts/count', 418, {})).toThrow(
+      /does not document/,
+    );
   });
 });

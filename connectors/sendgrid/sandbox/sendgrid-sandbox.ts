@@ -70,7 +70,8 @@ const str = (v: unknown): v is string => typeof v === 'string';
 /** Request-level validation of a PUT /v3/marketing/contacts body; mirrors the spec's schema and limits. */
 function validateUpsert(body: any, store: SendGridStore): ErrorItem[] {
   const errs: ErrorItem[] = [];
-  if (!body || typeof body !== 'object' || Array.isArray(body)) return [{ field: 'body', message: 'invalid JSON body' }];
+  if (!body || typeof body !== 'object' || Array.isArray(body))
+    return [{ field: 'body', message: 'invalid JSON body' }];
   if (body.list_ids !== undefined) {
     if (!Array.isArray(body.list_ids) || !body.list_ids.every(str))
       errs.push({ field: 'list_ids', message: 'list_ids must be an array of strings' });
@@ -114,9 +115,15 @@ function validateUpsert(body: any, store: SendGridStore): ErrorItem[] {
       if (c[k] !== undefined && !str(c[k])) errs.push({ field: `${at}.${k}`, message: 'must be a string' });
       else if (str(c[k]) && maxLen[k] && c[k].length > maxLen[k])
         errs.push({ field: `${at}.${k}`, message: `length must be at most ${maxLen[k]}` });
-    if (c.alternate_emails !== undefined && (!Array.isArray(c.alternate_emails) || c.alternate_emails.length > 5))
+    if (
+      c.alternate_emails !== undefined &&
+      (!Array.isArray(c.alternate_emails) || c.alternate_emails.length > 5)
+    )
       errs.push({ field: `${at}.alternate_emails`, message: 'must be an array of at most 5 emails' });
-    if (c.custom_fields !== undefined && (typeof c.custom_fields !== 'object' || Array.isArray(c.custom_fields)))
+    if (
+      c.custom_fields !== undefined &&
+      (typeof c.custom_fields !== 'object' || Array.isArray(c.custom_fields))
+    )
       errs.push({ field: `${at}.custom_fields`, message: 'must be an object keyed by custom field ID' });
   });
   return errs;
@@ -130,7 +137,8 @@ export function createSendGridApp(ctx: SendGridAppContext): express.Router {
   // Stands in for the S3 download SendGrid links from errors_url: no API key needed, CSV with one row per error.
   api.get('/v3/marketing/contacts/imports/:id/errors.csv', (req, res) => {
     const job = store.jobs.get(String(req.params.id));
-    if (!job || job.status === 'pending') return sgErrors(res, 404, [{ field: 'id', message: 'job not found' }]);
+    if (!job || job.status === 'pending')
+      return sgErrors(res, 404, [{ field: 'id', message: 'job not found' }]);
     const q = (s: string | number | undefined): string => `"${String(s ?? '').replace(/"/g, '""')}"`;
     const lines = ['index,email,phone_number_id,external_id,anonymous_id,error'];
     for (const e of job.errors)
@@ -201,14 +209,24 @@ export function createSendGridApp(ctx: SendGridAppContext): express.Router {
     const all = req.query.delete_all_contacts;
     const ids = req.query.ids;
     if (all !== undefined && all !== 'true')
-      return sgErrors(res, 400, [{ field: 'delete_all_contacts', message: 'must be "true" to delete all contacts' }]);
+      return sgErrors(res, 400, [
+        { field: 'delete_all_contacts', message: 'must be "true" to delete all contacts' },
+      ]);
     if (all === 'true' && ids !== undefined)
-      return sgErrors(res, 400, [{ field: 'ids', message: 'ids cannot be combined with delete_all_contacts' }]);
+      return sgErrors(res, 400, [
+        { field: 'ids', message: 'ids cannot be combined with delete_all_contacts' },
+      ]);
     if (all !== 'true' && (typeof ids !== 'string' || ids.trim() === ''))
       return sgErrors(res, 400, [
         { field: 'ids', message: 'either ids or delete_all_contacts must be provided' },
       ]);
-    const idList = all === 'true' ? undefined : (ids as string).split(',').map((s) => s.trim()).filter(Boolean);
+    const idList =
+      all === 'true'
+        ? undefined
+        : (ids as string)
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean);
     const job = store.newJob('delete', idList ? idList.length : store.contacts.size);
     schedule(job, () => {
       const targets = idList ?? [...store.contacts.keys()];
@@ -225,7 +243,11 @@ export function createSendGridApp(ctx: SendGridAppContext): express.Router {
 
   api.get('/v3/marketing/contacts', (_req, res) => {
     // "up to 50 of the most recent contacts … sorted by email address"
-    const recent = topN(store.contacts.values(), SEARCH_RESULT_CAP, (a, b) => b.updatedAt - a.updatedAt || cmp(a.id, b.id));
+    const recent = topN(
+      store.contacts.values(),
+      SEARCH_RESULT_CAP,
+      (a, b) => b.updatedAt - a.updatedAt || cmp(a.id, b.id),
+    );
     recent.sort((a, b) => cmp(a.text.email ?? '', b.text.email ?? ''));
     res.json({
       result: recent.map(contactOut),
@@ -246,12 +268,14 @@ export function createSendGridApp(ctx: SendGridAppContext): express.Router {
 
   api.post('/v3/marketing/contacts/search', (req, res) => {
     const query = req.body?.query;
-    if (!str(query) || query.trim() === '') return sgErrors(res, 400, [{ field: 'query', message: 'query is required' }]);
+    if (!str(query) || query.trim() === '')
+      return sgErrors(res, 400, [{ field: 'query', message: 'query is required' }]);
     let plan;
     try {
       plan = planSgql(query, (n) => store.isSgqlField(n));
     } catch (e) {
-      if (e instanceof SgqlError) return sgErrors(res, 400, [{ field: 'query', message: `invalid query: ${e.message}` }]);
+      if (e instanceof SgqlError)
+        return sgErrors(res, 400, [{ field: 'query', message: `invalid query: ${e.message}` }]);
       throw e;
     }
     // Which 50 SendGrid returns is undocumented; the sandbox returns the oldest by (updated_at, id) so a
@@ -269,10 +293,17 @@ export function createSendGridApp(ctx: SendGridAppContext): express.Router {
     if (!Array.isArray(emails) || !emails.every(str))
       return sgErrors(res, 400, [{ field: 'emails', message: 'emails must be an array of strings' }]);
     if (emails.length > MAX_SEARCH_EMAILS)
-      return sgErrors(res, 400, [{ field: 'emails', message: `may not have more than ${MAX_SEARCH_EMAILS} emails` }]);
+      return sgErrors(res, 400, [
+        { field: 'emails', message: `may not have more than ${MAX_SEARCH_EMAILS} emails` },
+      ]);
     const wanted = emails.map((e) => e.trim().toLowerCase()).filter((e) => e !== '');
     const bad = wanted.filter((e) => !isValidEmail(e));
-    if (bad.length) return sgErrors(res, 400, bad.map((e) => ({ field: 'emails', message: `invalid email address: ${e}` })));
+    if (bad.length)
+      return sgErrors(
+        res,
+        400,
+        bad.map((e) => ({ field: 'emails', message: `invalid email address: ${e}` })),
+      );
     const result: Record<string, unknown> = {};
     let found = 0;
     for (const e of wanted) {
@@ -339,9 +370,13 @@ export function createSendGridApp(ctx: SendGridAppContext): express.Router {
     const problem = nameProblem(name);
     if (problem) return sgErrors(res, 400, [{ field: 'name', message: problem }]);
     if (!['Text', 'Number', 'Date'].includes(field_type))
-      return sgErrors(res, 400, [{ field: 'field_type', message: 'field_type must be one of Text, Number, Date' }]);
+      return sgErrors(res, 400, [
+        { field: 'field_type', message: 'field_type must be one of Text, Number, Date' },
+      ]);
     if (store.customFields.length >= MAX_CUSTOM_FIELDS)
-      return sgErrors(res, 400, [{ field: 'name', message: `you can have at most ${MAX_CUSTOM_FIELDS} custom fields` }]);
+      return sgErrors(res, 400, [
+        { field: 'name', message: `you can have at most ${MAX_CUSTOM_FIELDS} custom fields` },
+      ]);
     res.json(fieldOut(store.createField(name, field_type)));
   });
 
@@ -384,7 +419,9 @@ export function createSendGridApp(ctx: SendGridAppContext): express.Router {
     if (!Number.isInteger(size) || size < 1 || size > 1000)
       return sgErrors(res, 400, [{ field: 'page_size', message: 'page_size must be between 1 and 1000' }]);
     const all = [...store.lists.values()];
-    const start = Number(req.query.page_token ? Buffer.from(String(req.query.page_token), 'base64url').toString() : 0) || 0;
+    const start =
+      Number(req.query.page_token ? Buffer.from(String(req.query.page_token), 'base64url').toString() : 0) ||
+      0;
     const page = all.slice(start, start + size);
     const meta: Record<string, unknown> = {
       self: `${base()}/v3/marketing/lists?page_size=${size}&page_token=${req.query.page_token ?? ''}`,
@@ -469,7 +506,8 @@ export function createSendGridApp(ctx: SendGridAppContext): express.Router {
   // Without an id SendGrid answers for the oldest webhook, with `id: ""` (spec example "No ID").
   api.get('/v3/user/webhooks/event/settings/signed', (_req, res) => res.json(signedOut('')));
   api.get('/v3/user/webhooks/event/settings/signed/:id', (req, res) => {
-    if (req.params.id !== ctx.eventWebhook.id) return sgErrors(res, 404, [{ message: 'Invalid id provided.' }]);
+    if (req.params.id !== ctx.eventWebhook.id)
+      return sgErrors(res, 404, [{ message: 'Invalid id provided.' }]);
     res.json(signedOut(ctx.eventWebhook.id));
   });
   const toggleSigned = (req: Request, res: Response, id: string): void => {
@@ -481,7 +519,8 @@ export function createSendGridApp(ctx: SendGridAppContext): express.Router {
   };
   api.patch('/v3/user/webhooks/event/settings/signed', (req, res) => toggleSigned(req, res, ''));
   api.patch('/v3/user/webhooks/event/settings/signed/:id', (req, res) => {
-    if (req.params.id !== ctx.eventWebhook.id) return sgErrors(res, 404, [{ message: 'Invalid id provided.' }]);
+    if (req.params.id !== ctx.eventWebhook.id)
+      return sgErrors(res, 404, [{ message: 'Invalid id provided.' }]);
     toggleSigned(req, res, ctx.eventWebhook.id);
   });
   const webhookOut = (): Record<string, unknown> => ({
@@ -506,7 +545,9 @@ export function createSendGridApp(ctx: SendGridAppContext): express.Router {
     created_date: ctx.eventWebhook.createdAt,
     updated_date: ctx.eventWebhook.updatedAt,
   });
-  api.get('/v3/user/webhooks/event/settings/all', (_req, res) => res.json({ max_allowed: 5, webhooks: [webhookOut()] }));
+  api.get('/v3/user/webhooks/event/settings/all', (_req, res) =>
+    res.json({ max_allowed: 5, webhooks: [webhookOut()] }),
+  );
 
   // Unknown API path: SendGrid's generic 404 body.
   api.use((_req, res) => sgErrors(res, 404, [{ field: null, message: 'resource not found' }]));
@@ -522,7 +563,8 @@ export function createSendGridApp(ctx: SendGridAppContext): express.Router {
     };
     if (err?.type === 'entity.too.large')
       return answer(400, [{ field: 'contacts', message: 'request body exceeds the 6MB limit' }]);
-    if (err?.type === 'entity.parse.failed') return answer(400, [{ field: 'body', message: 'invalid JSON in request body' }]);
+    if (err?.type === 'entity.parse.failed')
+      return answer(400, [{ field: 'body', message: 'invalid JSON in request body' }]);
     answer(500, [{ field: null, message: 'internal server error' }]);
   });
 
@@ -554,7 +596,8 @@ export function createSendGridApp(ctx: SendGridAppContext): express.Router {
         deleted_count: job.deleted,
         errored_count: job.errors.length,
       };
-      if (job.errors.length) results.errors_url = `${base()}/v3/marketing/contacts/imports/${job.id}/errors.csv`;
+      if (job.errors.length)
+        results.errors_url = `${base()}/v3/marketing/contacts/imports/${job.id}/errors.csv`;
       out.results = results;
       out.finished_at = new Date(job.finishedAt!).toISOString();
     }

@@ -3,7 +3,12 @@
 import { randomUUID } from 'node:crypto';
 import { comparePoints, type KeyBound, type KeyPoint, type SgqlPlan } from './sgql';
 
-export const RESERVED_FIELDS: Array<{ id: string; name: string; field_type: FieldType; read_only?: boolean }> = [
+export const RESERVED_FIELDS: Array<{
+  id: string;
+  name: string;
+  field_type: FieldType;
+  read_only?: boolean;
+}> = [
   ['first_name', 'T'],
   ['last_name', 'T'],
   ['email', 'T'],
@@ -241,7 +246,8 @@ export class SendGridStore {
     if (email !== undefined && email !== '' && !isValidEmail(email)) return 'email: invalid email address';
     if (typeof input.phone_number_id === 'string' && !E164_RE.test(input.phone_number_id))
       return 'phone_number_id: must be a valid E.164 phone number';
-    for (const a of input.alternate_emails ?? []) if (!isValidEmail(a)) return `alternate_emails: invalid email address '${a}'`;
+    for (const a of input.alternate_emails ?? [])
+      if (!isValidEmail(a)) return `alternate_emails: invalid email address '${a}'`;
     for (const [id, v] of Object.entries(input.custom_fields ?? {})) {
       const f = this.fieldById(id);
       if (!f) return `custom_fields.${id}: custom field ID not found`;
@@ -436,7 +442,8 @@ export class SendGridStore {
       unique_name: c.text.unique_name ?? '',
       email: c.text.email ?? '',
     };
-    for (const k of ['phone_number_id', 'external_id', 'anonymous_id'] as const) if (c.text[k]) out[k] = c.text[k];
+    for (const k of ['phone_number_id', 'external_id', 'anonymous_id'] as const)
+      if (c.text[k]) out[k] = c.text[k];
     out.alternate_emails = c.alternate_emails ?? [];
     for (const k of [
       'address_line_1',

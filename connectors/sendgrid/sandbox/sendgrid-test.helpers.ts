@@ -25,7 +25,8 @@ export async function call(
     const [res, body] = await client.request(req as any);
     return { status: res.statusCode, body, headers: res.headers as Record<string, string> };
   } catch (e: any) {
-    if (typeof e?.code === 'number' && e.response) return { status: e.code, body: e.response.body, headers: e.response.headers };
+    if (typeof e?.code === 'number' && e.response)
+      return { status: e.code, body: e.response.body, headers: e.response.headers };
     throw e;
   }
 }
@@ -40,27 +41,47 @@ export function specCaller(validator: SendGridSpecValidator, client: () => Clien
   return async (
     method: string,
     pathTemplate: string,
-    opts: { params?: Record<string, string>; qs?: Record<string, unknown>; body?: unknown; specPath?: string } = {},
+    opts: {
+      params?: Record<string, string>;
+      qs?: Record<string, unknown>;
+      body?: unknown;
+      specPath?: string;
+    } = {},
   ): Promise<SgAnswer> => {
-    const url = pathTemplate.replace(/\{(\w+)\}/g, (_, k: string) => encodeURIComponent(opts.params?.[k] ?? ''));
+    const url = pathTemplate.replace(/\{(\w+)\}/g, (_, k: string) =>
+      encodeURIComponent(opts.params?.[k] ?? ''),
+    );
     const r = await call(client(), { method, url, qs: opts.qs, body: opts.body });
-    if (r.status === 429 || r.status === 503) validator.assertComponent('tsg_mc_contacts_v3.json', 'ErrorResponse', r.body);
+    if (r.status === 429 || r.status === 503)
+      validator.assertComponent('tsg_mc_contacts_v3.json', 'ErrorResponse', r.body);
     else validator.assertResponse(method, opts.specPath ?? pathTemplate, r.status, r.body);
     return r;
   };
 }
 
-export async function waitFor<T>(fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 10_000): Promise<T> {
+export async function waitFor<T>(
+  fn: () => Promise<T>,
+  ok: (v: T) => boolean,
+  timeoutMs = 10_000,
+): Promise<T> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();
     if (ok(v)) return v;
-    if (Date.now() > until) throw new Error(`condition not met within ${timeoutMs} ms; last value ${JSON.stringify(v).slice(0, 300)}`);
+    if (Date.now() > until)
+      throw new Error(
+        `condition not met within ${timeoutMs} ms; last value ${JSON.stringify(v).slice(0, 300)}`,
+      );
     await new Promise((r) => setTimeout(r, 25));
   }
 }
 
-export async function admin(baseUrl: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
+export async function admin(
+  baseUrl: string,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; body: any }> {
   const res = await fetch(`${baseUrl}/__admin${path}`, {
     method,
     headers: body === undefined ? {} : { 'content-type': 'application/json' },

@@ -43,7 +43,12 @@ beforeAll(async () => {
   // The key comes from the vendor endpoint, as a receiver would configure it.
   const client = sdkClient(sb.credentials.apiKey, sb.url);
   const r = await call(client, { method: 'GET', url: '/v3/user/webhooks/event/settings/signed' });
-  new SendGridSpecValidator().assertResponse('GET', '/v3/user/webhooks/event/settings/signed/{id}', 200, r.body);
+  new SendGridSpecValidator().assertResponse(
+    'GET',
+    '/v3/user/webhooks/event/settings/signed/{id}',
+    200,
+    r.body,
+  );
   publicKey = r.body.public_key;
 });
 afterAll(async () => {
@@ -55,7 +60,9 @@ beforeEach(() => {
   failNext = 0;
 });
 
-async function trigger(events: unknown[]): Promise<{ id: string; body: string; headers: Record<string, string> }> {
+async function trigger(
+  events: unknown[],
+): Promise<{ id: string; body: string; headers: Record<string, string> }> {
   const r = await admin(sb.url, 'POST', '/sendgrid/events', { events });
   expect(r.status).toBe(200);
   await admin(sb.url, 'POST', '/webhooks/flush');
@@ -86,16 +93,33 @@ describe('SendGrid Event Webhook', () => {
 
     const events = JSON.parse(raw);
     expect(events.map((e: any) => e.event)).toEqual([
-      'processed', 'delivered', 'open', 'click', 'bounce', 'dropped', 'spamreport', 'unsubscribe', 'group_unsubscribe', 'deferred',
+      'processed',
+      'delivered',
+      'open',
+      'click',
+      'bounce',
+      'dropped',
+      'spamreport',
+      'unsubscribe',
+      'group_unsubscribe',
+      'deferred',
     ]);
     for (const e of events) {
-      expect(e).toMatchObject({ email: expect.any(String), sg_event_id: expect.any(String), sg_message_id: expect.any(String) });
+      expect(e).toMatchObject({
+        email: expect.any(String),
+        sg_event_id: expect.any(String),
+        sg_message_id: expect.any(String),
+      });
       expect(Number.isInteger(e.timestamp)).toBe(true);
       expect(e.timestamp).toBeLessThan(1e11); // epoch seconds, not ms
     }
     expect(new Set(events.map((e: any) => e.sg_event_id)).size).toBe(events.length);
     const bounce = events.find((e: any) => e.event === 'bounce');
-    expect(bounce).toMatchObject({ reason: expect.any(String), status: expect.stringMatching(/^\d\.\d\.\d$/), type: 'bounce' });
+    expect(bounce).toMatchObject({
+      reason: expect.any(String),
+      status: expect.stringMatching(/^\d\.\d\.\d$/),
+      type: 'bounce',
+    });
     expect(events.find((e: any) => e.event === 'group_unsubscribe').asm_group_id).toBe(42);
     expect(events.find((e: any) => e.event === 'click').url).toMatch(/^https:/);
   });
@@ -126,7 +150,12 @@ describe('SendGrid Event Webhook', () => {
     expect(received[0].raw).toBe(sent.body);
     for (const r of received)
       expect(
-        verifySendGrid(publicKey, r.headers[TIMESTAMP_HEADER.toLowerCase()] as string, r.raw, r.headers[SIGNATURE_HEADER.toLowerCase()] as string),
+        verifySendGrid(
+          publicKey,
+          r.headers[TIMESTAMP_HEADER.toLowerCase()] as string,
+          r.raw,
+          r.headers[SIGNATURE_HEADER.toLowerCase()] as string,
+        ),
       ).toBe(true);
     const log = (await admin(sb.url, 'GET', '/webhooks')).body.log.filter((a: any) => a.id === sent.id);
     expect(log.map((a: any) => a.status)).toEqual([500, 500, 200]);
@@ -142,17 +171,31 @@ describe('SendGrid Event Webhook', () => {
 
   it('sends unsigned deliveries once signing is disabled', async () => {
     const client = sdkClient(sb.credentials.apiKey, sb.url);
-    const off = await call(client, { method: 'PATCH', url: '/v3/user/webhooks/event/settings/signed', body: { enabled: false } });
+    const off = await call(client, {
+      method: 'PATCH',
+      url: '/v3/user/webhooks/event/settings/signed',
+      body: { enabled: false },
+    });
     expect(off.status).toBe(200);
     try {
       await trigger([{ event: 'delivered', email: 'plain@example.com' }]);
       expect(received[0].headers[SIGNATURE_HEADER.toLowerCase()]).toBeUndefined();
     } finally {
-      await call(client, { method: 'PATCH', url: '/v3/user/webhooks/event/settings/signed', body: { enabled: true } });
+      await call(client, {
+        method: 'PATCH',
+        url: '/v3/user/webhooks/event/settings/signed',
+        body: { enabled: true },
+      });
     }
   });
 
   it('refuses unknown event types on the admin trigger', async () => {
-    expect((await admin(sb.url, 'POST', '/sendgrid/events', { events: [{ event: 'exploded', email: 'x@example.com' }] })).status).toBe(400);
+    expect(
+      (
+        await admin(sb.url, 'POST', '/sendgrid/events', {
+          events: [{ event: 'exploded', email: 'x@example.com' }],
+        })
+      ).status,
+    ).toBe(400);
   });
 });

@@ -152,7 +152,7 @@ function tokenize(q: string): Tok[] {
         out.push({ kind: 'op', text: ch });
         i++;
       }
-    } else if (/[0-9-]/.test(ch) && /[0-9.]/.test(q[i + 1] ?? '') || /[0-9]/.test(ch)) {
+    } else if ((/[0-9-]/.test(ch) && /[0-9.]/.test(q[i + 1] ?? '')) || /[0-9]/.test(ch)) {
       const m = /^-?[0-9]+(\.[0-9]+)?/.exec(q.slice(i));
       if (!m) throw new SgqlError(`bad number at ${i}`);
       out.push({ kind: 'num', text: m[0] });
@@ -256,9 +256,15 @@ export function planSgql(query: string, isField: (name: string) => boolean): Sgq
     );
 
   /** Range of a plain comparison on updated_at, or the contact_id comparison an AND may turn into one. */
-  const comparisonNode = (f: { name: string; lower: boolean }, op: string, v: Value, pred: Predicate): Node => {
+  const comparisonNode = (
+    f: { name: string; lower: boolean },
+    op: string,
+    v: Value,
+    pred: Predicate,
+  ): Node => {
     if (f.lower) return { pred, exact: false };
-    if (f.name === 'contact_id' && typeof v === 'string' && op !== '!=') return { pred, exact: false, idCmp: { op, v } };
+    if (f.name === 'contact_id' && typeof v === 'string' && op !== '!=')
+      return { pred, exact: false, idCmp: { op, v } };
     if (f.name !== 'updated_at' || typeof v !== 'number') return { pred, exact: false };
     const before: KeyBound = { p: { t: v, id: -1 }, incl: false };
     const after: KeyBound = { p: { t: v, id: 1 }, incl: false };

@@ -2,7 +2,12 @@
 // Written with TypeORM's schema builder so the same migration runs on SQLite and PostgreSQL.
 import { Table, TableIndex, type MigrationInterface, type QueryRunner } from 'typeorm';
 
-const ts = (name: string, nullable = false) => ({ name, type: 'varchar', length: '30', isNullable: nullable });
+const ts = (name: string, nullable = false) => ({
+  name,
+  type: 'varchar',
+  length: '30',
+  isNullable: nullable,
+});
 
 export class Foundation1763800000000 implements MigrationInterface {
   name = 'Foundation1763800000000';
@@ -54,7 +59,13 @@ export class Foundation1763800000000 implements MigrationInterface {
       new Table({
         name: 'audit_entries',
         columns: [
-          { name: 'seq', type: 'integer', isPrimary: true, isGenerated: true, generationStrategy: 'increment' },
+          {
+            name: 'seq',
+            type: 'integer',
+            isPrimary: true,
+            isGenerated: true,
+            generationStrategy: 'increment',
+          },
           { name: 'chain', type: 'integer' },
           { name: 'pseq', type: 'integer' },
           ts('at'),
@@ -95,7 +106,13 @@ export class Foundation1763800000000 implements MigrationInterface {
   }
 
   async down(q: QueryRunner): Promise<void> {
-    for (const t of ['audit_chain_heads', 'audit_entries', 'customer_versions', 'customer_identities', 'customers']) {
+    for (const t of [
+      'audit_chain_heads',
+      'audit_entries',
+      'customer_versions',
+      'customer_identities',
+      'customers',
+    ]) {
       await q.dropTable(t);
     }
   }

@@ -2,12 +2,7 @@
 // per-record outcomes, the outbox (one row per destination and customer, coalesced), destination state for
 // no-op detection, the webhook inbox and the quarantine.
 import { Table, TableIndex, type MigrationInterface, type QueryRunner } from 'typeorm';
-
-const ts = (name: string, nullable = false) => ({ name, type: 'varchar', length: '30', isNullable: nullable });
-const str = (name: string, length = 64, nullable = false) => ({ name, type: 'varchar', length: String(length), isNullable: nullable });
-const text = (name: string, nullable = true) => ({ name, type: 'text', isNullable: nullable });
-const int = (name: string, nullable = false) => ({ name, type: 'integer', isNullable: nullable });
-const serial = { name: 'id', type: 'integer', isPrimary: true, isGenerated: true, generationStrategy: 'increment' as const };
+import { ts, str, text, int, serial } from './columns';
 
 export class SyncEngine1763800100000 implements MigrationInterface {
   name = 'SyncEngine1763800100000';
@@ -31,7 +26,14 @@ export class SyncEngine1763800100000 implements MigrationInterface {
     await q.createTable(
       new Table({
         name: 'syncs',
-        columns: [{ ...str('id'), isPrimary: true }, text('definition', false), int('paused'), str('origin', 16), ts('created_at'), ts('updated_at')],
+        columns: [
+          { ...str('id'), isPrimary: true },
+          text('definition', false),
+          int('paused'),
+          str('origin', 16),
+          ts('created_at'),
+          ts('updated_at'),
+        ],
       }),
     );
     await q.createTable(
@@ -49,7 +51,12 @@ export class SyncEngine1763800100000 implements MigrationInterface {
     await q.createTable(
       new Table({
         name: 'sync_leases',
-        columns: [{ ...str('sync_id'), isPrimary: true }, str('run_id', 36), str('owner', 128), ts('expires_at')],
+        columns: [
+          { ...str('sync_id'), isPrimary: true },
+          str('run_id', 36),
+          str('owner', 128),
+          ts('expires_at'),
+        ],
       }),
     );
     await q.createTable(
@@ -119,9 +126,19 @@ export class SyncEngine1763800100000 implements MigrationInterface {
     );
     await q.createIndex(
       'outbox',
-      new TableIndex({ name: 'ux_outbox_target', columnNames: ['connection', 'object', 'customer_id'], isUnique: true }),
+      new TableIndex({
+        name: 'ux_outbox_target',
+        columnNames: ['connection', 'object', 'customer_id'],
+        isUnique: true,
+      }),
     );
-    await q.createIndex('outbox', new TableIndex({ name: 'ix_outbox_due', columnNames: ['connection', 'object', 'status', 'next_attempt_at'] }));
+    await q.createIndex(
+      'outbox',
+      new TableIndex({
+        name: 'ix_outbox_due',
+        columnNames: ['connection', 'object', 'status', 'next_attempt_at'],
+      }),
+    );
     await q.createTable(
       new Table({
         name: 'destination_state',
@@ -175,12 +192,27 @@ export class SyncEngine1763800100000 implements MigrationInterface {
     );
     await q.createIndex(
       'quarantine',
-      new TableIndex({ name: 'ux_quarantine_record', columnNames: ['connection', 'object', 'external_id'], isUnique: true }),
+      new TableIndex({
+        name: 'ux_quarantine_record',
+        columnNames: ['connection', 'object', 'external_id'],
+        isUnique: true,
+      }),
     );
   }
 
   async down(q: QueryRunner): Promise<void> {
-    for (const t of ['quarantine', 'webhook_inbox', 'destination_state', 'outbox', 'record_outcomes', 'sync_runs', 'sync_leases', 'sync_cursors', 'syncs', 'connections']) {
+    for (const t of [
+      'quarantine',
+      'webhook_inbox',
+      'destination_state',
+      'outbox',
+      'record_outcomes',
+      'sync_runs',
+      'sync_leases',
+      'sync_cursors',
+      'syncs',
+      'connections',
+    ]) {
       await q.dropTable(t);
     }
   }

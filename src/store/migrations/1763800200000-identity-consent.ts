@@ -1,11 +1,7 @@
 // Identity resolution and consent schema: merge candidates (with score, explanation and the snapshot an undo
 // needs), blocking keys for candidate search, and per-customer consent records with their proof.
 import { Table, type MigrationInterface, type QueryRunner } from 'typeorm';
-
-const ts = (name: string, nullable = false) => ({ name, type: 'varchar', length: '30', isNullable: nullable });
-const str = (name: string, length = 64, nullable = false) => ({ name, type: 'varchar', length: String(length), isNullable: nullable });
-const text = (name: string, nullable = true) => ({ name, type: 'text', isNullable: nullable });
-const serial = { name: 'id', type: 'integer', isPrimary: true, isGenerated: true, generationStrategy: 'increment' as const };
+import { ts, str, text, serial } from './columns';
 
 export class IdentityConsent1763800200000 implements MigrationInterface {
   name = 'IdentityConsent1763800200000';

@@ -1,9 +1,7 @@
 // Privacy schema: erasure requests with one tracked step per vendor identity, and key-rotation progress so an
 // interrupted rotation resumes where it stopped.
 import { Table, TableIndex, type MigrationInterface, type QueryRunner } from 'typeorm';
-
-const ts = (name: string, nullable = false) => ({ name, type: 'varchar', length: '30', isNullable: nullable });
-const str = (name: string, length = 64, nullable = false) => ({ name, type: 'varchar', length: String(length), isNullable: nullable });
+import { ts, str } from './columns';
 
 export class Privacy1763800400000 implements MigrationInterface {
   name = 'Privacy1763800400000';
@@ -24,7 +22,10 @@ export class Privacy1763800400000 implements MigrationInterface {
       }),
     );
     // One request per customer: asking twice returns the first.
-    await q.createIndex('erasure_requests', new TableIndex({ name: 'ux_erasure_customer', columnNames: ['customer_id'], isUnique: true }));
+    await q.createIndex(
+      'erasure_requests',
+      new TableIndex({ name: 'ux_erasure_customer', columnNames: ['customer_id'], isUnique: true }),
+    );
     await q.createTable(
       new Table({
         name: 'erasure_steps',
