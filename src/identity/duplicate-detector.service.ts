@@ -84,7 +84,7 @@ export class DuplicateDetector {
     for (let i = 0; i < allKeys.length; i += 500) {
       const slice = allKeys.slice(i, i + 500);
       for (const r of await tx.query(
-        `SELECT block_key, customer_id FROM customer_block_keys WHERE block_key IN (${slice.map(() => '?').join(',')})`,
+        `SELECT block_key, customer_id FROM customer_block_keys WHERE block_key IN (${slice.map(() => '?').join(',')}) ORDER BY block_key, customer_id`,
         slice,
       )) {
         const list = members.get(r.block_key) ?? [];
