@@ -54,6 +54,14 @@ export const syncSchema = z
       })
       .strict()
       .default({}),
+    /** After each run, read back up to `sample` of the records it pushed per destination and report drift. */
+    reconcile: z
+      .object({
+        afterRun: z.boolean().default(true),
+        sample: z.number().int().min(1).max(100000).default(200),
+      })
+      .strict()
+      .default({ afterRun: true, sample: 200 }),
     enabled: z.boolean().default(true),
   })
   .strict();

@@ -60,11 +60,18 @@ export class ReconciliationService {
     private readonly config: AppConfig,
   ) {}
 
-  async reconcile(syncId: string): Promise<ReconciliationReport> {
+  /**
+   * Compares every record Syncline has pushed to the sync's destinations, or, with `since`, only those pushed since
+   * then (at most `limit` per destination): the cheap check a run does on the records it just sent.
+   */
+  async reconcile(
+    syncId: string,
+    scope: { since?: string; limit?: number } = {},
+  ): Promise<ReconciliationReport> {
     const sync = await this.syncs.get(syncId);
     const destinations: DestinationReport[] = [];
     for (const d of sync.definition.destinations)
-      destinations.push(await this.destination(d.connection, d.object));
+      destinations.push(await this.destination(d.connection, d.object, scope));
     const expected = destinations.reduce((n, d) => n + d.expected, 0);
     const drifted = destinations.reduce((n, d) => n + d.missing + d.changed, 0);
     const driftRate = expected ? drifted / expected : 0;
@@ -84,14 +91,18 @@ export class ReconciliationService {
     return report;
   }
 
-  private async destination(connectionId: string, object: string): Promise<DestinationReport> {
+  private async destination(
+    connectionId: string,
+    object: string,
+    scope: { since?: string; limit?: number },
+  ): Promise<DestinationReport> {
     const ctx = await this.connections.context(connectionId);
     const connector = this.registry.get(ctx.connector);
     const mapping = this.mappings.find(connector.manifest.id, object);
     if (!mapping) throw new Error(`no mapping for ${connector.manifest.id}/${object}`);
     const states = await this.db.query<{ customer_id: string; external_id: string | null }>(
-      'SELECT customer_id, external_id FROM destination_state WHERE connection = ? AND object = ? ORDER BY customer_id',
-      [connectionId, object],
+      `SELECT customer_id, external_id FROM destination_state WHERE connection = ? AND object = ?${scope.since ? ' AND pushed_at >= ?' : ''} ORDER BY customer_id${scope.limit ? ` LIMIT ${Math.max(1, Math.floor(scope.limit))}` : ''}`,
+      scope.since ? [connectionId, object, scope.since] : [connectionId, object],
     );
     const report: DestinationReport = {
       connection: connectionId,

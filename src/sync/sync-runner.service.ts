@@ -17,6 +17,7 @@ import { Database } from '../store/database';
 import { ConnectionsService } from './connections.service';
 import { InboundService } from './inbound.service';
 import { OutboxService } from './outbox.service';
+import { ReconciliationService } from './reconciliation.service';
 import { addCounts, emptyCounts, RunStatus, RunTrigger, type RunCounts } from './sync.types';
 import { SyncsService } from './syncs.service';
 
@@ -49,6 +50,8 @@ export interface RunSummary {
   finishedAt: string;
   durationMs: number;
   errors: string[];
+  /** The after-run read-back of a sample of the records this run pushed (when the sync asks for it). */
+  reconciliation?: { checked: number; missing: number; changed: number; driftRate: number; alerted: boolean };
 }
 
 class DryRunRollback extends Error {}
@@ -70,6 +73,7 @@ export class SyncRunner {
     private readonly outbox: OutboxService,
     config: AppConfig,
     @Optional() private readonly pii?: PiiCodec,
+    @Optional() private readonly reconciliation?: ReconciliationService,
   ) {
     this.leaseMs = config.env.SYNCLINE_LEASE_MS;
   }
@@ -107,6 +111,7 @@ export class SyncRunner {
       ],
     );
     let status = RunStatus.Succeeded;
+    let reconciliation: RunSummary['reconciliation'];
     try {
       const ctx = await this.connections.context(def.source.connection);
       const connector = this.registry.get(ctx.connector);
@@ -182,6 +187,29 @@ export class SyncRunner {
           });
           void out;
         }
+        if (def.reconcile.afterRun && counts.sent > 0 && this.reconciliation) {
+          // Read back a sample of what this run pushed; drift past the threshold raises the alert. A vendor
+          // unreachable for the read-back does not fail a run whose records were delivered.
+          try {
+            const report = await this.reconciliation.reconcile(syncId, {
+              since: startedAt,
+              limit: def.reconcile.sample,
+            });
+            reconciliation = {
+              checked: report.destinations.reduce((n, d) => n + d.expected, 0),
+              missing: report.destinations.reduce((n, d) => n + d.missing, 0),
+              changed: report.destinations.reduce((n, d) => n + d.changed, 0),
+              driftRate: report.driftRate,
+              alerted: report.alerted,
+            };
+          } catch (err) {
+            errors.push(
+              redactText(
+                `reconciliation skipped: ${isConnectorError(err) ? `${err.code}: ${err.message}` : (err as Error).message}`,
+              ),
+            );
+          }
+        }
       }
     } catch (err) {
       status = RunStatus.Failed;
@@ -217,6 +245,7 @@ export class SyncRunner {
       finishedAt,
       durationMs: Date.now() - t0,
       errors,
+      ...(reconciliation ? { reconciliation } : {}),
     };
   }
 

@@ -61,6 +61,9 @@ describe(`Salesforce -> SendGrid + HubSpot sync (${target.type})`, () => {
       });
     }
     expect(await count("SELECT COUNT(*) AS n FROM outbox WHERE status = 'pending'")).toBe(0);
+    // After the run, a sample of what it pushed was read back from both destinations: no drift.
+    expect(run.reconciliation).toMatchObject({ missing: 0, changed: 0, alerted: false });
+    expect(run.reconciliation!.checked).toBeGreaterThan(0);
     expect((await env.app.get(AuditService).verify()).ok).toBe(true);
   });
 
