@@ -86,7 +86,7 @@ export class Database {
   }
 
   /** Runs fn in one transaction; retries it on conflicts (PostgreSQL) up to `retries` times. */
-  async transaction<T>(fn: (tx: Tx) => Promise<T>, retries = 8): Promise<T> {
+  async transaction<T>(fn: (tx: Tx) => Promise<T>, retries = 20): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       try {
         return this.dialect === 'sqlite' ? await this.serialized(() => this.once(fn)) : await this.once(fn);
@@ -102,7 +102,8 @@ export class Database {
             `gave up after ${retries} conflict retries: ${(err as Error).message}`,
           );
         this.log.debug(`retrying transaction after conflict (${(err as Error).message})`);
-        await new Promise((r) => setTimeout(r, Math.random() * 10 * (attempt + 1)));
+        // Exponential back-off with full jitter: many writers on one hot row spread out instead of colliding again.
+        await new Promise((r) => setTimeout(r, Math.random() * Math.min(1000, 5 * 2 ** attempt)));
       }
     }
   }
