@@ -15,6 +15,10 @@ export interface RunningServer {
 export function startServer(app: express.Express, port = 0, host = '127.0.0.1'): Promise<RunningServer> {
   return new Promise((resolve, reject) => {
     const server = http.createServer(app);
+    // Vendors keep idle connections open far longer than Node's 5 s default; with the default, a client that
+    // reuses a pooled socket after a slow page races the server closing it ("socket hang up").
+    server.keepAliveTimeout = 65_000;
+    server.headersTimeout = 66_000;
     const onError = (err: Error): void => reject(err);
     server.once('error', onError);
     server.listen(port, host, () => {
