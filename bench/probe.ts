@@ -41,7 +41,7 @@ import * as path from 'node:path';
   wrap(env.app.get(Database), 'transaction', 'db.transaction');
   const { DuplicateDetector } = await import('../src/identity/duplicate-detector.service');
   const { OutboxService } = await import('../src/sync/outbox.service');
-  wrap(env.app.get(DuplicateDetector), 'afterInbound', 'duplicates');
+  wrap(env.app.get(DuplicateDetector), 'detectBatch', 'duplicates');
   wrap(env.app.get(OutboxService), 'enqueueForSyncs', 'outbox.enqueue');
   wrap(env.app.get(InboundService), 'writeOutcomes', 'outcomes');
   const { CustomerRepository } = await import('../src/store/customer.repository');

@@ -1,18 +1,23 @@
-// Fuzzy duplicate detection for the customers an inbound page touched: refresh their blocking keys, compare
-// them with the customers sharing a key (bounded per key), and store pairs scoring above the review floor as
-// merge candidates. Above the auto threshold (and in auto mode) the pair is merged at once. Runs in the
-// inbound page's transaction, so a page and its merges commit together.
+// Fuzzy duplicate detection, as its own step beside the inbound path. An inbound page only records which
+// customers it changed (identity_pending, in the page's transaction, so a crash loses nothing); the detector
+// drains that set in batches, each in its own transaction: refresh the customers' blocking keys, compare each
+// with the customers sharing the most keys (bounded), keep the best few pairs above the review floor as merge
+// candidates, and merge at once above the auto threshold (in auto mode). Sync runs drain it beside their pages
+// and wait for it before they finish; webhook processing and the background sweep enqueue it as a job.
+//
+// Keeping detection out of the page transaction matters for speed: comparing and loading neighbours costs more
+// than applying the page itself, and on SQLite the page transaction holds the only writer.
 import { Injectable, Logger } from '@nestjs/common';
 import { ActorType, type Actor } from '../audit/audit.types';
 import { EmailKeyer } from '../canonical/customer-writer.service';
 import { Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
 import { CustomerRepository, type CustomerRow } from '../store/customer.repository';
-import type { Tx } from '../store/database';
+import { Database, type Tx } from '../store/database';
 import { blockKeys } from './blocking';
 import { CandidateStatus, MergeReason } from './identity.types';
 import { MergeService, type MergeOutcome } from './merge.service';
-import { scorePair } from './similarity';
+import { scorePair, type MatchScore } from './similarity';
 
 export interface DetectionSettings {
   mode: 'off' | 'review' | 'auto';
@@ -20,21 +25,45 @@ export interface DetectionSettings {
   reviewFloor: number;
 }
 
-/** Customers compared per block key at most: a huge block (a common surname) must not turn into a scan. */
+/** Customers read per block key at most: a huge block (a common surname) must not turn into a scan. */
 const MAX_BLOCK = 50;
+/**
+ * Customers compared per touched customer at most, those sharing the most block keys first: a true duplicate
+ * shares several keys (phone, mailbox, name and company), a namesake only one.
+ */
+const MAX_COMPARED = 24;
+/** Candidate pairs kept per touched customer: the best ones; the rest would only bury the review queue. */
+const MAX_CANDIDATES = 3;
+/** Customers detected per transaction. */
+const BATCH = 500;
+
+interface Pair {
+  a: string;
+  b: string;
+  s: MatchScore;
+  key: string;
+  actor: Actor;
+}
 
 export interface DetectionResult {
+  processed: number;
   compared: number;
   candidates: number;
   merged: MergeOutcome[];
 }
 
+const placeholders = (n: number) => Array.from({ length: n }, () => '?').join(',');
+
 @Injectable()
 export class DuplicateDetector {
   private readonly log = new Logger('DuplicateDetector');
   readonly settings: DetectionSettings;
+  /** One drain at a time in this process; across processes, PostgreSQL row locks split the pending set. */
+  private draining: Promise<DetectionResult> | null = null;
+  private again = false;
 
   constructor(
+    private readonly db: Database,
     private readonly customers: CustomerRepository,
     private readonly merges: MergeService,
     private readonly keyer: EmailKeyer,
@@ -48,142 +77,255 @@ export class DuplicateDetector {
     };
   }
 
+  get enabled(): boolean {
+    return this.settings.mode !== 'off';
+  }
+
   /** Block keys go through the email keyer, so with PII encryption on they are keyed digests, not fragments of PII. */
   private storedKeys(c: CustomerRow): string[] {
     return [...new Set(blockKeys(c.fields).map((k) => this.keyer.key(`block:${k}`).slice(0, 128)))];
   }
 
-  /** The inbound hook: detect (and maybe merge) duplicates of the customers a page touched. */
-  async afterInbound(tx: Tx, customerIds: string[], actor: Actor): Promise<DetectionResult> {
-    const result: DetectionResult = { compared: 0, candidates: 0, merged: [] };
-    if (this.settings.mode === 'off' || !customerIds.length) return result;
-    const touched = [...(await this.customers.loadMany(tx, [...new Set(customerIds)])).values()].filter(
+  /** Records, in the caller's transaction, that these customers changed and need detection. */
+  async enqueue(tx: Tx, customerIds: string[], actor: Actor): Promise<void> {
+    if (!this.enabled || !customerIds.length) return;
+    const now = this.clock.nowIso();
+    await tx.insertMany(
+      'identity_pending',
+      ['customer_id', 'actor_type', 'actor_id', 'queued_at'],
+      [...new Set(customerIds)].map((id) => [id, actor.type, actor.id.slice(0, 128), now]),
+      'ON CONFLICT (customer_id) DO NOTHING',
+    );
+  }
+
+  async hasPending(): Promise<boolean> {
+    if (!this.enabled) return false;
+    return (await this.db.query('SELECT customer_id FROM identity_pending LIMIT 1')).length > 0;
+  }
+
+  /**
+   * Detects every pending customer, batch by batch, until none is left. Concurrent callers in this process share
+   * one drain (a call during a drain makes it go round once more, so nothing enqueued meanwhile is left behind).
+   */
+  drain(): Promise<DetectionResult> {
+    if (this.draining) {
+      this.again = true;
+      return this.draining;
+    }
+    this.draining = (async () => {
+      const total: DetectionResult = { processed: 0, compared: 0, candidates: 0, merged: [] };
+      try {
+        do {
+          this.again = false;
+          for (;;) {
+            const r = await this.db.transaction((tx) => this.detectBatch(tx));
+            total.processed += r.processed;
+            total.compared += r.compared;
+            total.candidates += r.candidates;
+            total.merged.push(...r.merged);
+            if (r.processed < BATCH) break;
+          }
+        } while (this.again);
+      } finally {
+        this.draining = null;
+      }
+      if (total.merged.length) this.log.log(`auto-merged ${total.merged.length} duplicate pair(s)`);
+      return total;
+    })();
+    return this.draining;
+  }
+
+  /** One batch of pending customers, in the caller's transaction. */
+  async detectBatch(tx: Tx, limit = BATCH): Promise<DetectionResult> {
+    const result: DetectionResult = { processed: 0, compared: 0, candidates: 0, merged: [] };
+    if (!this.enabled) return result;
+    const pending = await tx.query<{ customer_id: string; actor_type: string; actor_id: string }>(
+      `SELECT customer_id, actor_type, actor_id FROM identity_pending ORDER BY queued_at, customer_id LIMIT ${limit}${
+        tx.dialect === 'postgres' ? ' FOR UPDATE SKIP LOCKED' : ''
+      }`,
+    );
+    if (!pending.length) return result;
+    result.processed = pending.length;
+    const ids = pending.map((p) => p.customer_id);
+    await tx.execute(`DELETE FROM identity_pending WHERE customer_id IN (${placeholders(ids.length)})`, ids);
+    const actorOf = new Map(
+      pending.map((p) => [p.customer_id, { type: p.actor_type as ActorType, id: p.actor_id } as Actor]),
+    );
+    const touched = [...(await this.customers.loadMany(tx, ids)).values()].filter(
       (c) => !c.mergedInto && !c.erasedAt,
     );
+    if (!touched.length) return result;
+
+    // 1. Refresh block keys: only the difference is written (a full sync writes each customer's keys once).
     const keysOf = new Map<string, string[]>();
     for (const c of touched) keysOf.set(c.id, this.storedKeys(c));
-    for (let i = 0; i < touched.length; i += 500) {
-      const ids = touched.slice(i, i + 500).map((c) => c.id);
-      await tx.execute(
-        `DELETE FROM customer_block_keys WHERE customer_id IN (${ids.map(() => '?').join(',')})`,
-        ids,
-      );
+    const stored = new Map<string, Set<string>>();
+    const touchedIds = touched.map((c) => c.id);
+    for (const r of await tx.query<{ block_key: string; customer_id: string }>(
+      `SELECT block_key, customer_id FROM customer_block_keys WHERE customer_id IN (${placeholders(touchedIds.length)})`,
+      touchedIds,
+    )) {
+      if (!stored.has(r.customer_id)) stored.set(r.customer_id, new Set());
+      stored.get(r.customer_id)!.add(r.block_key);
+    }
+    const added: unknown[][] = [];
+    for (const c of touched) {
+      const now = new Set(keysOf.get(c.id));
+      const before = stored.get(c.id) ?? new Set<string>();
+      const removed = [...before].filter((k) => !now.has(k));
+      if (removed.length)
+        await tx.execute(
+          `DELETE FROM customer_block_keys WHERE customer_id = ? AND block_key IN (${placeholders(removed.length)})`,
+          [c.id, ...removed],
+        );
+      for (const k of now) if (!before.has(k)) added.push([k, c.id]);
     }
     await tx.insertMany(
       'customer_block_keys',
       ['block_key', 'customer_id'],
-      touched.flatMap((c) => keysOf.get(c.id)!.map((k) => [k, c.id])),
+      added,
       'ON CONFLICT (block_key, customer_id) DO NOTHING',
     );
 
-    const now = this.clock.nowIso();
-    const toMerge: number[] = [];
-    // One lookup per chunk of block keys for the whole page (not one per customer and key), capped per key.
+    // 2. Neighbours: one lookup per chunk of keys for the whole batch, capped per key in SQL.
     const allKeys = [...new Set([...keysOf.values()].flat())];
     const members = new Map<string, string[]>();
     for (let i = 0; i < allKeys.length; i += 500) {
       const slice = allKeys.slice(i, i + 500);
-      for (const r of await tx.query(
-        `SELECT block_key, customer_id FROM customer_block_keys WHERE block_key IN (${slice.map(() => '?').join(',')}) ORDER BY block_key, customer_id`,
+      for (const r of await tx.query<{ block_key: string; customer_id: string }>(
+        `SELECT block_key, customer_id FROM (SELECT block_key, customer_id, ROW_NUMBER() OVER (PARTITION BY block_key ORDER BY customer_id) AS rn FROM customer_block_keys WHERE block_key IN (${placeholders(slice.length)})) ranked WHERE rn <= ${MAX_BLOCK + 1}`,
         slice,
       )) {
-        const list = members.get(r.block_key) ?? [];
-        if (list.length <= MAX_BLOCK) list.push(r.customer_id);
-        members.set(r.block_key, list);
+        if (!members.has(r.block_key)) members.set(r.block_key, []);
+        members.get(r.block_key)!.push(r.customer_id);
       }
     }
-    const othersOf = new Map<string, Map<string, string>>();
+    const othersOf = new Map<string, { id: string; key: string }[]>();
     const everyone = new Set<string>();
     for (const c of touched) {
-      const others = new Map<string, string>();
+      const shared = new Map<string, { key: string; n: number }>();
       for (const key of keysOf.get(c.id)!) {
         for (const id of members.get(key) ?? []) {
-          if (id !== c.id && !others.has(id)) {
-            others.set(id, key);
-            everyone.add(id);
-          }
+          if (id === c.id) continue;
+          const s = shared.get(id);
+          if (s) s.n++;
+          else shared.set(id, { key, n: 1 });
         }
       }
-      if (others.size) othersOf.set(c.id, others);
+      if (!shared.size) continue;
+      const best = [...shared.entries()]
+        .sort((a, b) => b[1].n - a[1].n || (a[0] < b[0] ? -1 : 1))
+        .slice(0, MAX_COMPARED)
+        .map(([id, s]) => ({ id, key: s.key }));
+      othersOf.set(c.id, best);
+      for (const o of best) everyone.add(o.id);
     }
     const loaded = everyone.size
       ? await this.customers.loadMany(tx, [...everyone])
       : new Map<string, CustomerRow>();
+
+    // 3. Score, keep the best few per customer, and write the pairs set-wise.
+    const pairs = new Map<string, Pair>();
     for (const c of touched) {
-      const others = othersOf.get(c.id);
-      if (!others) continue;
-      for (const [otherId, key] of others) {
-        const o = loaded.get(otherId);
+      const scored: { o: CustomerRow; s: MatchScore; key: string }[] = [];
+      for (const { id, key } of othersOf.get(c.id) ?? []) {
+        const o = loaded.get(id);
         if (!o || o.mergedInto || o.erasedAt) continue;
         result.compared++;
         const s = scorePair(c.fields, o.fields);
-        if (!s || s.score < this.settings.reviewFloor) continue;
+        if (s && s.score >= this.settings.reviewFloor) scored.push({ o, s, key });
+      }
+      scored.sort((x, y) => y.s.score - x.s.score);
+      for (const { o, s, key } of scored.slice(0, MAX_CANDIDATES)) {
         const [a, b] = c.id < o.id ? [c.id, o.id] : [o.id, c.id];
-        // A decided pair (rejected, merged, undone) is never proposed again; a pending one gets its new score.
-        await tx.execute(
-          'UPDATE merge_candidates SET score = ?, explanation = ?, block_key = ?, updated_at = ? WHERE customer_a = ? AND customer_b = ? AND status = ?',
-          [
-            s.score,
-            JSON.stringify({ fields: s.fields, cap: s.cap }),
-            key,
-            now,
-            a,
-            b,
-            CandidateStatus.Pending,
-          ],
-        );
-        await tx.insertMany(
-          'merge_candidates',
-          [
-            'customer_a',
-            'customer_b',
-            'score',
-            'explanation',
-            'block_key',
-            'status',
-            'decided_by',
-            'survivor_id',
-            'snapshot',
-            'created_at',
-            'updated_at',
-          ],
-          [
-            [
-              a,
-              b,
-              s.score,
-              JSON.stringify({ fields: s.fields, cap: s.cap }),
-              key,
-              CandidateStatus.Pending,
-              null,
-              null,
-              null,
-              now,
-              now,
-            ],
-          ],
-          'ON CONFLICT (customer_a, customer_b) DO NOTHING',
-        );
-        const [row] = await tx.query(
-          'SELECT id, status FROM merge_candidates WHERE customer_a = ? AND customer_b = ?',
-          [a, b],
-        );
-        if (row?.status !== CandidateStatus.Pending) continue;
-        result.candidates++;
-        if (this.settings.mode === 'auto' && s.score >= this.settings.autoThreshold)
-          toMerge.push(Number(row.id));
+        const k = `${a}\u0000${b}`;
+        if (!pairs.has(k) || pairs.get(k)!.s.score < s.score)
+          pairs.set(k, { a, b, s, key, actor: actorOf.get(c.id)! });
       }
     }
-    for (const id of [...new Set(toMerge)]) {
+    if (!pairs.size) return result;
+    const now = this.clock.nowIso();
+    const existing = new Map<string, { id: number; status: string }>();
+    const as = [...new Set([...pairs.values()].map((p) => p.a))];
+    for (let i = 0; i < as.length; i += 500) {
+      const slice = as.slice(i, i + 500);
+      for (const r of await tx.query(
+        `SELECT id, customer_a, customer_b, status FROM merge_candidates WHERE customer_a IN (${placeholders(slice.length)})`,
+        slice,
+      )) {
+        const k = `${r.customer_a}\u0000${r.customer_b}`;
+        if (pairs.has(k)) existing.set(k, { id: Number(r.id), status: r.status });
+      }
+    }
+    const fresh: unknown[][] = [];
+    const live: { key: string; p: Pair }[] = [];
+    for (const [k, p] of pairs) {
+      const explanation = JSON.stringify({ fields: p.s.fields, cap: p.s.cap });
+      const e = existing.get(k);
+      // A decided pair (rejected, merged, undone) is never proposed again; a pending one gets its new score.
+      if (e && e.status !== CandidateStatus.Pending) continue;
+      if (e) {
+        await tx.execute(
+          'UPDATE merge_candidates SET score = ?, explanation = ?, block_key = ?, updated_at = ? WHERE id = ? AND status = ?',
+          [p.s.score, explanation, p.key, now, e.id, CandidateStatus.Pending],
+        );
+      } else {
+        fresh.push([
+          p.a,
+          p.b,
+          p.s.score,
+          explanation,
+          p.key,
+          CandidateStatus.Pending,
+          null,
+          null,
+          null,
+          now,
+          now,
+        ]);
+      }
+      live.push({ key: k, p });
+    }
+    await tx.insertMany(
+      'merge_candidates',
+      [
+        'customer_a',
+        'customer_b',
+        'score',
+        'explanation',
+        'block_key',
+        'status',
+        'decided_by',
+        'survivor_id',
+        'snapshot',
+        'created_at',
+        'updated_at',
+      ],
+      fresh,
+      'ON CONFLICT (customer_a, customer_b) DO NOTHING',
+    );
+    result.candidates = live.length;
+
+    // 4. Auto-merge the pairs above the threshold (ids of the new rows read back for those only).
+    if (this.settings.mode !== 'auto') return result;
+    const auto = live.filter((l) => l.p.s.score >= this.settings.autoThreshold);
+    for (const { key, p } of auto.sort((x, y) => y.p.s.score - x.p.s.score)) {
+      let id = existing.get(key)?.id;
+      if (id === undefined) {
+        const [row] = await tx.query(
+          'SELECT id FROM merge_candidates WHERE customer_a = ? AND customer_b = ?',
+          [p.a, p.b],
+        );
+        id = Number(row.id);
+      }
       const m = await this.merges.merge(
         tx,
         id,
         MergeReason.Automatic,
-        actor.type ? actor : { type: ActorType.System, id: 'identity' },
+        p.actor.type ? p.actor : { type: ActorType.System, id: 'identity' },
       );
       if (m) result.merged.push(m);
     }
-    if (result.merged.length) this.log.log(`auto-merged ${result.merged.length} duplicate pair(s)`);
     return result;
   }
 }

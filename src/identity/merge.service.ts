@@ -112,6 +112,22 @@ export class MergeService {
     }
     // Anything still queued for the loser would push a record that no longer exists on its own.
     await tx.execute("DELETE FROM outbox WHERE customer_id = ? AND status = 'pending'", [loser.id]);
+    // Where both already have a record at a destination, the loser's is a duplicate there too: it is deleted
+    // (before the survivor's update is sent, which may carry the loser's email or phone and would otherwise match
+    // two records at the vendor). Undo pushes the loser again.
+    const twins = await tx.query(
+      'SELECT connection, object FROM destination_state WHERE customer_id = ? AND external_id IS NOT NULL',
+      [loser.id],
+    );
+    if (twins.length) {
+      const syncs = await this.activeSyncs(tx);
+      for (const t of twins) {
+        const owner = syncs.find((s) =>
+          s.destinations.some((d) => d.connection === t.connection && d.object === t.object),
+        );
+        await this.outbox.enqueue(tx, t.connection, t.object, [loser.id], OutboxOp.Delete, owner?.id ?? null);
+      }
+    }
     await tx.execute('DELETE FROM customer_block_keys WHERE customer_id = ?', [loser.id]);
 
     const snapshot: MergeSnapshot = {
@@ -281,11 +297,15 @@ export class MergeService {
     ]);
   }
 
-  /** Every destination of a sync whose source holds an identity of the customer. */
-  private async enqueueDestinations(tx: Tx, customerIds: string[]): Promise<void> {
-    const syncs = (await tx.query('SELECT definition, paused FROM syncs'))
+  private async activeSyncs(tx: Tx): Promise<SyncConfig[]> {
+    return (await tx.query('SELECT definition, paused FROM syncs'))
       .filter((r) => !Number(r.paused))
       .map((r) => JSON.parse(r.definition) as SyncConfig);
+  }
+
+  /** Every destination of a sync whose source holds an identity of the customer. */
+  private async enqueueDestinations(tx: Tx, customerIds: string[]): Promise<void> {
+    const syncs = await this.activeSyncs(tx);
     for (const id of customerIds) {
       const sources = new Set(
         (

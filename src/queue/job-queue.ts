@@ -4,6 +4,7 @@ export enum JobName {
   SyncRun = 'sync-run',
   ProcessInbox = 'process-inbox',
   DrainOutbox = 'drain-outbox',
+  DetectDuplicates = 'detect-duplicates',
 }
 
 export interface JobOptions {

@@ -8,6 +8,7 @@ import { Foundation1763800000000 } from './migrations/1763800000000-foundation';
 import { SyncEngine1763800100000 } from './migrations/1763800100000-sync-engine';
 import { Privacy1763800400000 } from './migrations/1763800400000-privacy';
 import { IdentityConsent1763800200000 } from './migrations/1763800200000-identity-consent';
+import { IdentityPending1763800500000 } from './migrations/1763800500000-identity-pending';
 
 export const ENTITIES = [
   CustomerEntity,
@@ -22,4 +23,5 @@ export const MIGRATIONS = [
   SyncEngine1763800100000,
   IdentityConsent1763800200000,
   Privacy1763800400000,
+  IdentityPending1763800500000,
 ];

@@ -163,7 +163,8 @@ export class InboundService {
       OutboxOp.Upsert,
       ctx.connection.id,
     );
-    await this.duplicates?.afterInbound(tx, [...new Set(changed)], ctx.actor);
+    // Fuzzy duplicate detection runs after the page, in its own transactions: here it only learns who changed.
+    await this.duplicates?.enqueue(tx, changed, ctx.actor);
 
     if (deleted.length) {
       const mirror = ctx.syncs.filter((s) => s.mode === SyncMode.Mirror);

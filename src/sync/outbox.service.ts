@@ -306,7 +306,9 @@ export class OutboxService {
       if (batches > 0 && !(await renew())) break; // lost the lock (we stalled past its expiry): let the new holder go on
       const now = this.clock.nowIso();
       const rows = await this.db.query<OutboxRow>(
-        `SELECT * FROM outbox WHERE connection = ? AND object = ? AND status = 'pending' AND next_attempt_at <= ? ORDER BY id LIMIT ${batchSize}`,
+        // A customer waiting for duplicate detection is not pushed yet: a merge could still fold it into another,
+        // and the vendor would be left with both.
+        `SELECT * FROM outbox WHERE connection = ? AND object = ? AND status = 'pending' AND next_attempt_at <= ? AND NOT EXISTS (SELECT 1 FROM identity_pending p WHERE p.customer_id = outbox.customer_id) ORDER BY id LIMIT ${batchSize}`,
         [connectionId, object, now],
       );
       if (!rows.length) break;
@@ -410,6 +412,49 @@ export class OutboxService {
         });
       }
 
+      // Deletes first: a merge deletes the loser's record before the survivor's update, which may carry the
+      // loser's identifiers, reaches the vendor.
+      if (deletes.length) {
+        try {
+          const results = await connector.delete(
+            ctx,
+            object,
+            deletes.map((d) => d.externalId),
+          );
+          const byId = new Map(results.map((r) => [r.externalId, r]));
+          for (const d of deletes) {
+            const r = byId.get(d.externalId);
+            if (r && r.status === 'failed') {
+              settle.push(
+                this.failure(
+                  d.row,
+                  new ConnectorError(
+                    r.error?.code ?? ConnectorErrorCode.Permanent,
+                    r.error?.message ?? 'delete failed',
+                  ),
+                  counts,
+                  outcomes,
+                  base,
+                ),
+              );
+            } else {
+              counts.deleted++;
+              settle.push({ row: d.row, status: OutboxStatus.Sent, externalId: undefined });
+              outcomes.push({
+                ...base,
+                syncId: d.row.sync_id,
+                customerId: d.row.customer_id,
+                externalId: d.externalId,
+                action: OutcomeAction.Deleted,
+                detail: null,
+              });
+            }
+          }
+        } catch (err) {
+          for (const d of deletes) settle.push(this.failure(d.row, err, counts, outcomes, base));
+        }
+      }
+
       if (writes.length) {
         try {
           const results = await connector.write(
@@ -470,47 +515,6 @@ export class OutboxService {
           for (const w of writes) settle.push(this.failure(w.row, err, counts, outcomes, base));
         }
       }
-      if (deletes.length) {
-        try {
-          const results = await connector.delete(
-            ctx,
-            object,
-            deletes.map((d) => d.externalId),
-          );
-          const byId = new Map(results.map((r) => [r.externalId, r]));
-          for (const d of deletes) {
-            const r = byId.get(d.externalId);
-            if (r && r.status === 'failed') {
-              settle.push(
-                this.failure(
-                  d.row,
-                  new ConnectorError(
-                    r.error?.code ?? ConnectorErrorCode.Permanent,
-                    r.error?.message ?? 'delete failed',
-                  ),
-                  counts,
-                  outcomes,
-                  base,
-                ),
-              );
-            } else {
-              counts.deleted++;
-              settle.push({ row: d.row, status: OutboxStatus.Sent, externalId: undefined });
-              outcomes.push({
-                ...base,
-                syncId: d.row.sync_id,
-                customerId: d.row.customer_id,
-                externalId: d.externalId,
-                action: OutcomeAction.Deleted,
-                detail: null,
-              });
-            }
-          }
-        } catch (err) {
-          for (const d of deletes) settle.push(this.failure(d.row, err, counts, outcomes, base));
-        }
-      }
-
       await this.db.transaction(async (tx) => {
         const now2 = this.clock.nowIso();
         // Only settle a row if nobody re-enqueued a newer version meanwhile; otherwise it stays pending.

@@ -11,6 +11,7 @@ import { AppConfig } from '../config/app-config';
 import { isConnectorError } from '../connectors/connector-error';
 import { ConnectorRegistry } from '../connectors/connector.registry';
 import { ReadMode } from '../connectors/connector.types';
+import { DuplicateDetector } from '../identity/duplicate-detector.service';
 import { PiiCodec } from '../privacy/pii-codec';
 import { redactText } from '../privacy/redact';
 import { Database } from '../store/database';
@@ -74,6 +75,7 @@ export class SyncRunner {
     config: AppConfig,
     @Optional() private readonly pii?: PiiCodec,
     @Optional() private readonly reconciliation?: ReconciliationService,
+    @Optional() private readonly duplicates?: DuplicateDetector,
   ) {
     this.leaseMs = config.env.SYNCLINE_LEASE_MS;
   }
@@ -112,6 +114,35 @@ export class SyncRunner {
     );
     let status = RunStatus.Succeeded;
     let reconciliation: RunSummary['reconciliation'];
+    // Pipelined: while a page is applied, the next one is already being read; committed pages are pushed to
+    // the destinations and checked for duplicates beside the read, each in its own transactions. The run ends
+    // when all three are done.
+    const drainAll = async () => {
+      for (const d of def.destinations) {
+        await this.outbox.drain(d.connection, d.object, {
+          runId,
+          waitForLock: true,
+          onBatch: (c) => {
+            addCounts(counts, {
+              sent: c.sent,
+              suppressed: c.suppressed,
+              deadLettered: c.deadLettered,
+              failed: c.failed,
+            });
+            options.onProgress?.({ phase: 'outbound', counts });
+          },
+        });
+      }
+    };
+    const pusher = new Repeater(drainAll);
+    const detector = new Repeater(async () => {
+      await this.duplicates?.drain();
+    });
+    const afterPage = () => {
+      if (dryRun) return;
+      pusher.kick();
+      if (this.duplicates?.enabled) detector.kick();
+    };
     try {
       const ctx = await this.connections.context(def.source.connection);
       const connector = this.registry.get(ctx.connector);
@@ -125,10 +156,9 @@ export class SyncRunner {
       const maxRetries = options.readRetries ?? 5;
       for (let attempt = 0; ; attempt++) {
         try {
-          for await (const page of connector.read(ctx, def.source.object, cursor, {
-            mode,
-            pageSize: options.pageSize,
-          })) {
+          for await (const page of readAhead(
+            connector.read(ctx, def.source.object, cursor, { mode, pageSize: options.pageSize }),
+          )) {
             const pageCounts = await this.db
               .transaction(async (tx) => {
                 const c = await this.inbound.processPage(tx, page.records, page.deleted, {
@@ -152,6 +182,7 @@ export class SyncRunner {
             addCounts(counts, pageCounts);
             cursor = page.cursor ?? cursor;
             options.onProgress?.({ phase: 'inbound', counts });
+            afterPage();
           }
           break;
         } catch (err) {
@@ -171,22 +202,14 @@ export class SyncRunner {
         }
       }
       if (!dryRun) {
-        for (const d of def.destinations) {
-          const out = await this.outbox.drain(d.connection, d.object, {
-            runId,
-            waitForLock: true,
-            onBatch: (c) => {
-              addCounts(counts, {
-                sent: c.sent,
-                suppressed: c.suppressed,
-                deadLettered: c.deadLettered,
-                failed: c.failed,
-              });
-              options.onProgress?.({ phase: 'outbound', counts });
-            },
-          });
-          void out;
+        // Detection first: its merges enqueue the survivors, which the last drain then pushes. A failure fails
+        // the run; what it left pending is retried by the background sweep (the pages themselves are committed).
+        if (this.duplicates?.enabled) {
+          await detector.settle();
+          await this.duplicates.drain();
         }
+        await pusher.settle();
+        await drainAll();
         if (def.reconcile.afterRun && counts.sent > 0 && this.reconciliation) {
           // Read back a sample of what this run pushed; drift past the threshold raises the alert. A vendor
           // unreachable for the read-back does not fail a run whose records were delivered.
@@ -216,6 +239,9 @@ export class SyncRunner {
       errors.push(redactText(isConnectorError(err) ? `${err.code}: ${err.message}` : (err as Error).message));
       this.log.error(`run ${runId} of sync ${syncId} failed: ${errors[errors.length - 1]}`);
     } finally {
+      // A failed read must not leave pushes or detection running past the run's end.
+      await pusher.settle().catch(() => undefined);
+      await detector.settle().catch(() => undefined);
       clearInterval(renew);
     }
     const finishedAt = this.clock.nowIso();
@@ -344,5 +370,77 @@ export class SyncRunner {
       connectorVersion: r.connector_version,
       at: r.at,
     }));
+  }
+}
+
+/**
+ * Runs `work` in the background on demand: a kick while it runs makes it go round once more when it ends, so
+ * nothing kicked is missed and at most one runs at a time. `settle` waits for the last round and rethrows its error.
+ */
+class Repeater {
+  private running: Promise<void> | null = null;
+  private again = false;
+  private failure: unknown = null;
+
+  constructor(private readonly work: () => Promise<void>) {}
+
+  kick(): void {
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = (async () => {
+      try {
+        do {
+          this.again = false;
+          await this.work();
+        } while (this.again);
+      } catch (err) {
+        this.failure = err;
+      } finally {
+        this.running = null;
+      }
+    })();
+  }
+
+  async settle(): Promise<void> {
+    while (this.running) await this.running;
+    if (this.failure) {
+      const err = this.failure;
+      this.failure = null;
+      throw err;
+    }
+  }
+}
+
+/** Iterates `source` one item ahead: the next page is read while the caller works on the current one. */
+async function* readAhead<T>(source: AsyncIterable<T>): AsyncGenerator<T> {
+  const it = source[Symbol.asyncIterator]();
+  const pull = () => {
+    const p = it.next();
+    p.catch(() => undefined); // observed when awaited below; never an unhandled rejection meanwhile
+    return p;
+  };
+  let next = pull();
+  let finished = false;
+  try {
+    for (;;) {
+      const r = await next;
+      if (r.done) {
+        finished = true;
+        return;
+      }
+      next = pull();
+      yield r.value;
+    }
+  } finally {
+    // The caller stopped early (an error in its page): close the source once its read in flight has settled.
+    if (!finished)
+      await next
+        .then(
+          () => it.return?.(),
+          () => undefined,
+        )
+        .catch(() => undefined);
   }
 }

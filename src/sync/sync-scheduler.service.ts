@@ -2,9 +2,16 @@
 // Scheduled ticks stay thin: they enqueue a sync-run job, the same job the API and CLI trigger. A background sweep
 // re-enqueues due outbox retries and inbox events, so work that was due while the process was down is picked up
 // at boot; on a shared queue it runs in every process, and job ids coalesce what they enqueue.
-import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import {
+  Injectable,
+  Logger,
+  Optional,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
 import { ConflictException } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
+import { DuplicateDetector } from '../identity/duplicate-detector.service';
 import { JobName, JobQueue } from '../queue/job-queue';
 import { OutboxService } from './outbox.service';
 import { SyncRunner } from './sync-runner.service';
@@ -26,6 +33,7 @@ export class SyncScheduler implements OnApplicationBootstrap, OnApplicationShutd
     private readonly outbox: OutboxService,
     private readonly inbox: WebhookInboxService,
     private readonly config: AppConfig,
+    @Optional() private readonly duplicates?: DuplicateDetector,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -60,6 +68,13 @@ export class SyncScheduler implements OnApplicationBootstrap, OnApplicationShutd
         await this.outbox.drain(connection, object);
       },
       { concurrency: 4 },
+    );
+    this.queue.process(
+      JobName.DetectDuplicates,
+      async () => {
+        await this.duplicates?.drain();
+      },
+      { concurrency: 1 },
     );
     for (const s of await this.syncs.list()) await this.refresh(s);
     this.sweepTimer = setInterval(() => void this.sweep(), SWEEP_MS);
@@ -96,7 +111,7 @@ export class SyncScheduler implements OnApplicationBootstrap, OnApplicationShutd
       .catch((err: Error) => this.log.warn(`unscheduling sync ${id} failed: ${err.message}`));
   }
 
-  /** Enqueues whatever is due: outbox retries and unprocessed inbox events. */
+  /** Enqueues whatever is due: outbox retries, unprocessed inbox events and pending duplicate detection. */
   async sweep(): Promise<void> {
     try {
       // A running sync drains its own destinations when its read ends (and counts what it sent); leave them to it.
@@ -107,6 +122,9 @@ export class SyncScheduler implements OnApplicationBootstrap, OnApplicationShutd
       }
       for (const c of await this.inbox.pendingConnections())
         await this.queue.add(JobName.ProcessInbox, { connectionId: c }, { jobId: `inbox:${c}` });
+      // Customers changed while detection was not running (a crash, a webhook burst) are detected here.
+      if (await this.duplicates?.hasPending())
+        await this.queue.add(JobName.DetectDuplicates, {}, { jobId: 'detect-duplicates' });
     } catch (err) {
       this.log.warn(`sweep failed: ${(err as Error).message}`);
     }

@@ -14,6 +14,7 @@ import {
   type WebhookRequest,
   type VendorRecord,
 } from '../connectors/connector.types';
+import { DuplicateDetector } from '../identity/duplicate-detector.service';
 import { PiiCodec } from '../privacy/pii-codec';
 import { redactText } from '../privacy/redact';
 import { Database } from '../store/database';
@@ -46,6 +47,7 @@ export class WebhookInboxService {
     private readonly writer: CustomerWriter,
     // Events carry raw vendor records (emails, names): sealed at rest.
     @Optional() private readonly pii?: PiiCodec,
+    @Optional() private readonly duplicates?: DuplicateDetector,
   ) {}
 
   /** Verifies and stores a delivery; throws WebhookVerificationError for forged, stale or malformed ones. */
@@ -235,6 +237,11 @@ export class WebhookInboxService {
         );
       }
     });
+    // Duplicates first (the outbox holds back customers awaiting detection), then the push.
+    if (destinations.size)
+      await this.duplicates
+        ?.drain()
+        .catch((e) => this.log.warn(`duplicate detection failed: ${(e as Error).message}`));
     for (const d of destinations) {
       const [connection, object] = d.split('\u0000');
       await this.outbox

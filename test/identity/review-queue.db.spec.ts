@@ -1,5 +1,6 @@
 import request from 'supertest';
 import { Database } from '../../src/store/database';
+import { OutboxService } from '../../src/sync/outbox.service';
 import { SyncRunner } from '../../src/sync/sync-runner.service';
 import { RunTrigger } from '../../src/sync/sync.types';
 import { startEnvironment, type Environment } from '../../scripts/lib/sandbox-environment';
@@ -47,6 +48,23 @@ describe(`duplicate review queue (${target.type})`, () => {
     expect([first.customerA ?? first.customer_a, first.customerB ?? first.customer_b]).toContain(
       merged[0].id,
     );
+    // Both had been pushed to SendGrid by the run; after the merge the vendor keeps the survivor only.
+    const loser = merged[0].id as string;
+    const survivor = merged[0].merged_into as string;
+    const sgIds = () => new Set((env.sendgrid.state().records as { id: string }[]).map((c) => c.id));
+    const [loserAtSg] = await db.query(
+      "SELECT external_id FROM destination_state WHERE connection = 'sendgrid' AND customer_id = ?",
+      [loser],
+    );
+    expect(loserAtSg).toBeDefined();
+    expect(sgIds().has(loserAtSg.external_id)).toBe(true);
+    await env.app.get(OutboxService).drain('sendgrid', 'contacts', { waitForLock: true });
+    expect(sgIds().has(loserAtSg.external_id)).toBe(false);
+    const left = await db.query(
+      "SELECT customer_id FROM destination_state WHERE connection = 'sendgrid' AND customer_id IN (?, ?)",
+      [loser, survivor],
+    );
+    expect(left.map((r) => r.customer_id)).toEqual([survivor]);
     const audit = await request(env.url)
       .get('/audit')
       .query({ entity: 'customer', entityId: merged[0].merged_into, limit: 100 })

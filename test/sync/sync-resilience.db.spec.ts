@@ -36,7 +36,13 @@ describe('sync resilience', () => {
     let env: Environment;
     let db: Database;
     beforeAll(async () => {
-      env = await startEnvironment({ contacts: 160, env: { ...testDatabaseEnv(target), ...FAST_RETRIES } });
+      // No background jobs and no vendor webhooks: an injected crash must land in the run under test, not in a
+      // sweep or a webhook delivery beside it (pushes start while the read is still going).
+      env = await startEnvironment({
+        contacts: 160,
+        env: { ...testDatabaseEnv(target), ...FAST_RETRIES, SYNCLINE_BACKGROUND_JOBS: 'off' },
+      });
+      for (const sb of [env.salesforce, env.hubspot, env.sendgrid]) sb.webhooks.configure({ enabled: false });
       db = env.app.get(Database);
     });
     afterAll(async () => {
