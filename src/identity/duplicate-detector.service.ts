@@ -32,10 +32,16 @@ const MAX_BLOCK = 50;
  * shares several keys (phone, mailbox, name and company), a namesake only one.
  */
 const MAX_COMPARED = 24;
+/** Block keys built from a phone number or an email local part (blocking.ts prefixes). */
+const STRONG_KEY = /^[pe]:/;
 /** Candidate pairs kept per touched customer: the best ones; the rest would only bury the review queue. */
 const MAX_CANDIDATES = 3;
-/** Customers detected per transaction. */
-const BATCH = 500;
+/**
+ * Customers detected per transaction at most. Large on purpose: every commit rewrites the index pages it touched,
+ * and block keys land on random pages, so on a large base fewer, larger commits write far less. Webhook bursts
+ * leave small pending sets, so their batches stay small.
+ */
+const BATCH = 2000;
 
 interface Pair {
   a: string;
@@ -83,8 +89,17 @@ export class DuplicateDetector {
 
   /** Block keys go through the email keyer, so with PII encryption on they are keyed digests, not fragments of PII. */
   private storedKeys(c: CustomerRow): string[] {
-    return [...new Set(blockKeys(c.fields).map((k) => this.keyer.key(`block:${k}`).slice(0, 128)))];
+    const out = new Set<string>();
+    for (const k of blockKeys(c.fields)) {
+      const stored = this.keyer.key(`block:${k}`).slice(0, 128);
+      out.add(stored);
+      if (STRONG_KEY.test(k)) this.strongKeys.add(stored);
+    }
+    return [...out];
   }
+
+  /** Stored keys of this batch that come from a phone or a mailbox (see blocking.ts). */
+  private readonly strongKeys = new Set<string>();
 
   /** Records, in the caller's transaction, that these customers changed and need detection. */
   async enqueue(tx: Tx, customerIds: string[], actor: Actor): Promise<void> {
@@ -135,14 +150,23 @@ export class DuplicateDetector {
     return this.draining;
   }
 
-  /** One batch of pending customers, in the caller's transaction. */
-  async detectBatch(tx: Tx, limit = BATCH): Promise<DetectionResult> {
+  /**
+   * Detects now, in one transaction, the customers one actor (a webhook batch) left pending: its push is held
+   * back until then, and it must not wait behind a drain that other traffic keeps busy.
+   */
+  async detectFor(actor: Actor): Promise<DetectionResult> {
+    return this.db.transaction((tx) => this.detectBatch(tx, BATCH, actor));
+  }
+
+  /** One batch of pending customers (of one actor, when given), in the caller's transaction. */
+  async detectBatch(tx: Tx, limit = BATCH, actor?: Actor): Promise<DetectionResult> {
     const result: DetectionResult = { processed: 0, compared: 0, candidates: 0, merged: [] };
     if (!this.enabled) return result;
     const pending = await tx.query<{ customer_id: string; actor_type: string; actor_id: string }>(
-      `SELECT customer_id, actor_type, actor_id FROM identity_pending ORDER BY queued_at, customer_id LIMIT ${limit}${
-        tx.dialect === 'postgres' ? ' FOR UPDATE SKIP LOCKED' : ''
-      }`,
+      `SELECT customer_id, actor_type, actor_id FROM identity_pending${
+        actor ? ' WHERE actor_type = ? AND actor_id = ?' : ''
+      } ORDER BY queued_at, customer_id LIMIT ${limit}${tx.dialect === 'postgres' ? ' FOR UPDATE SKIP LOCKED' : ''}`,
+      actor ? [actor.type, actor.id.slice(0, 128)] : [],
     );
     if (!pending.length) return result;
     result.processed = pending.length;
@@ -158,6 +182,7 @@ export class DuplicateDetector {
 
     // 1. Refresh block keys: only the difference is written (a full sync writes each customer's keys once).
     const keysOf = new Map<string, string[]>();
+    this.strongKeys.clear();
     for (const c of touched) keysOf.set(c.id, this.storedKeys(c));
     const stored = new Map<string, Set<string>>();
     const touchedIds = touched.map((c) => c.id);
@@ -203,17 +228,23 @@ export class DuplicateDetector {
     const othersOf = new Map<string, { id: string; key: string }[]>();
     const everyone = new Set<string>();
     for (const c of touched) {
-      const shared = new Map<string, { key: string; n: number }>();
+      const shared = new Map<string, { key: string; n: number; strong: boolean }>();
       for (const key of keysOf.get(c.id)!) {
+        const strong = this.strongKeys.has(key);
         for (const id of members.get(key) ?? []) {
           if (id === c.id) continue;
           const s = shared.get(id);
-          if (s) s.n++;
-          else shared.set(id, { key, n: 1 });
+          if (s) {
+            s.n++;
+            s.strong ||= strong;
+          } else shared.set(id, { key, n: 1, strong });
         }
       }
       if (!shared.size) continue;
+      // One shared name key alone is a namesake, not evidence: compared are those sharing a phone or mailbox key,
+      // or at least two keys.
       const best = [...shared.entries()]
+        .filter(([, s]) => s.strong || s.n >= 2)
         .sort((a, b) => b[1].n - a[1].n || (a[0] < b[0] ? -1 : 1))
         .slice(0, MAX_COMPARED)
         .map(([id, s]) => ({ id, key: s.key }));

@@ -22,6 +22,7 @@ export class InProcessJobQueue extends JobQueue {
   >();
   private readonly waiting: Job[] = [];
   private readonly waitingIds = new Set<string>();
+  private readonly runningIds = new Set<string>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private running = 0;
   private closed = false;
@@ -88,15 +89,21 @@ export class InProcessJobQueue extends JobQueue {
     for (let i = 0; i < this.waiting.length;) {
       const job = this.waiting[i];
       const h = this.handlers.get(job.name);
-      if (!h || h.running >= h.concurrency) {
+      // A job whose id is running waits for it to end: one busy source (a webhook stream) must not take every
+      // slot of its kind with copies of itself while another source's job waits.
+      if (!h || h.running >= h.concurrency || (job.id && this.runningIds.has(job.id))) {
         i++;
         continue;
       }
       this.waiting.splice(i, 1);
-      if (job.id) this.waitingIds.delete(job.id);
+      if (job.id) {
+        this.waitingIds.delete(job.id);
+        this.runningIds.add(job.id);
+      }
       h.running++;
       this.running++;
       void this.execute(job, h).finally(() => {
+        if (job.id) this.runningIds.delete(job.id);
         h.running--;
         this.running--;
         this.pump();

@@ -74,7 +74,6 @@ class RunnerTx implements Tx {
 export class Database {
   private readonly log = new Logger(Database.name);
   readonly dialect: Dialect;
-  private sqliteQueue: Promise<unknown> = Promise.resolve();
 
   constructor(readonly dataSource: DataSource) {
     this.dialect = dataSource.options.type === 'postgres' ? 'postgres' : 'sqlite';
@@ -85,11 +84,16 @@ export class Database {
     return (await this.dataSource.query(this.dialect === 'postgres' ? toPg(sql) : sql, params)) as T[];
   }
 
-  /** Runs fn in one transaction; retries it on conflicts (PostgreSQL) up to `retries` times. */
-  async transaction<T>(fn: (tx: Tx) => Promise<T>, retries = 20): Promise<T> {
+  /**
+   * Runs fn in one transaction; retries it on conflicts (PostgreSQL) up to `retries` times. On SQLite, an
+   * `urgent` transaction (a webhook acknowledgement waits on it) goes ahead of every queued one.
+   */
+  async transaction<T>(fn: (tx: Tx) => Promise<T>, retries = 20, urgent = false): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       try {
-        return this.dialect === 'sqlite' ? await this.serialized(() => this.once(fn)) : await this.once(fn);
+        return this.dialect === 'sqlite'
+          ? await this.serialized(() => this.once(fn), urgent)
+          : await this.once(fn);
       } catch (err) {
         const code =
           (err as { driverError?: { code?: string }; code?: string }).driverError?.code ??
@@ -108,10 +112,33 @@ export class Database {
     }
   }
 
-  private serialized<T>(work: () => Promise<T>): Promise<T> {
-    const next = this.sqliteQueue.then(work, work);
-    this.sqliteQueue = next.catch(() => undefined);
-    return next;
+  /**
+   * SQLite has one writer: transactions run one at a time, urgent ones first. Before each, the event loop gets a
+   * turn (better-sqlite3 is synchronous, so a chain of transactions would otherwise run as one long microtask
+   * chain and hold back every incoming request until the whole chain is done).
+   */
+  private serialized<T>(work: () => Promise<T>, urgent: boolean): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const item = { run: () => work().then(resolve, reject) };
+      if (urgent) this.writerQueue.unshift(item);
+      else this.writerQueue.push(item);
+      if (!this.writerBusy) this.nextWriter();
+    });
+  }
+
+  private readonly writerQueue: { run: () => Promise<void> }[] = [];
+  private writerBusy = false;
+
+  private nextWriter(): void {
+    this.writerBusy = true;
+    setImmediate(() => {
+      const item = this.writerQueue.shift();
+      if (!item) {
+        this.writerBusy = false;
+        return;
+      }
+      void item.run().finally(() => this.nextWriter());
+    });
   }
 
   private async once<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {

@@ -97,20 +97,24 @@ export class WebhookInboxService {
     const batch = this.storeQueue;
     this.storeQueue = [];
     try {
-      const counts = await this.db.transaction(async (tx) => {
-        const out: number[] = [];
-        for (const req of batch) {
-          let n = 0;
-          for (const row of req.rows) {
-            n += await tx.execute(
-              `INSERT INTO webhook_inbox (connection, event_id, event_type, event, status, attempts, received_at, next_attempt_at) VALUES (?, ?, ?, ?, 'pending', 0, ?, ?) ON CONFLICT (connection, event_id) DO NOTHING`,
-              row,
-            );
+      const counts = await this.db.transaction(
+        async (tx) => {
+          const out: number[] = [];
+          for (const req of batch) {
+            let n = 0;
+            for (const row of req.rows) {
+              n += await tx.execute(
+                `INSERT INTO webhook_inbox (connection, event_id, event_type, event, status, attempts, received_at, next_attempt_at) VALUES (?, ?, ?, ?, 'pending', 0, ?, ?) ON CONFLICT (connection, event_id) DO NOTHING`,
+                row,
+              );
+            }
+            out.push(n);
           }
-          out.push(n);
-        }
-        return out;
-      });
+          return out;
+        },
+        20,
+        true,
+      );
       batch.forEach((req, i) => req.resolve(counts[i]));
     } catch (err) {
       batch.forEach((req) => req.reject(err));
@@ -126,7 +130,7 @@ export class WebhookInboxService {
   }
 
   /** Processes due inbox events of one connection; returns counts. Safe to run concurrently with itself. */
-  async process(connectionId: string, limit = 100): Promise<RunCounts> {
+  async process(connectionId: string, limit = 50): Promise<RunCounts> {
     const counts = emptyCounts();
     const rows = await this.db.query(
       "SELECT event_id, event, attempts FROM webhook_inbox WHERE connection = ? AND status = 'pending' AND next_attempt_at <= ? ORDER BY received_at, event_id LIMIT " +
@@ -186,6 +190,7 @@ export class WebhookInboxService {
     }
     const syncs = (await this.syncs.list()).filter((s) => !s.paused);
     const destinations = new Set<string>();
+    const actor = { type: ActorType.Webhook, id: `${connectionId}:${eventIds[0]}` };
     await this.db.transaction(async (tx) => {
       for (const [object, list] of byObject) {
         const syncDefs = syncs
@@ -219,7 +224,7 @@ export class WebhookInboxService {
               connector,
               object,
               syncs: syncDefs,
-              actor: { type: ActorType.Webhook, id: `${connectionId}:${eventIds[0]}` },
+              actor,
               correlationId: `webhook:${connectionId}:${eventIds[0]}`,
             }),
           );
@@ -237,10 +242,11 @@ export class WebhookInboxService {
         );
       }
     });
-    // Duplicates first (the outbox holds back customers awaiting detection), then the push.
+    // Duplicates first (the outbox holds back customers awaiting detection), then the push. Failures leave the
+    // customers pending for the background sweep.
     if (destinations.size)
       await this.duplicates
-        ?.drain()
+        ?.detectFor(actor)
         .catch((e) => this.log.warn(`duplicate detection failed: ${(e as Error).message}`));
     for (const d of destinations) {
       const [connection, object] = d.split('\u0000');

@@ -1,7 +1,7 @@
 // Duplicate detection runs as its own step, outside the inbound page transaction: a page records which customers
 // it changed here (in its own transaction, so nothing is lost in a crash), and the detector drains the set in
 // batches. A customer changed twice before detection ran is detected once.
-import { Table, type MigrationInterface, type QueryRunner } from 'typeorm';
+import { Table, TableIndex, type MigrationInterface, type QueryRunner } from 'typeorm';
 import { str, ts } from './columns';
 
 export class IdentityPending1763800500000 implements MigrationInterface {
@@ -19,9 +19,15 @@ export class IdentityPending1763800500000 implements MigrationInterface {
         ],
       }),
     );
+    // A merge clears the loser's queued pushes across destinations: by customer, not by destination first.
+    await q.createIndex(
+      'outbox',
+      new TableIndex({ name: 'ix_outbox_customer', columnNames: ['customer_id'] }),
+    );
   }
 
   async down(q: QueryRunner): Promise<void> {
+    await q.dropIndex('outbox', 'ix_outbox_customer');
     await q.dropTable('identity_pending');
   }
 }
