@@ -1,6 +1,6 @@
 // Shared plumbing of the bench scripts: vendor sandboxes and bench workers as child processes, /proc readings
 // (peak RSS, CPU ticks), the JSON-line protocol between the runner and its children, and results.json merging.
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -26,6 +26,27 @@ export interface RunningSandbox {
 /** ts-node in transpile-only mode: type checking is the lint step's job, and it only costs start-up time. */
 export const TS_NODE_ARGS = ['-r', 'ts-node/register/transpile-only'];
 
+let compiled = false;
+
+/**
+ * Compiles the project to dist/ (`npm run build`), after which every measured process runs as `npm start` would:
+ * plain node on compiled JavaScript. Under ts-node, the TypeScript compiler alone holds ~150 MB of a process's
+ * RSS and costs CPU on every first require, which is not Syncline's.
+ */
+export function buildForBench(): void {
+  execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.build.json'], {
+    cwd: ROOT,
+    stdio: 'inherit',
+  });
+  compiled = true;
+}
+
+/** Node arguments that run `file` (a .ts path under ROOT): its compiled JS after buildForBench, ts-node before. */
+export function runArgs(file: string): string[] {
+  if (!compiled) return [...TS_NODE_ARGS, file];
+  return [path.join(ROOT, 'dist', path.relative(ROOT, file).replace(/\.ts$/, '.js'))];
+}
+
 export function startSandbox(
   vendor: string,
   count: number,
@@ -44,7 +65,7 @@ export function startSandbox(
   ];
   if (options) args.push('--options', JSON.stringify(options));
   // node + the ts-node hook directly (not npm), so the printed pid is the sandbox's own and signals reach it.
-  const child = spawn(process.execPath, [...TS_NODE_ARGS, ...args], { cwd: ROOT });
+  const child = spawn(process.execPath, [...runArgs(args[0]), ...args.slice(1)], { cwd: ROOT });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
   return new Promise((resolve, reject) => {

@@ -141,9 +141,25 @@ async function main(): Promise<void> {
     switch (m.cmd) {
       case 'run': {
         const syncId = String(m.sync ?? FULL_SYNC_ID);
+        // Where the memory is at its peak: V8 heap vs native (SQLite page cache, buffers, code).
+        const atStart = process.memoryUsage();
+        const peak = {
+          rss_at_start_mb: Math.round(atStart.rss / 2 ** 20),
+          heap_used_at_start_mb: Math.round(atStart.heapUsed / 2 ** 20),
+          heap_used_mb: 0,
+          heap_total_mb: 0,
+          external_mb: 0,
+        };
+        const sample = setInterval(() => {
+          const u = process.memoryUsage();
+          peak.heap_used_mb = Math.max(peak.heap_used_mb, Math.round(u.heapUsed / 2 ** 20));
+          peak.heap_total_mb = Math.max(peak.heap_total_mb, Math.round(u.heapTotal / 2 ** 20));
+          peak.external_mb = Math.max(peak.external_mb, Math.round(u.external / 2 ** 20));
+        }, 100);
         const started = process.hrtime.bigint();
         const run = await app.get(SyncRunner).run(syncId, { trigger: RunTrigger.Manual });
         const wallS = Number(process.hrtime.bigint() - started) / 1e9;
+        clearInterval(sample);
         return {
           sync: syncId,
           status: run.status,
@@ -152,6 +168,7 @@ async function main(): Promise<void> {
           errors: run.errors,
           wall_s: round(wallS, 3),
           peak_rss_mb: peakRssMb(),
+          memory_peaks: peak,
         };
       }
       case 'stats':

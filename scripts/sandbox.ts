@@ -21,12 +21,19 @@ export interface SandboxCliArgs {
 
 class UsageError extends Error {}
 
+/** connectors/<vendor>/sandbox/index.ts, or index.js when running compiled from dist/. */
+function sandboxEntry(vendorDir: string): string | undefined {
+  return ['index.ts', 'index.js']
+    .map((f) => path.join(vendorDir, 'sandbox', f))
+    .find((f) => fs.existsSync(f));
+}
+
 /** Vendors whose folder has a sandbox entry point, sorted for a stable error message. */
 export function availableVendors(dir = CONNECTORS_DIR): string[] {
   if (!fs.existsSync(dir)) return [];
   return fs
     .readdirSync(dir, { withFileTypes: true })
-    .filter((d) => d.isDirectory() && fs.existsSync(path.join(dir, d.name, 'sandbox', 'index.ts')))
+    .filter((d) => d.isDirectory() && sandboxEntry(path.join(dir, d.name)) !== undefined)
     .map((d) => d.name)
     .sort();
 }
@@ -105,7 +112,7 @@ function loadStartSandbox(vendor: string): StartSandbox {
   if (!vendors.includes(vendor))
     throw new UsageError(`unknown vendor '${vendor}'; available: ${vendors.join(', ') || '(none)'}`);
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const mod = require(path.join(CONNECTORS_DIR, vendor, 'sandbox', 'index.ts')) as { startSandbox?: unknown };
+  const mod = require(sandboxEntry(path.join(CONNECTORS_DIR, vendor))!) as { startSandbox?: unknown };
   if (typeof mod.startSandbox !== 'function')
     throw new Error(`connectors/${vendor}/sandbox/index.ts does not export startSandbox`);
   return mod.startSandbox as StartSandbox;

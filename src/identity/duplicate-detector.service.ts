@@ -31,9 +31,11 @@ const MAX_BLOCK = 50;
  * Customers compared per touched customer at most, those sharing the most block keys first: a true duplicate
  * shares several keys (phone, mailbox, name and company), a namesake only one.
  */
-const MAX_COMPARED = 24;
+const MAX_COMPARED = 16;
 /** Block keys built from a phone number or an email local part (blocking.ts prefixes). */
 const STRONG_KEY = /^[pe]:/;
+/** A name block this small is compared in full (the customer itself included). */
+const SMALL_BLOCK = 4;
 /** Candidate pairs kept per touched customer: the best ones; the rest would only bury the review queue. */
 const MAX_CANDIDATES = 3;
 /**
@@ -41,7 +43,7 @@ const MAX_CANDIDATES = 3;
  * and block keys land on random pages, so on a large base fewer, larger commits write far less. Webhook bursts
  * leave small pending sets, so their batches stay small.
  */
-const BATCH = 2000;
+const BATCH = 500;
 
 interface Pair {
   a: string;
@@ -230,7 +232,8 @@ export class DuplicateDetector {
     for (const c of touched) {
       const shared = new Map<string, { key: string; n: number; strong: boolean }>();
       for (const key of keysOf.get(c.id)!) {
-        const strong = this.strongKeys.has(key);
+        // A phone or mailbox key is evidence on its own; so is a name key in a small block (a rare name).
+        const strong = this.strongKeys.has(key) || (members.get(key)?.length ?? 0) <= SMALL_BLOCK;
         for (const id of members.get(key) ?? []) {
           if (id === c.id) continue;
           const s = shared.get(id);
@@ -241,8 +244,8 @@ export class DuplicateDetector {
         }
       }
       if (!shared.size) continue;
-      // One shared name key alone is a namesake, not evidence: compared are those sharing a phone or mailbox key,
-      // or at least two keys.
+      // One shared key of a large name block alone is a namesake, not evidence: compared are those sharing a
+      // phone, mailbox or rare-name key, or at least two keys.
       const best = [...shared.entries()]
         .filter(([, s]) => s.strong || s.n >= 2)
         .sort((a, b) => b[1].n - a[1].n || (a[0] < b[0] ? -1 : 1))

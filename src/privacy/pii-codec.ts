@@ -65,7 +65,7 @@ export class PiiCodec {
     let v = this.opened.get(sealed);
     if (!v) {
       v = JSON.parse(this.cipher.decrypt(sealed)) as CustomerFields;
-      if (this.opened.size >= 20_000) this.opened.delete(this.opened.keys().next().value as string);
+      if (this.opened.size >= 10_000) this.opened.delete(this.opened.keys().next().value as string);
       this.opened.set(sealed, v);
     }
     return v;

@@ -26,7 +26,7 @@ export function dataSourceOptions(target: DatabaseTarget): DataSourceOptions {
         db.pragma('journal_mode = WAL');
         db.pragma('synchronous = NORMAL');
         db.pragma('busy_timeout = 10000');
-        db.pragma('cache_size = -65536');
+        db.pragma('cache_size = -16384');
         // Checkpoints (the WAL copied back into the database, with an fsync each side) every ~40 MB of WAL
         // instead of every 4 MB: a bulk load spent a quarter of its SQLite time in checkpoints at the default.
         db.pragma('wal_autocheckpoint = 10000');
