@@ -27,6 +27,7 @@ import {
   buildForBench,
   type RunningSandbox,
 } from './lib';
+import { scaleOut } from './scale-out';
 import { FULL_SYNC_ID, SF_WEBHOOK_SECRET } from './syncline-process';
 
 const argv = process.argv.slice(2);
@@ -350,12 +351,18 @@ async function baseline(sf: RunningSandbox): Promise<Json> {
   }
 }
 
-function scaleOutSkip(): string | undefined {
-  if (!fs.existsSync(path.join(ROOT, 'scripts', 'worker.ts'))) return 'scripts/worker.ts does not exist yet';
-  return (
-    'not measured yet: a full sync is one SyncRun job under the sync lease, so extra workers cannot share it; ' +
-    'scale-out runs need partitioned syncs or per-batch outbox jobs from the BullMQ work (in progress)'
-  );
+async function redisReachable(): Promise<string | undefined> {
+  const { default: IORedis } = await import('ioredis');
+  const r = new IORedis(REDIS_URL, { lazyConnect: true, connectTimeout: 2000, maxRetriesPerRequest: 0 });
+  try {
+    await r.connect();
+    await r.ping();
+    return undefined;
+  } catch (e) {
+    return `Redis not reachable at ${REDIS_URL}: ${(e as Error).message}`;
+  } finally {
+    r.disconnect();
+  }
 }
 
 async function main(): Promise<void> {
@@ -466,8 +473,28 @@ async function main(): Promise<void> {
     }
 
     if (wants('scale_out') && !PROFILE) {
-      results.scale_out = { skipped: scaleOutSkip(), redis_url: REDIS_URL };
-      note('scale_out', `skipped: ${results.scale_out.skipped}`);
+      const unreachable = (await pgReachable()) ?? (await redisReachable());
+      if (unreachable) {
+        results.scale_out = { skipped: unreachable };
+        note('scale_out', `skipped: ${unreachable}`);
+      } else {
+        console.error('bench: scale_out (1, 2, 4 workers on PostgreSQL + Redis)…');
+        const so = await scaleOut({
+          pgUrl: PG_URL,
+          redisUrl: REDIS_URL,
+          salesforce: sf,
+          sendgrid: sendgridSandbox,
+          stopSandbox: (s) => stopChild(s.child),
+          workers: [1, 2, 4],
+          pageSize: QUICK ? 500 : 2000,
+        });
+        results.scale_out = so;
+        note(
+          'scale_out',
+          [1, 2, 4].map((n) => `${n}: ${so[String(n)].records_per_s}/s`).join(', ') +
+            ` (speedup ${JSON.stringify(so.speedup)})`,
+        );
+      }
     }
   } finally {
     await stopChild(sf.child);

@@ -34,7 +34,15 @@ export const endpointSchema = z.object({ connection: id, object: z.string().min(
 export const syncSchema = z
   .object({
     id,
-    source: endpointSchema,
+    source: endpointSchema
+      .extend({
+        /**
+         * Records per page read from the source (capped by the connector's own maximum). Each page is one
+         * transaction, and the unit of work a cluster of workers shares.
+         */
+        pageSize: z.number().int().min(1).max(10_000).optional(),
+      })
+      .strict(),
     destinations: z.array(endpointSchema).default([]),
     /** Five- or six-field cron expression; absent means manual or webhook-triggered only. */
     schedule: z.string().optional(),

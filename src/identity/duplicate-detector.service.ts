@@ -115,6 +115,22 @@ export class DuplicateDetector {
     );
   }
 
+  /** Resolves once `actor` has nothing pending, running `drain` (which may find rows other workers hold) meanwhile. */
+  async waitFor(actor: Actor, drain: () => Promise<unknown>, timeoutMs = 10 * 60_000): Promise<void> {
+    const until = Date.now() + timeoutMs;
+    for (;;) {
+      await drain();
+      const [r] = await this.db.query(
+        'SELECT COUNT(*) AS n FROM identity_pending WHERE actor_type = ? AND actor_id = ?',
+        [actor.type, actor.id.slice(0, 128)],
+      );
+      if (!Number(r.n)) return;
+      if (Date.now() > until)
+        throw new Error(`duplicate detection of ${actor.type}:${actor.id} did not finish`);
+      await new Promise((res) => setTimeout(res, 50));
+    }
+  }
+
   async hasPending(): Promise<boolean> {
     if (!this.enabled) return false;
     return (await this.db.query('SELECT customer_id FROM identity_pending LIMIT 1')).length > 0;
@@ -266,7 +282,10 @@ export class DuplicateDetector {
         const o = loaded.get(id);
         if (!o || o.mergedInto || o.erasedAt) continue;
         result.compared++;
-        const s = scorePair(c.fields, o.fields);
+        // The same email key is the writer's own identity rule: two customers holding it were created side by
+        // side (two cluster workers applying pages at once) and are one person, whatever the other fields say.
+        const s =
+          c.emailKey && c.emailKey === o.emailKey ? sameIdentityKey(c, o) : scorePair(c.fields, o.fields);
         if (s && s.score >= this.settings.reviewFloor) scored.push({ o, s, key });
       }
       scored.sort((x, y) => y.s.score - x.s.score);
@@ -362,4 +381,15 @@ export class DuplicateDetector {
     }
     return result;
   }
+}
+
+function sameIdentityKey(a: CustomerRow, b: CustomerRow): MatchScore {
+  const scored = scorePair(a.fields, b.fields);
+  return {
+    score: 1,
+    fields: [
+      { field: 'email', similarity: 1, weight: 1, note: 'same email after normalization (the identity key)' },
+      ...(scored?.fields.filter((f) => f.field !== 'email') ?? []),
+    ],
+  };
 }

@@ -46,6 +46,7 @@ function jobOptions(attempts = DEFAULT_ATTEMPTS): JobsOptions {
 }
 
 export class BullmqJobQueue extends JobQueue implements OnModuleDestroy {
+  readonly shared = true;
   private readonly log = new Logger('JobQueue');
   private readonly producer: IORedis;
   private readonly queues = new Map<JobName, Queue>();

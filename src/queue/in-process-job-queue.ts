@@ -15,6 +15,7 @@ interface Job {
 
 @Injectable()
 export class InProcessJobQueue extends JobQueue {
+  readonly shared = false;
   private readonly log = new Logger('JobQueue');
   private readonly handlers = new Map<
     JobName,

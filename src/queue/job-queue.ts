@@ -5,6 +5,7 @@ export enum JobName {
   ProcessInbox = 'process-inbox',
   DrainOutbox = 'drain-outbox',
   DetectDuplicates = 'detect-duplicates',
+  ApplyPage = 'apply-page',
 }
 
 export interface JobOptions {
@@ -17,6 +18,8 @@ export interface JobOptions {
 export type JobHandler<T> = (data: T) => Promise<void>;
 
 export abstract class JobQueue {
+  /** True when other processes take jobs from this queue too (work can be spread over a cluster). */
+  abstract readonly shared: boolean;
   abstract add<T>(name: JobName, data: T, options?: JobOptions): Promise<void>;
   abstract process<T>(name: JobName, handler: JobHandler<T>, options?: { concurrency?: number }): void;
   /**

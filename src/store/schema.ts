@@ -9,6 +9,7 @@ import { SyncEngine1763800100000 } from './migrations/1763800100000-sync-engine'
 import { Privacy1763800400000 } from './migrations/1763800400000-privacy';
 import { IdentityConsent1763800200000 } from './migrations/1763800200000-identity-consent';
 import { IdentityPending1763800500000 } from './migrations/1763800500000-identity-pending';
+import { RunPages1763800600000 } from './migrations/1763800600000-run-pages';
 
 export const ENTITIES = [
   CustomerEntity,
@@ -24,4 +25,5 @@ export const MIGRATIONS = [
   IdentityConsent1763800200000,
   Privacy1763800400000,
   IdentityPending1763800500000,
+  RunPages1763800600000,
 ];

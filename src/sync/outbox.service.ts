@@ -551,6 +551,7 @@ export class OutboxService {
           states.map((x) => ({ row: x.row, externalId: x.externalId ?? null, hash: x.hash! })),
           now2,
         );
+        await this.foldMergedAfterPush(tx, connectionId, object, states);
         for (const x of settle) {
           if (x.status === OutboxStatus.Sent && x.row.op === OutboxOp.Delete) {
             await tx.execute(
@@ -616,6 +617,47 @@ export class OutboxService {
     const cap = Math.min(this.retry.maxDelayMs, this.retry.baseDelayMs * 2 ** (attempt - 1));
     const jittered = cap / 2 + Math.random() * (cap / 2);
     return Math.max(jittered, retryAfterMs ?? 0);
+  }
+
+  /**
+   * A customer merged into another while its push was in flight (another worker's duplicate detection) now has a
+   * record at the vendor the merge could not see. Its record becomes the survivor's when the survivor has none
+   * there (and the survivor is pushed to it), or is deleted as a twin when the survivor has one.
+   */
+  private async foldMergedAfterPush(
+    tx: Tx,
+    connection: string,
+    object: string,
+    pushed: { row: OutboxRow }[],
+  ): Promise<void> {
+    const ids = [
+      ...new Set(pushed.filter((x) => x.row.op === OutboxOp.Upsert).map((x) => x.row.customer_id)),
+    ];
+    if (!ids.length) return;
+    const syncOf = new Map(pushed.map((x) => [x.row.customer_id, x.row.sync_id]));
+    for (let i = 0; i < ids.length; i += 500) {
+      const slice = ids.slice(i, i + 500);
+      const merged = await tx.query<{ id: string; merged_into: string }>(
+        `SELECT id, merged_into FROM customers WHERE merged_into IS NOT NULL AND id IN (${slice.map(() => '?').join(',')})`,
+        slice,
+      );
+      for (const m of merged) {
+        const syncId = syncOf.get(m.id) ?? null;
+        const [theirs] = await tx.query(
+          'SELECT external_id FROM destination_state WHERE connection = ? AND object = ? AND customer_id = ?',
+          [connection, object, m.merged_into],
+        );
+        if (theirs) {
+          await this.enqueue(tx, connection, object, [m.id], OutboxOp.Delete, syncId);
+        } else {
+          await tx.execute(
+            'UPDATE destination_state SET customer_id = ? WHERE connection = ? AND object = ? AND customer_id = ?',
+            [m.merged_into, connection, object, m.id],
+          );
+          await this.enqueue(tx, connection, object, [m.merged_into], OutboxOp.Upsert, syncId);
+        }
+      }
+    }
   }
 
   private async saveDestinationStates(

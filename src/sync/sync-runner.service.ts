@@ -10,11 +10,12 @@ import { Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
 import { isConnectorError } from '../connectors/connector-error';
 import { ConnectorRegistry } from '../connectors/connector.registry';
-import { ReadMode } from '../connectors/connector.types';
+import { ReadMode, type VendorRecord } from '../connectors/connector.types';
 import { DuplicateDetector } from '../identity/duplicate-detector.service';
 import { PiiCodec } from '../privacy/pii-codec';
+import { JobName, JobQueue } from '../queue/job-queue';
 import { redactText } from '../privacy/redact';
-import { Database } from '../store/database';
+import { Database, type Tx } from '../store/database';
 import { ConnectionsService } from './connections.service';
 import { InboundService } from './inbound.service';
 import { OutboxService } from './outbox.service';
@@ -76,6 +77,7 @@ export class SyncRunner {
     @Optional() private readonly pii?: PiiCodec,
     @Optional() private readonly reconciliation?: ReconciliationService,
     @Optional() private readonly duplicates?: DuplicateDetector,
+    @Optional() private readonly queue?: JobQueue,
   ) {
     this.leaseMs = config.env.SYNCLINE_LEASE_MS;
   }
@@ -154,11 +156,38 @@ export class SyncRunner {
       );
       const syncDefs = allSyncs.some((s) => s.id === syncId) ? allSyncs.map((s) => s.definition) : [def];
       const maxRetries = options.readRetries ?? 5;
+      // With a shared queue on PostgreSQL, pages are applied by the whole cluster (this process reads them).
+      const ledger =
+        !dryRun && this.queue?.shared && this.db.dialect === 'postgres'
+          ? new PageLedger(
+              this.db,
+              this.pii,
+              this.queue,
+              runId,
+              syncId,
+              (c, pageCursor) => {
+                addCounts(counts, c);
+                cursor = pageCursor ?? cursor;
+                options.onProgress?.({ phase: 'inbound', counts });
+                afterPage();
+              },
+              (tx, pageCursor) => this.syncs.saveCursor(tx, syncId, pageCursor, runId),
+              actor,
+            )
+          : null;
       for (let attempt = 0; ; attempt++) {
         try {
           for await (const page of readAhead(
-            connector.read(ctx, def.source.object, cursor, { mode, pageSize: options.pageSize }),
+            connector.read(ctx, def.source.object, cursor, {
+              mode,
+              pageSize: options.pageSize ?? def.source.pageSize,
+            }),
           )) {
+            if (ledger) {
+              // Cluster: the page goes to whichever worker is free; the cursor follows the applied pages.
+              await ledger.hand(page.records, page.deleted, page.cursor);
+              continue;
+            }
             const pageCounts = await this.db
               .transaction(async (tx) => {
                 const c = await this.inbound.processPage(tx, page.records, page.deleted, {
@@ -184,6 +213,7 @@ export class SyncRunner {
             options.onProgress?.({ phase: 'inbound', counts });
             afterPage();
           }
+          await ledger?.settle(0);
           break;
         } catch (err) {
           if (isConnectorError(err) && err.retryable && attempt < maxRetries) {
@@ -195,6 +225,8 @@ export class SyncRunner {
             );
             this.log.warn(errors[errors.length - 1]);
             await new Promise((r) => setTimeout(r, wait));
+            // Pages handed out before the error are applied first, so the cursor is where the read resumes.
+            await ledger?.settle(0);
             if (!dryRun) cursor = await this.syncs.cursor(syncId);
             continue;
           }
@@ -207,6 +239,9 @@ export class SyncRunner {
         if (this.duplicates?.enabled) {
           await detector.settle();
           await this.duplicates.drain();
+          // Other workers may still hold some of this run's customers (row locks): wait until they are done.
+          if (ledger)
+            await this.duplicates.waitFor({ type: actor.type, id: actor.id }, () => this.duplicates!.drain());
         }
         await pusher.settle();
         await drainAll();
@@ -331,6 +366,76 @@ export class SyncRunner {
     );
   }
 
+  /**
+   * Applies one page a run's reader handed to the cluster (the apply-page job): the page's records, its outcomes
+   * and its status in one transaction, so a page delivered twice (its worker died after committing) is applied
+   * once. Conflicts with pages applied beside it are retried; a page still failing is marked failed with the
+   * reason, which fails the run.
+   */
+  async applyPage(runId: string, seq: number): Promise<void> {
+    const [row] = await this.db.query(
+      'SELECT sync_id, status, payload FROM run_pages WHERE run_id = ? AND seq = ?',
+      [runId, seq],
+    );
+    if (!row || row.status !== PageStatus.Queued) return;
+    const page = JSON.parse(this.pii ? this.pii.openText(row.payload) : row.payload) as PagePayload;
+    const sync = await this.syncs.get(row.sync_id);
+    const def = sync.definition;
+    const ctx = await this.connections.context(def.source.connection);
+    const connector = this.registry.get(ctx.connector);
+    const syncDefs = (await this.syncs.list())
+      .filter(
+        (s) =>
+          !s.paused &&
+          s.definition.source.connection === def.source.connection &&
+          s.definition.source.object === def.source.object,
+      )
+      .map((s) => s.definition);
+    let lastError: unknown;
+    for (let attempt = 0; attempt < 4; attempt++) {
+      try {
+        await this.db.transaction(async (tx) => {
+          const [current] = await tx.query(
+            `SELECT status FROM run_pages WHERE run_id = ? AND seq = ?${tx.dialect === 'postgres' ? ' FOR UPDATE' : ''}`,
+            [runId, seq],
+          );
+          if (current?.status !== PageStatus.Queued) return;
+          const c = await this.inbound.processPage(tx, page.records, page.deleted, {
+            connection: ctx,
+            connector,
+            object: def.source.object,
+            syncs: syncDefs.some((d) => d.id === def.id) ? syncDefs : [def],
+            actor: page.actor,
+            correlationId: runId,
+            runId,
+            readAt: new Date(page.readAt),
+          });
+          await tx.execute(
+            'UPDATE run_pages SET status = ?, counts = ?, payload = NULL, applied_at = ?, applied_by = ? WHERE run_id = ? AND seq = ?',
+            [PageStatus.Applied, JSON.stringify(c), this.clock.nowIso(), this.owner, runId, seq],
+          );
+        });
+        // Detection of what this page changed runs here too, so the cluster shares it.
+        await this.duplicates?.drain();
+        return;
+      } catch (err) {
+        // Two pages creating one customer at once (same email on both) collide on a unique key: the retry finds
+        // the customer the other page created.
+        lastError = err;
+        await new Promise((r) => setTimeout(r, 50 * 2 ** attempt + Math.random() * 50));
+      }
+    }
+    const message = redactText(
+      isConnectorError(lastError) ? `${lastError.code}: ${lastError.message}` : (lastError as Error).message,
+    );
+    await this.db.transaction((tx) =>
+      tx.execute(
+        "UPDATE run_pages SET status = ?, error = ?, payload = NULL WHERE run_id = ? AND seq = ? AND status = 'queued'",
+        [PageStatus.Failed, message, runId, seq],
+      ),
+    );
+  }
+
   async runs(syncId: string, limit = 50): Promise<RunSummary[]> {
     const rows = await this.db.query(
       `SELECT * FROM sync_runs WHERE sync_id = ? ORDER BY started_at DESC LIMIT ${Math.min(Math.max(limit, 1), 500)}`,
@@ -443,4 +548,92 @@ async function* readAhead<T>(source: AsyncIterable<T>): AsyncGenerator<T> {
         )
         .catch(() => undefined);
   }
+}
+
+const PAGE_POLL_MS = 25;
+/** Pages handed out and not yet applied, at most: the reader stays this far ahead of the cluster. */
+const PAGES_AHEAD = 6;
+
+interface PagePayload {
+  records: VendorRecord[];
+  deleted: string[];
+  actor: Actor;
+  readAt: string;
+}
+
+/**
+ * The reader's side of a run spread over a cluster: stores each page (sealed) and enqueues its apply-page job,
+ * then follows the applied pages in order, adding their counts and committing the cursor of the last page
+ * applied without a gap. A page a worker failed for good fails the run (its cursor stays before that page).
+ */
+class PageLedger {
+  private seq = 0;
+  private settled = 0;
+
+  constructor(
+    private readonly db: Database,
+    private readonly pii: PiiCodec | undefined,
+    private readonly queue: JobQueue,
+    private readonly runId: string,
+    private readonly syncId: string,
+    private readonly onApplied: (counts: RunCounts, cursor: string | null) => void,
+    private readonly saveCursor: (tx: Tx, cursor: string | null) => Promise<void>,
+    private readonly actor: Actor = { type: ActorType.SyncRun, id: runId },
+  ) {}
+
+  async hand(records: VendorRecord[], deleted: string[], cursor: string | null): Promise<void> {
+    const seq = ++this.seq;
+    const payload: PagePayload = { records, deleted, actor: this.actor, readAt: new Date().toISOString() };
+    const json = JSON.stringify(payload);
+    await this.db.transaction((tx) =>
+      tx.execute(
+        "INSERT INTO run_pages (run_id, seq, sync_id, cursor, status, payload, created_at) VALUES (?, ?, ?, ?, 'queued', ?, ?)",
+        [this.runId, seq, this.syncId, cursor, this.pii ? this.pii.sealText(json) : json, payload.readAt],
+      ),
+    );
+    await this.queue.add(
+      JobName.ApplyPage,
+      { runId: this.runId, seq },
+      { jobId: `page:${this.runId}:${seq}`, attempts: 5 },
+    );
+    await this.settle(PAGES_AHEAD);
+  }
+
+  /** Follows applied pages until at most `ahead` are outstanding. */
+  async settle(ahead: number): Promise<void> {
+    for (;;) {
+      const rows = await this.db.query<{
+        seq: number;
+        status: string;
+        cursor: string | null;
+        counts: string | null;
+        error: string | null;
+      }>(
+        'SELECT seq, status, cursor, counts, error FROM run_pages WHERE run_id = ? AND seq > ? ORDER BY seq',
+        [this.runId, this.settled],
+      );
+      const failed = rows.find((r) => r.status === PageStatus.Failed);
+      if (failed)
+        throw new Error(`page ${failed.seq} could not be applied: ${failed.error ?? 'unknown error'}`);
+      let cursor: string | null | undefined;
+      for (const r of rows) {
+        if (r.status !== PageStatus.Applied || Number(r.seq) !== this.settled + 1) break;
+        this.settled++;
+        cursor = r.cursor;
+        this.onApplied(JSON.parse(r.counts ?? '{}') as RunCounts, r.cursor);
+      }
+      if (cursor !== undefined) {
+        const c = cursor;
+        await this.db.transaction((tx) => this.saveCursor(tx, c));
+      }
+      if (this.seq - this.settled <= ahead) return;
+      await new Promise((r) => setTimeout(r, PAGE_POLL_MS));
+    }
+  }
+}
+
+export enum PageStatus {
+  Queued = 'queued',
+  Applied = 'applied',
+  Failed = 'failed',
 }

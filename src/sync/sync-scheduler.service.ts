@@ -69,6 +69,11 @@ export class SyncScheduler implements OnApplicationBootstrap, OnApplicationShutd
       },
       { concurrency: 4 },
     );
+    this.queue.process<{ runId: string; seq: number }>(
+      JobName.ApplyPage,
+      async ({ runId, seq }) => this.runner.applyPage(runId, seq),
+      { concurrency: 1 },
+    );
     this.queue.process(
       JobName.DetectDuplicates,
       async () => {

@@ -1,0 +1,166 @@
+// The scale_out scenario of `npm run bench`: one full sync (Salesforce sandbox -> canonical -> SendGrid sandbox) on
+// PostgreSQL + Redis with 1, 2 and 4 `syncline worker` processes (compiled, as deployed). One worker reads the
+// source and hands pages out; every worker applies pages, detects duplicates and the run's reader pushes. Reports
+// records/s per cluster size and how CPU time split between workers, Redis, PostgreSQL and the sandboxes.
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { Queue } from 'bullmq';
+import { DataSource } from 'typeorm';
+import {
+  cpuTicks,
+  OUT_DIR,
+  ROOT,
+  round,
+  runArgs,
+  sleep,
+  type RunningSandbox,
+  type SandboxReady,
+} from './lib';
+import { benchConfig, FULL_SYNC_ID } from './syncline-process';
+
+type Json = Record<string, any>;
+
+const TICKS_PER_S = 100;
+
+/** Pids of every process whose command name is `name` (postgres backends, redis-server). */
+function pidsOf(name: string): number[] {
+  const out: number[] = [];
+  for (const d of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      if (fs.readFileSync(`/proc/${d}/comm`, 'utf8').trim() === name) out.push(Number(d));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+const cpuOf = (pids: number[]) => pids.reduce((n, p) => n + cpuTicks(p), 0);
+
+function startWorker(env: Record<string, string>): Promise<ChildProcess> {
+  const child = spawn(process.execPath, runArgs(path.join(ROOT, 'scripts', 'worker.ts')), {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  return new Promise((resolve, reject) => {
+    const onData = (d: Buffer) => {
+      output = (output + d.toString()).slice(-4000);
+      if (output.includes(' ready: queue ')) resolve(child);
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`worker exited (${code}) before it was ready: ${output}`)));
+  });
+}
+
+async function stopWorker(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  child.kill('SIGTERM');
+  const t = setTimeout(() => child.kill('SIGKILL'), 15_000);
+  await exited;
+  clearTimeout(t);
+}
+
+export interface ScaleOutOptions {
+  pgUrl: string;
+  redisUrl: string;
+  salesforce: RunningSandbox;
+  /** Starts a fresh SendGrid sandbox for each cluster size. */
+  sendgrid: () => Promise<RunningSandbox>;
+  stopSandbox: (s: RunningSandbox) => Promise<void>;
+  workers: number[];
+  pageSize: number;
+}
+
+export async function scaleOut(o: ScaleOutOptions): Promise<Json> {
+  const out: Json = { page_size: o.pageSize, database: 'postgres', queue: 'bullmq' };
+  for (const n of o.workers) {
+    const tag = `${Date.now().toString(36)}_${n}`;
+    const schema = `bench_so_${tag}`;
+    const prefix = `bench-so-${tag}`;
+    const sg = await o.sendgrid();
+    const config = benchConfig({ salesforce: o.salesforce.ready, sendgrid: sg.ready as SandboxReady });
+    config.syncs[0].source.pageSize = o.pageSize;
+    const file = path.join(OUT_DIR, `scale-out-${tag}.yaml`);
+    fs.writeFileSync(file, JSON.stringify(config));
+    const env = {
+      DATABASE_URL: o.pgUrl,
+      DATABASE_SCHEMA: schema,
+      REDIS_URL: o.redisUrl,
+      QUEUE_PREFIX: prefix,
+      SYNCLINE_CONFIG: file,
+      LOG_LEVEL: 'warn',
+      NODE_OPTIONS: '--max-old-space-size=192',
+    };
+    const ds = new DataSource({ type: 'postgres', url: o.pgUrl });
+    await ds.initialize();
+    const workers: ChildProcess[] = [];
+    const queue = new Queue('sync-run', { connection: { url: o.redisUrl }, prefix });
+    try {
+      // One at a time: the first migrates the schema.
+      for (let i = 0; i < n; i++) workers.push(await startWorker(env));
+      const groups = {
+        workers: () => workers.map((w) => w.pid!),
+        redis: () => pidsOf('redis-server'),
+        postgres: () => pidsOf('postgres'),
+        sandboxes: () => [o.salesforce.child.pid!, sg.child.pid!],
+      };
+      const before = Object.fromEntries(Object.entries(groups).map(([k, f]) => [k, cpuOf(f())]));
+      const perWorkerBefore = workers.map((w) => cpuTicks(w.pid!));
+      const t0 = Date.now();
+      await queue.add('sync-run', { syncId: FULL_SYNC_ID, trigger: 'manual' }, { removeOnComplete: true });
+      let run: Json | undefined;
+      while (Date.now() - t0 < 30 * 60_000) {
+        const [r] = await ds.query(
+          `SELECT status, started_at, finished_at, counts, errors FROM "${schema}".sync_runs WHERE sync_id = $1 AND finished_at IS NOT NULL`,
+          [FULL_SYNC_ID],
+        );
+        if (r) {
+          run = r;
+          break;
+        }
+        await sleep(200);
+      }
+      if (!run) throw new Error(`scale_out with ${n} worker(s): the run did not finish`);
+      if (run.status !== 'succeeded')
+        throw new Error(`scale_out with ${n} worker(s): run ${run.status} ${run.errors}`);
+      const after = Object.fromEntries(Object.entries(groups).map(([k, f]) => [k, cpuOf(f())]));
+      const counts = JSON.parse(run.counts);
+      const wall = (Date.parse(run.finished_at) - Date.parse(run.started_at)) / 1000;
+      const pages = await ds.query(
+        `SELECT applied_by, COUNT(*) AS n FROM "${schema}".run_pages GROUP BY applied_by ORDER BY applied_by`,
+      );
+      out[String(n)] = {
+        records: counts.read,
+        sent: counts.sent,
+        wall_s: round(wall, 2),
+        records_per_s: Math.round(counts.read / wall),
+        pages_per_worker: pages.map((p: Json) => Number(p.n)),
+        cpu_s: Object.fromEntries(
+          Object.keys(groups).map((k) => [k, round((after[k] - before[k]) / TICKS_PER_S, 1)]),
+        ),
+        cpu_s_per_worker: workers.map((w, i) =>
+          round((cpuTicks(w.pid!) - perWorkerBefore[i]) / TICKS_PER_S, 1),
+        ),
+      };
+    } finally {
+      await queue.close();
+      await Promise.all(workers.map(stopWorker));
+      await ds.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => undefined);
+      await ds.destroy();
+      await o.stopSandbox(sg);
+      fs.rmSync(file, { force: true });
+    }
+  }
+  const base = out['1']?.records_per_s;
+  if (base)
+    out.speedup = Object.fromEntries(
+      o.workers.map((n) => [String(n), round((out[String(n)]?.records_per_s ?? 0) / base, 2)]),
+    );
+  return out;
+}
