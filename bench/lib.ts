@@ -153,7 +153,10 @@ export class BenchChild {
       if (w) w(msg);
       else this.queued.push(msg);
     });
-    child.stderr.on('data', (d: Buffer) => (this.tail = (this.tail + d.toString()).slice(-4000)));
+    child.stderr.on('data', (d: Buffer) => {
+      if (process.env.BENCH_TRACE) fs.appendFileSync(process.env.BENCH_TRACE, d);
+      this.tail = (this.tail + d.toString()).slice(-4000);
+    });
     child.once('exit', (code, signal) => {
       this.exited = `exited (${code ?? signal})`;
       for (const w of this.waiting.splice(0)) w({ error: `child ${this.exited}: ${this.tail}` });

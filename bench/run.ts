@@ -49,6 +49,8 @@ const E2E_SAMPLES = QUICK ? 8 : 20;
 /** SendGrid really takes seconds per import job; the bench shortens it so the job wait does not hide the rest. */
 const SENDGRID_OPTIONS = { jobDelayMs: 20 };
 const HUBSPOT_CONTACTS = 1_000;
+/** Cluster sizes of scale_out (BENCH_SCALE_OUT_WORKERS=1,2 to try fewer). */
+const SCALE_OUT_WORKERS = (process.env.BENCH_SCALE_OUT_WORKERS ?? '1,2,4').split(',').map(Number);
 
 type Json = Record<string, any>;
 
@@ -485,13 +487,13 @@ async function main(): Promise<void> {
           salesforce: sf,
           sendgrid: sendgridSandbox,
           stopSandbox: (s) => stopChild(s.child),
-          workers: [1, 2, 4],
+          workers: SCALE_OUT_WORKERS,
           pageSize: QUICK ? 500 : 2000,
         });
         results.scale_out = so;
         note(
           'scale_out',
-          [1, 2, 4].map((n) => `${n}: ${so[String(n)].records_per_s}/s`).join(', ') +
+          SCALE_OUT_WORKERS.map((n) => `${n}: ${so[String(n)].records_per_s}/s`).join(', ') +
             ` (speedup ${JSON.stringify(so.speedup)})`,
         );
       }

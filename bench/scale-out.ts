@@ -48,6 +48,7 @@ function startWorker(env: Record<string, string>): Promise<ChildProcess> {
   let output = '';
   return new Promise((resolve, reject) => {
     const onData = (d: Buffer) => {
+      if (process.env.BENCH_WORKER_TRACE) fs.appendFileSync(process.env.BENCH_WORKER_TRACE, d);
       output = (output + d.toString()).slice(-4000);
       if (output.includes(' ready: queue ')) resolve(child);
     };
@@ -94,7 +95,7 @@ export async function scaleOut(o: ScaleOutOptions): Promise<Json> {
       REDIS_URL: o.redisUrl,
       QUEUE_PREFIX: prefix,
       SYNCLINE_CONFIG: file,
-      LOG_LEVEL: 'warn',
+      LOG_LEVEL: process.env.BENCH_WORKER_LOG ?? 'warn',
       NODE_OPTIONS: '--max-old-space-size=192',
     };
     const ds = new DataSource({ type: 'postgres', url: o.pgUrl });

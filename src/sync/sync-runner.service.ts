@@ -180,7 +180,10 @@ export class SyncRunner {
           for await (const page of readAhead(
             connector.read(ctx, def.source.object, cursor, {
               mode,
-              pageSize: options.pageSize ?? def.source.pageSize,
+              pageSize:
+                options.pageSize ??
+                def.source.pageSize ??
+                (mode === ReadMode.Incremental ? INCREMENTAL_PAGE : undefined),
             }),
           )) {
             if (ledger) {
@@ -551,6 +554,11 @@ async function* readAhead<T>(source: AsyncIterable<T>): AsyncGenerator<T> {
 }
 
 const PAGE_POLL_MS = 25;
+/**
+ * Default page size of incremental reads: a few hundred changes are applied, checked and pushed while the next
+ * ones are read, where one large page would run those steps one after the other.
+ */
+const INCREMENTAL_PAGE = 250;
 /** Pages handed out and not yet applied, at most: the reader stays this far ahead of the cluster. */
 const PAGES_AHEAD = 6;
 
