@@ -130,7 +130,7 @@ export class WebhookInboxService {
   }
 
   /** Processes due inbox events of one connection; returns counts. Safe to run concurrently with itself. */
-  async process(connectionId: string, limit = 50): Promise<RunCounts> {
+  async process(connectionId: string, limit = 100): Promise<RunCounts> {
     const counts = emptyCounts();
     const rows = await this.db.query(
       "SELECT event_id, event, attempts FROM webhook_inbox WHERE connection = ? AND status = 'pending' AND next_attempt_at <= ? ORDER BY received_at, event_id LIMIT " +
