@@ -64,6 +64,8 @@ export const MAX_CONTACTS_PER_REQUEST = 30_000;
 export const MAX_REQUEST_BYTES = 6 * 1024 * 1024;
 /** SendGrid's search returns at most 50 contacts per query. */
 export const SEARCH_PAGE_MAX = 50;
+/** A contact created this long before our write started was there already (allows for clock skew with SendGrid). */
+const CLOCK_SKEW_MS = 60_000;
 const LOOKUP_MAX = 100; // search/emails and contacts/batch take at most 100 each
 const DELETE_IDS_PER_REQUEST = 100; // ids travel in the query string; keep URLs well under proxies' limits
 const EPOCH = '1970-01-01T00:00:00.000Z';
@@ -302,11 +304,10 @@ export class SendGridConnector implements Connector {
     const prepared = await this.prepare(connection, batch, fail);
     if (!prepared.length) return outcomes as WriteOutcome[];
 
-    // Which contacts exist before the write decides created vs updated; the job itself only reports counts.
-    const before = await this.lookupEmails(
-      connection,
-      prepared.flatMap((p) => (p.email ? [p.email] : [])),
-    );
+    // Created vs updated is read from the contacts' created_at after the job (the job only reports counts): a
+    // lookup before the write too would double the search calls, and search is what SendGrid's rate budget
+    // (600 requests a minute) spends most on in a large first sync.
+    const writeStart = Date.now();
 
     const listIds = settings.listIds?.length ? settings.listIds : undefined;
     const envelope = jsonBytes(listIds ? { list_ids: listIds, contacts: [] } : { contacts: [] });
@@ -352,8 +353,10 @@ export class SendGridConnector implements Connector {
     }
     for (const p of succeeded) {
       const item = batch[p.index];
-      const existed = p.email ? before.has(p.email) : !!item.externalId;
-      const externalId = (p.email ? after.get(p.email)?.id : undefined) ?? item.externalId;
+      const found = p.email ? after.get(p.email) : undefined;
+      const createdAt = typeof found?.created_at === 'string' ? Date.parse(found.created_at) : NaN;
+      const existed = !!item.externalId || createdAt < writeStart - CLOCK_SKEW_MS;
+      const externalId = found?.id ?? item.externalId;
       outcomes[p.index] = {
         key: item.key,
         status: existed ? WriteStatus.Updated : WriteStatus.Created,

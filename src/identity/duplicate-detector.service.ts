@@ -7,7 +7,7 @@
 //
 // Keeping detection out of the page transaction matters for speed: comparing and loading neighbours costs more
 // than applying the page itself, and on SQLite the page transaction holds the only writer.
-import { Injectable, Logger } from '@nestjs/common';
+import { ConflictException, Injectable, Logger } from '@nestjs/common';
 import { ActorType, type Actor } from '../audit/audit.types';
 import { EmailKeyer } from '../canonical/customer-writer.service';
 import { Clock } from '../common/clock';
@@ -371,13 +371,18 @@ export class DuplicateDetector {
         );
         id = Number(row.id);
       }
-      const m = await this.merges.merge(
-        tx,
-        id,
-        MergeReason.Automatic,
-        p.actor.type ? p.actor : { type: ActorType.System, id: 'identity' },
-      );
-      if (m) result.merged.push(m);
+      try {
+        const m = await this.merges.merge(
+          tx,
+          id,
+          MergeReason.Automatic,
+          p.actor.type ? p.actor : { type: ActorType.System, id: 'identity' },
+        );
+        if (m) result.merged.push(m);
+      } catch (err) {
+        // Decided meanwhile by another worker's batch (checked before the merge writes anything): nothing to do.
+        if (!(err instanceof ConflictException)) throw err;
+      }
     }
     return result;
   }
