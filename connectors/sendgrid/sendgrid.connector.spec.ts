@@ -196,6 +196,32 @@ describe('SendGridConnector against the sandbox', () => {
     expect(sb.store.fieldByName('lead_source')).toBeDefined();
   });
 
+  it('write: known contact ids are kept without a search; a known id gone at SendGrid is looked up again', async () => {
+    const [a, b] = [...sb.store.contacts.values()].filter((c) => c.text.email).slice(0, 2);
+    const lookups = jest.spyOn(connector as unknown as { lookupEmails: () => unknown }, 'lookupEmails');
+    try {
+      const known = await connector.write(conn(), 'contacts', [
+        { key: 'a', externalId: a.id, record: { email: a.text.email, first_name: 'Kept' } },
+      ]);
+      expect(known).toEqual([{ key: 'a', status: WriteStatus.Updated, externalId: a.id }]);
+      expect(sb.store.contacts.get(a.id)!.text.first_name).toBe('Kept');
+      // Nothing to look up: the id is known and SendGrid matched the contact (no contact was created).
+      expect(lookups.mock.calls.flatMap((c) => c[1] as unknown as string[])).toEqual([]);
+
+      // Deleted at SendGrid behind our back: the upsert creates a new contact, and its new id comes back.
+      const email = b.text.email!;
+      sb.store.removeContact(b);
+      const gone = await connector.write(conn(), 'contacts', [
+        { key: 'b', externalId: b.id, record: { email, first_name: 'Again' } },
+      ]);
+      expect(gone[0].status).toBe(WriteStatus.Created);
+      expect(gone[0].externalId).not.toBe(b.id);
+      expect(sb.store.contacts.get(gone[0].externalId!)!.text.email).toBe(email.toLowerCase());
+    } finally {
+      lookups.mockRestore();
+    }
+  });
+
   it('delete: deleted and not-found per id, after the job', async () => {
     const ids = [...sb.store.contacts.keys()].slice(0, 3);
     const unknown = '00000000-0000-4000-8000-000000000000';

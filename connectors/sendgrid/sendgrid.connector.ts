@@ -324,11 +324,15 @@ export class SendGridConnector implements Connector {
 
     const succeeded: Prepared[] = [];
     let written = false;
+    let idsInDoubt = false;
     for (let c = 0; c < chunks.length; c++) {
       try {
-        const ok = await this.upsertChunk(connection, chunks[c], listIds, fail);
+        const { ok, created } = await this.upsertChunk(connection, chunks[c], listIds, fail);
         written = true;
         succeeded.push(...ok);
+        // More contacts created than we had no id for: some known id no longer matched (deleted at SendGrid, or a
+        // merged-away record's contact), so every id of this batch is looked up again.
+        if (created > ok.filter((p) => !batch[p.index].externalId).length) idsInDoubt = true;
       } catch (e) {
         const err = translateError(e, 'upsert contacts');
         // Nothing reached SendGrid yet: fail the call as a whole so the engine retries it cleanly.
@@ -342,20 +346,22 @@ export class SendGridConnector implements Connector {
     }
 
     // New contacts' ids are only known after the job; a failed lookup leaves externalId unset, not the write failed.
+    // Contacts we know the id of keep it: the mapping sends our customer id as external_id, one of SendGrid's
+    // identifiers, so even a changed email updates the same contact and no lookup is needed.
     let after = new Map<string, SgContact>();
     try {
       after = await this.lookupEmails(
         connection,
-        succeeded.flatMap((p) => (p.email ? [p.email] : [])),
+        succeeded.flatMap((p) => (p.email && (idsInDoubt || !batch[p.index].externalId) ? [p.email] : [])),
       );
     } catch {
       after = new Map();
     }
     for (const p of succeeded) {
       const item = batch[p.index];
-      const found = p.email ? after.get(p.email) : undefined;
+      const found = p.email && (idsInDoubt || !item.externalId) ? after.get(p.email) : undefined;
       const createdAt = typeof found?.created_at === 'string' ? Date.parse(found.created_at) : NaN;
-      const existed = !!item.externalId || createdAt < writeStart - CLOCK_SKEW_MS;
+      const existed = found ? !(createdAt >= writeStart - CLOCK_SKEW_MS) : !!item.externalId;
       const externalId = found?.id ?? item.externalId;
       outcomes[p.index] = {
         key: item.key,
@@ -492,7 +498,7 @@ export class SendGridConnector implements Connector {
     chunk: Prepared[],
     listIds: string[] | undefined,
     fail: (i: number, code: ConnectorErrorCode, message: string) => void,
-  ): Promise<Prepared[]> {
+  ): Promise<{ ok: Prepared[]; created: number }> {
     let entries = chunk;
     let jobId: string | undefined;
     // A 400 naming contacts[i] rejects the whole request; those records fail and the rest are sent once more.
@@ -516,10 +522,10 @@ export class SendGridConnector implements Connector {
         for (const [i, msg] of perRecord)
           if (entries[i]) fail(entries[i].index, ConnectorErrorCode.InvalidData, msg);
         entries = entries.filter((_, i) => !perRecord.has(i));
-        if (!entries.length) return [];
+        if (!entries.length) return { ok: [], created: 0 };
       }
     }
-    if (!jobId) return [];
+    if (!jobId) return { ok: [], created: 0 };
     const job = await this.followJob(connection, jobId);
     const errored = job.results?.errored_count ?? 0;
     let rejected = new Map<number, string>();
@@ -535,7 +541,7 @@ export class SendGridConnector implements Connector {
             ConnectorErrorCode.Permanent,
             `import job ${jobId} ${job.status} with ${errored} unattributed errors`,
           );
-        return [];
+        return { ok: [], created: 0 };
       }
     }
     const ok: Prepared[] = [];
@@ -547,7 +553,7 @@ export class SendGridConnector implements Connector {
         fail(e.index, ConnectorErrorCode.InvalidData, msg);
       }
     });
-    return ok;
+    return { ok, created: Number(job.results?.created_count ?? 0) };
   }
 
   /** Polls the job (upsert or delete) until it leaves "pending", bounded by jobTimeoutMs. */
