@@ -481,7 +481,7 @@ async function main(): Promise<void> {
         note('scale_out', `skipped: ${unreachable}`);
       } else {
         console.error('bench: scale_out (1, 2, 4 workers on PostgreSQL + Redis)…');
-        const so = await scaleOut({
+        const so: Json = await scaleOut({
           pgUrl: PG_URL,
           redisUrl: REDIS_URL,
           salesforce: sf,
@@ -489,13 +489,16 @@ async function main(): Promise<void> {
           stopSandbox: (s) => stopChild(s.child),
           workers: SCALE_OUT_WORKERS,
           pageSize: QUICK ? 500 : 2000,
-        });
+        }).catch((e: Error) => ({ error: e.message }));
         results.scale_out = so;
-        note(
-          'scale_out',
-          SCALE_OUT_WORKERS.map((n) => `${n}: ${so[String(n)].records_per_s}/s`).join(', ') +
-            ` (speedup ${JSON.stringify(so.speedup)})`,
-        );
+        if (so.error) note('scale_out', `failed: ${so.error}`);
+        else
+          note(
+            'scale_out',
+            SCALE_OUT_WORKERS.map(
+              (n) => `${n}: ${so[String(n)]?.records_per_s ?? so[String(n)]?.error}/s`,
+            ).join(', ') + ` (speedup ${JSON.stringify(so.speedup)})`,
+          );
       }
     }
   } finally {

@@ -149,6 +149,9 @@ export async function scaleOut(o: ScaleOutOptions): Promise<Json> {
           round((cpuTicks(w.pid!) - perWorkerBefore[i]) / TICKS_PER_S, 1),
         ),
       };
+    } catch (e) {
+      // One cluster size failing (its run failed) is reported, and the other sizes are still measured.
+      out[String(n)] = { error: (e as Error).message };
     } finally {
       await queue.close();
       await Promise.all(workers.map(stopWorker));

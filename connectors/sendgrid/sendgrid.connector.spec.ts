@@ -198,7 +198,10 @@ describe('SendGridConnector against the sandbox', () => {
 
   it('write: known contact ids are kept without a search; a known id gone at SendGrid is looked up again', async () => {
     const [a, b] = [...sb.store.contacts.values()].filter((c) => c.text.email).slice(0, 2);
-    const lookups = jest.spyOn(connector as unknown as { lookupEmails: () => unknown }, 'lookupEmails');
+    const lookups = jest.spyOn(
+      connector as unknown as { lookupEmails: (c: unknown, emails: string[]) => Promise<unknown> },
+      'lookupEmails',
+    );
     try {
       const known = await connector.write(conn(), 'contacts', [
         { key: 'a', externalId: a.id, record: { email: a.text.email, first_name: 'Kept' } },
@@ -206,7 +209,7 @@ describe('SendGridConnector against the sandbox', () => {
       expect(known).toEqual([{ key: 'a', status: WriteStatus.Updated, externalId: a.id }]);
       expect(sb.store.contacts.get(a.id)!.text.first_name).toBe('Kept');
       // Nothing to look up: the id is known and SendGrid matched the contact (no contact was created).
-      expect(lookups.mock.calls.flatMap((c) => c[1] as unknown as string[])).toEqual([]);
+      expect(lookups.mock.calls.flatMap((c) => c[1])).toEqual([]);
 
       // Deleted at SendGrid behind our back: the upsert creates a new contact, and its new id comes back.
       const email = b.text.email!;

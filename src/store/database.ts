@@ -29,7 +29,9 @@ export interface Tx {
   insertMany(table: string, columns: string[], rows: unknown[][], suffix?: string): Promise<void>;
 }
 
-const RETRYABLE_PG_CODES = new Set(['40001', '40P01']);
+// Serialization failure, deadlock, and unique violation: on PostgreSQL two transactions inserting the same key at
+// once (two workers settling pushes of a customer a merge just moved) make one of them fail; the retry sees the row.
+const RETRYABLE_PG_CODES = new Set(['40001', '40P01', '23505']);
 // SQLite allows 32,766 parameters; PostgreSQL 65,535. Stay well below both.
 const MAX_PARAMS = 30000;
 
