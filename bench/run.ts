@@ -490,6 +490,7 @@ async function main(): Promise<void> {
           workers: SCALE_OUT_WORKERS,
           pageSize: QUICK ? 500 : 2000,
         }).catch((e: Error) => ({ error: e.message }));
+        so.mode = results.machine.mode;
         results.scale_out = so;
         if (so.error) note('scale_out', `failed: ${so.error}`);
         else
