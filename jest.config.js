@@ -9,5 +9,5 @@ module.exports = {
   testTimeout: 60000,
   // Most suites wait on loopback HTTP to in-process sandboxes, so two workers keep both cores busy.
   maxWorkers: 2,
-  setupFiles: ['reflect-metadata'],
+  setupFiles: ['reflect-metadata', '<rootDir>/test/support/jest-env.ts'],
 };

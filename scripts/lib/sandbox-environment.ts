@@ -112,6 +112,8 @@ export async function startEnvironment(options: EnvironmentOptions = {}): Promis
     SYNCLINE_API_TOKENS: API_TOKEN,
     PORT: '0',
     HOST: '127.0.0.1',
+    // The environment's three vendors; a connector folder being generated or removed meanwhile is left alone.
+    SYNCLINE_CONNECTORS: 'salesforce,hubspot,sendgrid',
     ...(options.env ?? {}),
   });
   const config = new AppConfig(env, syncline);

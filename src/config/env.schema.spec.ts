@@ -24,6 +24,14 @@ describe('environment schema', () => {
     expect(() => parseEnv(env)).toThrow(ConfigError);
     expect(() => parseEnv(env)).toThrow(message);
   });
+  it('SYNCLINE_CONNECTORS: a comma-separated list of ids, absent or empty meaning every connector', () => {
+    expect(parseEnv({ SYNCLINE_CONNECTORS: ' salesforce, sendgrid ,' }).SYNCLINE_CONNECTORS).toEqual([
+      'salesforce',
+      'sendgrid',
+    ]);
+    expect(parseEnv({ SYNCLINE_CONNECTORS: '' }).SYNCLINE_CONNECTORS).toBeUndefined();
+    expect(parseEnv({}).SYNCLINE_CONNECTORS).toBeUndefined();
+  });
 });
 
 describe('syncline.yaml', () => {

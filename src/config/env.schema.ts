@@ -60,6 +60,21 @@ export const envSchema = z.object({
         message: 'must be a comma-separated list of case, whitespace, gmail-dots, plus-tags',
       },
     ),
+  /**
+   * Connector ids to load (comma-separated); default: every folder under connectors/. Their mappings are the only
+   * ones read. A deployment that syncs two vendors need not load the others.
+   */
+  SYNCLINE_CONNECTORS: z
+    .string()
+    .optional()
+    .transform((v) =>
+      v === undefined || v.trim() === ''
+        ? undefined
+        : v
+            .split(',')
+            .map((x) => x.trim())
+            .filter(Boolean),
+    ),
   /** Fuzzy duplicate detection: off, review (queue only) or auto (merge above the threshold, queue above the floor). */
   SYNCLINE_IDENTITY_MODE: z.enum(['off', 'review', 'auto']).default('auto'),
   SYNCLINE_MERGE_AUTO_THRESHOLD: z.coerce.number().min(0).max(1).default(0.92),

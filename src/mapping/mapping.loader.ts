@@ -106,6 +106,7 @@ function mappingFiles(dir: string, errors: MappingError[]): string[] {
 export function loadMappingsDir(
   dir: string,
   transforms: TransformRegistry = new TransformRegistry(),
+  only?: string[],
 ): LoadResult {
   const errors: MappingError[] = [];
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) {
@@ -115,7 +116,9 @@ export function loadMappingsDir(
       errors: [{ file: displayPath(path.resolve(dir)), field: '', message: 'mappings directory not found' }],
     };
   }
-  const files = mappingFiles(dir, errors);
+  const files = mappingFiles(dir, errors).filter(
+    (f) => !only || only.includes(path.basename(path.dirname(f))),
+  );
   const mappings: CompiledMapping[] = [];
   const seen = new Map<string, string>();
   for (const abs of files) {
@@ -157,8 +160,9 @@ export function loadMappingsDir(
 export function loadMappings(
   dir: string,
   transforms: TransformRegistry = new TransformRegistry(),
+  only?: string[],
 ): CompiledMapping[] {
-  const { mappings, errors } = loadMappingsDir(dir, transforms);
+  const { mappings, errors } = loadMappingsDir(dir, transforms, only);
   if (errors.length) throw new MappingValidationError(errors);
   return mappings;
 }

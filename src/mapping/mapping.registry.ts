@@ -13,6 +13,8 @@ export interface MappingRegistryOptions {
   dir?: string;
   /** Already compiled mappings (tests, previews); when given, nothing is read from disk. */
   mappings?: CompiledMapping[];
+  /** Read only the mappings of these connectors (the ones loaded); default: every vendor folder. */
+  connectors?: string[];
 }
 
 function keyOf(connector: string, object: string): string {
@@ -37,7 +39,9 @@ export class MappingRegistry implements OnApplicationBootstrap {
 
   /** (Re)loads and validates every mapping; throws MappingValidationError with all problems. */
   load(): this {
-    const list = this.options.mappings ?? loadMappings(this.options.dir ?? 'mappings', this.transforms);
+    const list =
+      this.options.mappings ??
+      loadMappings(this.options.dir ?? 'mappings', this.transforms, this.options.connectors);
     const byKey = new Map<string, CompiledMapping>();
     for (const m of list) {
       const key = keyOf(m.connector, m.object);

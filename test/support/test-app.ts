@@ -21,6 +21,7 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
       LOG_LEVEL: 'silent',
       SYNCLINE_API_TOKENS: TEST_TOKEN,
       SYNCLINE_CONFIG: '/nonexistent/syncline.yaml',
+      ...(process.env.SYNCLINE_CONNECTORS ? { SYNCLINE_CONNECTORS: process.env.SYNCLINE_CONNECTORS } : {}),
       ...testDatabaseEnv(target),
       ...env,
     }),
