@@ -90,18 +90,16 @@ export class DuplicateDetector {
   }
 
   /** Block keys go through the email keyer, so with PII encryption on they are keyed digests, not fragments of PII. */
-  private storedKeys(c: CustomerRow): string[] {
+  private storedKeys(c: CustomerRow, strong: Set<string>): string[] {
     const out = new Set<string>();
     for (const k of blockKeys(c.fields)) {
       const stored = this.keyer.key(`block:${k}`).slice(0, 128);
       out.add(stored);
-      if (STRONG_KEY.test(k)) this.strongKeys.add(stored);
+      // Stored keys built from a phone number or a mailbox (see blocking.ts) are evidence on their own.
+      if (STRONG_KEY.test(k)) strong.add(stored);
     }
     return [...out];
   }
-
-  /** Stored keys of this batch that come from a phone or a mailbox (see blocking.ts). */
-  private readonly strongKeys = new Set<string>();
 
   /** Records, in the caller's transaction, that these customers changed and need detection. */
   async enqueue(tx: Tx, customerIds: string[], actor: Actor): Promise<void> {
@@ -200,8 +198,9 @@ export class DuplicateDetector {
 
     // 1. Refresh block keys: only the difference is written (a full sync writes each customer's keys once).
     const keysOf = new Map<string, string[]>();
-    this.strongKeys.clear();
-    for (const c of touched) keysOf.set(c.id, this.storedKeys(c));
+    // Per batch, not per detector: batches of one process may interleave on PostgreSQL.
+    const strongKeys = new Set<string>();
+    for (const c of touched) keysOf.set(c.id, this.storedKeys(c, strongKeys));
     const stored = new Map<string, Set<string>>();
     const touchedIds = touched.map((c) => c.id);
     for (const r of await tx.query<{ block_key: string; customer_id: string }>(
@@ -249,7 +248,7 @@ export class DuplicateDetector {
       const shared = new Map<string, { key: string; n: number; strong: boolean }>();
       for (const key of keysOf.get(c.id)!) {
         // A phone or mailbox key is evidence on its own; so is a name key in a small block (a rare name).
-        const strong = this.strongKeys.has(key) || (members.get(key)?.length ?? 0) <= SMALL_BLOCK;
+        const strong = strongKeys.has(key) || (members.get(key)?.length ?? 0) <= SMALL_BLOCK;
         for (const id of members.get(key) ?? []) {
           if (id === c.id) continue;
           const s = shared.get(id);
