@@ -8,6 +8,7 @@ import { ConflictException, Injectable, Logger, Optional } from '@nestjs/common'
 import { ActorType, type Actor } from '../audit/audit.types';
 import { Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
+import type { SyncConfig } from '../config/syncline-config.schema';
 import { isConnectorError } from '../connectors/connector-error';
 import { ConnectorRegistry } from '../connectors/connector.registry';
 import { ReadMode, type VendorRecord } from '../connectors/connector.types';
@@ -148,13 +149,7 @@ export class SyncRunner {
     try {
       const ctx = await this.connections.context(def.source.connection);
       const connector = this.registry.get(ctx.connector);
-      const allSyncs = (await this.syncs.list()).filter(
-        (s) =>
-          !s.paused &&
-          s.definition.source.connection === def.source.connection &&
-          s.definition.source.object === def.source.object,
-      );
-      const syncDefs = allSyncs.some((s) => s.id === syncId) ? allSyncs.map((s) => s.definition) : [def];
+      const syncDefs = await this.syncsSharingSource(def);
       const maxRetries = options.readRetries ?? 5;
       // With a shared queue on PostgreSQL, pages are applied by the whole cluster (this process reads them).
       const ledger =
@@ -386,57 +381,56 @@ export class SyncRunner {
     const def = sync.definition;
     const ctx = await this.connections.context(def.source.connection);
     const connector = this.registry.get(ctx.connector);
-    const syncDefs = (await this.syncs.list())
-      .filter(
-        (s) =>
-          !s.paused &&
-          s.definition.source.connection === def.source.connection &&
-          s.definition.source.object === def.source.object,
-      )
-      .map((s) => s.definition);
-    let lastError: unknown;
-    for (let attempt = 0; attempt < 4; attempt++) {
-      try {
-        await this.db.transaction(async (tx) => {
-          const [current] = await tx.query(
-            `SELECT status FROM run_pages WHERE run_id = ? AND seq = ?${tx.dialect === 'postgres' ? ' FOR UPDATE' : ''}`,
-            [runId, seq],
-          );
-          if (current?.status !== PageStatus.Queued) return;
-          const c = await this.inbound.processPage(tx, page.records, page.deleted, {
-            connection: ctx,
-            connector,
-            object: def.source.object,
-            syncs: syncDefs.some((d) => d.id === def.id) ? syncDefs : [def],
-            actor: page.actor,
-            correlationId: runId,
-            runId,
-            readAt: new Date(page.readAt),
-          });
-          await tx.execute(
-            'UPDATE run_pages SET status = ?, counts = ?, payload = NULL, applied_at = ?, applied_by = ? WHERE run_id = ? AND seq = ?',
-            [PageStatus.Applied, JSON.stringify(c), this.clock.nowIso(), this.owner, runId, seq],
-          );
+    const syncDefs = await this.syncsSharingSource(def);
+    try {
+      await this.db.transaction(async (tx) => {
+        const [current] = await tx.query(
+          `SELECT status FROM run_pages WHERE run_id = ? AND seq = ?${tx.dialect === 'postgres' ? ' FOR UPDATE' : ''}`,
+          [runId, seq],
+        );
+        if (current?.status !== PageStatus.Queued) return;
+        const c = await this.inbound.processPage(tx, page.records, page.deleted, {
+          connection: ctx,
+          connector,
+          object: def.source.object,
+          syncs: syncDefs,
+          actor: page.actor,
+          correlationId: runId,
+          runId,
+          readAt: new Date(page.readAt),
         });
-        // Detection of what this page changed runs here too, so the cluster shares it.
-        await this.duplicates?.drain();
-        return;
-      } catch (err) {
-        // Two pages creating one customer at once (same email on both) collide on a unique key: the retry finds
-        // the customer the other page created.
-        lastError = err;
-        await new Promise((r) => setTimeout(r, 50 * 2 ** attempt + Math.random() * 50));
-      }
+        await tx.execute(
+          'UPDATE run_pages SET status = ?, counts = ?, payload = NULL, applied_at = ?, applied_by = ? WHERE run_id = ? AND seq = ?',
+          [PageStatus.Applied, JSON.stringify(c), this.clock.nowIso(), this.owner, runId, seq],
+        );
+      });
+    } catch (err) {
+      // Conflicts with pages applied beside this one (deadlocks, two pages inserting one key) were already
+      // retried by Database.transaction; what is left fails the page, and with it the run.
+      const message = redactText(
+        isConnectorError(err) ? `${err.code}: ${err.message}` : (err as Error).message,
+      );
+      await this.db.transaction((tx) =>
+        tx.execute(
+          "UPDATE run_pages SET status = ?, error = ?, payload = NULL WHERE run_id = ? AND seq = ? AND status = 'queued'",
+          [PageStatus.Failed, message, runId, seq],
+        ),
+      );
+      return;
     }
-    const message = redactText(
-      isConnectorError(lastError) ? `${lastError.code}: ${lastError.message}` : (lastError as Error).message,
+    // Detection of what this page changed runs here too, so the cluster shares it.
+    await this.duplicates?.drain();
+  }
+
+  /** Every unpaused sync reading the same source as `def` (they share its pages); `def` alone when it is not stored. */
+  private async syncsSharingSource(def: SyncConfig): Promise<SyncConfig[]> {
+    const sharing = (await this.syncs.list()).filter(
+      (s) =>
+        !s.paused &&
+        s.definition.source.connection === def.source.connection &&
+        s.definition.source.object === def.source.object,
     );
-    await this.db.transaction((tx) =>
-      tx.execute(
-        "UPDATE run_pages SET status = ?, error = ?, payload = NULL WHERE run_id = ? AND seq = ? AND status = 'queued'",
-        [PageStatus.Failed, message, runId, seq],
-      ),
-    );
+    return sharing.some((s) => s.id === def.id) ? sharing.map((s) => s.definition) : [def];
   }
 
   async runs(syncId: string, limit = 50): Promise<RunSummary[]> {
