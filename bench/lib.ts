@@ -225,3 +225,38 @@ export function percentile(sorted: number[], p: number): number {
   const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
   return sorted[i];
 }
+
+const sqlStats = new Map<string, { n: number; ms: number }>();
+
+/**
+ * Diagnostics: times every SQLite statement through TypeORM's better-sqlite3 query runner, by statement shape
+ * (placeholders collapsed, so one IN list of any length is one entry). Read the totals with sqlStatsRows().
+ */
+export function traceSql(): void {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { BetterSqlite3QueryRunner } = require('typeorm/driver/better-sqlite3/BetterSqlite3QueryRunner');
+  const proto = BetterSqlite3QueryRunner.prototype as { query: (...a: unknown[]) => Promise<unknown> };
+  const original = proto.query;
+  proto.query = async function (this: unknown, ...args: unknown[]) {
+    const t = performance.now();
+    try {
+      return await original.apply(this, args);
+    } finally {
+      const key = String(args[0])
+        .replace(/(\?,\s*)+\?/g, '?…')
+        .replace(/\(\?(, \?)*\)/g, '(?…)')
+        .slice(0, 140);
+      const s = sqlStats.get(key) ?? { n: 0, ms: 0 };
+      s.n++;
+      s.ms += performance.now() - t;
+      sqlStats.set(key, s);
+    }
+  };
+}
+
+/** Statement shapes by total time, slowest first. */
+export function sqlStatsRows(): { ms: number; n: number; sql: string }[] {
+  return [...sqlStats.entries()]
+    .sort((a, b) => b[1].ms - a[1].ms)
+    .map(([sql, s]) => ({ ms: Math.round(s.ms), n: s.n, sql }));
+}

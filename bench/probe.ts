@@ -5,28 +5,8 @@ import { SyncRunner } from '../src/sync/sync-runner.service';
 import { RunTrigger } from '../src/sync/sync.types';
 import * as os from 'node:os';
 import * as path from 'node:path';
-// Time per SQL statement shape (placeholders collapsed), printed at the end.
-const sqlStats = new Map<string, { n: number; ms: number }>();
-{
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { BetterSqlite3QueryRunner } = require('typeorm/driver/better-sqlite3/BetterSqlite3QueryRunner');
-  const proto = BetterSqlite3QueryRunner.prototype as { query: (...a: unknown[]) => Promise<unknown> };
-  const original = proto.query;
-  proto.query = async function (this: unknown, ...args: unknown[]) {
-    const t = performance.now();
-    try {
-      return await original.apply(this, args);
-    } finally {
-      const key = String(args[0])
-        .replace(/(\?,\s*)+\?/g, '?…')
-        .slice(0, 120);
-      const st = sqlStats.get(key) ?? { n: 0, ms: 0 };
-      st.n++;
-      st.ms += performance.now() - t;
-      sqlStats.set(key, st);
-    }
-  };
-}
+import { sqlStatsRows, traceSql } from './lib';
+traceSql();
 (async () => {
   const n = Number(process.argv[2] ?? 10000);
   const file = path.join(os.tmpdir(), `probe-${Date.now()}.sqlite`);
@@ -99,7 +79,6 @@ const sqlStats = new Map<string, { n: number; ms: number }>();
     }),
   );
   console.log(JSON.stringify(Object.fromEntries(Object.entries(timers).map(([k, v]) => [k, Math.round(v)]))));
-  for (const [sql, st] of [...sqlStats].sort((a, b) => b[1].ms - a[1].ms).slice(0, 15))
-    console.log(Math.round(st.ms), st.n, sql);
+  for (const r of sqlStatsRows().slice(0, 15)) console.log(r.ms, r.n, r.sql);
   await env.close();
 })();

@@ -12,7 +12,16 @@ import { parseEnv } from '../src/config/env.schema';
 import { synclineConfigSchema } from '../src/config/syncline-config.schema';
 import { SyncRunner } from '../src/sync/sync-runner.service';
 import { RunTrigger } from '../src/sync/sync.types';
-import { emit, OUT_DIR, peakRssMb, round, serveRequests, type SandboxReady } from './lib';
+import {
+  emit,
+  OUT_DIR,
+  peakRssMb,
+  round,
+  serveRequests,
+  sqlStatsRows,
+  traceSql,
+  type SandboxReady,
+} from './lib';
 
 export const SF_WEBHOOK_SECRET = 'bench-outbound-message-secret';
 export const FULL_SYNC_ID = 'bench-sf-sg';
@@ -81,37 +90,11 @@ export function benchConfig(sb: Sandboxes) {
   return synclineConfigSchema.parse({ connections, syncs });
 }
 
-/** Diagnostic (BENCH_SQL_STATS=1): time spent per SQL statement shape, written to bench/out/sql-stats.json at exit. */
-const sqlStats = new Map<string, { n: number; ms: number }>();
-function traceSql(): void {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { BetterSqlite3QueryRunner } = require('typeorm/driver/better-sqlite3/BetterSqlite3QueryRunner');
-  const proto = BetterSqlite3QueryRunner.prototype as { query: (...a: unknown[]) => Promise<unknown> };
-  const original = proto.query;
-  proto.query = async function (this: unknown, ...args: unknown[]) {
-    const t = performance.now();
-    try {
-      return await original.apply(this, args);
-    } finally {
-      // The statement shape: placeholders collapsed so one IN list of any length is one entry.
-      const key = String(args[0])
-        .replace(/(\?,\s*)+\?/g, '?…')
-        .replace(/\(\?(, \?)*\)/g, '(?…)')
-        .slice(0, 140);
-      const s = sqlStats.get(key) ?? { n: 0, ms: 0 };
-      s.n++;
-      s.ms += performance.now() - t;
-      sqlStats.set(key, s);
-    }
-  };
-}
-
+/** Diagnostic (BENCH_SQL_STATS=1): time per SQL statement shape, written to bench/out/sql-stats.json at exit. */
 function writeSqlStats(): void {
-  if (!sqlStats.size) return;
-  const rows = [...sqlStats.entries()]
-    .sort((a, b) => b[1].ms - a[1].ms)
-    .map(([sql, s]) => ({ ms: Math.round(s.ms), n: s.n, sql }));
-  fs.writeFileSync(path.join(OUT_DIR, 'sql-stats.json'), `${JSON.stringify(rows, null, 2)}\n`);
+  const rows = sqlStatsRows();
+  if (rows.length)
+    fs.writeFileSync(path.join(OUT_DIR, 'sql-stats.json'), `${JSON.stringify(rows, null, 2)}\n`);
 }
 
 async function main(): Promise<void> {
