@@ -55,7 +55,7 @@ describe('sync resilience', () => {
       const original = db.transaction.bind(db);
       let crashAt = 0;
       let statements = 0;
-      // Each attempt crashes one statement later than the previous one, walking through every step of a page
+      // Each attempt crashes a few statements later than the previous one, walking through every step of a page
       // (quarantine, customers, identities, versions, audit, outbox, outcomes, cursor) and of the outbox settle.
       db.transaction = (<T>(fn: (tx: Tx) => Promise<T>, retries?: number) =>
         original(async (tx) => {
@@ -78,7 +78,7 @@ describe('sync resilience', () => {
           return fn(crashing);
         }, retries)) as Database['transaction'];
       let failures = 0;
-      for (crashAt = 3; crashAt < 400; crashAt += 7) {
+      for (crashAt = 3; crashAt < 400; crashAt += 4) {
         statements = 0;
         const run = await runner
           .run('sf-contacts', { trigger: RunTrigger.Manual, pageSize: 50 })
