@@ -667,6 +667,7 @@ export class OutboxService {
   ): Promise<void> {
     if (!items.length) return;
     const byCustomer = new Map(items.map((x) => [x.row.customer_id, x]));
+    await this.deleteReplacedRecords(tx, [...byCustomer.values()]);
     await tx.insertMany(
       'destination_state',
       ['connection', 'object', 'customer_id', 'external_id', 'last_hash', 'last_version', 'pushed_at'],
@@ -689,6 +690,51 @@ export class OutboxService {
       identities.map(({ row, externalId }) => [row.connection, row.object, externalId, row.customer_id, now]),
       'ON CONFLICT (connection, object, external_id) DO NOTHING',
     );
+  }
+
+  /**
+   * A write that answers with a different record than the one we hold for the customer leaves that record behind
+   * at the vendor: a merge moved the loser's record to a survivor whose push was already in flight, or a vendor that
+   * matches by email created a new record for a survivor whose email differs from the loser's. The record left
+   * behind is a duplicate of the person; it is handed to a merged-away customer of the survivor and deleted from the
+   * vendor like any merge twin.
+   */
+  private async deleteReplacedRecords(
+    tx: Tx,
+    items: { row: OutboxRow; externalId: string | null }[],
+  ): Promise<void> {
+    const withId = items.filter((x) => x.externalId && x.row.op === OutboxOp.Upsert);
+    if (!withId.length) return;
+    const { connection, object } = withId[0].row;
+    for (let i = 0; i < withId.length; i += 500) {
+      const slice = withId.slice(i, i + 500);
+      const held = await tx.query<{ customer_id: string; external_id: string }>(
+        `SELECT customer_id, external_id FROM destination_state WHERE connection = ? AND object = ? AND external_id IS NOT NULL AND customer_id IN (${slice.map(() => '?').join(',')})`,
+        [connection, object, ...slice.map((x) => x.row.customer_id)],
+      );
+      const answered = new Map(slice.map((x) => [x.row.customer_id, x]));
+      for (const h of held) {
+        const x = answered.get(h.customer_id)!;
+        if (x.externalId === h.external_id) continue;
+        const [carrier] = await tx.query<{ id: string }>(
+          'SELECT c.id FROM customers c WHERE c.merged_into = ? AND NOT EXISTS (SELECT 1 FROM destination_state d WHERE d.connection = ? AND d.object = ? AND d.customer_id = c.id) ORDER BY c.updated_at DESC LIMIT 1',
+          [h.customer_id, connection, object],
+        );
+        if (!carrier) {
+          // Not a merge: the vendor replaced the record itself (deleted there and written anew); the old id is gone.
+          this.log.warn(
+            `${connection}/${object} answered a new record for customer ${h.customer_id}; the record it held before is no longer tracked`,
+          );
+          continue;
+        }
+        await tx.insertMany(
+          'destination_state',
+          ['connection', 'object', 'customer_id', 'external_id', 'last_hash', 'last_version', 'pushed_at'],
+          [[connection, object, carrier.id, h.external_id, '', 0, this.clock.nowIso()]],
+        );
+        await this.enqueue(tx, connection, object, [carrier.id], OutboxOp.Delete, x.row.sync_id);
+      }
+    }
   }
 
   private async destinationStates(connection: string, object: string, customerIds: string[]) {

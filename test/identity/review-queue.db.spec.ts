@@ -79,4 +79,63 @@ describe(`duplicate review queue (${target.type})`, () => {
     const again = await request(env.url).post(`/merge-candidates/${second.id}/accept`).set(auth());
     expect(again.status).toBeGreaterThanOrEqual(400);
   });
+  it("a survivor that takes over the loser's SendGrid contact leaves one contact there, whichever SendGrid matched", async () => {
+    const db = env.app.get(Database);
+    const list = await request(env.url)
+      .get('/merge-candidates')
+      .query({ status: 'pending' })
+      .set(auth())
+      .expect(200);
+    const pending = list.body.candidates ?? list.body.items ?? list.body;
+    // A pair whose contacts at SendGrid carry different emails: SendGrid matches an upsert by email or by our
+    // external_id, so the survivor's upsert cannot land on the loser's contact and creates one.
+    const sgEmail = (customerId: string) =>
+      (env.sendgrid.state().records as { email: string; external_id: string }[])
+        .find((r) => r.external_id === customerId)
+        ?.email.toLowerCase();
+    const pairOf = (x: Record<string, string>) => [x.customerA ?? x.customer_a, x.customerB ?? x.customer_b];
+    const c = pending.find((x: Record<string, string>) => {
+      const [a, b] = pairOf(x).map(sgEmail);
+      return a && b && a !== b;
+    });
+    expect(c).toBeDefined();
+    const ids = pairOf(c) as string[];
+    // The merge keeps the smaller id. Make the survivor one that never reached SendGrid (as when its first push
+    // was still in flight when another worker merged): the merge then moves the loser's contact to it.
+    const [survivor, loser] = [...ids].sort();
+    const state = async (id: string) =>
+      (
+        await db.query(
+          "SELECT external_id FROM destination_state WHERE connection = 'sendgrid' AND object = 'contacts' AND customer_id = ?",
+          [id],
+        )
+      )[0]?.external_id as string | undefined;
+    const survivorContact = await state(survivor);
+    const loserContact = await state(loser);
+    expect(survivorContact).toBeDefined();
+    expect(loserContact).toBeDefined();
+    const store = env.sendgrid.store;
+    store.removeContact(store.contacts.get(survivorContact!)!);
+    await db.transaction((tx) =>
+      tx.execute("DELETE FROM destination_state WHERE connection = 'sendgrid' AND customer_id = ?", [
+        survivor,
+      ]),
+    );
+
+    await request(env.url).post(`/merge-candidates/${c.id}/accept`).set(auth()).expect(200);
+    expect(await state(survivor)).toBe(loserContact);
+    const outbox = env.app.get(OutboxService);
+    await outbox.drain('sendgrid', 'contacts', { waitForLock: true });
+    await outbox.drain('sendgrid', 'contacts', { waitForLock: true });
+
+    // Whichever contact the survivor's upsert landed on (a new one for its own email, or the loser's when the merge
+    // kept the loser's email), SendGrid now holds exactly one contact for the person, and it is the survivor's.
+    const now = await state(survivor);
+    expect(now).toBeDefined();
+    const forPerson = (env.sendgrid.state().records as { id: string; external_id: string }[]).filter(
+      (r) => r.id === loserContact || r.id === now || ids.includes(r.external_id),
+    );
+    expect(forPerson.map((r) => r.id)).toEqual([now]);
+    expect(await state(loser)).toBeUndefined();
+  });
 });

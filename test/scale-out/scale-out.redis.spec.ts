@@ -243,7 +243,8 @@ if (!REDIS_URL) {
         syncs: [
           {
             id: 'contacts',
-            source: { connection: 'salesforce', object: 'Contact' },
+            // Small pages, so the cluster has several to share.
+            source: { connection: 'salesforce', object: 'Contact', pageSize: 50 },
             destinations: [
               { connection: 'sendgrid', object: 'contacts' },
               { connection: 'hubspot', object: 'contacts' },
@@ -329,6 +330,12 @@ if (!REDIS_URL) {
         `full sync on 3 workers: ${read} records in ${runS.toFixed(1)} s of run (${Math.round(read / runS)} records/s, the HubSpot budget of ${HUBSPOT_BUDGET.requests}/s bounding it), settled ${((Date.now() - t0) / 1000).toFixed(1)} s after the enqueue`,
       );
       await expectConsistent();
+      // One process read the source; the pages it read were applied across the cluster.
+      const appliers = await sql<{ applied_by: string; n: string }>(
+        "SELECT p.applied_by, COUNT(*) AS n FROM run_pages p JOIN sync_runs r ON r.id = p.run_id WHERE r.sync_id = 'contacts' AND p.status = 'applied' GROUP BY p.applied_by",
+      );
+      console.log(`pages applied per worker: ${appliers.map((a) => a.n).join(', ')}`);
+      expect(appliers.length).toBeGreaterThanOrEqual(2);
       // Three processes drained two HubSpot connections on one token, and the vendor never had to refuse one.
       expect(hubspotCalls.filter((c) => !c.allowed)).toEqual([]);
       expect(hubspotCalls.length).toBeGreaterThanOrEqual(8);
