@@ -178,6 +178,12 @@ export class DuplicateDetector {
   async detectBatch(tx: Tx, limit = BATCH, actor?: Actor): Promise<DetectionResult> {
     const result: DetectionResult = { processed: 0, compared: 0, candidates: 0, merged: [] };
     if (!this.enabled) return result;
+    // Two batches run side by side on PostgreSQL would each write their block keys and look for neighbours
+    // before the other's keys are committed, and miss each other (write skew): two customers created at once by
+    // two workers would both pass as unique. Batches take turns across the cluster; each then sees every key an
+    // earlier batch committed. (SQLite has one writer already.)
+    if (tx.dialect === 'postgres')
+      await tx.query("SELECT pg_advisory_xact_lock(hashtext('syncline:duplicate-detection'))");
     const pending = await tx.query<{ customer_id: string; actor_type: string; actor_id: string }>(
       `SELECT customer_id, actor_type, actor_id FROM identity_pending${
         actor ? ' WHERE actor_type = ? AND actor_id = ?' : ''

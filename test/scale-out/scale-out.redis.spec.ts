@@ -173,10 +173,15 @@ if (!REDIS_URL) {
       expect(hs.length).toBe(customers); // every customer reached the CRM
       for (const e of hsEmails) expect(sourceEmails.has(e)).toBe(true);
       if (title) expect(hs.filter((c) => c.props.jobtitle !== title).map((c) => c.props.email)).toEqual([]);
-      const sg = sendgrid.state().records as { email: string }[];
-      expect(sg.length).toBe(
-        await num("SELECT COUNT(*) FROM outbox WHERE connection = 'sendgrid' AND status = 'sent'"),
+      const sg = sendgrid.state().records as { id: string; email: string }[];
+      // Every contact at SendGrid is the record of exactly one live customer, and every record we hold is there:
+      // no merged-away customer's contact is left behind, none is tracked twice.
+      const tracked = await sql<{ external_id: string; live: string }>(
+        "SELECT d.external_id, CASE WHEN c.merged_into IS NULL THEN 1 ELSE 0 END AS live FROM destination_state d JOIN customers c ON c.id = d.customer_id WHERE d.connection = 'sendgrid' AND d.external_id IS NOT NULL",
       );
+      expect(tracked.filter((t) => Number(t.live) !== 1)).toEqual([]);
+      expect(new Set(tracked.map((t) => t.external_id)).size).toBe(tracked.length);
+      expect(sg.map((c) => c.id).sort()).toEqual(tracked.map((t) => t.external_id).sort());
       for (const c of sg) expect(sourceEmails.has(c.email.toLowerCase())).toBe(true);
       expect(await num("SELECT COUNT(*) FROM outbox WHERE status IN ('pending', 'dead')")).toBe(0);
     };
