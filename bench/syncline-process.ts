@@ -97,6 +97,9 @@ function writeSqlStats(): void {
     fs.writeFileSync(path.join(OUT_DIR, 'sql-stats.json'), `${JSON.stringify(rows, null, 2)}\n`);
 }
 
+/** Sampling interval of a run's read/sent timeline. */
+const TIMELINE_EVERY_MS = 5_000;
+
 async function main(): Promise<void> {
   if (process.env.BENCH_SQL_STATS) traceSql();
   const sandboxes = JSON.parse(process.env.BENCH_SANDBOXES ?? '') as Sandboxes;
@@ -140,9 +143,26 @@ async function main(): Promise<void> {
           peak.external_mb = Math.max(peak.external_mb, Math.round(u.external / 2 ** 20));
         }, 100);
         const started = process.hrtime.bigint();
-        const run = await app.get(SyncRunner).run(syncId, { trigger: RunTrigger.Manual });
+        // Where a run spends its wall time: records read and applied vs records sent, sampled over the run.
+        const seen = { read: 0, sent: 0 };
+        const elapsed = () => round(Number(process.hrtime.bigint() - started) / 1e9, 1);
+        const timeline: { t_s: number; read: number; sent: number }[] = [];
+        const tick = setInterval(() => {
+          timeline.push({ t_s: elapsed(), ...seen });
+        }, TIMELINE_EVERY_MS);
+        const run = await app.get(SyncRunner).run(syncId, {
+          trigger: RunTrigger.Manual,
+          onProgress: (p) => {
+            if (p.phase === 'inbound') seen.read = p.counts.read;
+            else seen.sent = p.counts.sent + p.counts.suppressed + p.counts.unchanged;
+          },
+        });
         const wallS = Number(process.hrtime.bigint() - started) / 1e9;
         clearInterval(sample);
+        clearInterval(tick);
+        timeline.push({ t_s: elapsed(), ...seen });
+        // The read is done when the last record was read; what follows is the push and detection tail.
+        const readDone = timeline.find((x) => x.read >= seen.read)?.t_s ?? null;
         return {
           sync: syncId,
           status: run.status,
@@ -152,6 +172,8 @@ async function main(): Promise<void> {
           wall_s: round(wallS, 3),
           peak_rss_mb: peakRssMb(),
           memory_peaks: peak,
+          read_done_s: readDone,
+          timeline,
         };
       }
       case 'stats':

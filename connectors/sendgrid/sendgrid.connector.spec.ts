@@ -4,6 +4,7 @@ import {
   ConnectorError,
   ConnectorErrorCode,
   ConnectorRegistry,
+  RateLimiter,
   ReadMode,
   WriteStatus,
   type ConnectionContext,
@@ -14,6 +15,7 @@ import {
 import { ConnectorsModule } from '../../src/connectors/connectors.module';
 import { MappingModule } from '../../src/mapping';
 import { conformance } from './conformance';
+import { RATE_BUDGET } from './sendgrid.connector';
 import { startSandbox, type SendGridSandbox } from './sandbox';
 
 async function collect(it: AsyncIterable<ReadPage>): Promise<ReadPage[]> {
@@ -302,6 +304,28 @@ describe('SendGridConnector against the sandbox', () => {
       expect(e.retryAfterMs).toBeGreaterThan(0);
       expect(e.retryAfterMs).toBeLessThanOrEqual(6_000);
     } finally {
+      sb.configureRateLimit({ limit: 600, windowMs: 60_000 });
+    }
+  });
+
+  it('paces requests by the budget SendGrid states in X-RateLimit-Limit, the documented 600/min until told', async () => {
+    const limiter = moduleRef.get(RateLimiter);
+    const acquire = jest.spyOn(limiter, 'acquire');
+    const c = conn();
+    try {
+      sb.configureRateLimit({ limit: 5_000, windowMs: 60_000 });
+      await connector.check(c);
+      await connector.check(c);
+      const budgets = acquire.mock.calls.map(([, b]) => b);
+      expect(budgets[0]).toEqual(RATE_BUDGET);
+      expect(budgets.at(-1)).toEqual({ requests: 5_000, perMs: 60_000 });
+      // A smaller budget stated later is followed too.
+      sb.configureRateLimit({ limit: 50, windowMs: 60_000 });
+      await connector.check(c);
+      await connector.check(c);
+      expect(acquire.mock.calls.at(-1)![1]).toEqual({ requests: 50, perMs: 60_000 });
+    } finally {
+      acquire.mockRestore();
       sb.configureRateLimit({ limit: 600, windowMs: 60_000 });
     }
   });
