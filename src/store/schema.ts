@@ -10,6 +10,7 @@ import { Privacy1763800400000 } from './migrations/1763800400000-privacy';
 import { IdentityConsent1763800200000 } from './migrations/1763800200000-identity-consent';
 import { IdentityPending1763800500000 } from './migrations/1763800500000-identity-pending';
 import { RunPages1763800600000 } from './migrations/1763800600000-run-pages';
+import { MergedCustomers1763800700000 } from './migrations/1763800700000-merged-customers';
 
 export const ENTITIES = [
   CustomerEntity,
@@ -26,4 +27,5 @@ export const MIGRATIONS = [
   Privacy1763800400000,
   IdentityPending1763800500000,
   RunPages1763800600000,
+  MergedCustomers1763800700000,
 ];

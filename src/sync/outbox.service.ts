@@ -647,7 +647,18 @@ export class OutboxService {
           'SELECT external_id FROM destination_state WHERE connection = ? AND object = ? AND customer_id = ?',
           [connection, object, m.merged_into],
         );
-        if (theirs) {
+        const [mine] = await tx.query(
+          'SELECT external_id FROM destination_state WHERE connection = ? AND object = ? AND customer_id = ?',
+          [connection, object, m.id],
+        );
+        if (theirs && mine?.external_id && theirs.external_id === mine.external_id) {
+          // The merge already gave the loser's record to the survivor; this push only touched that same record.
+          await tx.execute(
+            'DELETE FROM destination_state WHERE connection = ? AND object = ? AND customer_id = ?',
+            [connection, object, m.id],
+          );
+          await this.enqueue(tx, connection, object, [m.merged_into], OutboxOp.Upsert, syncId);
+        } else if (theirs) {
           await this.enqueue(tx, connection, object, [m.id], OutboxOp.Delete, syncId);
         } else {
           await tx.execute(
@@ -723,7 +734,7 @@ export class OutboxService {
         if (!carrier) {
           // Not a merge: the vendor replaced the record itself (deleted there and written anew); the old id is gone.
           this.log.warn(
-            `${connection}/${object} answered a new record for customer ${h.customer_id}; the record it held before is no longer tracked`,
+            `${connection}/${object} answered record ${x.externalId} for customer ${h.customer_id}, which had ${h.external_id}; no merged-away customer to delete the old one for, so it is no longer tracked`,
           );
           continue;
         }

@@ -1,6 +1,7 @@
 import request from 'supertest';
 import { Database } from '../../src/store/database';
 import { OutboxService } from '../../src/sync/outbox.service';
+import { OutboxOp } from '../../src/sync/sync.types';
 import { SyncRunner } from '../../src/sync/sync-runner.service';
 import { RunTrigger } from '../../src/sync/sync.types';
 import { startEnvironment, type Environment } from '../../scripts/lib/sandbox-environment';
@@ -137,5 +138,75 @@ describe(`duplicate review queue (${target.type})`, () => {
     );
     expect(forPerson.map((r) => r.id)).toEqual([now]);
     expect(await state(loser)).toBeUndefined();
+  });
+  it("a merge landing while the loser's push is in flight leaves the survivor tracking a contact that exists", async () => {
+    const db = env.app.get(Database);
+    const list = await request(env.url)
+      .get('/merge-candidates')
+      .query({ status: 'pending' })
+      .set(auth())
+      .expect(200);
+    const pending = list.body.candidates ?? list.body.items ?? list.body;
+    const stateOf = async (id: string) =>
+      (
+        await db.query(
+          "SELECT external_id FROM destination_state WHERE connection = 'sendgrid' AND object = 'contacts' AND customer_id = ?",
+          [id],
+        )
+      )[0]?.external_id as string | undefined;
+    // A pair both at SendGrid (some customers have no email consent and never reach it).
+    let c: Record<string, string> | undefined;
+    for (const x of pending as Record<string, string>[]) {
+      const pair = [x.customerA ?? x.customer_a, x.customerB ?? x.customer_b];
+      if ((await stateOf(pair[0])) && (await stateOf(pair[1]))) {
+        c = x;
+        break;
+      }
+    }
+    expect(c).toBeDefined();
+    const ids = [c!.customerA ?? c!.customer_a, c!.customerB ?? c!.customer_b];
+    const [survivor, loser] = [...ids].sort();
+    const loserContact = (await stateOf(loser))!;
+    const survivorContact = (await stateOf(survivor))!;
+    expect(loserContact).toBeDefined();
+    // The survivor has nothing at SendGrid yet, so the merge hands it the loser's contact.
+    env.sendgrid.store.removeContact(env.sendgrid.store.contacts.get(survivorContact)!);
+    await db.transaction(async (tx) => {
+      await tx.execute("DELETE FROM destination_state WHERE connection = 'sendgrid' AND customer_id = ?", [
+        survivor,
+      ]);
+      // The loser is pushed again (its content differs from what SendGrid last got).
+      await tx.execute(
+        "UPDATE destination_state SET last_hash = 'stale' WHERE connection = 'sendgrid' AND customer_id = ?",
+        [loser],
+      );
+    });
+    const outbox = env.app.get(OutboxService);
+    await db.transaction((tx) =>
+      outbox.enqueue(tx, 'sendgrid', 'contacts', [loser], OutboxOp.Upsert, 'sf-contacts'),
+    );
+    // SendGrid's import job takes a while: the merge is accepted while the loser's upsert waits on it.
+    env.sendgrid.setJobDelay(400);
+    try {
+      const inFlight = outbox.drain('sendgrid', 'contacts', { waitForLock: true });
+      await new Promise((r) => setTimeout(r, 150));
+      await request(env.url).post(`/merge-candidates/${c!.id}/accept`).set(auth()).expect(200);
+      await inFlight;
+    } finally {
+      env.sendgrid.setJobDelay(20);
+    }
+    await outbox.drain('sendgrid', 'contacts', { waitForLock: true });
+    await outbox.drain('sendgrid', 'contacts', { waitForLock: true });
+
+    // One contact for the person at SendGrid, the one the survivor tracks; the loser tracks none.
+    const now = await stateOf(survivor);
+    expect(now).toBeDefined();
+    const atSg = env.sendgrid.state().records as { id: string; external_id: string }[];
+    expect(atSg.some((r) => r.id === now)).toBe(true);
+    const forPerson = atSg.filter(
+      (r) => r.id === loserContact || r.id === now || ids.includes(r.external_id),
+    );
+    expect(forPerson.map((r) => r.id)).toEqual([now]);
+    expect(await stateOf(loser)).toBeUndefined();
   });
 });
