@@ -14,7 +14,7 @@ traceSql();
     contacts: n,
     env: {
       DATABASE_URL: `sqlite:${file}`,
-      LOG_LEVEL: 'warn',
+      LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
       SYNCLINE_IDENTITY_MODE: process.env.SYNCLINE_IDENTITY_MODE ?? 'auto',
     },
     defaultSync: { destinations: [{ connection: 'sendgrid', object: 'contacts' }] },
@@ -80,5 +80,23 @@ traceSql();
   );
   console.log(JSON.stringify(Object.fromEntries(Object.entries(timers).map(([k, v]) => [k, Math.round(v)]))));
   for (const r of sqlStatsRows().slice(0, 15)) console.log(r.ms, r.n, r.sql);
+  // Consistency: SendGrid holds exactly the contacts tracked for live customers.
+  const { Database: Db } = await import('../src/store/database');
+  const tracked = await env.app
+    .get(Db)
+    .query<{ external_id: string; merged_into: string | null }>(
+      "SELECT d.external_id, c.merged_into FROM destination_state d JOIN customers c ON c.id = d.customer_id WHERE d.connection = 'sendgrid' AND d.external_id IS NOT NULL",
+    );
+  const atSg = new Set((env.sendgrid.state().records as { id: string }[]).map((r) => r.id));
+  const trackedIds = new Set(tracked.map((t) => t.external_id));
+  console.log(
+    JSON.stringify({
+      at_sendgrid: atSg.size,
+      tracked: tracked.length,
+      tracked_for_merged: tracked.filter((t) => t.merged_into).length,
+      untracked_at_sendgrid: [...atSg].filter((id) => !trackedIds.has(id)).length,
+      tracked_missing_at_sendgrid: [...trackedIds].filter((id) => !atSg.has(id)).length,
+    }),
+  );
   await env.close();
 })();

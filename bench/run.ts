@@ -405,6 +405,9 @@ async function main(): Promise<void> {
         const full = syncFigures(await bc.request({ cmd: 'run', sync: FULL_SYNC_ID }));
         full.at_destination = await sendgridCount(sg);
         results.full_sync = { sqlite: full };
+        console.error(
+          `bench: full_sync sqlite timeline (t_s read sent awaiting_detection awaiting_push): ${(full.timeline as Json[]).map((x) => `${x.t_s} ${x.read} ${x.sent} ${x.awaiting_detection ?? '-'} ${x.awaiting_push ?? '-'}`).join(' | ')}`,
+        );
         note(
           'full_sync sqlite',
           `${full.records} records (${full.at_destination} at SendGrid), ${full.wall_s} s (read and applied by ${full.read_done_s} s), ${full.records_per_s}/s, peak RSS ${full.peak_rss_mb} MB`,

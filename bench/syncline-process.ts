@@ -10,6 +10,7 @@ import { createApp } from '../src/bootstrap';
 import { AppConfig } from '../src/config/app-config';
 import { parseEnv } from '../src/config/env.schema';
 import { synclineConfigSchema } from '../src/config/syncline-config.schema';
+import { Database } from '../src/store/database';
 import { SyncRunner } from '../src/sync/sync-runner.service';
 import { RunTrigger } from '../src/sync/sync.types';
 import {
@@ -146,9 +147,25 @@ async function main(): Promise<void> {
         // Where a run spends its wall time: records read and applied vs records sent, sampled over the run.
         const seen = { read: 0, sent: 0 };
         const elapsed = () => round(Number(process.hrtime.bigint() - started) / 1e9, 1);
-        const timeline: { t_s: number; read: number; sent: number }[] = [];
+        const timeline: {
+          t_s: number;
+          read: number;
+          sent: number;
+          awaiting_detection?: number;
+          awaiting_push?: number;
+        }[] = [];
+        const db = app.get(Database);
+        const count = async (sql: string) => Number((await db.query(sql))[0].n);
         const tick = setInterval(() => {
-          timeline.push({ t_s: elapsed(), ...seen });
+          const point = { t_s: elapsed(), ...seen };
+          timeline.push(point);
+          // Backlogs behind the read: customers not yet checked for duplicates, rows not yet pushed.
+          void Promise.all([
+            count('SELECT COUNT(*) AS n FROM identity_pending'),
+            count("SELECT COUNT(*) AS n FROM outbox WHERE status = 'pending'"),
+          ])
+            .then(([d, p]) => Object.assign(point, { awaiting_detection: d, awaiting_push: p }))
+            .catch(() => undefined);
         }, TIMELINE_EVERY_MS);
         const run = await app.get(SyncRunner).run(syncId, {
           trigger: RunTrigger.Manual,
