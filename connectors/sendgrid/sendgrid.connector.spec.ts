@@ -308,6 +308,22 @@ describe('SendGridConnector against the sandbox', () => {
     }
   });
 
+  it('follows an import job with growing waits: a quick job is not held for the whole poll interval', async () => {
+    sb.setJobDelay(120);
+    try {
+      // With a minute between status calls the first answer would come after the job ran; the waits start at
+      // 50 ms and double, so the write settles within the test's own time limit.
+      const c = conn({ jobPollIntervalMs: 60_000 });
+      const [out] = await connector.write(c, 'contacts', [
+        { key: 'poll-1', record: { email: 'poll-1@example.com', first_name: 'Poll' } },
+      ]);
+      expect(out.status).toBe(WriteStatus.Created);
+      expect(out.externalId).toBeDefined();
+    } finally {
+      sb.setJobDelay(20);
+    }
+  }, 5_000);
+
   it('paces requests by the budget SendGrid states in X-RateLimit-Limit, the documented 600/min until told', async () => {
     const limiter = moduleRef.get(RateLimiter);
     const acquire = jest.spyOn(limiter, 'acquire');

@@ -41,6 +41,8 @@ import { SendGridWebhooks } from './sendgrid.webhooks';
  * requests/minute/user is its documented default, and the sandbox's. One budget for all endpoints keeps us
  * under every per-endpoint bucket.
  */
+/** First wait before polling an import job again; doubles up to the connection's jobPollIntervalMs. */
+const FIRST_POLL_MS = 50;
 export const RATE_BUDGET: RateBudget = { requests: 600, perMs: 60_000 };
 
 export const MANIFEST: ConnectorManifest = {
@@ -103,6 +105,7 @@ export interface SendGridSettings {
   /** Lower chunk limits (tests, or accounts with smaller limits); capped at SendGrid's. */
   maxContactsPerRequest?: number;
   maxRequestBytes?: number;
+  /** Longest wait between import job status calls (default 1 s); waits start at 50 ms and double up to it. */
   jobPollIntervalMs?: number;
   jobTimeoutMs?: number;
   /** Incremental reads start this far before the stored cursor (search index lag); re-reads are idempotent. */
@@ -564,6 +567,10 @@ export class SendGridConnector implements Connector {
     const s = this.settings(connection);
     const interval = Math.max(10, Number(s.jobPollIntervalMs ?? 1000));
     const deadline = Date.now() + Math.max(interval, Number(s.jobTimeoutMs ?? 10 * 60_000));
+    // A small import finishes in well under a second and a large one takes minutes: the wait doubles from
+    // FIRST_POLL_MS up to the interval, so a quick job is not held for a whole interval and a slow one costs
+    // a handful of extra status calls, not one per FIRST_POLL_MS.
+    let wait = Math.min(FIRST_POLL_MS, interval);
     for (;;) {
       const res = await this.call<JobStatus>(
         connection,
@@ -579,7 +586,8 @@ export class SendGridConnector implements Connector {
           { vendorCode: 'job-pending' },
         );
       }
-      await sleep(interval);
+      await sleep(wait);
+      wait = Math.min(wait * 2, interval);
     }
   }
 
