@@ -11,6 +11,7 @@ import { IdentityConsent1763800200000 } from './migrations/1763800200000-identit
 import { IdentityPending1763800500000 } from './migrations/1763800500000-identity-pending';
 import { RunPages1763800600000 } from './migrations/1763800600000-run-pages';
 import { MergedCustomers1763800700000 } from './migrations/1763800700000-merged-customers';
+import { PendingOutbox1763800800000 } from './migrations/1763800800000-pending-outbox';
 
 export const ENTITIES = [
   CustomerEntity,
@@ -28,4 +29,5 @@ export const MIGRATIONS = [
   IdentityPending1763800500000,
   RunPages1763800600000,
   MergedCustomers1763800700000,
+  PendingOutbox1763800800000,
 ];
