@@ -12,6 +12,24 @@ const target = testDatabaseTarget();
 describe(`duplicate review queue (${target.type})`, () => {
   let env: Environment;
   const auth = () => ({ Authorization: `Bearer ${env.token}` });
+  const pendingCandidates = async () => {
+    const list = await request(env.url)
+      .get('/merge-candidates')
+      .query({ status: 'pending' })
+      .set(auth())
+      .expect(200);
+    return list.body.candidates ?? list.body.items ?? list.body;
+  };
+  /** The SendGrid contact the store says a customer has. */
+  const sendgridStateOf = async (id: string) =>
+    (
+      await env.app
+        .get(Database)
+        .query(
+          "SELECT external_id FROM destination_state WHERE connection = 'sendgrid' AND object = 'contacts' AND customer_id = ?",
+          [id],
+        )
+    )[0]?.external_id as string | undefined;
 
   beforeAll(async () => {
     // Review mode: every candidate waits for a person, nothing merges on its own.
@@ -32,12 +50,7 @@ describe(`duplicate review queue (${target.type})`, () => {
     expect(
       Number((await db.query('SELECT COUNT(*) AS n FROM customers WHERE merged_into IS NOT NULL'))[0].n),
     ).toBe(0);
-    const list = await request(env.url)
-      .get('/merge-candidates')
-      .query({ status: 'pending' })
-      .set(auth())
-      .expect(200);
-    const pending = list.body.candidates ?? list.body.items ?? list.body;
+    const pending = await pendingCandidates();
     expect(pending.length).toBeGreaterThanOrEqual(2);
     const [first, second] = pending;
     expect(first.score).toBeGreaterThan(0);
@@ -82,12 +95,7 @@ describe(`duplicate review queue (${target.type})`, () => {
   });
   it("a survivor that takes over the loser's SendGrid contact leaves one contact there, whichever SendGrid matched", async () => {
     const db = env.app.get(Database);
-    const list = await request(env.url)
-      .get('/merge-candidates')
-      .query({ status: 'pending' })
-      .set(auth())
-      .expect(200);
-    const pending = list.body.candidates ?? list.body.items ?? list.body;
+    const pending = await pendingCandidates();
     // A pair whose contacts at SendGrid carry different emails: SendGrid matches an upsert by email or by our
     // external_id, so the survivor's upsert cannot land on the loser's contact and creates one.
     const sgEmail = (customerId: string) =>
@@ -104,15 +112,8 @@ describe(`duplicate review queue (${target.type})`, () => {
     // The merge keeps the smaller id. Make the survivor one that never reached SendGrid (as when its first push
     // was still in flight when another worker merged): the merge then moves the loser's contact to it.
     const [survivor, loser] = [...ids].sort();
-    const state = async (id: string) =>
-      (
-        await db.query(
-          "SELECT external_id FROM destination_state WHERE connection = 'sendgrid' AND object = 'contacts' AND customer_id = ?",
-          [id],
-        )
-      )[0]?.external_id as string | undefined;
-    const survivorContact = await state(survivor);
-    const loserContact = await state(loser);
+    const survivorContact = await sendgridStateOf(survivor);
+    const loserContact = await sendgridStateOf(loser);
     expect(survivorContact).toBeDefined();
     expect(loserContact).toBeDefined();
     const store = env.sendgrid.store;
@@ -124,41 +125,29 @@ describe(`duplicate review queue (${target.type})`, () => {
     );
 
     await request(env.url).post(`/merge-candidates/${c.id}/accept`).set(auth()).expect(200);
-    expect(await state(survivor)).toBe(loserContact);
+    expect(await sendgridStateOf(survivor)).toBe(loserContact);
     const outbox = env.app.get(OutboxService);
     await outbox.drain('sendgrid', 'contacts', { waitForLock: true });
     await outbox.drain('sendgrid', 'contacts', { waitForLock: true });
 
     // Whichever contact the survivor's upsert landed on (a new one for its own email, or the loser's when the merge
     // kept the loser's email), SendGrid now holds exactly one contact for the person, and it is the survivor's.
-    const now = await state(survivor);
+    const now = await sendgridStateOf(survivor);
     expect(now).toBeDefined();
     const forPerson = (env.sendgrid.state().records as { id: string; external_id: string }[]).filter(
       (r) => r.id === loserContact || r.id === now || ids.includes(r.external_id),
     );
     expect(forPerson.map((r) => r.id)).toEqual([now]);
-    expect(await state(loser)).toBeUndefined();
+    expect(await sendgridStateOf(loser)).toBeUndefined();
   });
   it("a merge landing while the loser's push is in flight leaves the survivor tracking a contact that exists", async () => {
     const db = env.app.get(Database);
-    const list = await request(env.url)
-      .get('/merge-candidates')
-      .query({ status: 'pending' })
-      .set(auth())
-      .expect(200);
-    const pending = list.body.candidates ?? list.body.items ?? list.body;
-    const stateOf = async (id: string) =>
-      (
-        await db.query(
-          "SELECT external_id FROM destination_state WHERE connection = 'sendgrid' AND object = 'contacts' AND customer_id = ?",
-          [id],
-        )
-      )[0]?.external_id as string | undefined;
+    const pending = await pendingCandidates();
     // A pair both at SendGrid (some customers have no email consent and never reach it).
     let c: Record<string, string> | undefined;
     for (const x of pending as Record<string, string>[]) {
       const pair = [x.customerA ?? x.customer_a, x.customerB ?? x.customer_b];
-      if ((await stateOf(pair[0])) && (await stateOf(pair[1]))) {
+      if ((await sendgridStateOf(pair[0])) && (await sendgridStateOf(pair[1]))) {
         c = x;
         break;
       }
@@ -166,8 +155,8 @@ describe(`duplicate review queue (${target.type})`, () => {
     expect(c).toBeDefined();
     const ids = [c!.customerA ?? c!.customer_a, c!.customerB ?? c!.customer_b];
     const [survivor, loser] = [...ids].sort();
-    const loserContact = (await stateOf(loser))!;
-    const survivorContact = (await stateOf(survivor))!;
+    const loserContact = (await sendgridStateOf(loser))!;
+    const survivorContact = (await sendgridStateOf(survivor))!;
     expect(loserContact).toBeDefined();
     // The survivor has nothing at SendGrid yet, so the merge hands it the loser's contact.
     env.sendgrid.store.removeContact(env.sendgrid.store.contacts.get(survivorContact)!);
@@ -199,7 +188,7 @@ describe(`duplicate review queue (${target.type})`, () => {
     await outbox.drain('sendgrid', 'contacts', { waitForLock: true });
 
     // One contact for the person at SendGrid, the one the survivor tracks; the loser tracks none.
-    const now = await stateOf(survivor);
+    const now = await sendgridStateOf(survivor);
     expect(now).toBeDefined();
     const atSg = env.sendgrid.state().records as { id: string; external_id: string }[];
     expect(atSg.some((r) => r.id === now)).toBe(true);
@@ -207,6 +196,6 @@ describe(`duplicate review queue (${target.type})`, () => {
       (r) => r.id === loserContact || r.id === now || ids.includes(r.external_id),
     );
     expect(forPerson.map((r) => r.id)).toEqual([now]);
-    expect(await stateOf(loser)).toBeUndefined();
+    expect(await sendgridStateOf(loser)).toBeUndefined();
   });
 });
