@@ -643,14 +643,12 @@ export class OutboxService {
       );
       for (const m of merged) {
         const syncId = syncOf.get(m.id) ?? null;
-        const [theirs] = await tx.query(
-          'SELECT external_id FROM destination_state WHERE connection = ? AND object = ? AND customer_id = ?',
-          [connection, object, m.merged_into],
+        const held = await tx.query<{ customer_id: string; external_id: string | null }>(
+          'SELECT customer_id, external_id FROM destination_state WHERE connection = ? AND object = ? AND customer_id IN (?, ?)',
+          [connection, object, m.merged_into, m.id],
         );
-        const [mine] = await tx.query(
-          'SELECT external_id FROM destination_state WHERE connection = ? AND object = ? AND customer_id = ?',
-          [connection, object, m.id],
-        );
+        const theirs = held.find((h) => h.customer_id === m.merged_into);
+        const mine = held.find((h) => h.customer_id === m.id);
         if (theirs && mine?.external_id && theirs.external_id === mine.external_id) {
           // The merge already gave the loser's record to the survivor; this push only touched that same record.
           await tx.execute(
