@@ -115,30 +115,35 @@ export class Database {
   }
 
   /**
-   * SQLite has one writer: transactions run one at a time, urgent ones first. Before each, the event loop gets a
-   * turn (better-sqlite3 is synchronous, so a chain of transactions would otherwise run as one long microtask
-   * chain and hold back every incoming request until the whole chain is done).
+   * SQLite has one writer: transactions run one at a time. Urgent ones (a webhook acknowledgement waits on them)
+   * go ahead of the queued ones, but never twice in a row while another waits: under a steady stream of deliveries
+   * an always-first rule starved processing (a webhook's own apply waited seconds behind acknowledgements), so the
+   * two queues take turns and each urgent transaction waits for at most one other. Before each, the event loop gets a
+   * turn (better-sqlite3 is synchronous, so a chain of transactions would otherwise run as one long microtask chain
+   * and hold back every incoming request until the whole chain is done).
    */
   private serialized<T>(work: () => Promise<T>, urgent: boolean): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const item = { run: () => work().then(resolve, reject) };
-      if (urgent) this.writerQueue.unshift(item);
-      else this.writerQueue.push(item);
+      (urgent ? this.urgentQueue : this.writerQueue).push({ run: () => work().then(resolve, reject) });
       if (!this.writerBusy) this.nextWriter();
     });
   }
 
   private readonly writerQueue: { run: () => Promise<void> }[] = [];
+  private readonly urgentQueue: { run: () => Promise<void> }[] = [];
   private writerBusy = false;
+  private lastWasUrgent = false;
 
   private nextWriter(): void {
     this.writerBusy = true;
     setImmediate(() => {
-      const item = this.writerQueue.shift();
+      const urgent = this.urgentQueue.length > 0 && !(this.lastWasUrgent && this.writerQueue.length > 0);
+      const item = urgent ? this.urgentQueue.shift() : this.writerQueue.shift();
       if (!item) {
         this.writerBusy = false;
         return;
       }
+      this.lastWasUrgent = urgent;
       void item.run().finally(() => this.nextWriter());
     });
   }
