@@ -15,6 +15,7 @@ import {
   type VendorRecord,
 } from '../connectors/connector.types';
 import { DuplicateDetector } from '../identity/duplicate-detector.service';
+import { JobName, JobQueue } from '../queue/job-queue';
 import { PiiCodec } from '../privacy/pii-codec';
 import { redactText } from '../privacy/redact';
 import { Database } from '../store/database';
@@ -31,6 +32,11 @@ export interface ReceiveResult {
 }
 
 const MAX_INBOX_ATTEMPTS = 8;
+/**
+ * Events applied per transaction. Small on purpose: SQLite has one writer and better-sqlite3 runs a transaction
+ * without yielding, so an acknowledgement waits for the transaction in progress; 20 events take ~10 ms.
+ */
+const INBOX_BATCH = 10;
 
 @Injectable()
 export class WebhookInboxService {
@@ -48,6 +54,7 @@ export class WebhookInboxService {
     // Events carry raw vendor records (emails, names): sealed at rest.
     @Optional() private readonly pii?: PiiCodec,
     @Optional() private readonly duplicates?: DuplicateDetector,
+    @Optional() private readonly queue?: JobQueue,
   ) {}
 
   /** Verifies and stores a delivery; throws WebhookVerificationError for forged, stale or malformed ones. */
@@ -82,23 +89,34 @@ export class WebhookInboxService {
   /**
    * Group commit: deliveries arriving together are stored in one transaction, so under load an acknowledgement
    * waits for one short write instead of queueing one transaction per request behind the single SQLite writer.
+   * The batch is taken when the transaction starts, not when it is queued: every delivery that arrives while the
+   * writer is busy joins the next write (one queued transaction per request made each wait for all the others).
    */
   private storeQueue: { rows: unknown[][]; resolve: (n: number) => void; reject: (e: unknown) => void }[] =
     [];
+  private storeQueued = false;
 
   private store(rows: unknown[][]): Promise<number> {
     return new Promise<number>((resolve, reject) => {
       this.storeQueue.push({ rows, resolve, reject });
-      if (this.storeQueue.length === 1) setImmediate(() => void this.flushStore());
+      if (!this.storeQueued) {
+        this.storeQueued = true;
+        void this.flushStore();
+      }
     });
   }
 
   private async flushStore(): Promise<void> {
-    const batch = this.storeQueue;
-    this.storeQueue = [];
+    let batch: typeof this.storeQueue | undefined;
     try {
       const counts = await this.db.transaction(
         async (tx) => {
+          // Taken once: a retried transaction (PostgreSQL conflict) writes the same batch again.
+          if (!batch) {
+            batch = this.storeQueue;
+            this.storeQueue = [];
+            this.storeQueued = false;
+          }
           const out: number[] = [];
           for (const req of batch) {
             let n = 0;
@@ -115,8 +133,14 @@ export class WebhookInboxService {
         20,
         true,
       );
-      batch.forEach((req, i) => req.resolve(counts[i]));
+      batch!.forEach((req, i) => req.resolve(counts[i]));
     } catch (err) {
+      if (!batch) {
+        // Failed before it started (the database is closing): fail what was waiting for it.
+        batch = this.storeQueue;
+        this.storeQueue = [];
+        this.storeQueued = false;
+      }
       batch.forEach((req) => req.reject(err));
     }
   }
@@ -130,7 +154,7 @@ export class WebhookInboxService {
   }
 
   /** Processes due inbox events of one connection; returns counts. Safe to run concurrently with itself. */
-  async process(connectionId: string, limit = 100): Promise<RunCounts> {
+  async process(connectionId: string, limit = INBOX_BATCH): Promise<RunCounts> {
     const counts = emptyCounts();
     const rows = await this.db.query(
       "SELECT event_id, event, attempts FROM webhook_inbox WHERE connection = ? AND status = 'pending' AND next_attempt_at <= ? ORDER BY received_at, event_id LIMIT " +
@@ -248,11 +272,20 @@ export class WebhookInboxService {
       await this.duplicates
         ?.detectFor(actor)
         .catch((e) => this.log.warn(`duplicate detection failed: ${(e as Error).message}`));
+    // The push is a job of its own: the next inbox batch is applied while this one travels to the vendor (a
+    // drain waits on the vendor's answer and its import job), and pushes queued meanwhile go out together.
     for (const d of destinations) {
       const [connection, object] = d.split('\u0000');
-      await this.outbox
-        .drain(connection, object)
-        .catch((e) => this.log.warn(`drain of ${connection}/${object} failed: ${(e as Error).message}`));
+      if (this.queue)
+        await this.queue.add(
+          JobName.DrainOutbox,
+          { connection, object },
+          { jobId: `drain:${connection}:${object}` },
+        );
+      else
+        await this.outbox
+          .drain(connection, object)
+          .catch((e) => this.log.warn(`drain of ${connection}/${object} failed: ${(e as Error).message}`));
     }
     return counts;
   }
