@@ -7,6 +7,7 @@ import { json, urlencoded, text } from 'express';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { AppConfig } from './config/app-config';
+import { WebhookReceiver } from './sync/webhook-receiver';
 
 export async function createApp(
   config: AppConfig = AppConfig.fromEnvironment(),
@@ -31,6 +32,8 @@ export async function createApp(
     }),
   );
   app.use(urlencoded({ limit, extended: false, verify: keepRaw }));
+  // Webhook deliveries are answered ahead of Express (see webhook-receiver.ts).
+  app.get(WebhookReceiver).attach(app.getHttpServer(), limit);
   app.enableShutdownHooks();
   const docs = new DocumentBuilder()
     .setTitle('Syncline')

@@ -12,6 +12,7 @@ import { SyncScheduler } from './sync-scheduler.service';
 import { SyncsController } from './syncs.controller';
 import { SyncsService } from './syncs.service';
 import { WebhookInboxService } from './webhook-inbox.service';
+import { WebhookReceiver } from './webhook-receiver';
 import { WebhooksController } from './webhooks.controller';
 
 @Module({
@@ -23,6 +24,7 @@ import { WebhooksController } from './webhooks.controller';
     OutboxService,
     SyncRunner,
     WebhookInboxService,
+    WebhookReceiver,
     SyncScheduler,
     ReconciliationService,
     MappingAuditService,
@@ -36,6 +38,7 @@ import { WebhooksController } from './webhooks.controller';
     OutboxService,
     SyncRunner,
     WebhookInboxService,
+    WebhookReceiver,
     SyncScheduler,
     QueueModule,
   ],
