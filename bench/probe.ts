@@ -79,7 +79,7 @@ traceSql();
     }),
   );
   console.log(JSON.stringify(Object.fromEntries(Object.entries(timers).map(([k, v]) => [k, Math.round(v)]))));
-  for (const r of sqlStatsRows().slice(0, 15)) console.log(r.ms, r.n, r.sql);
+  for (const r of sqlStatsRows().slice(0, Number(process.env.PROBE_TOP ?? 15))) console.log(r.ms, r.n, r.sql);
   // Consistency: SendGrid holds exactly the contacts tracked for live customers.
   const { Database: Db } = await import('../src/store/database');
   const tracked = await env.app

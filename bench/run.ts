@@ -43,7 +43,8 @@ const PG_URL = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/t
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const FULL_COUNT = LARGE ? 1_000_000 : QUICK ? 10_000 : 100_000;
 const CHANGES = 1_000;
-const WEBHOOK_RATE = 1_000;
+/** Deliveries per second offered (BENCH_WEBHOOK_RATE to find where acknowledgements saturate). */
+const WEBHOOK_RATE = Number(process.env.BENCH_WEBHOOK_RATE ?? 1_000);
 const WEBHOOK_SECONDS = QUICK ? 3 : 10;
 const E2E_SAMPLES = QUICK ? 8 : 20;
 /** SendGrid really takes seconds per import job; the bench shortens it so the job wait does not hide the rest. */
