@@ -12,6 +12,7 @@ import { IdentityPending1763800500000 } from './migrations/1763800500000-identit
 import { RunPages1763800600000 } from './migrations/1763800600000-run-pages';
 import { MergedCustomers1763800700000 } from './migrations/1763800700000-merged-customers';
 import { PendingOutbox1763800800000 } from './migrations/1763800800000-pending-outbox';
+import { IdentityPendingQueue1763800900000 } from './migrations/1763800900000-identity-pending-queue';
 
 export const ENTITIES = [
   CustomerEntity,
@@ -30,4 +31,5 @@ export const MIGRATIONS = [
   RunPages1763800600000,
   MergedCustomers1763800700000,
   PendingOutbox1763800800000,
+  IdentityPendingQueue1763800900000,
 ];
