@@ -11,7 +11,7 @@ import {
 } from '@nestjs/common';
 import { ConflictException } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
-import { DuplicateDetector } from '../identity/duplicate-detector.service';
+import { BACKGROUND_BATCH, DuplicateDetector } from '../identity/duplicate-detector.service';
 import { JobName, JobQueue } from '../queue/job-queue';
 import { OutboxService } from './outbox.service';
 import { SyncRunner } from './sync-runner.service';
@@ -77,7 +77,7 @@ export class SyncScheduler implements OnApplicationBootstrap, OnApplicationShutd
     this.queue.process(
       JobName.DetectDuplicates,
       async () => {
-        await this.duplicates?.drain();
+        await this.duplicates?.drain(BACKGROUND_BATCH);
       },
       { concurrency: 1 },
     );
