@@ -254,6 +254,11 @@ export function traceSql(): void {
   };
 }
 
+/** Forgets the figures gathered so far (to measure one phase on its own). */
+export function resetSqlStats(): void {
+  sqlStats.clear();
+}
+
 /** Statement shapes by total time, slowest first. */
 export function sqlStatsRows(): { ms: number; n: number; sql: string }[] {
   return [...sqlStats.entries()]

@@ -5,7 +5,7 @@ import { SyncRunner } from '../src/sync/sync-runner.service';
 import { RunTrigger } from '../src/sync/sync.types';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { sqlStatsRows, traceSql } from './lib';
+import { resetSqlStats, sqlStatsRows, traceSql } from './lib';
 traceSql();
 (async () => {
   const n = Number(process.argv[2] ?? 10000);
@@ -80,6 +80,22 @@ traceSql();
   );
   console.log(JSON.stringify(Object.fromEntries(Object.entries(timers).map(([k, v]) => [k, Math.round(v)]))));
   for (const r of sqlStatsRows().slice(0, Number(process.env.PROBE_TOP ?? 15))) console.log(r.ms, r.n, r.sql);
+  // PROBE_INCREMENTAL=N: then N changed contacts, read incrementally, with the same phase timers.
+  const changes = Number(process.env.PROBE_INCREMENTAL ?? 0);
+  if (changes) {
+    for (const k of Object.keys(timers)) delete timers[k];
+    resetSqlStats();
+    const ids = (env.salesforce.state().records as { Id: string; attributes?: { type: string } }[])
+      .filter((r) => r.attributes?.type === 'Contact')
+      .slice(0, changes)
+      .map((r) => r.Id);
+    env.salesforce.massUpdate(ids, { FirstName: 'Probed' });
+    const i0 = Date.now();
+    const inc = await env.app.get(SyncRunner).run('sf-contacts', { trigger: RunTrigger.Manual });
+    console.log(JSON.stringify({ incremental: changes, counts: inc.counts, wall_s: (Date.now() - i0) / 1000 }));
+    console.log(JSON.stringify(Object.fromEntries(Object.entries(timers).map(([k, v]) => [k, Math.round(v)]))));
+    for (const r of sqlStatsRows().slice(0, Number(process.env.PROBE_TOP ?? 15))) console.log(r.ms, r.n, r.sql);
+  }
   // Consistency: SendGrid holds exactly the contacts tracked for live customers.
   const { Database: Db } = await import('../src/store/database');
   const tracked = await env.app
