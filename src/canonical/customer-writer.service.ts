@@ -6,7 +6,7 @@ import { Injectable, Optional } from '@nestjs/common';
 import { AuditService } from '../audit/audit.service';
 import { AuditEntity, type Actor, type AuditInput } from '../audit/audit.types';
 import { Clock } from '../common/clock';
-import { stableUuid } from '../common/ids';
+import { timeOrderedUuid } from '../common/ids';
 import { AppConfig } from '../config/app-config';
 import { ConsentService } from '../consent/consent.service';
 import { consentStatusOf, type ConsentChange } from '../consent/consent.types';
@@ -165,7 +165,8 @@ export class CustomerWriter {
       }
       const isNew = !w;
       if (!w) {
-        customerId = stableUuid(CUSTOMER_ID_NAMESPACE, iKey);
+        // Sorts by creation: a new customer's rows go to the end of every index keyed by customer id.
+        customerId = timeOrderedUuid(Date.parse(now), CUSTOMER_ID_NAMESPACE, iKey);
         w = {
           row: {
             id: customerId,
