@@ -13,6 +13,7 @@ import { RunPages1763800600000 } from './migrations/1763800600000-run-pages';
 import { MergedCustomers1763800700000 } from './migrations/1763800700000-merged-customers';
 import { PendingOutbox1763800800000 } from './migrations/1763800800000-pending-outbox';
 import { IdentityPendingQueue1763800900000 } from './migrations/1763800900000-identity-pending-queue';
+import { DestinationCustomer1763801000000 } from './migrations/1763801000000-destination-customer';
 
 export const ENTITIES = [
   CustomerEntity,
@@ -32,4 +33,5 @@ export const MIGRATIONS = [
   MergedCustomers1763800700000,
   PendingOutbox1763800800000,
   IdentityPendingQueue1763800900000,
+  DestinationCustomer1763801000000,
 ];
