@@ -27,6 +27,8 @@ export interface DetectionSettings {
 
 /** Customers read per block key at most: a huge block (a common surname) must not turn into a scan. */
 const MAX_BLOCK = 50;
+/** Block keys per neighbour lookup (SQLite allows 500 terms in a compound SELECT). */
+const MEMBER_CHUNK = 250;
 /**
  * Customers compared per touched customer at most, those sharing the most block keys first: a true duplicate
  * shares several keys (phone, mailbox, name and company), a namesake only one.
@@ -246,13 +248,17 @@ export class DuplicateDetector {
       'ON CONFLICT (block_key, customer_id) DO NOTHING',
     );
 
-    // 2. Neighbours: one lookup per chunk of keys for the whole batch, capped per key in SQL.
+    // 2. Neighbours: one statement per chunk of keys for the whole batch, capped per key in SQL. Each key reads
+    // at most MAX_BLOCK + 1 entries of the primary key (block_key, customer_id), oldest customers first, however
+    // large its block: ranking a whole block with a window function read every member of a common surname
+    // (~18 ms a batch at 100,000 customers).
     const allKeys = [...new Set([...keysOf.values()].flat())];
     const members = new Map<string, string[]>();
-    for (let i = 0; i < allKeys.length; i += 500) {
-      const slice = allKeys.slice(i, i + 500);
+    for (let i = 0; i < allKeys.length; i += MEMBER_CHUNK) {
+      const slice = allKeys.slice(i, i + MEMBER_CHUNK);
+      const perKey = `SELECT * FROM (SELECT block_key, customer_id FROM customer_block_keys WHERE block_key = ? ORDER BY customer_id LIMIT ${MAX_BLOCK + 1}) m`;
       for (const r of await tx.query<{ block_key: string; customer_id: string }>(
-        `SELECT block_key, customer_id FROM (SELECT block_key, customer_id, ROW_NUMBER() OVER (PARTITION BY block_key ORDER BY customer_id) AS rn FROM customer_block_keys WHERE block_key IN (${placeholders(slice.length)})) ranked WHERE rn <= ${MAX_BLOCK + 1}`,
+        slice.map(() => perKey).join(' UNION ALL '),
         slice,
       )) {
         if (!members.has(r.block_key)) members.set(r.block_key, []);
