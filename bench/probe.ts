@@ -92,9 +92,14 @@ traceSql();
     env.salesforce.massUpdate(ids, { FirstName: 'Probed' });
     const i0 = Date.now();
     const inc = await env.app.get(SyncRunner).run('sf-contacts', { trigger: RunTrigger.Manual });
-    console.log(JSON.stringify({ incremental: changes, counts: inc.counts, wall_s: (Date.now() - i0) / 1000 }));
-    console.log(JSON.stringify(Object.fromEntries(Object.entries(timers).map(([k, v]) => [k, Math.round(v)]))));
-    for (const r of sqlStatsRows().slice(0, Number(process.env.PROBE_TOP ?? 15))) console.log(r.ms, r.n, r.sql);
+    console.log(
+      JSON.stringify({ incremental: changes, counts: inc.counts, wall_s: (Date.now() - i0) / 1000 }),
+    );
+    console.log(
+      JSON.stringify(Object.fromEntries(Object.entries(timers).map(([k, v]) => [k, Math.round(v)]))),
+    );
+    for (const r of sqlStatsRows().slice(0, Number(process.env.PROBE_TOP ?? 15)))
+      console.log(r.ms, r.n, r.sql);
   }
   // Consistency: SendGrid holds exactly the contacts tracked for live customers.
   const { Database: Db } = await import('../src/store/database');

@@ -7,7 +7,9 @@ export class IdentityPendingQueue1763800900000 implements MigrationInterface {
   name = 'IdentityPendingQueue1763800900000';
 
   async up(q: QueryRunner): Promise<void> {
-    await q.query('CREATE INDEX "ix_identity_pending_queue" ON "identity_pending" ("queued_at", "customer_id")');
+    await q.query(
+      'CREATE INDEX "ix_identity_pending_queue" ON "identity_pending" ("queued_at", "customer_id")',
+    );
     await q.query(
       'CREATE INDEX "ix_identity_pending_actor" ON "identity_pending" ("actor_type", "actor_id", "queued_at")',
     );
