@@ -5,7 +5,7 @@
 // path handles ~2,500/s. What it does is the controller's: read the raw body (the signature covers its exact
 // bytes), verify, store in the inbox, enqueue processing, acknowledge. WebhooksController keeps the route
 // documented and serves it when the intake is not attached.
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import * as zlib from 'node:zlib';
 import {
@@ -106,13 +106,11 @@ export class WebhookReceiver {
     try {
       const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
       const rawBody = BODY_TYPES.has(type) ? await readBody(req, limit) : (req.resume(), Buffer.alloc(0));
-      const headers: Record<string, string | undefined> = {};
-      for (const [k, v] of Object.entries(req.headers)) headers[k] = Array.isArray(v) ? v.join(',') : v;
       const tls = (req.socket as { encrypted?: boolean }).encrypted;
       const ack = await this.accept(safeDecode(rawId), {
         method: 'POST',
         url: `${tls ? 'https' : 'http'}://${req.headers.host ?? ''}${req.url}`,
-        headers,
+        headers: flatHeaders(req.headers),
         rawBody,
         receivedAt: new Date(),
       });
@@ -143,6 +141,13 @@ export class WebhookReceiver {
       'request completed',
     );
   }
+}
+
+/** Header name (lower case, as Node gives it) -> value; repeated headers joined with commas. */
+export function flatHeaders(raw: IncomingHttpHeaders): Record<string, string | undefined> {
+  const headers: Record<string, string | undefined> = {};
+  for (const [k, v] of Object.entries(raw)) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(',') : v;
+  return headers;
 }
 
 function safeDecode(s: string): string {

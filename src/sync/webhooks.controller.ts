@@ -6,7 +6,7 @@ import { Controller, HttpCode, Param, Post, Req, Res } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { Public } from '../http/api-token.guard';
-import { WebhookReceiver } from './webhook-receiver';
+import { flatHeaders, WebhookReceiver } from './webhook-receiver';
 
 @ApiTags('webhooks')
 @Controller('webhooks')
@@ -21,13 +21,10 @@ export class WebhooksController {
     @Req() req: Request,
     @Res() res: Response,
   ): Promise<void> {
-    const headers: Record<string, string | undefined> = {};
-    for (const [k, v] of Object.entries(req.headers))
-      headers[k.toLowerCase()] = Array.isArray(v) ? v.join(',') : v;
     const ack = await this.receiver.accept(connectionId, {
       method: req.method,
       url: `${req.protocol}://${req.get('host')}${req.originalUrl}`,
-      headers,
+      headers: flatHeaders(req.headers),
       rawBody: (req as Request & { rawBody?: Buffer }).rawBody ?? Buffer.alloc(0),
       receivedAt: new Date(),
     });
