@@ -5,6 +5,7 @@ import { AppConfig } from '../config/app-config';
 import { CustomerRepository } from './customer.repository';
 import { Database } from './database';
 import { dataSourceOptions, openDataSource } from './data-source';
+import { WalCheckpointer } from './wal-checkpointer';
 import { DataSource } from 'typeorm';
 
 @Global()
@@ -19,7 +20,8 @@ import { DataSource } from 'typeorm';
   providers: [
     { provide: Database, inject: [DataSource], useFactory: (ds: DataSource) => new Database(ds) },
     CustomerRepository,
+    WalCheckpointer,
   ],
-  exports: [Database, CustomerRepository],
+  exports: [Database, CustomerRepository, WalCheckpointer],
 })
 export class StoreModule {}
