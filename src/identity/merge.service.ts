@@ -45,6 +45,14 @@ export class MergeService {
     if (!cand) throw new NotFoundException(`merge candidate ${candidateId} not found`);
     if (cand.status !== CandidateStatus.Pending)
       throw new ConflictException(`merge candidate ${candidateId} is ${cand.status}`);
+    // Both customers locked before anything of theirs is read: a push settling for either (OutboxService's settle
+    // takes FOR KEY SHARE on its customers) then either commits first, and this merge sees its destination state,
+    // or waits for this merge and folds into the survivor. Without it both can miss each other (write skew).
+    if (tx.dialect === 'postgres')
+      await tx.query('SELECT id FROM customers WHERE id IN (?, ?) ORDER BY id FOR UPDATE', [
+        cand.customer_a,
+        cand.customer_b,
+      ]);
     const rows = await this.customers.loadMany(tx, [cand.customer_a, cand.customer_b]);
     const a = rows.get(cand.customer_a);
     const b = rows.get(cand.customer_b);

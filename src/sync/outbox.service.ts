@@ -512,6 +512,24 @@ export class OutboxService {
         }
       }
       await this.db.transaction(async (tx) => {
+        // Pushed customers locked first (FOR KEY SHARE conflicts only with the merge's FOR UPDATE, not with page
+        // writes): a merge of one of them either committed before (the fold below sees merged_into) or waits for
+        // this commit (and then sees the destination state written here).
+        const pushedIds = [
+          ...new Set(
+            settle
+              .filter((x) => x.status === OutboxStatus.Sent && x.hash && x.row.op === OutboxOp.Upsert)
+              .map((x) => x.row.customer_id),
+          ),
+        ].sort();
+        if (tx.dialect === 'postgres')
+          for (let i = 0; i < pushedIds.length; i += 500) {
+            const slice = pushedIds.slice(i, i + 500);
+            await tx.query(
+              `SELECT id FROM customers WHERE id IN (${slice.map(() => '?').join(',')}) ORDER BY id FOR KEY SHARE`,
+              slice,
+            );
+          }
         const now2 = this.clock.nowIso();
         // Only settle a row if nobody re-enqueued a newer version meanwhile; otherwise it stays pending.
         // Plain successes (the bulk) are settled with one statement per chunk: a round trip per row was the cost on PostgreSQL.

@@ -1,0 +1,110 @@
+// A merge and a push of one of its customers, from two workers at once. The merge's transaction stays open (the rest
+// of a detection batch) while the loser's first push to SendGrid settles; the loser's outbox row was re-enqueued with
+// a newer version meanwhile, so the settle's outbox update matches no row and takes no lock. Under READ COMMITTED
+// the merge saw no destination state for the loser and the settle saw no merge: SendGrid kept both contacts and no
+// work was left to delete one (seen once in the Redis scale-out suite). Both now lock the customers first, so
+// whichever commits second sees the other. On SQLite the two transactions take turns anyway.
+import { ActorType } from '../../src/audit/audit.types';
+import { MergeReason } from '../../src/identity/identity.types';
+import { MergeService } from '../../src/identity/merge.service';
+import { Database } from '../../src/store/database';
+import { OutboxService } from '../../src/sync/outbox.service';
+import { OutboxOp, RunTrigger } from '../../src/sync/sync.types';
+import { SyncRunner } from '../../src/sync/sync-runner.service';
+import { startEnvironment, type Environment } from '../../scripts/lib/sandbox-environment';
+import { dropTestDatabase, testDatabaseEnv, testDatabaseTarget } from '../support/test-database';
+
+const target = testDatabaseTarget();
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe(`merge vs in-flight push race (${target.type})`, () => {
+  let env: Environment;
+  beforeAll(async () => {
+    env = await startEnvironment({
+      contacts: 600,
+      env: { ...testDatabaseEnv(target), LOG_LEVEL: 'silent', SYNCLINE_IDENTITY_MODE: 'review' },
+    });
+    env.salesforce.webhooks.configure({ enabled: false });
+    await env.app.get(SyncRunner).run('sf-contacts', { trigger: RunTrigger.Manual });
+  }, 180_000);
+  afterAll(async () => {
+    await env?.close();
+    await dropTestDatabase(target);
+  });
+
+  it("the loser's record created by a push settling inside the merge's transaction window is deleted", async () => {
+    const db = env.app.get(Database);
+    const sg = async (id: string) =>
+      (
+        await db.query(
+          "SELECT external_id FROM destination_state WHERE connection = 'sendgrid' AND object = 'contacts' AND customer_id = ?",
+          [id],
+        )
+      )[0]?.external_id as string | undefined;
+    const cands = await db.query(
+      "SELECT id, customer_a, customer_b FROM merge_candidates WHERE status = 'pending'",
+    );
+    let c: Record<string, string> | undefined;
+    for (const x of cands)
+      if ((await sg(x.customer_a)) && (await sg(x.customer_b))) {
+        c = x;
+        break;
+      }
+    expect(c).toBeDefined();
+    const [survivor, loser] = [c!.customer_a, c!.customer_b].sort();
+    // The loser never reached SendGrid yet: its first push (a create) is the one in flight.
+    const loserContact = (await sg(loser))!;
+    env.sendgrid.store.removeContact(env.sendgrid.store.contacts.get(loserContact)!);
+    await db.transaction(async (tx) => {
+      await tx.execute("DELETE FROM destination_state WHERE connection = 'sendgrid' AND customer_id = ?", [
+        loser,
+      ]);
+      await tx.execute("DELETE FROM customer_identities WHERE connection = 'sendgrid' AND customer_id = ?", [
+        loser,
+      ]);
+    });
+    const outbox = env.app.get(OutboxService);
+    await db.transaction((tx) =>
+      outbox.enqueue(tx, 'sendgrid', 'contacts', [loser], OutboxOp.Upsert, 'sf-contacts'),
+    );
+    env.sendgrid.setJobDelay(600);
+    try {
+      // The push is in flight (the sandbox answers its import job after 600 ms)…
+      const inFlight = outbox.drain('sendgrid', 'contacts', { waitForLock: true });
+      await sleep(150);
+      // A page touches the loser meanwhile (new version, outbox row re-enqueued), committed.
+      await db.transaction(async (tx) => {
+        await tx.execute('UPDATE customers SET version = version + 1 WHERE id = ?', [loser]);
+        await outbox.enqueue(tx, 'sendgrid', 'contacts', [loser], OutboxOp.Upsert, 'sf-contacts');
+        // ...and queues it for duplicate detection, as every page does for what it changed.
+        await tx.execute(
+          "INSERT INTO identity_pending (customer_id, actor_type, actor_id, queued_at) VALUES (?, 'sync-run', 'r', ?)",
+          [loser, new Date().toISOString()],
+        );
+      });
+      // The merge (in a detection batch that goes on with other work before committing).
+      const merging = db.transaction(async (tx) => {
+        await tx.execute('DELETE FROM identity_pending WHERE customer_id = ?', [loser]);
+        await env.app
+          .get(MergeService)
+          .merge(tx, Number(c!.id), MergeReason.Automatic, { type: ActorType.System, id: 'identity' });
+        await sleep(1500);
+      }, 0);
+      await inFlight;
+      await merging;
+    } finally {
+      env.sendgrid.setJobDelay(20);
+    }
+    for (let i = 0; i < 3; i++) await outbox.drain('sendgrid', 'contacts', { waitForLock: true });
+
+    const pending = await db.query(
+      "SELECT customer_id, op, status FROM outbox WHERE connection = 'sendgrid' AND status <> 'sent' AND customer_id IN (?, ?)",
+      [survivor, loser],
+    );
+    const atSg = env.sendgrid.state().records as { id: string; external_id: string }[];
+    const forPerson = atSg.filter((r) => [survivor, loser].includes(r.external_id));
+    expect(pending).toEqual([]);
+    expect(forPerson.length).toBe(1);
+    expect(await sg(loser)).toBeUndefined();
+  }, 60_000);
+});
