@@ -4,21 +4,36 @@
 // company, the phone's last 7 digits, and the normalized email local part.
 import doubleMetaphone from 'talisman/phonetics/double-metaphone';
 import type { CustomerFields } from '../canonical/customer.model';
-import { emailParts, normalizeCompany, normalizeName, phoneDigits } from './similarity';
+import { matchProfile, type MatchProfile } from './similarity';
 
-const phonetic = (s: string) => (s ? doubleMetaphone(s)[0] : '');
+// Names repeat across a base (a few thousand surnames cover most people), so their codes are memoized; bounded.
+const codes = new Map<string, string>();
+function phonetic(s: string): string {
+  if (!s) return '';
+  let code = codes.get(s);
+  if (code === undefined) {
+    code = doubleMetaphone(s)[0];
+    if (codes.size >= 20_000) codes.delete(codes.keys().next().value as string);
+    codes.set(s, code);
+  }
+  return code;
+}
 
 export function blockKeys(f: CustomerFields): string[] {
+  return blockKeysOf(matchProfile(f));
+}
+
+export function blockKeysOf(p: MatchProfile): string[] {
   const keys = new Set<string>();
-  const first = normalizeName(f.firstName);
-  const last = normalizeName(f.lastName);
-  const company = normalizeCompany(f.company).split(' ')[0] ?? '';
+  const first = p.firstName;
+  const last = p.lastName;
+  const company = p.company.split(' ')[0] ?? '';
   if (last && first) keys.add(`n:${phonetic(last)}:${first[0]}`);
   if (first && company) keys.add(`f:${phonetic(first)}:${company}`);
   if (last && company) keys.add(`c:${phonetic(last)}:${company}`);
-  const phone = phoneDigits(f.phone);
+  const phone = p.phone;
   if (phone) keys.add(`p:${phone.slice(-7)}`);
-  const email = emailParts(f.email);
+  const email = p.email;
   // Very short local parts ("info", "jo") say little about the person and make huge blocks.
   if (email && email.local.replace(/\d+$/, '').length >= 4) keys.add(`e:${email.local.replace(/\d+$/, '')}`);
   return [...keys].map((k) => k.slice(0, 128));

@@ -12,12 +12,12 @@ import { ActorType, type Actor } from '../audit/audit.types';
 import { EmailKeyer } from '../canonical/customer-writer.service';
 import { Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
-import { CustomerRepository, type CustomerRow } from '../store/customer.repository';
+import { CustomerRepository, type MatchRow } from '../store/customer.repository';
 import { Database, type Tx } from '../store/database';
-import { blockKeys } from './blocking';
+import { blockKeysOf } from './blocking';
 import { CandidateStatus, MergeReason } from './identity.types';
 import { MergeService, type MergeOutcome } from './merge.service';
-import { scorePair, type MatchScore } from './similarity';
+import { matchProfile, scoreProfiles, type MatchProfile, type MatchScore } from './similarity';
 
 export interface DetectionSettings {
   mode: 'off' | 'review' | 'auto';
@@ -95,9 +95,9 @@ export class DuplicateDetector {
   }
 
   /** Block keys go through the email keyer, so with PII encryption on they are keyed digests, not fragments of PII. */
-  private storedKeys(c: CustomerRow, strong: Set<string>): string[] {
+  private storedKeys(p: MatchProfile, strong: Set<string>): string[] {
     const out = new Set<string>();
-    for (const k of blockKeys(c.fields)) {
+    for (const k of blockKeysOf(p)) {
       const stored = this.keyer.key(`block:${k}`).slice(0, 128);
       out.add(stored);
       // Stored keys built from a phone number or a mailbox (see blocking.ts) are evidence on their own.
@@ -210,16 +210,23 @@ export class DuplicateDetector {
     const actorOf = new Map(
       pending.map((p) => [p.customer_id, { type: p.actor_type as ActorType, id: p.actor_id } as Actor]),
     );
-    const touched = [...(await this.customers.loadMany(tx, ids)).values()].filter(
+    const touched = [...(await this.customers.loadForMatching(tx, ids)).values()].filter(
       (c) => !c.mergedInto && !c.erasedAt,
     );
     if (!touched.length) return result;
+    // Normalized once per customer per batch, not once per pair.
+    const profiles = new Map<string, MatchProfile>();
+    const profileOf = (c: MatchRow) => {
+      let p = profiles.get(c.id);
+      if (!p) profiles.set(c.id, (p = matchProfile(c.fields)));
+      return p;
+    };
 
     // 1. Refresh block keys: only the difference is written (a full sync writes each customer's keys once).
     const keysOf = new Map<string, string[]>();
     // Per batch, not per detector: batches of one process may interleave on PostgreSQL.
     const strongKeys = new Set<string>();
-    for (const c of touched) keysOf.set(c.id, this.storedKeys(c, strongKeys));
+    for (const c of touched) keysOf.set(c.id, this.storedKeys(profileOf(c), strongKeys));
     const stored = new Map<string, Set<string>>();
     const touchedIds = touched.map((c) => c.id);
     for (const r of await tx.query<{ block_key: string; customer_id: string }>(
@@ -292,14 +299,20 @@ export class DuplicateDetector {
       othersOf.set(c.id, best);
       for (const o of best) everyone.add(o.id);
     }
+    // Neighbours in this batch are already loaded.
+    const touchedById = new Map(touched.map((c) => [c.id, c]));
     const loaded = everyone.size
-      ? await this.customers.loadMany(tx, [...everyone])
-      : new Map<string, CustomerRow>();
+      ? await this.customers.loadForMatching(
+          tx,
+          [...everyone].filter((id) => !touchedById.has(id)),
+        )
+      : new Map<string, MatchRow>();
+    for (const [id, c] of touchedById) loaded.set(id, c);
 
     // 3. Score, keep the best few per customer, and write the pairs set-wise.
     const pairs = new Map<string, Pair>();
     for (const c of touched) {
-      const scored: { o: CustomerRow; s: MatchScore; key: string }[] = [];
+      const scored: { o: MatchRow; s: MatchScore; key: string }[] = [];
       for (const { id, key } of othersOf.get(c.id) ?? []) {
         const o = loaded.get(id);
         if (!o || o.mergedInto || o.erasedAt) continue;
@@ -307,7 +320,9 @@ export class DuplicateDetector {
         // The same email key is the writer's own identity rule: two customers holding it were created side by
         // side (two cluster workers applying pages at once) and are one person, whatever the other fields say.
         const s =
-          c.emailKey && c.emailKey === o.emailKey ? sameIdentityKey(c, o) : scorePair(c.fields, o.fields);
+          c.emailKey && c.emailKey === o.emailKey
+            ? sameIdentityKey(profileOf(c), profileOf(o))
+            : scoreProfiles(profileOf(c), profileOf(o));
         if (s && s.score >= this.settings.reviewFloor) scored.push({ o, s, key });
       }
       scored.sort((x, y) => y.s.score - x.s.score);
@@ -410,8 +425,8 @@ export class DuplicateDetector {
   }
 }
 
-function sameIdentityKey(a: CustomerRow, b: CustomerRow): MatchScore {
-  const scored = scorePair(a.fields, b.fields);
+function sameIdentityKey(a: MatchProfile, b: MatchProfile): MatchScore {
+  const scored = scoreProfiles(a, b);
   return {
     score: 1,
     fields: [

@@ -18,6 +18,9 @@ export interface CustomerRow {
   erasedAt: string | null;
 }
 
+/** What duplicate detection reads of a customer: no provenance, no timestamps. */
+export type MatchRow = Pick<CustomerRow, 'id' | 'emailKey' | 'fields' | 'mergedInto' | 'erasedAt'>;
+
 export interface VersionRow {
   customerId: string;
   version: number;
@@ -101,6 +104,29 @@ export class CustomerRepository {
         slice,
       );
       for (const r of rows) out.set(r.id, toCustomerRow(r, this.pii));
+    }
+    return out;
+  }
+
+  /** The fields duplicate detection compares, for many customers; lighter than loadMany (no provenance). */
+  async loadForMatching(tx: Tx, ids: string[]): Promise<Map<string, MatchRow>> {
+    const out = new Map<string, MatchRow>();
+    for (let i = 0; i < ids.length; i += IN_CHUNK) {
+      const slice = ids.slice(i, i + IN_CHUNK);
+      const rows = await tx.query(
+        `SELECT id, email_key, fields, merged_into, erased_at FROM customers WHERE id IN (${placeholders(slice.length)})`,
+        slice,
+      );
+      for (const r of rows) {
+        const stored = JSON.parse(r.fields);
+        out.set(r.id, {
+          id: r.id,
+          emailKey: r.email_key ?? null,
+          fields: this.pii ? this.pii.openFields(stored) : stored,
+          mergedInto: r.merged_into ?? null,
+          erasedAt: r.erased_at ?? null,
+        });
+      }
     }
     return out;
   }
