@@ -45,6 +45,9 @@ traceSql();
   const { OutboxService } = await import('../src/sync/outbox.service');
   wrap(env.app.get(DuplicateDetector), 'detectBatch', 'duplicates');
   wrap(env.app.get(OutboxService), 'enqueueForSyncs', 'outbox.enqueue');
+  wrap(env.app.get(OutboxService), 'drain', 'outbox.drain');
+  const { ReconciliationService } = await import('../src/sync/reconciliation.service');
+  wrap(env.app.get(ReconciliationService), 'reconcile', 'reconcile');
   wrap(env.app.get(InboundService), 'writeOutcomes', 'outcomes');
   const { CustomerRepository } = await import('../src/store/customer.repository');
   const repo = env.app.get(CustomerRepository);
@@ -90,8 +93,21 @@ traceSql();
       .slice(0, changes)
       .map((r) => r.Id);
     env.salesforce.massUpdate(ids, { FirstName: 'Probed' });
+    // PROBE_CPU=file: a CPU profile of the incremental run alone.
+    const { Session } = await import('node:inspector/promises');
+    const session = process.env.PROBE_CPU ? new Session() : null;
+    if (session) {
+      session.connect();
+      await session.post('Profiler.enable');
+      await session.post('Profiler.start');
+    }
     const i0 = Date.now();
     const inc = await env.app.get(SyncRunner).run('sf-contacts', { trigger: RunTrigger.Manual });
+    if (session) {
+      const { profile } = await session.post('Profiler.stop');
+      (await import('node:fs')).writeFileSync(process.env.PROBE_CPU!, JSON.stringify(profile));
+      session.disconnect();
+    }
     console.log(
       JSON.stringify({ incremental: changes, counts: inc.counts, wall_s: (Date.now() - i0) / 1000 }),
     );
