@@ -12,7 +12,7 @@ import { ActorType, type Actor } from '../audit/audit.types';
 import { EmailKeyer } from '../canonical/customer-writer.service';
 import { Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
-import { CustomerRepository, type MatchRow } from '../store/customer.repository';
+import { CustomerRepository, type MatchHead } from '../store/customer.repository';
 import { Database, type Tx } from '../store/database';
 import { blockKeysOf } from './blocking';
 import { CandidateStatus, MergeReason } from './identity.types';
@@ -46,6 +46,12 @@ const MAX_CANDIDATES = 3;
  * leave small pending sets, so their batches stay small.
  */
 const BATCH = 500;
+/**
+ * Match profiles kept between batches, by customer id and version. Neighbours are mostly the same customers over
+ * and over (the members of common-name blocks); a hit saves reading, decrypting and normalizing their fields.
+ * A changed customer has a new version, so a stale profile is never used. ~300 bytes each.
+ */
+const PROFILE_CACHE = 30_000;
 /** Customers per transaction of the background sweep's drain (see drain). */
 export const BACKGROUND_BATCH = 50;
 
@@ -74,6 +80,7 @@ export class DuplicateDetector {
   private draining: Promise<DetectionResult> | null = null;
   private again = false;
   private batchSize = 0;
+  private readonly profileCache = new Map<string, { version: number; profile: MatchProfile }>();
 
   constructor(
     private readonly db: Database,
@@ -104,6 +111,15 @@ export class DuplicateDetector {
       if (STRONG_KEY.test(k)) strong.add(stored);
     }
     return [...out];
+  }
+
+  /** Caches a profile as the most recently used one (evicting the least recently used past the bound). */
+  private remember(id: string, version: number, profile: MatchProfile): MatchProfile {
+    this.profileCache.delete(id);
+    this.profileCache.set(id, { version, profile });
+    if (this.profileCache.size > PROFILE_CACHE)
+      this.profileCache.delete(this.profileCache.keys().next().value as string);
+    return profile;
   }
 
   /** Records, in the caller's transaction, that these customers changed and need detection. */
@@ -210,17 +226,15 @@ export class DuplicateDetector {
     const actorOf = new Map(
       pending.map((p) => [p.customer_id, { type: p.actor_type as ActorType, id: p.actor_id } as Actor]),
     );
-    const touched = [...(await this.customers.loadForMatching(tx, ids)).values()].filter(
-      (c) => !c.mergedInto && !c.erasedAt,
-    );
+    const touched = [...(await this.customers.loadForMatching(tx, ids)).values()].filter((c) => {
+      if (c.mergedInto || c.erasedAt) this.profileCache.delete(c.id);
+      return !c.mergedInto && !c.erasedAt;
+    });
     if (!touched.length) return result;
     // Normalized once per customer per batch, not once per pair.
     const profiles = new Map<string, MatchProfile>();
-    const profileOf = (c: MatchRow) => {
-      let p = profiles.get(c.id);
-      if (!p) profiles.set(c.id, (p = matchProfile(c.fields)));
-      return p;
-    };
+    for (const c of touched) profiles.set(c.id, this.remember(c.id, c.version, matchProfile(c.fields)));
+    const profileOf = (c: { id: string }) => profiles.get(c.id)!;
 
     // 1. Refresh block keys: only the difference is written (a full sync writes each customer's keys once).
     const keysOf = new Map<string, string[]>();
@@ -237,16 +251,20 @@ export class DuplicateDetector {
       stored.get(r.customer_id)!.add(r.block_key);
     }
     const added: unknown[][] = [];
+    const removed: string[] = [];
     for (const c of touched) {
       const now = new Set(keysOf.get(c.id));
       const before = stored.get(c.id) ?? new Set<string>();
-      const removed = [...before].filter((k) => !now.has(k));
-      if (removed.length)
-        await tx.execute(
-          `DELETE FROM customer_block_keys WHERE customer_id = ? AND block_key IN (${placeholders(removed.length)})`,
-          [c.id, ...removed],
-        );
+      for (const k of before) if (!now.has(k)) removed.push(k, c.id);
       for (const k of now) if (!before.has(k)) added.push([k, c.id]);
+    }
+    // Stale keys of the whole batch in a few statements (an edited name changes keys of every customer edited).
+    for (let i = 0; i < removed.length; i += 2 * MEMBER_CHUNK) {
+      const pairs = removed.slice(i, i + 2 * MEMBER_CHUNK);
+      await tx.execute(
+        `DELETE FROM customer_block_keys WHERE (block_key, customer_id) IN (VALUES ${Array.from({ length: pairs.length / 2 }, () => '(?, ?)').join(',')})`,
+        pairs,
+      );
     }
     await tx.insertMany(
       'customer_block_keys',
@@ -299,20 +317,31 @@ export class DuplicateDetector {
       othersOf.set(c.id, best);
       for (const o of best) everyone.add(o.id);
     }
-    // Neighbours in this batch are already loaded.
-    const touchedById = new Map(touched.map((c) => [c.id, c]));
-    const loaded = everyone.size
-      ? await this.customers.loadForMatching(
-          tx,
-          [...everyone].filter((id) => !touchedById.has(id)),
-        )
-      : new Map<string, MatchRow>();
-    for (const [id, c] of touchedById) loaded.set(id, c);
+    // Neighbours in this batch are already loaded; the others' fields only when their profile is not cached.
+    const loaded = new Map<string, MatchHead>(touched.map((c) => [c.id, c]));
+    const outside = [...everyone].filter((id) => !loaded.has(id));
+    if (outside.length) {
+      const heads = await this.customers.loadMatchHeads(tx, outside);
+      const misses: string[] = [];
+      for (const h of heads.values()) {
+        // Merged or erased: never compared again, and an erased person's values leave this cache too.
+        if (h.mergedInto || h.erasedAt) {
+          this.profileCache.delete(h.id);
+          continue;
+        }
+        const hit = this.profileCache.get(h.id);
+        if (hit && hit.version === h.version) profiles.set(h.id, this.remember(h.id, h.version, hit.profile));
+        else misses.push(h.id);
+      }
+      for (const r of (await this.customers.loadForMatching(tx, misses)).values())
+        profiles.set(r.id, this.remember(r.id, r.version, matchProfile(r.fields)));
+      for (const h of heads.values()) if (profiles.has(h.id)) loaded.set(h.id, h);
+    }
 
     // 3. Score, keep the best few per customer, and write the pairs set-wise.
     const pairs = new Map<string, Pair>();
     for (const c of touched) {
-      const scored: { o: MatchRow; s: MatchScore; key: string }[] = [];
+      const scored: { o: MatchHead; s: MatchScore; key: string }[] = [];
       for (const { id, key } of othersOf.get(c.id) ?? []) {
         const o = loaded.get(id);
         if (!o || o.mergedInto || o.erasedAt) continue;

@@ -19,7 +19,9 @@ export interface CustomerRow {
 }
 
 /** What duplicate detection reads of a customer: no provenance, no timestamps. */
-export type MatchRow = Pick<CustomerRow, 'id' | 'emailKey' | 'fields' | 'mergedInto' | 'erasedAt'>;
+export type MatchRow = Pick<CustomerRow, 'id' | 'version' | 'emailKey' | 'fields' | 'mergedInto' | 'erasedAt'>;
+/** The same without the fields (nothing to decrypt). */
+export type MatchHead = Omit<MatchRow, 'fields'>;
 
 export interface VersionRow {
   customerId: string;
@@ -114,19 +116,41 @@ export class CustomerRepository {
     for (let i = 0; i < ids.length; i += IN_CHUNK) {
       const slice = ids.slice(i, i + IN_CHUNK);
       const rows = await tx.query(
-        `SELECT id, email_key, fields, merged_into, erased_at FROM customers WHERE id IN (${placeholders(slice.length)})`,
+        `SELECT id, version, email_key, fields, merged_into, erased_at FROM customers WHERE id IN (${placeholders(slice.length)})`,
         slice,
       );
       for (const r of rows) {
         const stored = JSON.parse(r.fields);
         out.set(r.id, {
           id: r.id,
+          version: Number(r.version),
           emailKey: r.email_key ?? null,
           fields: this.pii ? this.pii.openFields(stored) : stored,
           mergedInto: r.merged_into ?? null,
           erasedAt: r.erased_at ?? null,
         });
       }
+    }
+    return out;
+  }
+
+  /** Versions and status of many customers, without their fields. */
+  async loadMatchHeads(tx: Tx, ids: string[]): Promise<Map<string, MatchHead>> {
+    const out = new Map<string, MatchHead>();
+    for (let i = 0; i < ids.length; i += IN_CHUNK) {
+      const slice = ids.slice(i, i + IN_CHUNK);
+      const rows = await tx.query(
+        `SELECT id, version, email_key, merged_into, erased_at FROM customers WHERE id IN (${placeholders(slice.length)})`,
+        slice,
+      );
+      for (const r of rows)
+        out.set(r.id, {
+          id: r.id,
+          version: Number(r.version),
+          emailKey: r.email_key ?? null,
+          mergedInto: r.merged_into ?? null,
+          erasedAt: r.erased_at ?? null,
+        });
     }
     return out;
   }

@@ -1,6 +1,11 @@
 // Duplicate detection beside the inbound path: a run leaves nothing pending, and a customer still waiting for
 // detection is held back from its destinations until it has been checked.
 import { ActorType } from '../../src/audit/audit.types';
+import { EmailKeyer } from '../../src/canonical/customer-writer.service';
+import { Clock } from '../../src/common/clock';
+import { AppConfig } from '../../src/config/app-config';
+import { MergeService } from '../../src/identity/merge.service';
+import { CustomerRepository } from '../../src/store/customer.repository';
 import { DuplicateDetector } from '../../src/identity/duplicate-detector.service';
 import { Database } from '../../src/store/database';
 import { OutboxService } from '../../src/sync/outbox.service';
@@ -69,5 +74,76 @@ describe(`duplicate detection pipeline (${target.type})`, () => {
     expect(
       await count("SELECT COUNT(*) AS n FROM outbox WHERE customer_id = ? AND status = 'pending'", [c.id]),
     ).toBe(0);
+  });
+});
+
+describe(`duplicate detection across workers (${target.type})`, () => {
+  let env: Environment;
+  let db: Database;
+  beforeAll(async () => {
+    env = await startEnvironment({
+      contacts: 60,
+      env: {
+        ...testDatabaseEnv(target),
+        LOG_LEVEL: 'silent',
+        SYNCLINE_BACKGROUND_JOBS: 'off',
+        SYNCLINE_IDENTITY_MODE: 'review',
+      },
+    });
+    for (const sb of [env.salesforce, env.hubspot, env.sendgrid]) sb.webhooks.configure({ enabled: false });
+    db = env.app.get(Database);
+    await env.app.get(SyncRunner).run('sf-contacts', { trigger: RunTrigger.Manual });
+  });
+  afterAll(async () => {
+    await env?.close();
+    await dropTestDatabase(target);
+  });
+
+  it("compares with a neighbour's current values, not the profile it remembered, once another worker changed it", async () => {
+    const repo = env.app.get(CustomerRepository);
+    const mine = env.app.get(DuplicateDetector);
+    // A second worker's detector: same database, its own memory.
+    const other = new DuplicateDetector(
+      db,
+      repo,
+      env.app.get(MergeService),
+      env.app.get(EmailKeyer),
+      env.app.get(Clock),
+      env.app.get(AppConfig),
+    );
+    const actor = { type: ActorType.Cli, id: 'test' };
+    const live = await db.query<{ id: string }>(
+      'SELECT c.id FROM customers c WHERE c.merged_into IS NULL AND c.erased_at IS NULL AND NOT EXISTS (SELECT 1 FROM merge_candidates m WHERE m.customer_a = c.id OR m.customer_b = c.id) ORDER BY c.id',
+    );
+    const rows = await repo.loadMany(
+      db,
+      live.map((r) => r.id),
+    );
+    const withPhone = [...rows.values()].filter((c) => c.fields.phone && c.fields.lastName && c.fields.email);
+    const [target, neighbour] = [withPhone[0], withPhone[withPhone.length - 1]];
+    // This worker checks the neighbour and remembers its profile.
+    await db.transaction((tx) => mine.enqueue(tx, [neighbour.id], actor));
+    await mine.drain();
+    // Another worker changes it into a near twin of the target (another mailbox) and checks it.
+    const pair = [target.id, neighbour.id].sort();
+    await db.transaction(async (tx) => {
+      const changed = {
+        ...neighbour,
+        version: neighbour.version + 1,
+        fields: { ...target.fields, email: `other.${String(target.fields.email)}` },
+      };
+      await repo.updateCustomer(tx, changed, neighbour.version);
+      await other.enqueue(tx, [neighbour.id], actor);
+    });
+    await other.drain();
+    const candidate = () =>
+      db.query('SELECT score FROM merge_candidates WHERE customer_a = ? AND customer_b = ?', pair);
+    expect(await candidate()).toHaveLength(1);
+    // Forget that pair; this worker now checks the target, whose neighbour it remembers with its old values.
+    await db.query('DELETE FROM merge_candidates WHERE customer_a = ? AND customer_b = ?', pair);
+    await db.transaction((tx) => mine.enqueue(tx, [target.id], actor));
+    await mine.drain();
+    const [found] = await candidate();
+    expect(Number(found?.score)).toBeGreaterThanOrEqual(mine.settings.reviewFloor);
   });
 });
