@@ -301,12 +301,14 @@ export class OutboxService {
     for (let batches = 0; options.maxBatches === undefined || batches < options.maxBatches; batches++) {
       if (batches > 0 && !(await renew())) break; // lost the lock (we stalled past its expiry): let the new holder go on
       const now = this.clock.nowIso();
-      const rows = await this.db.query<OutboxRow>(
+      let rows = await this.db.query<OutboxRow>(
         // A customer waiting for duplicate detection is not pushed yet: a merge could still fold it into another,
         // and the vendor would be left with both.
         `SELECT * FROM outbox WHERE connection = ? AND object = ? AND status = 'pending' AND next_attempt_at <= ? AND NOT EXISTS (SELECT 1 FROM identity_pending p WHERE p.customer_id = outbox.customer_id) ORDER BY id LIMIT ${batchSize}`,
         [connectionId, object, now],
       );
+      if (!rows.length) break;
+      rows = await this.withLoserDeletes(connectionId, object, rows, now);
       if (!rows.length) break;
       const counts = emptyCounts();
       const customers = await this.customers.loadMany(
@@ -631,6 +633,39 @@ export class OutboxService {
     const cap = Math.min(this.retry.maxDelayMs, this.retry.baseDelayMs * 2 ** (attempt - 1));
     const jittered = cap / 2 + Math.random() * (cap / 2);
     return Math.max(jittered, retryAfterMs ?? 0);
+  }
+
+  /**
+   * Pending deletes of customers merged into a batch's customers go with the batch (deletes first). A merge deletes
+   * the loser's record where the survivor has one, and the survivor's update may carry the loser's email: pushed
+   * before that delete (the survivor's outbox row is older, so it comes first in id order, often a batch earlier),
+   * the update matched two records at the vendor and was refused. A delete not due yet (backing off after a failure)
+   * holds the survivor's update back with it. Returns the batch to push.
+   */
+  private async withLoserDeletes(
+    connectionId: string,
+    object: string,
+    rows: OutboxRow[],
+    now: string,
+  ): Promise<OutboxRow[]> {
+    const have = new Set(rows.map((r) => r.id));
+    const held = new Set<string>();
+    const survivors = [...new Set(rows.filter((r) => r.op === OutboxOp.Upsert).map((r) => r.customer_id))];
+    for (let i = 0; i < survivors.length; i += 500) {
+      const slice = survivors.slice(i, i + 500);
+      const deletes = await this.db.query<OutboxRow & { survivor: string; next_attempt_at: string }>(
+        `SELECT o.*, c.merged_into AS survivor FROM customers c JOIN outbox o ON o.customer_id = c.id AND o.connection = ? AND o.object = ? WHERE c.merged_into IN (${slice.map(() => '?').join(',')}) AND o.status = 'pending' AND o.op = ?`,
+        [connectionId, object, ...slice, OutboxOp.Delete],
+      );
+      for (const d of deletes) {
+        if (String(d.next_attempt_at) > now) held.add(d.survivor);
+        else if (!have.has(d.id)) {
+          have.add(d.id);
+          rows.push(d);
+        }
+      }
+    }
+    return held.size ? rows.filter((r) => !(r.op === OutboxOp.Upsert && held.has(r.customer_id))) : rows;
   }
 
   /**

@@ -7,6 +7,7 @@
 import { ActorType } from '../../src/audit/audit.types';
 import { MergeReason } from '../../src/identity/identity.types';
 import { MergeService } from '../../src/identity/merge.service';
+import { CustomerRepository, type CustomerRow } from '../../src/store/customer.repository';
 import { Database } from '../../src/store/database';
 import { OutboxService } from '../../src/sync/outbox.service';
 import { OutboxOp, RunTrigger } from '../../src/sync/sync.types';
@@ -106,5 +107,93 @@ describe(`merge vs in-flight push race (${target.type})`, () => {
     expect(pending).toEqual([]);
     expect(forPerson.length).toBe(1);
     expect(await sg(loser)).toBeUndefined();
+  }, 60_000);
+});
+
+describe(`a merged pair's pushes, in order (${target.type})`, () => {
+  let env: Environment;
+  beforeAll(async () => {
+    env = await startEnvironment({
+      contacts: 300,
+      env: { ...testDatabaseEnv(target), LOG_LEVEL: 'silent', SYNCLINE_IDENTITY_MODE: 'review' },
+    });
+    env.salesforce.webhooks.configure({ enabled: false });
+    await env.app.get(SyncRunner).run('sf-contacts', { trigger: RunTrigger.Manual });
+  }, 180_000);
+  afterAll(async () => {
+    await env?.close();
+    await dropTestDatabase(target);
+  });
+
+  // The survivor's outbox row is the older one, so in id order its update comes before the loser's delete (a batch
+  // earlier on a large base). Carrying the loser's email, that update matched both contacts at SendGrid and was
+  // refused as invalid, then dead-lettered (seen once in a 60,000-contact run).
+  it("holds a survivor's update that carries the loser's email until the loser's record is deleted", async () => {
+    const db = env.app.get(Database);
+    const repo = env.app.get(CustomerRepository);
+    const outbox = env.app.get(OutboxService);
+    const sgState = async (id: string) =>
+      (
+        await db.query(
+          "SELECT external_id FROM destination_state WHERE connection = 'sendgrid' AND object = 'contacts' AND customer_id = ?",
+          [id],
+        )
+      )[0]?.external_id as string | undefined;
+    // A pending pair, both at SendGrid, with different emails.
+    let pair: { id: number; survivor: CustomerRow; loser: CustomerRow } | undefined;
+    for (const c of await db.query(
+      "SELECT id, customer_a, customer_b FROM merge_candidates WHERE status = 'pending' ORDER BY id",
+    )) {
+      const rows = await repo.loadMany(db, [c.customer_a, c.customer_b]);
+      const [s, l] = [rows.get(c.customer_a)!, rows.get(c.customer_b)!].sort((x, y) =>
+        x.id < y.id ? -1 : 1,
+      );
+      if (!s.fields.email || !l.fields.email || s.fields.email === l.fields.email) continue;
+      if (!(await sgState(s.id)) || !(await sgState(l.id))) continue;
+      pair = { id: Number(c.id), survivor: s, loser: l };
+      break;
+    }
+    expect(pair).toBeDefined();
+    const { survivor, loser } = pair!;
+    const loserContact = (await sgState(loser.id))!;
+    // The loser's email is the newer one, so the survivor takes it in the merge.
+    await db.transaction(async (tx) => {
+      const at = new Date(Date.now() + 60_000).toISOString();
+      const provenance = { ...loser.provenance, email: { ...loser.provenance.email, at } };
+      await repo.updateCustomer(tx, { ...loser, version: loser.version + 1, provenance }, loser.version);
+      await env.app
+        .get(MergeService)
+        .merge(tx, pair!.id, MergeReason.Automatic, { type: ActorType.System, id: 'identity' });
+    });
+    const merged = (await repo.loadMany(db, [survivor.id])).get(survivor.id)!;
+    expect(merged.fields.email).toBe(loser.fields.email);
+    // The loser's delete backs off (say the vendor failed it once); the survivor's update must wait for it.
+    await db.query(
+      "UPDATE outbox SET next_attempt_at = ? WHERE connection = 'sendgrid' AND customer_id = ? AND op = 'delete'",
+      [new Date(Date.now() + 3_600_000).toISOString(), loser.id],
+    );
+    await outbox.drain('sendgrid', 'contacts', { waitForLock: true });
+    const rowOf = async (id: string) =>
+      (
+        await db.query("SELECT op, status FROM outbox WHERE connection = 'sendgrid' AND customer_id = ?", [
+          id,
+        ])
+      )[0];
+    expect(await rowOf(survivor.id)).toEqual({ op: OutboxOp.Upsert, status: 'pending' });
+    expect(env.sendgrid.store.contacts.has(loserContact)).toBe(true);
+
+    // Due again: the delete goes first, then the update, in one batch.
+    await db.query(
+      "UPDATE outbox SET next_attempt_at = ? WHERE connection = 'sendgrid' AND customer_id = ? AND op = 'delete'",
+      [new Date(Date.now() - 1_000).toISOString(), loser.id],
+    );
+    await outbox.drain('sendgrid', 'contacts', { waitForLock: true });
+    expect(await rowOf(survivor.id)).toEqual({ op: OutboxOp.Upsert, status: 'sent' });
+    expect(await db.query("SELECT id FROM outbox WHERE status = 'dead'")).toEqual([]);
+    expect(env.sendgrid.store.contacts.has(loserContact)).toBe(false);
+    const atSg = (env.sendgrid.state().records as { external_id: string; email: string }[]).filter((r) =>
+      [survivor.id, loser.id].includes(r.external_id),
+    );
+    expect(atSg).toEqual([expect.objectContaining({ external_id: survivor.id, email: loser.fields.email })]);
   }, 60_000);
 });
