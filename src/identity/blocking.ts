@@ -3,17 +3,17 @@
 // keep recall when one field carries the typo: phonetic last name + first initial, phonetic first name +
 // company, the phone's last 7 digits, and the normalized email local part.
 import doubleMetaphone from 'talisman/phonetics/double-metaphone';
+import { BoundedMemo } from '../common/bounded-memo';
 import type { CustomerFields } from '../canonical/customer.model';
 import { matchProfile, type MatchProfile } from './similarity';
 
 // Names repeat across a base (a few thousand surnames cover most people), so their codes are memoized; bounded.
-const codes = new Map<string, string>();
+const codes = new BoundedMemo<string, string>(20_000);
 function phonetic(s: string): string {
   if (!s) return '';
   let code = codes.get(s);
   if (code === undefined) {
     code = doubleMetaphone(s)[0];
-    if (codes.size >= 20_000) codes.delete(codes.keys().next().value as string);
     codes.set(s, code);
   }
   return code;

@@ -10,6 +10,7 @@
 import { ConflictException, Injectable, Logger } from '@nestjs/common';
 import { ActorType, type Actor } from '../audit/audit.types';
 import { EmailKeyer } from '../canonical/customer-writer.service';
+import { BoundedMemo } from '../common/bounded-memo';
 import { Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
 import { CustomerRepository, type MatchHead } from '../store/customer.repository';
@@ -49,9 +50,9 @@ const BATCH = 500;
 /**
  * Match profiles kept between batches, by customer id and version. Neighbours are mostly the same customers over
  * and over (the members of common-name blocks); a hit saves reading, decrypting and normalizing their fields.
- * A changed customer has a new version, so a stale profile is never used. ~300 bytes each.
+ * A changed customer has a new version, so a stale profile is never used. ~300 bytes each; up to twice this many.
  */
-const PROFILE_CACHE = 30_000;
+const PROFILE_CACHE = 20_000;
 /** Customers per transaction of the background sweep's drain (see drain). */
 export const BACKGROUND_BATCH = 50;
 
@@ -80,7 +81,9 @@ export class DuplicateDetector {
   private draining: Promise<DetectionResult> | null = null;
   private again = false;
   private batchSize = 0;
-  private readonly profileCache = new Map<string, { version: number; profile: MatchProfile }>();
+  private readonly profileCache = new BoundedMemo<string, { version: number; profile: MatchProfile }>(
+    PROFILE_CACHE,
+  );
 
   constructor(
     private readonly db: Database,
@@ -113,12 +116,8 @@ export class DuplicateDetector {
     return [...out];
   }
 
-  /** Caches a profile as the most recently used one (evicting the least recently used past the bound). */
   private remember(id: string, version: number, profile: MatchProfile): MatchProfile {
-    this.profileCache.delete(id);
     this.profileCache.set(id, { version, profile });
-    if (this.profileCache.size > PROFILE_CACHE)
-      this.profileCache.delete(this.profileCache.keys().next().value as string);
     return profile;
   }
 

@@ -2,6 +2,7 @@
 // 128 bits (collisions stay negligible; the lookup still compares customers, never trusts the key alone).
 import { createHmac, createSecretKey, type KeyObject } from 'node:crypto';
 import { EmailKeyer } from '../canonical/customer-writer.service';
+import { BoundedMemo } from '../common/bounded-memo';
 
 export class BlindIndex {
   private readonly key: KeyObject;
@@ -12,13 +13,12 @@ export class BlindIndex {
 
   // Emails and block keys recur on every re-read and across a page; an HMAC per lookup dominated duplicate
   // detection. The memo is exact (same input, same key -> same digest) and bounded.
-  private readonly memo = new Map<string, string>();
+  private readonly memo = new BoundedMemo<string, string>(50_000);
 
   of(normalized: string): string {
     const hit = this.memo.get(normalized);
     if (hit) return hit;
     const digest = createHmac('sha256', this.key).update(normalized).digest().subarray(0, 16).toString('hex');
-    if (this.memo.size >= 50_000) this.memo.delete(this.memo.keys().next().value as string);
     this.memo.set(normalized, digest);
     return digest;
   }

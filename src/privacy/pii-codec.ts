@@ -4,6 +4,7 @@
 // webhook events) are sealed whole because any key in them may carry personal data.
 import type { CustomerFields, FieldValue } from '../canonical/customer.model';
 import type { FieldChange } from '../canonical/merge-rules';
+import { BoundedMemo } from '../common/bounded-memo';
 import { FieldCipher } from './field-cipher';
 
 export const DEFAULT_PII_FIELDS = ['email', 'phone', 'firstName', 'lastName'];
@@ -59,13 +60,12 @@ export class PiiCodec {
 
   // The same customer row is read several times per page (merge, duplicate detection, outbox). A ciphertext always
   // opens to the same plaintext, so a bounded memo keyed by it is exact; it lives only in this process's memory.
-  private readonly opened = new Map<string, CustomerFields>();
+  private readonly opened = new BoundedMemo<string, CustomerFields>(10_000);
 
   private openSealed(sealed: string): CustomerFields {
     let v = this.opened.get(sealed);
     if (!v) {
       v = JSON.parse(this.cipher.decrypt(sealed)) as CustomerFields;
-      if (this.opened.size >= 10_000) this.opened.delete(this.opened.keys().next().value as string);
       this.opened.set(sealed, v);
     }
     return v;
