@@ -653,12 +653,20 @@ export class OutboxService {
     const survivors = [...new Set(rows.filter((r) => r.op === OutboxOp.Upsert).map((r) => r.customer_id))];
     for (let i = 0; i < survivors.length; i += 500) {
       const slice = survivors.slice(i, i + 500);
-      const deletes = await this.db.query<OutboxRow & { survivor: string; next_attempt_at: string }>(
-        `SELECT o.*, c.merged_into AS survivor FROM customers c JOIN outbox o ON o.customer_id = c.id AND o.connection = ? AND o.object = ? WHERE c.merged_into IN (${slice.map(() => '?').join(',')}) AND o.status = 'pending' AND o.op = ?`,
-        [connectionId, object, ...slice, OutboxOp.Delete],
+      // Two indexed steps (merged-away customers, then their rows): joined in one statement, SQLite's planner
+      // walked every outbox row of the destination instead.
+      const losers = await this.db.query<{ id: string; merged_into: string }>(
+        `SELECT id, merged_into FROM customers WHERE merged_into IN (${slice.map(() => '?').join(',')})`,
+        slice,
+      );
+      if (!losers.length) continue;
+      const survivorOf = new Map(losers.map((l) => [l.id, l.merged_into]));
+      const deletes = await this.db.query<OutboxRow & { next_attempt_at: string }>(
+        `SELECT * FROM outbox WHERE connection = ? AND object = ? AND customer_id IN (${losers.map(() => '?').join(',')}) AND status = 'pending' AND op = ?`,
+        [connectionId, object, ...survivorOf.keys(), OutboxOp.Delete],
       );
       for (const d of deletes) {
-        if (String(d.next_attempt_at) > now) held.add(d.survivor);
+        if (String(d.next_attempt_at) > now) held.add(survivorOf.get(d.customer_id)!);
         else if (!have.has(d.id)) {
           have.add(d.id);
           rows.push(d);
