@@ -661,11 +661,14 @@ export class OutboxService {
       );
       if (!losers.length) continue;
       const survivorOf = new Map(losers.map((l) => [l.id, l.merged_into]));
+      // Status checked here, not in SQL: with `status = 'pending'` and a long id list, SQLite's planner walked
+      // every pending row of the destination instead of looking the customers up.
       const deletes = await this.db.query<OutboxRow & { next_attempt_at: string }>(
-        `SELECT * FROM outbox WHERE connection = ? AND object = ? AND customer_id IN (${losers.map(() => '?').join(',')}) AND status = 'pending' AND op = ?`,
+        `SELECT * FROM outbox WHERE connection = ? AND object = ? AND customer_id IN (${losers.map(() => '?').join(',')}) AND op = ?`,
         [connectionId, object, ...survivorOf.keys(), OutboxOp.Delete],
       );
       for (const d of deletes) {
+        if (d.status !== OutboxStatus.Pending) continue;
         if (String(d.next_attempt_at) > now) held.add(survivorOf.get(d.customer_id)!);
         else if (!have.has(d.id)) {
           have.add(d.id);
