@@ -19,7 +19,10 @@ export interface CustomerRow {
 }
 
 /** What duplicate detection reads of a customer: no provenance, no timestamps. */
-export type MatchRow = Pick<CustomerRow, 'id' | 'version' | 'emailKey' | 'fields' | 'mergedInto' | 'erasedAt'>;
+export type MatchRow = Pick<
+  CustomerRow,
+  'id' | 'version' | 'emailKey' | 'fields' | 'mergedInto' | 'erasedAt'
+>;
 /** The same without the fields (nothing to decrypt). */
 export type MatchHead = Omit<MatchRow, 'fields'>;
 
