@@ -18,7 +18,7 @@ import { dropTestDatabase, testDatabaseEnv, testDatabaseTarget } from '../suppor
 const target = testDatabaseTarget();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-describe(`merge vs in-flight push race (${target.type})`, () => {
+describe(`a merge and the pushes of its pair (${target.type})`, () => {
   let env: Environment;
   beforeAll(async () => {
     env = await startEnvironment({
@@ -32,16 +32,19 @@ describe(`merge vs in-flight push race (${target.type})`, () => {
     await env?.close();
     await dropTestDatabase(target);
   });
-
-  it("the loser's record created by a push settling inside the merge's transaction window is deleted", async () => {
-    const db = env.app.get(Database);
-    const sg = async (id: string) =>
-      (
-        await db.query(
+  /** The SendGrid contact a customer holds, per the destination state. */
+  const sg = async (id: string) =>
+    (
+      await env.app
+        .get(Database)
+        .query(
           "SELECT external_id FROM destination_state WHERE connection = 'sendgrid' AND object = 'contacts' AND customer_id = ?",
           [id],
         )
-      )[0]?.external_id as string | undefined;
+    )[0]?.external_id as string | undefined;
+
+  it("the loser's record created by a push settling inside the merge's transaction window is deleted", async () => {
+    const db = env.app.get(Database);
     const cands = await db.query(
       "SELECT id, customer_a, customer_b FROM merge_candidates WHERE status = 'pending'",
     );
@@ -108,22 +111,6 @@ describe(`merge vs in-flight push race (${target.type})`, () => {
     expect(forPerson.length).toBe(1);
     expect(await sg(loser)).toBeUndefined();
   }, 60_000);
-});
-
-describe(`a merged pair's pushes, in order (${target.type})`, () => {
-  let env: Environment;
-  beforeAll(async () => {
-    env = await startEnvironment({
-      contacts: 300,
-      env: { ...testDatabaseEnv(target), LOG_LEVEL: 'silent', SYNCLINE_IDENTITY_MODE: 'review' },
-    });
-    env.salesforce.webhooks.configure({ enabled: false });
-    await env.app.get(SyncRunner).run('sf-contacts', { trigger: RunTrigger.Manual });
-  }, 180_000);
-  afterAll(async () => {
-    await env?.close();
-    await dropTestDatabase(target);
-  });
 
   // The survivor's outbox row is the older one, so in id order its update comes before the loser's delete (a batch
   // earlier on a large base). Carrying the loser's email, that update matched both contacts at SendGrid and was
@@ -132,13 +119,6 @@ describe(`a merged pair's pushes, in order (${target.type})`, () => {
     const db = env.app.get(Database);
     const repo = env.app.get(CustomerRepository);
     const outbox = env.app.get(OutboxService);
-    const sgState = async (id: string) =>
-      (
-        await db.query(
-          "SELECT external_id FROM destination_state WHERE connection = 'sendgrid' AND object = 'contacts' AND customer_id = ?",
-          [id],
-        )
-      )[0]?.external_id as string | undefined;
     // A pending pair, both at SendGrid, with different emails.
     let pair: { id: number; survivor: CustomerRow; loser: CustomerRow } | undefined;
     for (const c of await db.query(
@@ -149,13 +129,13 @@ describe(`a merged pair's pushes, in order (${target.type})`, () => {
         x.id < y.id ? -1 : 1,
       );
       if (!s.fields.email || !l.fields.email || s.fields.email === l.fields.email) continue;
-      if (!(await sgState(s.id)) || !(await sgState(l.id))) continue;
+      if (!(await sg(s.id)) || !(await sg(l.id))) continue;
       pair = { id: Number(c.id), survivor: s, loser: l };
       break;
     }
     expect(pair).toBeDefined();
     const { survivor, loser } = pair!;
-    const loserContact = (await sgState(loser.id))!;
+    const loserContact = (await sg(loser.id))!;
     // The loser's email is the newer one, so the survivor takes it in the merge.
     await db.transaction(async (tx) => {
       const at = new Date(Date.now() + 60_000).toISOString();
