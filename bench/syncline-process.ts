@@ -112,6 +112,10 @@ async function main(): Promise<void> {
     DATABASE_URL: process.env.DATABASE_URL,
     ...(process.env.DATABASE_SCHEMA ? { DATABASE_SCHEMA: process.env.DATABASE_SCHEMA } : {}),
     ...(process.env.REDIS_URL ? { REDIS_URL: process.env.REDIS_URL } : {}),
+    // `on` for the webhook scenario: the service as `syncline serve` runs it on a SQLite file.
+    ...(process.env.SYNCLINE_ENGINE_THREAD
+      ? { SYNCLINE_ENGINE_THREAD: process.env.SYNCLINE_ENGINE_THREAD }
+      : {}),
   });
   const t0 = Date.now();
   const app: NestExpressApplication = await createApp(new AppConfig(env, benchConfig(sandboxes)));

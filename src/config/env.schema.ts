@@ -102,6 +102,12 @@ export const envSchema = z.object({
    * for one-shot commands, so `audit verify` never pushes records to vendors as a side effect.
    */
   SYNCLINE_BACKGROUND_JOBS: z.enum(['on', 'off']).default('on'),
+  /**
+   * The engine (jobs, schedules, sweeps) on a thread of its own, so webhook acknowledgements and API requests never
+   * wait for it. `auto`: on for `syncline serve` with a SQLite file and no REDIS_URL (BullMQ workers are processes
+   * already), off elsewhere (CLI, tests, embedding).
+   */
+  SYNCLINE_ENGINE_THREAD: z.enum(['auto', 'on', 'off']).default('auto'),
   BODY_LIMIT: z
     .string()
     .regex(/^\d+(b|kb|mb)$/i, 'must look like 1mb or 512kb')

@@ -17,6 +17,7 @@ import type { FieldChange } from '../canonical/merge-rules';
 import { Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
 import { isConnectorError } from '../connectors/connector-error';
+import { engineThreadWanted } from '../queue/engine-thread';
 import { ConnectorRegistry } from '../connectors/connector.registry';
 import type { DeleteOutcome } from '../connectors/connector.types';
 import { CustomerRepository } from '../store/customer.repository';
@@ -92,7 +93,8 @@ export class ErasureService implements OnApplicationBootstrap, OnModuleDestroy {
 
   onApplicationBootstrap(): void {
     const every = this.config.env.ERASURE_SWEEP_MS;
-    if (every > 0) {
+    // With the engine on its own thread, its context runs the sweep.
+    if (every > 0 && !engineThreadWanted(this.config)) {
       this.timer = setInterval(
         () =>
           void this.processDue().catch((e) => this.log.warn(`erasure sweep failed: ${(e as Error).message}`)),

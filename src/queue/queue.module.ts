@@ -4,12 +4,14 @@ import { Module } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { AppConfig } from '../config/app-config';
 import { BullmqJobQueue } from './bullmq-job-queue';
+import { EngineThreadJobQueue, engineThreadWanted } from './engine-thread';
 import { InProcessJobQueue } from './in-process-job-queue';
 import { JobQueue } from './job-queue';
 import { WorkerCommand } from './worker.command';
 
 export function jobQueueFor(config: AppConfig, registry?: SchedulerRegistry): JobQueue {
   const url = config.env.REDIS_URL;
+  if (!url && engineThreadWanted(config)) return new EngineThreadJobQueue(config);
   if (!url) return new InProcessJobQueue(registry);
   return new BullmqJobQueue({ url, prefix: config.env.QUEUE_PREFIX, lockMs: config.env.QUEUE_LOCK_MS });
 }

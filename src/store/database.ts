@@ -3,6 +3,7 @@
 // The hot paths use plain parameterized SQL through this class; nothing a client sends is ever interpolated.
 import { Injectable, Logger } from '@nestjs/common';
 import type { DataSource, QueryRunner } from 'typeorm';
+import { writeGate } from './write-gate';
 
 export type Dialect = 'sqlite' | 'postgres';
 export type Row = Record<string, any>;
@@ -144,7 +145,9 @@ export class Database {
         return;
       }
       this.lastWasUrgent = urgent;
-      void item.run().finally(() => this.nextWriter());
+      // With the engine on its own thread, the other thread's connection writes the same file: take turns.
+      const gate = writeGate();
+      void (gate ? gate.run(item.run) : item.run()).finally(() => this.nextWriter());
     });
   }
 

@@ -6,8 +6,10 @@ import {
   Injectable,
   NotFoundException,
   Optional,
+  type OnModuleDestroy,
   type OnModuleInit,
 } from '@nestjs/common';
+import { BroadcastChannel } from 'node:worker_threads';
 import { AuditService } from '../audit/audit.service';
 import { ActorType, AuditEntity, type Actor } from '../audit/audit.types';
 import { Clock } from '../common/clock';
@@ -37,8 +39,13 @@ export function describeCredentials(credentials: Record<string, SecretRef>): Rec
 }
 
 @Injectable()
-export class ConnectionsService implements OnModuleInit {
+export class ConnectionsService implements OnModuleInit, OnModuleDestroy {
   private readonly contexts = new Map<string, ConnectionContext>();
+  /**
+   * Resolved contexts are cached; a change made on one thread of this process (the API on the service thread)
+   * drops the copy on the others (the engine thread's, see queue/engine-thread.ts).
+   */
+  private readonly changes = new BroadcastChannel('syncline:connection-changed');
   private loaded?: Promise<void>;
 
   constructor(
@@ -49,7 +56,20 @@ export class ConnectionsService implements OnModuleInit {
     private readonly registry: ConnectorRegistry,
     // Literal credentials are sealed at rest like personal data.
     @Optional() private readonly pii?: PiiCodec,
-  ) {}
+  ) {
+    this.changes.onmessage = (e) => this.contexts.delete((e as { data: string }).data);
+    // Never what keeps a process alive.
+    (this.changes as unknown as { unref(): void }).unref();
+  }
+
+  private changed(id: string): void {
+    this.contexts.delete(id);
+    this.changes.postMessage(id);
+  }
+
+  onModuleDestroy(): void {
+    this.changes.close();
+  }
 
   /** Applies syncline.yaml once per process (SyncsService awaits it too, so it is memoized). */
   onModuleInit(): Promise<void> {
@@ -135,7 +155,7 @@ export class ConnectionsService implements OnModuleInit {
       }
       return { ...c, origin, createdAt: existing?.created_at ?? now, updatedAt: now } as StoredConnection;
     });
-    this.contexts.delete(c.id);
+    this.changed(c.id);
     return stored;
   }
 
@@ -153,7 +173,7 @@ export class ConnectionsService implements OnModuleInit {
         },
       ]);
     });
-    this.contexts.delete(id);
+    this.changed(id);
   }
 
   /** The connection as its connector needs it, secrets resolved from the environment. */

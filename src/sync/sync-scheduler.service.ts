@@ -12,6 +12,7 @@ import {
 import { ConflictException } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { BACKGROUND_BATCH, DuplicateDetector } from '../identity/duplicate-detector.service';
+import { engineThreadWanted } from '../queue/engine-thread';
 import { JobName, JobQueue } from '../queue/job-queue';
 import { OutboxService } from './outbox.service';
 import { SyncRunner } from './sync-runner.service';
@@ -37,7 +38,8 @@ export class SyncScheduler implements OnApplicationBootstrap, OnApplicationShutd
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    if (this.config.env.SYNCLINE_BACKGROUND_JOBS === 'off') return;
+    // Off here, or done by the engine thread (which declares the schedules and sweeps itself).
+    if (this.config.env.SYNCLINE_BACKGROUND_JOBS === 'off' || engineThreadWanted(this.config)) return;
     this.queue.process<{ syncId: string; trigger?: RunTrigger }>(
       JobName.SyncRun,
       async ({ syncId, trigger }) => {

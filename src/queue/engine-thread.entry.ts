@@ -1,0 +1,77 @@
+// Entry of the engine thread (see engine-thread.ts): boots the application context with the service's
+// configuration and its own database connection, then takes jobs, schedules and idle/close requests from the
+// service thread.
+import 'reflect-metadata';
+import { parentPort, workerData } from 'node:worker_threads';
+import { NestFactory } from '@nestjs/core';
+import { Logger } from 'nestjs-pino';
+import { AppModule } from '../app.module';
+import { AppConfig } from '../config/app-config';
+import { useWriteGate, WriteGate } from '../store/write-gate';
+import type { EngineReply, EngineRequest, EngineWorkerData } from './engine-thread';
+import { JobQueue } from './job-queue';
+
+async function main(): Promise<void> {
+  const port = parentPort!;
+  const data = workerData as EngineWorkerData;
+  const reply = (m: EngineReply) => port.postMessage(m);
+  useWriteGate(new WriteGate(data.gate, false));
+  // Messages that arrive while the context boots wait for it.
+  const early: EngineRequest[] = [];
+  const box: { handle?: (m: EngineRequest) => void } = {};
+  port.on('message', (m: EngineRequest) => (box.handle ? box.handle(m) : early.push(m)));
+  let app: Awaited<ReturnType<typeof NestFactory.createApplicationContext>>;
+  try {
+    app = await NestFactory.createApplicationContext(
+      AppModule.forRoot(new AppConfig(data.env, data.syncline)),
+      { bufferLogs: true, abortOnError: false },
+    );
+    // No signal handlers here: the service thread handles SIGTERM and closes this context through 'close'.
+    app.useLogger(app.get(Logger));
+  } catch (err) {
+    reply({ op: 'failed', error: (err as Error).stack ?? String(err) });
+    process.exit(1);
+  }
+  const queue = app.get(JobQueue);
+  let closing: Promise<void> | undefined;
+  const handle = (m: EngineRequest): void => {
+    switch (m.op) {
+      case 'add':
+        void queue.add(m.name, m.data, m.options);
+        return;
+      case 'schedule':
+        void queue.schedule(m.id, m.cron, m.name, m.data);
+        return;
+      case 'unschedule':
+        void queue.unschedule(m.id);
+        return;
+      case 'idle':
+        queue.idle(m.timeoutMs).then(
+          () => reply({ op: 'done', seq: m.seq }),
+          (e: Error) => reply({ op: 'done', seq: m.seq, error: e.message }),
+        );
+        return;
+      case 'close':
+        closing ??= (async () => {
+          await queue.close();
+          await app.close();
+        })();
+        closing.then(
+          () => {
+            reply({ op: 'done', seq: m.seq });
+            setImmediate(() => process.exit(0));
+          },
+          (e: Error) => {
+            reply({ op: 'done', seq: m.seq, error: e.message });
+            setImmediate(() => process.exit(1));
+          },
+        );
+        return;
+    }
+  };
+  box.handle = handle;
+  reply({ op: 'ready' });
+  for (const m of early.splice(0)) handle(m);
+}
+
+void main();

@@ -1,0 +1,186 @@
+// The engine on its own thread (`syncline serve` on a SQLite file, no Redis). better-sqlite3 is synchronous, so on
+// one thread every webhook acknowledgement waited for whatever the engine was doing: at 1,000 deliveries/s the
+// thread was saturated by intake plus processing and the acknowledgement p99 reached ~1 s. Here the service
+// thread keeps the HTTP surface (intake, API) and the engine thread runs every job (inbox processing, sync runs,
+// detection, pushes, schedules, sweeps) in an application context of its own, with its own connection to the same
+// database file. The two take turns writing through a WriteGate, the service thread first.
+//
+// On the service thread this JobQueue forwards jobs and schedules to the engine; handlers registered here are not
+// run (the engine registers its own). The engine is a crash-only part: if it dies, `crashed` resolves and the
+// service exits to be restarted (everything acknowledged is in the inbox, every run resumes from its cursor).
+import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import type { AppConfig } from '../config/app-config';
+import { useWriteGate, WriteGate } from '../store/write-gate';
+import { JobQueue, type JobHandler, type JobName, type JobOptions } from './job-queue';
+
+/**
+ * The engine runs on its own thread: `on` (the service resolves `auto`, see main.ts), no Redis, and a database file
+ * the engine thread can open too. The service thread then leaves all background work (schedules, sweeps, the
+ * erasure sweep) to the engine thread.
+ */
+export function engineThreadWanted(config: AppConfig): boolean {
+  const db = config.database;
+  return (
+    config.env.SYNCLINE_ENGINE_THREAD === 'on' &&
+    !config.env.REDIS_URL &&
+    db.type === 'sqlite' &&
+    db.file !== ':memory:'
+  );
+}
+
+/** What the service thread sends. */
+export type EngineRequest =
+  | { op: 'add'; name: JobName; data: unknown; options?: JobOptions }
+  | { op: 'schedule'; id: string; cron: string; name: JobName; data: unknown }
+  | { op: 'unschedule'; id: string }
+  | { op: 'idle'; seq: number; timeoutMs?: number }
+  | { op: 'close'; seq: number };
+
+/** What the engine thread answers. */
+export type EngineReply =
+  { op: 'ready' } | { op: 'done'; seq: number; error?: string } | { op: 'failed'; error: string };
+
+export interface EngineWorkerData {
+  env: AppConfig['env'];
+  syncline: AppConfig['syncline'];
+  gate: SharedArrayBuffer;
+}
+
+/** How long closing waits for the engine's running jobs before the thread is terminated. */
+const CLOSE_TIMEOUT_MS = 30_000;
+
+/** The engine thread's entry file: compiled JavaScript next to this one, or TypeScript under ts-node/jest. */
+function entry(): { file: string; execArgv: string[] } {
+  const ts = __filename.endsWith('.ts');
+  return {
+    file: path.join(__dirname, `engine-thread.entry.${ts ? 'ts' : 'js'}`),
+    execArgv: ts ? ['--require', 'ts-node/register/transpile-only'] : [],
+  };
+}
+
+export class EngineThreadJobQueue extends JobQueue implements OnApplicationBootstrap, OnApplicationShutdown {
+  readonly shared = false;
+  private readonly log = new Logger('EngineThread');
+  private readonly gate = WriteGate.create(true);
+  private worker?: Worker;
+  private ready?: Promise<void>;
+  private seq = 0;
+  private readonly pending = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
+  private closing = false;
+  private crash?: (err: Error) => void;
+  /** Resolves if the engine thread stops on its own (a crash, a failed boot); never when closed normally. */
+  readonly crashed = new Promise<Error>((resolve) => (this.crash = resolve));
+
+  constructor(private readonly config: AppConfig) {
+    super();
+    useWriteGate(this.gate);
+  }
+
+  /** Started once the service has booted (its migrations done), so the engine boots on an up-to-date schema. */
+  onApplicationBootstrap(): Promise<void> {
+    return this.start();
+  }
+
+  start(): Promise<void> {
+    if (this.ready) return this.ready;
+    const { file, execArgv } = entry();
+    const workerData: EngineWorkerData = {
+      // The engine does the background work this thread leaves to it.
+      env: { ...this.config.env, SYNCLINE_ENGINE_THREAD: 'off' },
+      syncline: this.config.syncline,
+      gate: this.gate.buffer,
+    };
+    const worker = new Worker(file, { workerData, execArgv, name: 'syncline-engine' });
+    this.worker = worker;
+    this.ready = new Promise<void>((resolve, reject) => {
+      worker.on('message', (m: EngineReply) => {
+        if (m.op === 'ready') resolve();
+        else if (m.op === 'failed') reject(new Error(`engine thread failed to start: ${m.error}`));
+        else if (m.op === 'done') {
+          const p = this.pending.get(m.seq);
+          this.pending.delete(m.seq);
+          if (m.error) p?.reject(new Error(m.error));
+          else p?.resolve();
+        }
+      });
+      worker.on('error', (err) => {
+        this.log.error(`engine thread error: ${err.stack ?? err.message}`);
+        reject(err);
+      });
+      worker.on('exit', (code) => {
+        const err = new Error(`engine thread exited (code ${code})`);
+        reject(err);
+        for (const p of this.pending.values()) p.reject(err);
+        this.pending.clear();
+        this.worker = undefined;
+        if (!this.closing) this.crash?.(err);
+      });
+    });
+    return this.ready;
+  }
+
+  private post(m: EngineRequest): void {
+    // Jobs added before the bootstrap hook start the thread; it takes messages once its context is up.
+    if (!this.ready) void this.start().catch(() => undefined);
+    if (!this.worker) throw new Error('the engine thread is not running');
+    this.worker.postMessage(m);
+  }
+
+  private request(m: { op: 'idle'; timeoutMs?: number } | { op: 'close' }): Promise<void> {
+    const seq = ++this.seq;
+    return new Promise<void>((resolve, reject) => {
+      this.pending.set(seq, { resolve, reject });
+      this.post({ ...m, seq });
+    });
+  }
+
+  async add<T>(name: JobName, data: T, options?: JobOptions): Promise<void> {
+    if (this.closing) return;
+    this.post({ op: 'add', name, data, options });
+  }
+
+  /** The engine thread runs the handlers; the ones this thread's services register are not used. */
+  process<T>(_name: JobName, _handler: JobHandler<T>): void {}
+
+  async schedule<T>(id: string, cron: string, name: JobName, data: T): Promise<void> {
+    if (this.closing) return;
+    this.post({ op: 'schedule', id, cron, name, data });
+  }
+
+  async unschedule(id: string): Promise<void> {
+    if (this.closing) return;
+    this.post({ op: 'unschedule', id });
+  }
+
+  async idle(timeoutMs?: number): Promise<void> {
+    await this.start();
+    return this.request({ op: 'idle', timeoutMs });
+  }
+
+  /** Lets the engine finish its running jobs and close its context, then ends the thread. */
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    const worker = this.worker;
+    if (worker) {
+      const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+      const timer = setTimeout(() => {
+        this.log.warn(`engine thread did not close within ${CLOSE_TIMEOUT_MS} ms: terminating it`);
+        void worker.terminate();
+      }, CLOSE_TIMEOUT_MS);
+      try {
+        await this.request({ op: 'close' }).catch(() => undefined);
+        await exited;
+      } finally {
+        clearTimeout(timer);
+      }
+    }
+    useWriteGate(undefined);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.close();
+  }
+}

@@ -1,0 +1,166 @@
+// The service with its engine on a thread of its own (what `syncline serve` runs on a SQLite file): webhook
+// deliveries are acknowledged by the service thread and processed by the engine thread, both writing one database
+// file through the write gate; a connection changed over the API is what the engine uses next; closing ends the
+// thread; a dead engine thread is reported so the service can exit and be restarted.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import request from 'supertest';
+import { outboundMessage } from '../../connectors/salesforce/conformance';
+import { SF_WEBHOOK_SECRET, startEnvironment, type Environment } from '../../scripts/lib/sandbox-environment';
+import { EngineThreadJobQueue } from '../../src/queue/engine-thread';
+import { JobName, JobQueue } from '../../src/queue/job-queue';
+import { Database } from '../../src/store/database';
+import { writeGate } from '../../src/store/write-gate';
+import { RunTrigger } from '../../src/sync/sync.types';
+import { customerFields } from '../support/customers';
+
+jest.setTimeout(120_000);
+
+async function eventually(check: () => Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`${what} not met in time`);
+}
+
+describe('engine thread (SQLite file)', () => {
+  let env: Environment;
+  let dir: string;
+  let queue: EngineThreadJobQueue;
+  const q = (sql: string, params: unknown[] = []) => env.app.get(Database).query(sql, params);
+
+  beforeAll(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'syncline-engine-'));
+    env = await startEnvironment({
+      contacts: 60,
+      env: {
+        DATABASE_URL: `sqlite:${path.join(dir, 'engine.sqlite')}`,
+        LOG_LEVEL: 'silent',
+        SYNCLINE_ENGINE_THREAD: 'on',
+      },
+      defaultSync: { destinations: [{ connection: 'sendgrid', object: 'contacts' }] },
+    });
+    env.salesforce.webhooks.configure({ enabled: false });
+    queue = env.app.get(JobQueue) as EngineThreadJobQueue;
+  });
+  afterAll(async () => {
+    await env?.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('runs jobs on the engine thread: a sync queued by the service thread lands in the shared database', async () => {
+    expect(queue).toBeInstanceOf(EngineThreadJobQueue);
+    expect(writeGate()?.priority).toBe(true);
+    await queue.add(JobName.SyncRun, { syncId: 'sf-contacts', trigger: RunTrigger.Manual });
+    await queue.idle(60_000);
+    const [run] = await q("SELECT status FROM sync_runs WHERE sync_id = 'sf-contacts'");
+    expect(run.status).toBe('succeeded');
+    const [{ n }] = await q(
+      "SELECT COUNT(*) AS n FROM destination_state WHERE connection = 'sendgrid' AND external_id IS NOT NULL",
+    );
+    expect(Number(n)).toBeGreaterThan(30);
+    expect(env.sendgrid.state().records.length).toBe(Number(n));
+  });
+
+  it('acknowledges on the service thread and applies on the engine thread, once per event', async () => {
+    const [row] = await q(
+      "SELECT i.external_id, i.customer_id FROM customer_identities i JOIN destination_state d ON d.customer_id = i.customer_id AND d.connection = 'sendgrid' WHERE i.connection = 'salesforce' ORDER BY i.external_id LIMIT 1",
+    );
+    env.salesforce.mutate(row.external_id, { Title: 'Threaded' });
+    const delivery = outboundMessage(env.salesforce, [row.external_id], { token: SF_WEBHOOK_SECRET });
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        request(env.url)
+          .post(`/webhooks/salesforce?token=${SF_WEBHOOK_SECRET}`)
+          .set('content-type', 'text/xml; charset=utf-8')
+          .send(delivery.rawBody.toString('utf8')),
+      ),
+    );
+    for (const a of answers) expect(a.text).toContain('<Ack>true</Ack>');
+    await queue.idle(30_000);
+    await eventually(
+      async () => (await customerFields(env.app, row.customer_id)).jobTitle === 'Threaded',
+      'the change applied',
+    );
+    const [{ n }] = await q("SELECT COUNT(*) AS n FROM webhook_inbox WHERE status = 'processed'");
+    expect(Number(n)).toBe(1);
+    const [{ v }] = await q('SELECT COUNT(*) AS v FROM customer_versions WHERE customer_id = ?', [
+      row.customer_id,
+    ]);
+    expect(Number(v)).toBe(2);
+  });
+
+  it('uses a connection changed over the API on its next push (the engine drops its cached copy)', async () => {
+    const auth = { authorization: `Bearer ${env.token}` };
+    const put = (apiKey: string) =>
+      request(env.url)
+        .put('/connections/sendgrid')
+        .set(auth)
+        .send({
+          connector: 'sendgrid',
+          baseUrl: env.sendgrid.url,
+          credentials: { apiKey, webhookPublicKey: env.sendgrid.credentials.webhookPublicKey },
+          settings: { createCustomFields: true, jobPollIntervalMs: 20 },
+        })
+        .expect(200);
+    await put('SG.revoked-key');
+    const [row] = await q(
+      "SELECT i.external_id, i.customer_id FROM customer_identities i JOIN destination_state d ON d.customer_id = i.customer_id AND d.connection = 'sendgrid' WHERE i.connection = 'salesforce' ORDER BY i.external_id DESC LIMIT 1",
+    );
+    env.salesforce.mutate(row.external_id, { FirstName: 'Rotated' });
+    const delivery = outboundMessage(env.salesforce, [row.external_id], { token: SF_WEBHOOK_SECRET });
+    await request(env.url)
+      .post(`/webhooks/salesforce?token=${SF_WEBHOOK_SECRET}`)
+      .set('content-type', 'text/xml; charset=utf-8')
+      .send(delivery.rawBody.toString('utf8'))
+      .expect(200);
+    // The engine pushes with the revoked key: SendGrid refuses it, the row waits with the reason.
+    await eventually(async () => {
+      const [o] = await q(
+        "SELECT last_error FROM outbox WHERE connection = 'sendgrid' AND customer_id = ? AND status = 'pending'",
+        [row.customer_id],
+      );
+      return !!o?.last_error && /auth/i.test(String(o.last_error));
+    }, 'a push refused for its credentials');
+    await put(env.sendgrid.credentials.apiKey);
+    // Due now rather than after its back-off.
+    await env.app
+      .get(Database)
+      .transaction((tx) =>
+        tx.execute(
+          "UPDATE outbox SET next_attempt_at = '1970-01-01T00:00:00.000Z' WHERE connection = 'sendgrid' AND customer_id = ?",
+          [row.customer_id],
+        ),
+      );
+    await queue.add(JobName.DrainOutbox, { connection: 'sendgrid', object: 'contacts' });
+    const email = String((await customerFields(env.app, row.customer_id)).email);
+    await eventually(
+      async () =>
+        env.sendgrid
+          .state()
+          .records.some(
+            (r) =>
+              (r as { email?: string; first_name?: string }).email === email &&
+              (r as { first_name?: string }).first_name === 'Rotated',
+          ) &&
+        (
+          await q("SELECT status FROM outbox WHERE connection = 'sendgrid' AND customer_id = ?", [
+            row.customer_id,
+          ])
+        )[0].status === 'sent',
+      'the push with the restored key',
+    );
+  });
+
+  it('ends the thread on close and reports a thread that died on its own', async () => {
+    const worker = (queue as unknown as { worker: { threadId: number; terminate(): Promise<number> } })
+      .worker;
+    expect(worker.threadId).toBeGreaterThan(0);
+    const crashed = queue.crashed;
+    await worker.terminate();
+    expect((await crashed).message).toMatch(/engine thread exited/);
+  });
+});
