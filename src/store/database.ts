@@ -36,6 +36,8 @@ const RETRYABLE_PG_CODES = new Set(['40001', '40P01', '23505']);
 // SQLite allows 32,766 parameters; PostgreSQL 65,535. Stay well below both.
 const MAX_PARAMS = 30000;
 
+const WRITE_STATEMENT = /^\s*(INSERT|UPDATE|DELETE|REPLACE)\b/i;
+
 function toPg(sql: string): string {
   let i = 0;
   return sql.replace(/\?/g, () => `$${++i}`);
@@ -82,8 +84,14 @@ export class Database {
     this.dialect = dataSource.options.type === 'postgres' ? 'postgres' : 'sqlite';
   }
 
-  /** Read outside a transaction. */
+  /**
+   * Read outside a transaction. A write given here still goes through the SQLite writer queue as a transaction of
+   * its own: run directly, it would join whatever transaction the shared connection has open at that moment (and
+   * vanish with its rollback), and with the engine on its own thread it would bypass the write gate.
+   */
   async query<T = Row>(sql: string, params: unknown[] = []): Promise<T[]> {
+    if (this.dialect === 'sqlite' && WRITE_STATEMENT.test(sql))
+      return this.transaction((tx) => tx.query<T>(sql, params));
     return (await this.dataSource.query(this.dialect === 'postgres' ? toPg(sql) : sql, params)) as T[];
   }
 

@@ -53,4 +53,25 @@ describe('SQLite writer queue', () => {
     });
     expect(ran).toEqual(['n1', 'n2', 'n3', 'n4', 'n5']);
   });
+
+  it('runs a write given to query() as a transaction of its own, never inside one that is open', async () => {
+    await db.query('DELETE FROM ran');
+    let inside!: () => void;
+    const opened = new Promise<void>((r) => (inside = r));
+    // A transaction that writes, waits (as one does on a vendor read or a lock), then fails and rolls back.
+    const failing = db
+      .transaction(async (tx) => {
+        await tx.execute('INSERT INTO ran (name) VALUES (?)', ['rolled back']);
+        inside();
+        await new Promise((r) => setTimeout(r, 20));
+        throw new Error('vendor outage');
+      }, 0)
+      .catch((e: Error) => e.message);
+    await opened;
+    // On the shared connection this INSERT would have joined the open transaction and vanished with it.
+    const write = db.query('INSERT INTO ran (name) VALUES (?)', ['kept']);
+    expect(await failing).toBe('vendor outage');
+    await write;
+    expect((await db.query<{ name: string }>('SELECT name FROM ran')).map((r) => r.name)).toEqual(['kept']);
+  });
 });
