@@ -22,6 +22,9 @@ traceSql();
   env.salesforce.webhooks.configure({ enabled: false });
   // Phase timers: wrap a few services' methods (developer probe only).
   const timers: Record<string, number> = {};
+  // When each phase first started and last ended (ms since `spanZero`): what overlaps and what waits.
+  const spans: Record<string, [number, number]> = {};
+  let spanZero = performance.now();
   const wrap = (obj: any, name: string, label: string) => {
     const orig = obj[name].bind(obj);
     obj[name] = async (...a: unknown[]) => {
@@ -29,7 +32,10 @@ traceSql();
       try {
         return await orig(...a);
       } finally {
-        timers[label] = (timers[label] ?? 0) + performance.now() - s;
+        const e = performance.now();
+        timers[label] = (timers[label] ?? 0) + e - s;
+        const span = (spans[label] ??= [s - spanZero, 0]);
+        span[1] = e - spanZero;
       }
     };
   };
@@ -87,6 +93,7 @@ traceSql();
   const changes = Number(process.env.PROBE_INCREMENTAL ?? 0);
   if (changes) {
     for (const k of Object.keys(timers)) delete timers[k];
+    for (const k of Object.keys(spans)) delete spans[k];
     resetSqlStats();
     const ids = (env.salesforce.state().records as { Id: string; attributes?: { type: string } }[])
       .filter((r) => r.attributes?.type === 'Contact')
@@ -102,6 +109,7 @@ traceSql();
       await session.post('Profiler.start');
     }
     const i0 = Date.now();
+    spanZero = performance.now();
     const inc = await env.app.get(SyncRunner).run('sf-contacts', { trigger: RunTrigger.Manual });
     if (session) {
       const { profile } = await session.post('Profiler.stop');
@@ -113,6 +121,13 @@ traceSql();
     );
     console.log(
       JSON.stringify(Object.fromEntries(Object.entries(timers).map(([k, v]) => [k, Math.round(v)]))),
+    );
+    console.log(
+      'spans (first start - last end, ms):',
+      Object.entries(spans)
+        .sort((a, b) => a[1][0] - b[1][0])
+        .map(([k, [a, b]]) => `${k} ${Math.round(a)}-${Math.round(b)}`)
+        .join(' | '),
     );
     for (const r of sqlStatsRows().slice(0, Number(process.env.PROBE_TOP ?? 15)))
       console.log(r.ms, r.n, r.sql);

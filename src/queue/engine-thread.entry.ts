@@ -2,6 +2,7 @@
 // configuration and its own database connection, then takes jobs, schedules and idle/close requests from the
 // service thread.
 import 'reflect-metadata';
+import * as os from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { NestFactory } from '@nestjs/core';
 import { Logger } from 'nestjs-pino';
@@ -11,11 +12,21 @@ import { useWriteGate, WriteGate } from '../store/write-gate';
 import type { EngineReply, EngineRequest, EngineWorkerData } from './engine-thread';
 import { JobQueue } from './job-queue';
 
+/** The engine thread's nice value (0 normal, 19 lowest). */
+const ENGINE_NICE = 10;
+
 async function main(): Promise<void> {
   const port = parentPort!;
   const data = workerData as EngineWorkerData;
   const reply = (m: EngineReply) => port.postMessage(m);
   useWriteGate(new WriteGate(data.gate, false));
+  // Background work yields the CPU to the request path: on Linux a thread has its own nice value, and this lowers
+  // only this thread's (the service thread, answering webhooks and the API, keeps its own).
+  try {
+    os.setPriority(ENGINE_NICE);
+  } catch {
+    // Not permitted or not supported here: the engine runs at the service's priority.
+  }
   // Messages that arrive while the context boots wait for it.
   const early: EngineRequest[] = [];
   const box: { handle?: (m: EngineRequest) => void } = {};

@@ -155,6 +155,20 @@ describe('engine thread (SQLite file)', () => {
     );
   });
 
+  (process.platform === 'linux' ? it : it.skip)(
+    'lowers the engine thread’s CPU priority only (the service thread keeps its own)',
+    () => {
+      const nice = (stat: string) => Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+      const threads = fs
+        .readdirSync('/proc/self/task')
+        .map((t) => nice(fs.readFileSync(`/proc/self/task/${t}/stat`, 'utf8')));
+      expect(nice(fs.readFileSync('/proc/thread-self/stat', 'utf8'))).toBe(0);
+      // The engine thread, and threads it started (its checkpoint thread) inherit it; most of the process does not.
+      expect(threads).toContain(10);
+      expect(threads.filter((n) => n === 0).length).toBeGreaterThan(threads.length / 2);
+    },
+  );
+
   it('ends the thread on close and reports a thread that died on its own', async () => {
     const worker = (queue as unknown as { worker: { threadId: number; terminate(): Promise<number> } })
       .worker;
