@@ -4,11 +4,13 @@
 import 'reflect-metadata';
 import * as os from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
+import { HttpException } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from '../app.module';
 import { AppConfig } from '../config/app-config';
 import { useWriteGate, WriteGate } from '../store/write-gate';
+import { SyncRunner } from '../sync/sync-runner.service';
 import type { EngineReply, EngineRequest, EngineWorkerData } from './engine-thread';
 import { JobQueue } from './job-queue';
 
@@ -61,6 +63,23 @@ async function main(): Promise<void> {
           () => reply({ op: 'done', seq: m.seq }),
           (e: Error) => reply({ op: 'done', seq: m.seq, error: e.message }),
         );
+        return;
+      case 'run':
+        app
+          .get(SyncRunner)
+          .run(m.syncId, m.options)
+          .then(
+            (result) => reply({ op: 'done', seq: m.seq, result }),
+            (e: Error) =>
+              reply({
+                op: 'done',
+                seq: m.seq,
+                error: e.message,
+                ...(e instanceof HttpException
+                  ? { httpStatus: e.getStatus(), httpBody: e.getResponse() }
+                  : {}),
+              }),
+          );
         return;
       case 'close':
         closing ??= (async () => {

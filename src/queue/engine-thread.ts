@@ -10,9 +10,17 @@
 // service exits to be restarted (everything acknowledged is in the inbox, every run resumes from its cursor).
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import {
+  HttpException,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
+import type { Actor } from '../audit/audit.types';
 import type { AppConfig } from '../config/app-config';
 import { useWriteGate, WriteGate } from '../store/write-gate';
+import type { RunSummary } from '../sync/sync-runner.service';
+import type { RunTrigger } from '../sync/sync.types';
 import { JobQueue, type JobHandler, type JobName, type JobOptions } from './job-queue';
 
 /**
@@ -36,17 +44,29 @@ export type EngineRequest =
   | { op: 'schedule'; id: string; cron: string; name: JobName; data: unknown }
   | { op: 'unschedule'; id: string }
   | { op: 'idle'; seq: number; timeoutMs?: number }
+  | { op: 'run'; seq: number; syncId: string; options: EngineRunOptions }
   | { op: 'close'; seq: number };
+
+/** What a run asked of the service thread (the API's `wait` or dry run) carries to the engine thread. */
+export interface EngineRunOptions {
+  trigger: RunTrigger;
+  dryRun?: boolean;
+  actor?: Actor;
+}
 
 /** What the engine thread answers. */
 export type EngineReply =
-  { op: 'ready' } | { op: 'done'; seq: number; error?: string } | { op: 'failed'; error: string };
+  | { op: 'ready' }
+  | { op: 'done'; seq: number; result?: unknown; error?: string; httpStatus?: number; httpBody?: unknown }
+  | { op: 'failed'; error: string };
 
 export interface EngineWorkerData {
   env: AppConfig['env'];
   syncline: AppConfig['syncline'];
   gate: SharedArrayBuffer;
 }
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 /** How long closing waits for the engine's running jobs before the thread is terminated. */
 const CLOSE_TIMEOUT_MS = 30_000;
@@ -67,7 +87,7 @@ export class EngineThreadJobQueue extends JobQueue implements OnApplicationBoots
   private worker?: Worker;
   private ready?: Promise<void>;
   private seq = 0;
-  private readonly pending = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
+  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   private closing = false;
   private crash?: (err: Error) => void;
   /** Resolves if the engine thread stops on its own (a crash, a failed boot); never when closed normally. */
@@ -101,8 +121,10 @@ export class EngineThreadJobQueue extends JobQueue implements OnApplicationBoots
         else if (m.op === 'done') {
           const p = this.pending.get(m.seq);
           this.pending.delete(m.seq);
-          if (m.error) p?.reject(new Error(m.error));
-          else p?.resolve();
+          // An HTTP error (a run already in progress: 409) keeps its status across the thread boundary.
+          if (m.httpStatus) p?.reject(new HttpException(m.httpBody ?? m.error ?? '', m.httpStatus));
+          else if (m.error) p?.reject(new Error(m.error));
+          else p?.resolve(m.result);
         }
       });
       worker.on('error', (err) => {
@@ -128,12 +150,21 @@ export class EngineThreadJobQueue extends JobQueue implements OnApplicationBoots
     this.worker.postMessage(m);
   }
 
-  private request(m: { op: 'idle'; timeoutMs?: number } | { op: 'close' }): Promise<void> {
+  private request<T = void>(m: DistributiveOmit<EngineRequest, 'seq'>): Promise<T> {
     const seq = ++this.seq;
-    return new Promise<void>((resolve, reject) => {
-      this.pending.set(seq, { resolve, reject });
-      this.post({ ...m, seq });
+    return new Promise<T>((resolve, reject) => {
+      this.pending.set(seq, { resolve: resolve as (v: unknown) => void, reject });
+      this.post({ ...m, seq } as EngineRequest);
     });
+  }
+
+  /**
+   * Runs a sync now on the engine thread and resolves to its summary (the API's `wait` and dry runs): on this
+   * thread a run's page transactions would hold up every acknowledgement.
+   */
+  async runSync(syncId: string, options: EngineRunOptions): Promise<RunSummary> {
+    await this.start();
+    return this.request<RunSummary>({ op: 'run', syncId, options });
   }
 
   async add<T>(name: JobName, data: T, options?: JobOptions): Promise<void> {

@@ -5,6 +5,7 @@ import type { Request } from 'express';
 import { z } from 'zod';
 import { ActorType, type Actor } from '../audit/audit.types';
 import { ZodValidationPipe } from '../http/zod-validation.pipe';
+import { EngineThreadJobQueue } from '../queue/engine-thread';
 import { JobName, JobQueue } from '../queue/job-queue';
 import { ConnectionsService, describeCredentials } from './connections.service';
 import { OutboxService } from './outbox.service';
@@ -132,8 +133,13 @@ export class SyncsController {
     @Req() req: Request,
   ) {
     await this.syncs.get(id);
-    if (body.wait || body.dryRun)
-      return this.runner.run(id, { trigger: RunTrigger.Api, dryRun: body.dryRun, actor: actorOf(req) });
+    if (body.wait || body.dryRun) {
+      const options = { trigger: RunTrigger.Api, dryRun: body.dryRun, actor: actorOf(req) };
+      // With the engine on its own thread, the run goes there too (see queue/engine-thread.ts).
+      return this.queue instanceof EngineThreadJobQueue
+        ? this.queue.runSync(id, options)
+        : this.runner.run(id, options);
+    }
     await this.queue.add(JobName.SyncRun, { syncId: id, trigger: RunTrigger.Api }, { jobId: `sync:${id}` });
     return { syncId: id, queued: true };
   }

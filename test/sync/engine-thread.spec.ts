@@ -12,6 +12,7 @@ import { EngineThreadJobQueue } from '../../src/queue/engine-thread';
 import { JobName, JobQueue } from '../../src/queue/job-queue';
 import { Database } from '../../src/store/database';
 import { writeGate } from '../../src/store/write-gate';
+import { SyncRunner } from '../../src/sync/sync-runner.service';
 import { RunTrigger } from '../../src/sync/sync.types';
 import { customerFields } from '../support/customers';
 
@@ -153,6 +154,20 @@ describe('engine thread (SQLite file)', () => {
         )[0].status === 'sent',
       'the push with the restored key',
     );
+  });
+
+  it('runs an API run that waits for its summary on the engine thread too (a second one at once gets 409)', async () => {
+    const onService = jest.spyOn(env.app.get(SyncRunner), 'run');
+    const auth = { authorization: `Bearer ${env.token}` };
+    const [a, b] = await Promise.all(
+      [0, 1].map(() => request(env.url).post('/syncs/sf-contacts/runs').set(auth).send({ wait: true })),
+    );
+    expect([a.status, b.status].sort()).toEqual([200, 409]);
+    const done = a.status === 200 ? a : b;
+    expect(done.body).toMatchObject({ syncId: 'sf-contacts', status: 'succeeded', mode: 'incremental' });
+    expect((a.status === 409 ? a : b).body.message).toMatch(/already running/);
+    expect(onService).not.toHaveBeenCalled();
+    onService.mockRestore();
   });
 
   (process.platform === 'linux' ? it : it.skip)(
