@@ -3,7 +3,7 @@ import 'reflect-metadata';
 import { ConfigError } from './config/env.schema';
 import { AppConfig } from './config/app-config';
 import { createApp } from './bootstrap';
-import { EngineThreadJobQueue } from './queue/engine-thread';
+import { EngineThreadJobQueue, engineThreadPossible } from './queue/engine-thread';
 import { JobQueue } from './queue/job-queue';
 
 async function main(): Promise<void> {
@@ -22,10 +22,7 @@ async function main(): Promise<void> {
     config = new AppConfig(
       {
         ...config.env,
-        SYNCLINE_ENGINE_THREAD:
-          config.database.type === 'sqlite' && config.database.file !== ':memory:' && !config.env.REDIS_URL
-            ? 'on'
-            : 'off',
+        SYNCLINE_ENGINE_THREAD: engineThreadPossible(config) ? 'on' : 'off',
       },
       config.syncline,
     );

@@ -21,6 +21,18 @@ async function main(): Promise<void> {
   const port = parentPort!;
   const data = workerData as EngineWorkerData;
   const reply = (m: EngineReply) => port.postMessage(m);
+  /** Replies to request `seq` with what `work` resolves to, or its error (an HTTP error keeps its status). */
+  const answer = (seq: number, work: Promise<unknown>): Promise<void> =>
+    work.then(
+      (result) => reply({ op: 'done', seq, result }),
+      (e: Error) =>
+        reply({
+          op: 'done',
+          seq,
+          error: e.message,
+          ...(e instanceof HttpException ? { httpStatus: e.getStatus(), httpBody: e.getResponse() } : {}),
+        }),
+    );
   useWriteGate(new WriteGate(data.gate, false));
   // Background work yields the CPU to the request path: on Linux a thread has its own nice value, and this lowers
   // only this thread's (the service thread, answering webhooks and the API, keeps its own).
@@ -59,42 +71,20 @@ async function main(): Promise<void> {
         void queue.unschedule(m.id);
         return;
       case 'idle':
-        queue.idle(m.timeoutMs).then(
-          () => reply({ op: 'done', seq: m.seq }),
-          (e: Error) => reply({ op: 'done', seq: m.seq, error: e.message }),
-        );
+        void answer(m.seq, queue.idle(m.timeoutMs));
         return;
       case 'run':
-        app
-          .get(SyncRunner)
-          .run(m.syncId, m.options)
-          .then(
-            (result) => reply({ op: 'done', seq: m.seq, result }),
-            (e: Error) =>
-              reply({
-                op: 'done',
-                seq: m.seq,
-                error: e.message,
-                ...(e instanceof HttpException
-                  ? { httpStatus: e.getStatus(), httpBody: e.getResponse() }
-                  : {}),
-              }),
-          );
+        void answer(m.seq, app.get(SyncRunner).run(m.syncId, m.options));
         return;
       case 'close':
         closing ??= (async () => {
           await queue.close();
           await app.close();
         })();
-        closing.then(
-          () => {
-            reply({ op: 'done', seq: m.seq });
-            setImmediate(() => process.exit(0));
-          },
-          (e: Error) => {
-            reply({ op: 'done', seq: m.seq, error: e.message });
-            setImmediate(() => process.exit(1));
-          },
+        void answer(m.seq, closing);
+        void closing.then(
+          () => setImmediate(() => process.exit(0)),
+          () => setImmediate(() => process.exit(1)),
         );
         return;
     }

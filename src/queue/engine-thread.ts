@@ -23,19 +23,18 @@ import type { RunSummary } from '../sync/sync-runner.service';
 import type { RunTrigger } from '../sync/sync.types';
 import { JobQueue, type JobHandler, type JobName, type JobOptions } from './job-queue';
 
+/** Where the engine can have a thread of its own: a SQLite file (the other thread opens it too) and no Redis. */
+export function engineThreadPossible(config: AppConfig): boolean {
+  const db = config.database;
+  return db.type === 'sqlite' && db.file !== ':memory:' && !config.env.REDIS_URL;
+}
+
 /**
- * The engine runs on its own thread: `on` (the service resolves `auto`, see main.ts), no Redis, and a database file
- * the engine thread can open too. The service thread then leaves all background work (schedules, sweeps, the
- * erasure sweep) to the engine thread.
+ * The engine runs on its own thread: `on` (the service resolves `auto`, see main.ts) where it is possible. The
+ * service thread then leaves all background work (schedules, sweeps, the erasure sweep) to the engine thread.
  */
 export function engineThreadWanted(config: AppConfig): boolean {
-  const db = config.database;
-  return (
-    config.env.SYNCLINE_ENGINE_THREAD === 'on' &&
-    !config.env.REDIS_URL &&
-    db.type === 'sqlite' &&
-    db.file !== ':memory:'
-  );
+  return config.env.SYNCLINE_ENGINE_THREAD === 'on' && engineThreadPossible(config);
 }
 
 /** What the service thread sends. */
