@@ -229,29 +229,36 @@ export function percentile(sorted: number[], p: number): number {
 const sqlStats = new Map<string, { n: number; ms: number }>();
 
 /**
- * Diagnostics: times every SQLite statement through TypeORM's better-sqlite3 query runner, by statement shape
+ * Diagnostics: times every statement through TypeORM's query runners (SQLite and PostgreSQL), by statement shape
  * (placeholders collapsed, so one IN list of any length is one entry). Read the totals with sqlStatsRows().
  */
 export function traceSql(): void {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { BetterSqlite3QueryRunner } = require('typeorm/driver/better-sqlite3/BetterSqlite3QueryRunner');
-  const proto = BetterSqlite3QueryRunner.prototype as { query: (...a: unknown[]) => Promise<unknown> };
-  const original = proto.query;
-  proto.query = async function (this: unknown, ...args: unknown[]) {
-    const t = performance.now();
-    try {
-      return await original.apply(this, args);
-    } finally {
-      const key = String(args[0])
-        .replace(/(\?,\s*)+\?/g, '?…')
-        .replace(/\(\?(, \?)*\)/g, '(?…)')
-        .slice(0, 140);
-      const s = sqlStats.get(key) ?? { n: 0, ms: 0 };
-      s.n++;
-      s.ms += performance.now() - t;
-      sqlStats.set(key, s);
-    }
-  };
+  for (const [dir, name] of [
+    ['better-sqlite3', 'BetterSqlite3QueryRunner'],
+    ['postgres', 'PostgresQueryRunner'],
+  ]) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const proto = require(`typeorm/driver/${dir}/${name}`)[name].prototype as {
+      query: (...a: unknown[]) => Promise<unknown>;
+    };
+    const original = proto.query;
+    proto.query = async function (this: unknown, ...args: unknown[]) {
+      const t = performance.now();
+      try {
+        return await original.apply(this, args);
+      } finally {
+        const key = String(args[0])
+          .replace(/\$\d+/g, '?')
+          .replace(/(\?,\s*)+\?/g, '?…')
+          .replace(/\(\?(, \?)*\)/g, '(?…)')
+          .slice(0, 140);
+        const s = sqlStats.get(key) ?? { n: 0, ms: 0 };
+        s.n++;
+        s.ms += performance.now() - t;
+        sqlStats.set(key, s);
+      }
+    };
+  }
 }
 
 /** Forgets the figures gathered so far (to measure one phase on its own). */

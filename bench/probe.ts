@@ -13,7 +13,8 @@ traceSql();
   const env = await startEnvironment({
     contacts: n,
     env: {
-      DATABASE_URL: `sqlite:${file}`,
+      DATABASE_URL: process.env.PROBE_DATABASE_URL ?? `sqlite:${file}`,
+      ...(process.env.PROBE_DATABASE_URL ? { DATABASE_SCHEMA: `probe_${Date.now().toString(36)}` } : {}),
       LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
       SYNCLINE_IDENTITY_MODE: process.env.SYNCLINE_IDENTITY_MODE ?? 'auto',
     },

@@ -246,12 +246,14 @@ export class CustomerWriter {
 
     // 4. Write: new customers, optimistic updates, identities, history, audit.
     const inserts: CustomerRow[] = [];
+    const updates: { row: CustomerRow; expectedVersion: number }[] = [];
     for (const w of working.values()) {
       if (!w.dirty) continue;
       if (w.storedVersion === null) {
         if (w.row.version > 0) inserts.push(w.row);
-      } else await this.customers.updateCustomer(tx, w.row, w.storedVersion);
+      } else updates.push({ row: w.row, expectedVersion: w.storedVersion });
     }
+    await this.customers.updateCustomers(tx, updates);
     await this.customers.insertCustomers(tx, inserts);
     // An identity whose new customer never got a value (all fields empty) still needs its customer row.
     const insertedIds = new Set(inserts.map((c) => c.id));

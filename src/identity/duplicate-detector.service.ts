@@ -278,13 +278,23 @@ export class DuplicateDetector {
     // (~18 ms a batch at 100,000 customers).
     const allKeys = [...new Set([...keysOf.values()].flat())];
     const members = new Map<string, string[]>();
-    for (let i = 0; i < allKeys.length; i += MEMBER_CHUNK) {
-      const slice = allKeys.slice(i, i + MEMBER_CHUNK);
+    // PostgreSQL takes the keys as one array parameter and a lateral join: planning a compound SELECT of 250 parts,
+    // on every call, cost it ~50 ms a batch.
+    const chunk = tx.dialect === 'postgres' ? 5_000 : MEMBER_CHUNK;
+    for (let i = 0; i < allKeys.length; i += chunk) {
+      const slice = allKeys.slice(i, i + chunk);
       const perKey = `SELECT * FROM (SELECT block_key, customer_id FROM customer_block_keys WHERE block_key = ? ORDER BY customer_id LIMIT ${MAX_BLOCK + 1}) m`;
-      for (const r of await tx.query<{ block_key: string; customer_id: string }>(
-        slice.map(() => perKey).join(' UNION ALL '),
-        slice,
-      )) {
+      for (const r of await (tx.dialect === 'postgres'
+        ? tx.query<{ block_key: string; customer_id: string }>(
+            `SELECT k.block_key, m.customer_id FROM unnest(CAST(? AS text[])) AS k (block_key)
+             CROSS JOIN LATERAL (SELECT b.customer_id FROM customer_block_keys b WHERE b.block_key = k.block_key
+               ORDER BY b.customer_id LIMIT ${MAX_BLOCK + 1}) m`,
+            [slice],
+          )
+        : tx.query<{ block_key: string; customer_id: string }>(
+            slice.map(() => perKey).join(' UNION ALL '),
+            slice,
+          ))) {
         if (!members.has(r.block_key)) members.set(r.block_key, []);
         members.get(r.block_key)!.push(r.customer_id);
       }

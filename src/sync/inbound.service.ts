@@ -35,6 +35,8 @@ export interface InboundContext {
 
 export type { OutcomeRow } from './outcome-log';
 
+type QuarantineReason = { field: string; message: string };
+
 @Injectable()
 export class InboundService {
   constructor(
@@ -79,6 +81,7 @@ export class InboundService {
     const inbound: InboundRecord[] = [];
     const inboundIds: string[] = [];
     const passed: string[] = [];
+    const quarantined = new Map<string, { record: Record<string, unknown>; reasons: QuarantineReason[] }>();
     for (const rec of records) {
       if (echoes.has(rec.id)) {
         counts.unchanged++;
@@ -100,7 +103,8 @@ export class InboundService {
       const externalId = mapped.externalId ?? rec.id;
       if (issues.length) {
         counts.quarantined++;
-        await this.quarantine(tx, ctx, syncId, externalId, rec.data, issues, mapping.version, now);
+        // The page's last word on a record is what stays quarantined (a page may carry a record twice).
+        quarantined.set(externalId, { record: rec.data, reasons: issues });
         outcomes.push({
           ...base,
           customerId: null,
@@ -123,6 +127,7 @@ export class InboundService {
         },
       });
     }
+    await this.quarantine(tx, ctx, syncId, quarantined, mapping.version, now);
     if (passed.length) await this.resolveQuarantine(tx, ctx, passed, now);
 
     const applied = await this.writer.apply(tx, inbound, {
@@ -228,46 +233,49 @@ export class InboundService {
     return out;
   }
 
+  /**
+   * Quarantines the page's invalid records (sealed), reopening an entry a record already had: one multi-row upsert
+   * per chunk, since a round trip per record was a cost of its own on PostgreSQL.
+   */
   private async quarantine(
     tx: Tx,
     ctx: InboundContext,
     syncId: string | null,
-    externalId: string,
-    record: Record<string, unknown>,
-    reasons: { field: string; message: string }[],
+    entries: Map<string, { record: Record<string, unknown>; reasons: QuarantineReason[] }>,
     mappingVersion: number,
     now: string,
   ): Promise<void> {
+    if (!entries.size) return;
     const seal = (text: string) => (this.pii ? this.pii.sealText(text) : text);
-    const updated = await tx.execute(
-      "UPDATE quarantine SET record = ?, reasons = ?, mapping_version = ?, status = 'open', sync_id = ?, updated_at = ? WHERE connection = ? AND object = ? AND external_id = ?",
+    await tx.insertMany(
+      'quarantine',
       [
-        seal(JSON.stringify(record)),
-        seal(JSON.stringify(reasons)),
-        mappingVersion,
-        syncId,
-        now,
+        'connection',
+        'object',
+        'external_id',
+        'sync_id',
+        'record',
+        'reasons',
+        'mapping_version',
+        'status',
+        'created_at',
+        'updated_at',
+      ],
+      [...entries].map(([externalId, e]) => [
         ctx.connection.id,
         ctx.object,
         externalId,
-      ],
+        syncId,
+        seal(JSON.stringify(e.record)),
+        seal(JSON.stringify(e.reasons)),
+        mappingVersion,
+        'open',
+        now,
+        now,
+      ]),
+      `ON CONFLICT (connection, object, external_id) DO UPDATE SET record = excluded.record, reasons = excluded.reasons,
+       mapping_version = excluded.mapping_version, status = 'open', sync_id = excluded.sync_id, updated_at = excluded.updated_at`,
     );
-    if (!updated) {
-      await tx.execute(
-        "INSERT INTO quarantine (connection, object, external_id, sync_id, record, reasons, mapping_version, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'open', ?, ?)",
-        [
-          ctx.connection.id,
-          ctx.object,
-          externalId,
-          syncId,
-          seal(JSON.stringify(record)),
-          seal(JSON.stringify(reasons)),
-          mappingVersion,
-          now,
-          now,
-        ],
-      );
-    }
   }
 
   /** A record that now passes closes its open quarantine entry. */

@@ -547,20 +547,22 @@ export class OutboxService {
             [now2, now2, ...chunk.flatMap((x) => [x.row.id, x.row.customer_version])],
           );
         }
+        // The rest (suppressed, retried, dead) by what they are set to: a batch's suppressions mostly share a reason.
+        const groups = new Map<string, { set: unknown[]; rows: OutboxRow[] }>();
         for (const x of others) {
-          await tx.execute(
-            'UPDATE outbox SET status = ?, attempts = ?, next_attempt_at = ?, last_error = ?, updated_at = ? WHERE id = ? AND customer_version = ?',
-            [
-              x.status,
-              x.attempts ?? x.row.attempts,
-              x.retryAt ?? now2,
-              x.error ?? null,
-              now2,
-              x.row.id,
-              x.row.customer_version,
-            ],
-          );
+          const set = [x.status, x.attempts ?? x.row.attempts, x.retryAt ?? now2, x.error ?? null];
+          const key = JSON.stringify(set);
+          if (!groups.has(key)) groups.set(key, { set, rows: [] });
+          groups.get(key)!.rows.push(x.row);
         }
+        for (const { set, rows: grouped } of groups.values())
+          for (let i = 0; i < grouped.length; i += 400) {
+            const chunk = grouped.slice(i, i + 400);
+            await tx.execute(
+              `UPDATE outbox SET status = ?, attempts = ?, next_attempt_at = ?, last_error = ?, updated_at = ? WHERE (id, customer_version) IN (VALUES ${chunk.map(() => '(CAST(? AS INTEGER), CAST(? AS INTEGER))').join(',')})`,
+              [...set, now2, ...chunk.flatMap((r) => [r.id, r.customer_version])],
+            );
+          }
         const states = settle.filter((x) => x.status === OutboxStatus.Sent && x.hash);
         await this.saveDestinationStates(
           tx,

@@ -169,6 +169,60 @@ describe(`versioned customer store (${process.env.DATABASE_URL?.startsWith('post
     expect((await repo.get(seed.customerId))!.fields).toEqual({ email: 'gus@example.com', firstName: 'Gus' });
   });
 
+  it('updates a batch of customers in one statement, and refuses the whole batch if one is stale', async () => {
+    const seeded = await db.transaction((tx) =>
+      writer.apply(
+        tx,
+        [
+          rec('003K1', '2026-01-01T00:00:00.000Z', { email: 'kim@example.com' }),
+          rec('003K2', '2026-01-01T00:00:00.000Z', { email: 'kit@example.com' }),
+          rec('003K3', '2026-01-01T00:00:00.000Z', { email: 'kai@example.com' }),
+        ],
+        { actor },
+      ),
+    );
+    const rows = await Promise.all(seeded.map(async (s) => (await repo.get(s.customerId))!));
+    await db.transaction((tx) =>
+      repo.updateCustomers(
+        tx,
+        rows.map((r, i) => ({
+          row: {
+            ...r,
+            version: r.version + 1,
+            fields: { ...r.fields, firstName: `K${i}` },
+            mergedInto: null,
+          },
+          expectedVersion: r.version,
+        })),
+      ),
+    );
+    const after = await Promise.all(rows.map(async (r) => (await repo.get(r.id))!));
+    expect(after.map((r) => [r.version, r.fields.firstName])).toEqual([
+      [2, 'K0'],
+      [2, 'K1'],
+      [2, 'K2'],
+    ]);
+
+    // One of three stale (still at version 1): nothing of the batch is written.
+    await expect(
+      db.transaction(
+        (tx) =>
+          repo.updateCustomers(tx, [
+            { row: { ...after[0], version: 3, fields: { lost: 'a' } }, expectedVersion: 2 },
+            { row: { ...after[1], version: 3, fields: { lost: 'b' } }, expectedVersion: 1 },
+            { row: { ...after[2], version: 3, fields: { lost: 'c' } }, expectedVersion: 2 },
+          ]),
+        0,
+      ),
+    ).rejects.toThrow(/stale version of customer 1 of 3/);
+    const unchanged = await Promise.all(rows.map(async (r) => (await repo.get(r.id))!));
+    expect(unchanged.map((r) => [r.version, r.fields.firstName])).toEqual([
+      [2, 'K0'],
+      [2, 'K1'],
+      [2, 'K2'],
+    ]);
+  });
+
   it('leaves neither change nor audit entry when the transaction fails', async () => {
     const before = await countAudit();
     await expect(
