@@ -46,10 +46,18 @@ const COLUMNS = [
   'hash',
 ];
 
+interface Head {
+  partition: number;
+  pseq: number;
+  hash: string;
+}
+
 @Injectable()
 export class AuditService {
   private readonly partitions: number;
   private nextPartition = Math.floor(Math.random() * 1024);
+  /** The partition each open transaction appends to. */
+  private readonly heldBy = new WeakMap<Tx, number>();
 
   constructor(
     private readonly db: Database,
@@ -65,8 +73,14 @@ export class AuditService {
   /** Appends entries inside the caller's transaction. */
   async append(tx: Tx, inputs: AuditInput[]): Promise<void> {
     if (!inputs.length) return;
-    const partition = this.nextPartition++ % this.partitions;
-    const head = await this.lockHead(tx, partition);
+    // A transaction keeps the partition it first took: holding two heads, two transactions could deadlock.
+    const held = this.heldBy.get(tx);
+    const head =
+      held !== undefined
+        ? await this.lockHead(tx, held)
+        : ((await this.lockFreeHead(tx)) ?? (await this.lockNextHead(tx)));
+    this.heldBy.set(tx, head.partition);
+    const partition = head.partition;
     let prevHash = head.hash;
     let pseq = head.pseq;
     const at = this.clock.nowIso();
@@ -118,13 +132,33 @@ export class AuditService {
     ]);
   }
 
-  private async lockHead(tx: Tx, partition: number): Promise<{ pseq: number; hash: string }> {
+  /**
+   * PostgreSQL: the head of a partition no other transaction holds, if any (tried from a rotating start, so
+   * writers spread over the partitions). A page transaction holds its head until it commits; picking a fixed
+   * partition in turn made writers queue behind each other whenever two picked the same one.
+   */
+  private async lockFreeHead(tx: Tx): Promise<Head | null> {
+    if (tx.dialect !== 'postgres' || this.partitions === 1) return null;
+    const start = this.nextPartition++ % this.partitions;
+    const [row] = await tx.query<{ chain: number; pseq: number; hash: string }>(
+      'SELECT chain, pseq, hash FROM audit_chain_heads WHERE chain < ? ORDER BY mod(chain + ?, ?) LIMIT 1 FOR UPDATE SKIP LOCKED',
+      [this.partitions, this.partitions - start, this.partitions],
+    );
+    return row ? { partition: Number(row.chain), pseq: Number(row.pseq), hash: row.hash } : null;
+  }
+
+  /** The next partition in turn, waiting for it if another transaction holds it (and creating its head row). */
+  private lockNextHead(tx: Tx): Promise<Head> {
+    return this.lockHead(tx, this.nextPartition++ % this.partitions);
+  }
+
+  private async lockHead(tx: Tx, partition: number): Promise<Head> {
     const lock = tx.dialect === 'postgres' ? ' FOR UPDATE' : '';
     const rows = await tx.query<{ pseq: number; hash: string }>(
       `SELECT pseq, hash FROM audit_chain_heads WHERE chain = ?${lock}`,
       [partition],
     );
-    if (rows.length) return { pseq: Number(rows[0].pseq), hash: rows[0].hash };
+    if (rows.length) return { partition, pseq: Number(rows[0].pseq), hash: rows[0].hash };
     const insert =
       tx.dialect === 'postgres'
         ? 'INSERT INTO audit_chain_heads (chain, pseq, hash) VALUES (?, 0, ?) ON CONFLICT (chain) DO NOTHING'
@@ -134,7 +168,7 @@ export class AuditService {
       `SELECT pseq, hash FROM audit_chain_heads WHERE chain = ?${lock}`,
       [partition],
     );
-    return { pseq: Number(again[0].pseq), hash: again[0].hash };
+    return { partition, pseq: Number(again[0].pseq), hash: again[0].hash };
   }
 
   async list(q: AuditQuery): Promise<{ entries: AuditEntry[]; nextCursor: string | null }> {
