@@ -125,11 +125,12 @@ export class DuplicateDetector {
   async enqueue(tx: Tx, customerIds: string[], actor: Actor): Promise<void> {
     if (!this.enabled || !customerIds.length) return;
     const now = this.clock.nowIso();
+    // Appended, never merged with a row already queued: that row may be in a detection batch right now (locked on
+    // PostgreSQL), and waiting on it deadlocked against the batch's merges. A customer queued twice is detected once.
     await tx.insertMany(
       'identity_pending',
       ['customer_id', 'actor_type', 'actor_id', 'queued_at'],
       [...new Set(customerIds)].map((id) => [id, actor.type, actor.id.slice(0, 128), now]),
-      'ON CONFLICT (customer_id) DO NOTHING',
     );
   }
 
@@ -212,19 +213,24 @@ export class DuplicateDetector {
     // earlier batch committed. (SQLite has one writer already.)
     if (tx.dialect === 'postgres')
       await tx.query("SELECT pg_advisory_xact_lock(hashtext('syncline:duplicate-detection'))");
-    const pending = await tx.query<{ customer_id: string; actor_type: string; actor_id: string }>(
-      `SELECT customer_id, actor_type, actor_id FROM identity_pending${
+    const pending = await tx.query<{ id: number; customer_id: string; actor_type: string; actor_id: string }>(
+      `SELECT id, customer_id, actor_type, actor_id FROM identity_pending${
         actor ? ' WHERE actor_type = ? AND actor_id = ?' : ''
-      } ORDER BY queued_at, customer_id LIMIT ${limit}${tx.dialect === 'postgres' ? ' FOR UPDATE SKIP LOCKED' : ''}`,
+      } ORDER BY queued_at, id LIMIT ${limit}${tx.dialect === 'postgres' ? ' FOR UPDATE SKIP LOCKED' : ''}`,
       actor ? [actor.type, actor.id.slice(0, 128)] : [],
     );
     if (!pending.length) return result;
-    result.processed = pending.length;
-    const ids = pending.map((p) => p.customer_id);
-    await tx.execute(`DELETE FROM identity_pending WHERE customer_id IN (${placeholders(ids.length)})`, ids);
-    const actorOf = new Map(
-      pending.map((p) => [p.customer_id, { type: p.actor_type as ActorType, id: p.actor_id } as Actor]),
+    // The rows taken, by id: a row queued meanwhile (the customer changed again) stays for the next batch.
+    await tx.execute(
+      `DELETE FROM identity_pending WHERE id IN (${placeholders(pending.length)})`,
+      pending.map((p) => p.id),
     );
+    const actorOf = new Map<string, Actor>();
+    for (const p of pending)
+      if (!actorOf.has(p.customer_id))
+        actorOf.set(p.customer_id, { type: p.actor_type as ActorType, id: p.actor_id });
+    const ids = [...actorOf.keys()];
+    result.processed = pending.length;
     const touched = [...(await this.customers.loadForMatching(tx, ids)).values()].filter((c) => {
       if (c.mergedInto || c.erasedAt) this.profileCache.delete(c.id);
       return !c.mergedInto && !c.erasedAt;

@@ -14,6 +14,7 @@ import { MergedCustomers1763800700000 } from './migrations/1763800700000-merged-
 import { PendingOutbox1763800800000 } from './migrations/1763800800000-pending-outbox';
 import { IdentityPendingQueue1763800900000 } from './migrations/1763800900000-identity-pending-queue';
 import { DestinationCustomer1763801000000 } from './migrations/1763801000000-destination-customer';
+import { IdentityPendingRows1763801100000 } from './migrations/1763801100000-identity-pending-rows';
 
 export const ENTITIES = [
   CustomerEntity,
@@ -34,4 +35,5 @@ export const MIGRATIONS = [
   PendingOutbox1763800800000,
   IdentityPendingQueue1763800900000,
   DestinationCustomer1763801000000,
+  IdentityPendingRows1763801100000,
 ];

@@ -50,6 +50,50 @@ describe(`duplicate detection pipeline (${target.type})`, () => {
     expect(await count("SELECT COUNT(*) AS n FROM outbox WHERE status = 'pending'")).toBe(0);
   });
 
+  // On PostgreSQL a page re-queuing a customer that an open detection batch had taken used to wait on that batch's
+  // row (one row per customer), while the batch, merging, waited on the page's customer rows: a deadlock PostgreSQL
+  // broke after a second by rolling one back. The queue is rows now: the page does not wait, and the change it
+  // queued is detected by the next batch. (On SQLite the two transactions take turns anyway.)
+  it('queues a customer again while a detection batch holds it, without waiting, and detects it once more', async () => {
+    const [c] = await db.query(
+      'SELECT id FROM customers WHERE merged_into IS NULL AND erased_at IS NULL ORDER BY id LIMIT 1',
+    );
+    const detector = env.app.get(DuplicateDetector);
+    const actor = { type: ActorType.Cli, id: 'requeue-test' };
+    await db.transaction((tx) => detector.enqueue(tx, [c.id], actor));
+    const order: string[] = [];
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const batch = db.transaction(async (tx) => {
+      const r = await detector.detectBatch(tx, 500, actor);
+      order.push('batch took it');
+      await Promise.race([held, new Promise((res) => setTimeout(res, 3000))]);
+      order.push('batch commits');
+      return r;
+    }, 0);
+    while (!order.length && target.type === 'postgres') await new Promise((r) => setTimeout(r, 10));
+    const requeue = db
+      .transaction((tx) => detector.enqueue(tx, [c.id], actor), 0)
+      .then(() => order.push('requeued'));
+    if (target.type === 'postgres') {
+      await requeue;
+      release();
+    } else release();
+    const taken = await batch;
+    await requeue;
+    expect(taken.processed).toBe(1);
+    expect(order).toEqual(
+      target.type === 'postgres'
+        ? ['batch took it', 'requeued', 'batch commits']
+        : ['batch took it', 'batch commits', 'requeued'],
+    );
+    // The change queued meanwhile was not taken by the batch that was already running: the next one checks it.
+    expect(await count('SELECT COUNT(*) AS n FROM identity_pending WHERE customer_id = ?', [c.id])).toBe(1);
+    const next = await db.transaction((tx) => detector.detectBatch(tx, 500, actor));
+    expect(next.processed).toBe(1);
+    expect(await count('SELECT COUNT(*) AS n FROM identity_pending')).toBe(0);
+  });
+
   it('holds a customer awaiting detection back from its destinations until it is checked', async () => {
     const [c] = await db.query(
       "SELECT c.id FROM customers c JOIN destination_state d ON d.customer_id = c.id AND d.connection = 'sendgrid' WHERE c.merged_into IS NULL ORDER BY c.id LIMIT 1",
