@@ -9,7 +9,6 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { createApp } from '../src/bootstrap';
 import { AppConfig } from '../src/config/app-config';
 import { parseEnv } from '../src/config/env.schema';
-import { resolvePushThread } from '../src/sync/push-thread';
 import { synclineConfigSchema } from '../src/config/syncline-config.schema';
 import { Database } from '../src/store/database';
 import { SyncRunner } from '../src/sync/sync-runner.service';
@@ -119,10 +118,7 @@ async function main(): Promise<void> {
       : {}),
   });
   const t0 = Date.now();
-  // Pushes on a thread of their own where `syncline serve` and the CLI would have one (a SQLite file, no Redis).
-  const app: NestExpressApplication = await createApp(
-    resolvePushThread(new AppConfig(env, benchConfig(sandboxes))),
-  );
+  const app: NestExpressApplication = await createApp(new AppConfig(env, benchConfig(sandboxes)));
   await app.listen(0, '127.0.0.1');
   const { port } = app.getHttpServer().address() as { port: number };
   emit({

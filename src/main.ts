@@ -5,7 +5,6 @@ import { AppConfig } from './config/app-config';
 import { createApp } from './bootstrap';
 import { EngineThreadJobQueue, engineThreadPossible } from './queue/engine-thread';
 import { JobQueue } from './queue/job-queue';
-import { resolvePushThread } from './sync/push-thread';
 
 async function main(): Promise<void> {
   let config: AppConfig;
@@ -18,8 +17,7 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  // The service runs its engine, and a run's pushes, on threads of their own where it can (see
-  // queue/engine-thread.ts and sync/push-thread.ts).
+  // The service runs its engine on a thread of its own where it can (see queue/engine-thread.ts).
   if (config.env.SYNCLINE_ENGINE_THREAD === 'auto')
     config = new AppConfig(
       {
@@ -28,7 +26,6 @@ async function main(): Promise<void> {
       },
       config.syncline,
     );
-  config = resolvePushThread(config);
   const app = await createApp(config);
   const queue = app.get(JobQueue);
   if (queue instanceof EngineThreadJobQueue)

@@ -4,7 +4,6 @@
 import 'reflect-metadata';
 import { CommandFactory, CommandRunnerService } from 'nest-commander';
 import { AppConfig } from '../config/app-config';
-import { resolvePushThread } from '../sync/push-thread';
 import { ConfigError } from '../config/env.schema';
 import { JobQueue } from '../queue/job-queue';
 import { CliFailure, ExitCode } from './cli-output';
@@ -53,8 +52,6 @@ export async function runCli(
     if (!argv.slice(2).includes('worker') && config.env.SYNCLINE_BACKGROUND_JOBS === 'on') {
       config = new AppConfig({ ...config.env, SYNCLINE_BACKGROUND_JOBS: 'off' }, config.syncline);
     }
-    // `sync run` pushes from a thread of its own where it can (see sync/push-thread.ts).
-    config = resolvePushThread(config);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`syncline: ${err.message}\n`);

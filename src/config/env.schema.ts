@@ -108,12 +108,6 @@ export const envSchema = z.object({
    * already), off elsewhere (CLI, tests, embedding).
    */
   SYNCLINE_ENGINE_THREAD: z.enum(['auto', 'on', 'off']).default('auto'),
-  /**
-   * A sync run's pushes (outbox drains) on a thread of their own with its own SQLite connection, so loading, mapping,
-   * sending and settling them runs on a second core beside the read, the apply and duplicate detection. `auto`: on
-   * for `syncline serve` and the CLI with a SQLite file and no REDIS_URL, off elsewhere (tests, embedding).
-   */
-  SYNCLINE_PUSH_THREAD: z.enum(['auto', 'on', 'off']).default('auto'),
   BODY_LIMIT: z
     .string()
     .regex(/^\d+(b|kb|mb)$/i, 'must look like 1mb or 512kb')

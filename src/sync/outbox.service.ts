@@ -55,8 +55,6 @@ export interface DrainOptions {
    */
   waitForLock?: boolean;
   onBatch?: (counts: RunCounts) => void;
-  /** Who holds the drain lock (default: a fresh id); a push thread's, so its process can free them if it dies. */
-  lockOwner?: string;
 }
 
 const OUTBOX_COLUMNS = [
@@ -228,7 +226,7 @@ export class OutboxService {
   /** Sends due rows for one destination in batches until none is due (or maxBatches). */
   async drain(connectionId: string, object: string, options: DrainOptions = {}): Promise<RunCounts> {
     const lock = `drain:${contentHash([connectionId, object]).slice(0, 40)}`;
-    const owner = options.lockOwner ?? randomUUID();
+    const owner = randomUUID();
     for (;;) {
       if (await this.lock(lock, owner)) break;
       if (!options.waitForLock) return emptyCounts();

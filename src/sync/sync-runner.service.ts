@@ -20,7 +20,6 @@ import { Database, type Tx } from '../store/database';
 import { ConnectionsService } from './connections.service';
 import { InboundService } from './inbound.service';
 import { OutboxService } from './outbox.service';
-import { PushThread } from './push-thread';
 import { ReconciliationService } from './reconciliation.service';
 import { addCounts, emptyCounts, RunStatus, RunTrigger, type RunCounts } from './sync.types';
 import { SyncsService } from './syncs.service';
@@ -80,7 +79,6 @@ export class SyncRunner {
     @Optional() private readonly reconciliation?: ReconciliationService,
     @Optional() private readonly duplicates?: DuplicateDetector,
     @Optional() private readonly queue?: JobQueue,
-    @Optional() private readonly pushThread?: PushThread,
   ) {
     this.leaseMs = config.env.SYNCLINE_LEASE_MS;
   }
@@ -122,23 +120,21 @@ export class SyncRunner {
     // Pipelined: while a page is applied, the next one is already being read; committed pages are pushed to
     // the destinations and checked for duplicates beside the read, each in its own transactions. The run ends
     // when all three are done.
-    const onBatch = (c: RunCounts) => {
-      addCounts(counts, {
-        sent: c.sent,
-        suppressed: c.suppressed,
-        deadLettered: c.deadLettered,
-        failed: c.failed,
-      });
-      options.onProgress?.({ phase: 'outbound', counts });
-    };
-    // On a SQLite file the pushes run on a thread of their own (see push-thread.ts), started now so that its boot
-    // overlaps the first page.
-    const pushThread = !dryRun && this.pushThread?.enabled ? this.pushThread : undefined;
-    void pushThread?.start().catch(() => undefined);
     const drainAll = async () => {
       for (const d of def.destinations) {
-        if (pushThread) await pushThread.drain(d.connection, d.object, { runId, onBatch });
-        else await this.outbox.drain(d.connection, d.object, { runId, waitForLock: true, onBatch });
+        await this.outbox.drain(d.connection, d.object, {
+          runId,
+          waitForLock: true,
+          onBatch: (c) => {
+            addCounts(counts, {
+              sent: c.sent,
+              suppressed: c.suppressed,
+              deadLettered: c.deadLettered,
+              failed: c.failed,
+            });
+            options.onProgress?.({ phase: 'outbound', counts });
+          },
+        });
       }
     };
     const pusher = new Repeater(drainAll);

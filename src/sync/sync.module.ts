@@ -6,7 +6,6 @@ import { ConnectionsService } from './connections.service';
 import { InboundService } from './inbound.service';
 import { MappingAuditService } from './mapping-audit.service';
 import { OutboxService } from './outbox.service';
-import { PushThread } from './push-thread';
 import { ReconciliationService } from './reconciliation.service';
 import { SyncRunner } from './sync-runner.service';
 import { SyncScheduler } from './sync-scheduler.service';
@@ -23,7 +22,6 @@ import { WebhooksController } from './webhooks.controller';
     SyncsService,
     InboundService,
     OutboxService,
-    PushThread,
     SyncRunner,
     WebhookInboxService,
     WebhookReceiver,
