@@ -5,6 +5,7 @@
 import 'reflect-metadata';
 import fs from 'node:fs';
 import path from 'node:path';
+import v8 from 'node:v8';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { createApp } from '../src/bootstrap';
 import { AppConfig } from '../src/config/app-config';
@@ -171,9 +172,18 @@ async function main(): Promise<void> {
             .then(([d, p]) => Object.assign(point, { awaiting_detection: d, awaiting_push: p }))
             .catch(() => undefined);
         }, TIMELINE_EVERY_MS);
+        const heapAt = Number(process.env.BENCH_HEAP_SNAPSHOT_AT ?? 0);
+        let snapshotTaken = false;
         const run = await app.get(SyncRunner).run(syncId, {
           trigger: RunTrigger.Manual,
           onProgress: (p) => {
+            // Diagnostics: BENCH_HEAP_SNAPSHOT_AT=<records read> writes one heap snapshot to the temp folder then.
+            if (heapAt && !snapshotTaken && p.counts.read >= heapAt) {
+              snapshotTaken = true;
+              console.error(
+                `bench: heap snapshot ${v8.writeHeapSnapshot(path.join(os.tmpdir(), `syncline-heap-${process.pid}.heapsnapshot`))}`,
+              );
+            }
             if (p.phase === 'inbound') seen.read = p.counts.read;
             else seen.sent = p.counts.sent + p.counts.suppressed + p.counts.unchanged;
           },
