@@ -4,6 +4,7 @@
 // process's own peak RSS. Kept apart from the runner so its RSS and CPU profile are Syncline's alone.
 import 'reflect-metadata';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import v8 from 'node:v8';
 import type { NestExpressApplication } from '@nestjs/platform-express';
