@@ -197,7 +197,29 @@ export class CustomerRepository {
    * StaleVersionError, and the transaction is retried from the top.
    */
   async updateCustomers(tx: Tx, updates: { row: CustomerRow; expectedVersion: number }[]): Promise<void> {
-    // 9 parameters a row: well under either driver's limit.
+    if (tx.dialect === 'sqlite') {
+      // In process a statement per row costs nothing; SQLite's planner, without statistics, ran the set-wise form
+      // below as a scan of every customer (~0.8 s a chunk at 100,000 customers).
+      for (const { row: c, expectedVersion } of updates) {
+        const affected = await tx.execute(
+          'UPDATE customers SET version = ?, email_key = ?, fields = ?, provenance = ?, updated_at = ?, merged_into = ?, erased_at = ? WHERE id = ? AND version = ?',
+          [
+            c.version,
+            c.emailKey,
+            this.fieldsJson(c.fields),
+            JSON.stringify(c.provenance),
+            c.updatedAt,
+            c.mergedInto,
+            c.erasedAt,
+            c.id,
+            expectedVersion,
+          ],
+        );
+        if (affected !== 1) throw new StaleVersionError('customer', c.id, expectedVersion);
+      }
+      return;
+    }
+    // 9 parameters a row: well under the driver's limit.
     for (let i = 0; i < updates.length; i += 500) {
       const chunk = updates.slice(i, i + 500);
       const params: unknown[] = [];

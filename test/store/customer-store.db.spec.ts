@@ -214,7 +214,7 @@ describe(`versioned customer store (${process.env.DATABASE_URL?.startsWith('post
           ]),
         0,
       ),
-    ).rejects.toThrow(/stale version of customer 1 of 3/);
+    ).rejects.toThrow(/stale version of customer/);
     const unchanged = await Promise.all(rows.map(async (r) => (await repo.get(r.id))!));
     expect(unchanged.map((r) => [r.version, r.fields.firstName])).toEqual([
       [2, 'K0'],
