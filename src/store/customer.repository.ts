@@ -186,6 +186,19 @@ export class CustomerRepository {
     );
   }
 
+  /** What an update writes: version, email_key, fields, provenance, updated_at, merged_into, erased_at. */
+  private updatedValues(c: CustomerRow): unknown[] {
+    return [
+      c.version,
+      c.emailKey,
+      this.fieldsJson(c.fields),
+      JSON.stringify(c.provenance),
+      c.updatedAt,
+      c.mergedInto,
+      c.erasedAt,
+    ];
+  }
+
   /** Optimistic update: succeeds only if the stored version is still `expectedVersion`. */
   async updateCustomer(tx: Tx, c: CustomerRow, expectedVersion: number): Promise<void> {
     await this.updateCustomers(tx, [{ row: c, expectedVersion }]);
@@ -203,17 +216,7 @@ export class CustomerRepository {
       for (const { row: c, expectedVersion } of updates) {
         const affected = await tx.execute(
           'UPDATE customers SET version = ?, email_key = ?, fields = ?, provenance = ?, updated_at = ?, merged_into = ?, erased_at = ? WHERE id = ? AND version = ?',
-          [
-            c.version,
-            c.emailKey,
-            this.fieldsJson(c.fields),
-            JSON.stringify(c.provenance),
-            c.updatedAt,
-            c.mergedInto,
-            c.erasedAt,
-            c.id,
-            expectedVersion,
-          ],
+          [...this.updatedValues(c), c.id, expectedVersion],
         );
         if (affected !== 1) throw new StaleVersionError('customer', c.id, expectedVersion);
       }
@@ -224,17 +227,7 @@ export class CustomerRepository {
       const chunk = updates.slice(i, i + 500);
       const params: unknown[] = [];
       for (const { row: c, expectedVersion } of chunk)
-        params.push(
-          c.id,
-          expectedVersion,
-          c.version,
-          c.emailKey,
-          this.fieldsJson(c.fields),
-          JSON.stringify(c.provenance),
-          c.updatedAt,
-          c.mergedInto,
-          c.erasedAt,
-        );
+        params.push(c.id, expectedVersion, ...this.updatedValues(c));
       const tuple = '(?, CAST(? AS INTEGER), CAST(? AS INTEGER), ?, ?, ?, ?, ?, ?)';
       const affected = await tx.execute(
         `WITH v (id, expected, version, email_key, fields, provenance, updated_at, merged_into, erased_at) AS (VALUES ${chunk.map(() => tuple).join(',')})
