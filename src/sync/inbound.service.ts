@@ -13,7 +13,7 @@ import type { Connector, ConnectionContext, VendorRecord } from '../connectors/c
 import { setPath, compileReader } from '../mapping/field-path';
 import { mapInbound } from '../mapping/mapping.engine';
 import { MappingRegistry } from '../mapping/mapping.registry';
-import { ABSENT, type CompiledMapping } from '../mapping/mapping.types';
+import { ABSENT, type CompiledMapping, type MappingIssue } from '../mapping/mapping.types';
 import { PiiCodec } from '../privacy/pii-codec';
 import { DuplicateDetector } from '../identity/duplicate-detector.service';
 import type { Tx } from '../store/database';
@@ -34,8 +34,6 @@ export interface InboundContext {
 }
 
 export type { OutcomeRow } from './outcome-log';
-
-type QuarantineReason = { field: string; message: string };
 
 @Injectable()
 export class InboundService {
@@ -81,7 +79,7 @@ export class InboundService {
     const inbound: InboundRecord[] = [];
     const inboundIds: string[] = [];
     const passed: string[] = [];
-    const quarantined = new Map<string, { record: Record<string, unknown>; reasons: QuarantineReason[] }>();
+    const quarantined = new Map<string, { record: Record<string, unknown>; reasons: MappingIssue[] }>();
     for (const rec of records) {
       if (echoes.has(rec.id)) {
         counts.unchanged++;
@@ -241,7 +239,7 @@ export class InboundService {
     tx: Tx,
     ctx: InboundContext,
     syncId: string | null,
-    entries: Map<string, { record: Record<string, unknown>; reasons: QuarantineReason[] }>,
+    entries: Map<string, { record: Record<string, unknown>; reasons: MappingIssue[] }>,
     mappingVersion: number,
     now: string,
   ): Promise<void> {
