@@ -15,6 +15,7 @@ import { Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
 import { CustomerRepository, type MatchHead } from '../store/customer.repository';
 import { Database, type Tx } from '../store/database';
+import { pow2Pieces } from '../store/statement-shapes';
 import { blockKeysOf } from './blocking';
 import { CandidateStatus, MergeReason } from './identity.types';
 import { MergeService, type MergeOutcome } from './merge.service';
@@ -28,8 +29,8 @@ export interface DetectionSettings {
 
 /** Customers read per block key at most: a huge block (a common surname) must not turn into a scan. */
 const MAX_BLOCK = 50;
-/** Block keys per neighbour lookup (SQLite allows 500 terms in a compound SELECT). */
-const MEMBER_CHUNK = 250;
+/** Block keys per neighbour lookup on SQLite (at most 500 terms in a compound SELECT; a power of two, see pieces). */
+const MEMBER_CHUNK = 256;
 /**
  * Customers compared per touched customer at most, those sharing the most block keys first: a true duplicate
  * shares several keys (phone, mailbox, name and company), a namesake only one.
@@ -294,9 +295,16 @@ export class DuplicateDetector {
     const members = new Map<string, string[]>();
     // PostgreSQL takes the keys as one array parameter and a lateral join: planning a compound SELECT of 250 parts,
     // on every call, cost it ~50 ms a batch.
-    const chunk = tx.dialect === 'postgres' ? 5_000 : MEMBER_CHUNK;
-    for (let i = 0; i < allKeys.length; i += chunk) {
-      const slice = allKeys.slice(i, i + chunk);
+    // SQLite: power-of-two pieces, so the compound statement has a few cached texts, not one per key count.
+    const pieces =
+      tx.dialect === 'postgres'
+        ? Array.from({ length: Math.ceil(allKeys.length / 5_000) }, (_, k) => ({
+            start: k * 5_000,
+            size: 5_000,
+          }))
+        : pow2Pieces(allKeys.length, MEMBER_CHUNK);
+    for (const { start, size } of pieces) {
+      const slice = allKeys.slice(start, start + size);
       const perKey = `SELECT * FROM (SELECT block_key, customer_id FROM customer_block_keys WHERE block_key = ? ORDER BY customer_id LIMIT ${MAX_BLOCK + 1}) m`;
       for (const r of await (tx.dialect === 'postgres'
         ? tx.query<{ block_key: string; customer_id: string }>(

@@ -3,6 +3,7 @@
 // The hot paths use plain parameterized SQL through this class; nothing a client sends is ever interpolated.
 import { Injectable, Logger } from '@nestjs/common';
 import type { DataSource, QueryRunner } from 'typeorm';
+import { padInLists, pow2Pieces } from './statement-shapes';
 import { writeGate } from './write-gate';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -43,6 +44,11 @@ function toPg(sql: string): string {
   return sql.replace(/\?/g, () => `$${++i}`);
 }
 
+/** The statement as the driver gets it: numbered placeholders on PostgreSQL, size-classed lists on SQLite. */
+function forDriver(dialect: Dialect, sql: string, params: unknown[]): { sql: string; params: unknown[] } {
+  return dialect === 'postgres' ? { sql: toPg(sql), params } : padInLists(sql, params);
+}
+
 class RunnerTx implements Tx {
   constructor(
     readonly dialect: Dialect,
@@ -50,13 +56,13 @@ class RunnerTx implements Tx {
   ) {}
 
   async query<T = Row>(sql: string, params: unknown[] = []): Promise<T[]> {
-    const text = this.dialect === 'postgres' ? toPg(sql) : sql;
-    return (await this.runner.query(text, params)) as T[];
+    const s = forDriver(this.dialect, sql, params);
+    return (await this.runner.query(s.sql, s.params)) as T[];
   }
 
   async execute(sql: string, params: unknown[] = []): Promise<number> {
-    const text = this.dialect === 'postgres' ? toPg(sql) : sql;
-    const result = await this.runner.query(text, params, true);
+    const s = forDriver(this.dialect, sql, params);
+    const result = await this.runner.query(s.sql, s.params, true);
     return result.affected ?? 0;
   }
 
@@ -66,11 +72,19 @@ class RunnerTx implements Tx {
     const chunk = Math.max(1, Math.min(500, Math.floor(MAX_PARAMS / perRow)));
     const tuple = `(${columns.map(() => '?').join(',')})`;
     const head = `INSERT INTO ${table} (${columns.join(',')}) VALUES `;
-    for (let i = 0; i < rows.length; i += chunk) {
-      const slice = rows.slice(i, i + chunk);
+    // SQLite caches a prepared statement per text: power-of-two pieces keep the texts few (statement-shapes.ts).
+    // PostgreSQL prepares nothing here, so there the fewest statements (round trips) win.
+    const pieces =
+      this.dialect === 'sqlite'
+        ? pow2Pieces(rows.length, Math.min(256, chunk))
+        : Array.from({ length: Math.ceil(rows.length / chunk) }, (_, k) => ({
+            start: k * chunk,
+            size: Math.min(chunk, rows.length - k * chunk),
+          }));
+    for (const { start, size } of pieces) {
       const params: unknown[] = [];
-      for (const r of slice) params.push(...r);
-      await this.execute(`${head}${slice.map(() => tuple).join(',')} ${suffix}`, params);
+      for (let i = start; i < start + size; i++) params.push(...rows[i]);
+      await this.execute(`${head}${Array.from({ length: size }, () => tuple).join(',')} ${suffix}`, params);
     }
   }
 }
@@ -92,7 +106,8 @@ export class Database {
   async query<T = Row>(sql: string, params: unknown[] = []): Promise<T[]> {
     if (this.dialect === 'sqlite' && WRITE_STATEMENT.test(sql))
       return this.transaction((tx) => tx.query<T>(sql, params));
-    return (await this.dataSource.query(this.dialect === 'postgres' ? toPg(sql) : sql, params)) as T[];
+    const s = forDriver(this.dialect, sql, params);
+    return (await this.dataSource.query(s.sql, s.params)) as T[];
   }
 
   /**
