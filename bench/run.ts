@@ -125,6 +125,7 @@ function syncFigures(run: Json): Json {
     suppressed: Number(run.counts.suppressed),
     quarantined: Number(run.counts.quarantined),
     wall_s: run.wall_s,
+    cpu_s: run.cpu_s,
     records_per_s: Math.round(records / run.wall_s),
     peak_rss_mb: run.peak_rss_mb,
     memory_peaks: run.memory_peaks,
@@ -188,6 +189,7 @@ async function incremental(
     read: run.counts.read,
     sent: run.counts.sent,
     wall_s: run.wall_s,
+    cpu_s: run.cpu_s,
     mode: run.mode,
   };
 }
@@ -410,7 +412,7 @@ async function main(): Promise<void> {
         );
         note(
           'full_sync sqlite',
-          `${full.records} records (${full.at_destination} at SendGrid), ${full.wall_s} s (read and applied by ${full.read_done_s} s), ${full.records_per_s}/s, peak RSS ${full.peak_rss_mb} MB`,
+          `${full.records} records (${full.at_destination} at SendGrid), ${full.wall_s} s (read and applied by ${full.read_done_s} s, ${full.cpu_s} CPU-s), ${full.records_per_s}/s, peak RSS ${full.peak_rss_mb} MB`,
         );
         if (wants('incremental') && !PROFILE) {
           console.error('bench: incremental…');
@@ -461,7 +463,7 @@ async function main(): Promise<void> {
           results.full_sync.postgres = full;
           note(
             'full_sync postgres',
-            `${full.records} records (${full.at_destination} at SendGrid), ${full.wall_s} s (read and applied by ${full.read_done_s} s), ${full.records_per_s}/s, peak RSS ${full.peak_rss_mb} MB`,
+            `${full.records} records (${full.at_destination} at SendGrid), ${full.wall_s} s (read and applied by ${full.read_done_s} s, ${full.cpu_s} CPU-s), ${full.records_per_s}/s, peak RSS ${full.peak_rss_mb} MB`,
           );
         } catch (e) {
           // A failed run is a finding, not a reason to lose the other scenarios' figures.

@@ -142,14 +142,23 @@ async function main(): Promise<void> {
           heap_used_mb: 0,
           heap_total_mb: 0,
           external_mb: 0,
+          // V8's spaces at their largest (committed): young generation vs old, code, large objects.
+          spaces_mb: {} as Record<string, number>,
         };
         const sample = setInterval(() => {
           const u = process.memoryUsage();
           peak.heap_used_mb = Math.max(peak.heap_used_mb, Math.round(u.heapUsed / 2 ** 20));
           peak.heap_total_mb = Math.max(peak.heap_total_mb, Math.round(u.heapTotal / 2 ** 20));
           peak.external_mb = Math.max(peak.external_mb, Math.round(u.external / 2 ** 20));
+          for (const sp of v8.getHeapSpaceStatistics()) {
+            const mb = Math.round(sp.space_size / 2 ** 20);
+            peak.spaces_mb[sp.space_name] = Math.max(peak.spaces_mb[sp.space_name] ?? 0, mb);
+          }
         }, 100);
         const started = process.hrtime.bigint();
+        // CPU the Syncline process used during the run (every thread): on this shared 2-core VM wall times drift
+        // with the neighbours, CPU-seconds less so.
+        const cpuAtStart = process.cpuUsage();
         // Where a run spends its wall time: records read and applied vs records sent, sampled over the run.
         const seen = { read: 0, sent: 0 };
         const elapsed = () => round(Number(process.hrtime.bigint() - started) / 1e9, 1);
@@ -190,6 +199,7 @@ async function main(): Promise<void> {
           },
         });
         const wallS = Number(process.hrtime.bigint() - started) / 1e9;
+        const cpu = process.cpuUsage(cpuAtStart);
         clearInterval(sample);
         clearInterval(tick);
         timeline.push({ t_s: elapsed(), ...seen });
@@ -202,6 +212,7 @@ async function main(): Promise<void> {
           counts: run.counts,
           errors: run.errors,
           wall_s: round(wallS, 3),
+          cpu_s: round((cpu.user + cpu.system) / 1e6, 1),
           peak_rss_mb: peakRssMb(),
           memory_peaks: peak,
           read_done_s: readDone,

@@ -5,7 +5,6 @@ import { findConnectorModules } from './connector-loader';
 import { ConnectorRegistry } from './connector.registry';
 import { ConnectorsController } from './connectors.controller';
 import { AppConfig } from '../config/app-config';
-import { rateLimiterFor } from '../queue/redis-rate-limiter';
 import { InProcessRateLimiter, RateLimiter } from './rate-limiter';
 
 export interface ConnectorsModuleOptions {
@@ -28,7 +27,11 @@ export class ConnectorsModule {
         {
           provide: RateLimiter,
           inject: [{ token: AppConfig, optional: true }],
-          useFactory: (c?: AppConfig) => (c ? rateLimiterFor(c) : new InProcessRateLimiter()),
+          // Shared through Redis when REDIS_URL is set (loaded only then), per process otherwise.
+          useFactory: async (c?: AppConfig) =>
+            c?.env.REDIS_URL
+              ? (await import('../queue/redis-rate-limiter')).rateLimiterFor(c)
+              : new InProcessRateLimiter(),
         },
       ],
       controllers: [ConnectorsController],
