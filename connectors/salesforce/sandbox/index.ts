@@ -135,6 +135,12 @@ export async function startSandbox(opts: SalesforceSandboxOptions = {}): Promise
 
   const app = express();
   app.disable('x-powered-by');
+  // Salesforce's Date header and its SystemModstamps come from one clock: here the sandbox's, not the process's
+  // (taken as the request arrives, so never later than the data the answer holds).
+  app.use((_req: Request, res: Response, next) => {
+    res.setHeader('Date', new Date(clock.now()).toUTCString());
+    next();
+  });
   app.use('/__admin', vendorAdminRouter());
   const sandbox = {} as SalesforceSandbox;
   app.use('/__admin', createAdminRouter(sandbox));

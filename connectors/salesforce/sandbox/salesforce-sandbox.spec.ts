@@ -495,6 +495,18 @@ describe('Salesforce sandbox through jsforce', () => {
       expect((await conn.query('SELECT Id FROM Contact LIMIT 1')).records).toHaveLength(1);
     });
 
+    it('dates its answers by its own clock, the one SystemModstamp comes from', async () => {
+      sb.clock.freeze(Date.parse('2031-03-04T05:06:07.890Z'));
+      const [rec] = (await conn.query<Rec>('SELECT Id FROM Contact LIMIT 1')).records;
+      await admin(sb, 'POST', `/records/${rec.Id}/mutate`, { fields: { Title: 'Dated' } });
+      const raw = await fetch(
+        `${sb.url}/services/data/v${VERSION}/query?q=${encodeURIComponent(`SELECT SystemModstamp FROM Contact WHERE Id = '${rec.Id}'`)}`,
+        { headers: { authorization: `Bearer ${sb.credentials.accessToken}` } },
+      );
+      expect(raw.headers.get('date')).toBe('Tue, 04 Mar 2031 05:06:07 GMT');
+      expect(((await raw.json()) as Rec).records[0].SystemModstamp).toBe('2031-03-04T05:06:07.000+0000');
+    });
+
     it('edits records through the admin surface as a user would, bumping both timestamps', async () => {
       const [rec] = (
         await conn.query<Rec>('SELECT Id, SystemModstamp FROM Contact ORDER BY SystemModstamp LIMIT 1')
