@@ -30,6 +30,12 @@ export interface SfSaveResult {
   errors: SfRecordError[];
 }
 
+export interface SfQueryPage {
+  records: SfRecord[];
+  /** Epoch ms of the answer by Salesforce's clock (its Date header), if it sent one. */
+  serverTime?: number;
+}
+
 export interface SfDeletedRecord {
   id: string;
   deletedDate: string;
@@ -119,13 +125,28 @@ export class SalesforceClient {
 
   /** One SOQL request; callers keep the result within one response (LIMIT <= 2,000). */
   async query(soql: string, includeDeleted = false): Promise<SfRecord[]> {
-    const result = await this.call(async () => {
-      const q = this.conn.query(soql, { autoFetch: false, scanAll: includeDeleted });
-      return (await q) as unknown;
-    });
+    return (await this.queryPage(soql, includeDeleted)).records;
+  }
+
+  /**
+   * One SOQL request, with Salesforce's clock when it answered: its Date header (whole seconds, rounded down),
+   * or undefined when the answer had none.
+   */
+  async queryPage(soql: string, includeDeleted = false): Promise<SfQueryPage> {
+    let serverTime: number | undefined;
+    const result = await this.call(
+      async () => {
+        const q = this.conn.query(soql, { autoFetch: false, scanAll: includeDeleted });
+        return (await q) as unknown;
+      },
+      (http) => {
+        const ms = Date.parse(http.headers?.date ?? '');
+        serverTime = Number.isNaN(ms) ? undefined : ms;
+      },
+    );
     const records = (result as { records?: unknown } | null)?.records;
     if (!Array.isArray(records)) throw unexpectedResponse('query');
-    return records as SfRecord[];
+    return { records: records as SfRecord[], serverTime };
   }
 
   /** Collections upsert by an external id field; at most 200 records, allOrNone false. */
@@ -224,10 +245,10 @@ export class SalesforceClient {
    * Runs one vendor operation: rate limiter first, then the request. On INVALID_SESSION_ID it gets a new
    * token once (refresh token or client credentials) and repeats the operation once; a second rejection is auth.
    */
-  private async call<T>(op: () => Promise<T>): Promise<T> {
+  private async call<T>(op: () => Promise<T>, answered?: (http: SalesforceHttpInfo) => void): Promise<T> {
     await this.ensureAuthenticated();
     try {
-      return await this.attempt(op);
+      return await this.attempt(op, answered);
     } catch (err) {
       if (
         !(err instanceof ConnectorError) ||
@@ -236,15 +257,18 @@ export class SalesforceClient {
       )
         throw err;
       await this.authenticate();
-      return this.attempt(op);
+      return this.attempt(op, answered);
     }
   }
 
-  private async attempt<T>(op: () => Promise<T>): Promise<T> {
+  /** `answered` sees the status and headers of a successful answer. */
+  private async attempt<T>(op: () => Promise<T>, answered?: (http: SalesforceHttpInfo) => void): Promise<T> {
     await this.options.beforeRequest?.();
     const info: SalesforceHttpInfo = {};
     try {
-      return await exchange.run(info, op);
+      const result = await exchange.run(info, op);
+      answered?.(info);
+      return result;
     } catch (err) {
       const translated = translateSalesforceError(err, info);
       if (translated.code === ConnectorErrorCode.RateLimited && translated.retryAfterMs !== undefined) {
