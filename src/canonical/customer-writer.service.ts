@@ -189,7 +189,12 @@ export class CustomerWriter {
         byIdentity.set(iKey, customerId!);
       }
 
-      const merged = mergeFields(w.row, rec.change, ctx.priority);
+      // A recorded identity names the source record, which breaks equal timestamps within one connection.
+      const change =
+        rec.customerId || rec.change.record !== undefined
+          ? rec.change
+          : { ...rec.change, record: rec.identity.externalId };
+      const merged = mergeFields(w.row, change, ctx.priority);
       if (merged.changes.length) {
         const version = w.row.version + 1;
         w.row = {

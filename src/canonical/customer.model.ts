@@ -56,6 +56,8 @@ export interface FieldProvenance {
   connection: string;
   /** That source's own timestamp for the value (ISO 8601, UTC, ms). */
   at: string;
+  /** The source record (its id in that connection) that set it, when known: breaks ties within one connection. */
+  record?: string;
 }
 export type Provenance = Record<string, FieldProvenance>;
 

@@ -66,6 +66,30 @@ describe('merge rules', () => {
     expect(mergeFields(base, change('sf', T1, { firstName: 'Ada L.' })).fields.firstName).toBe('Ada L.');
   });
 
+  it('within one connection, gives equal timestamps to the higher record id: replaying two records changes nothing', () => {
+    // One customer merged from two records of one source, changed in the same second with different values.
+    const a = change('sf', T1, { firstName: 'Ada', phone: '+44 20 7946 0000' }, { record: '003A' });
+    const b = change('sf', T1, { firstName: 'Augusta', phone: '+44 20 7946 0000' }, { record: '003B' });
+    const once = mergeFields(mergeFields(null, a), b);
+    expect(once.fields).toEqual({ firstName: 'Augusta', phone: '+44 20 7946 0000' });
+    expect(once.provenance).toEqual({
+      firstName: { connection: 'sf', at: T1, record: '003B' },
+      phone: { connection: 'sf', at: T1, record: '003B' },
+    });
+    // Read again, in either order: no change, no provenance movement, and the same outcome.
+    for (const replay of [a, b]) {
+      const r = mergeFields(once, replay);
+      expect(r.changes).toEqual([]);
+      expect(r.provenanceAdvanced).toBe(false);
+    }
+    const reversed = mergeFields(mergeFields(null, b), a);
+    expect(reversed.fields).toEqual(once.fields);
+    expect(reversed.provenance).toEqual(once.provenance);
+    // The same record re-sending a different value at the same timestamp still wins.
+    const again = mergeFields(once, { ...b, fields: { firstName: 'Augusta Ada' } });
+    expect(again.fields.firstName).toBe('Augusta Ada');
+  });
+
   it('never erases a value with null or empty unless the field is clearable', () => {
     for (const empty of [null, '', '   ']) {
       expect(mergeFields(base, change('sf', T2, { firstName: empty })).changes).toEqual([]);

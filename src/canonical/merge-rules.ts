@@ -2,7 +2,9 @@
 // replaces the stored one. Everything idempotent in Syncline rests on this being a pure function.
 //
 //   1. a newer source timestamp wins; an older one never overwrites (out-of-order delivery is normal);
-//   2. equal timestamps fall back to the configured connection priority (per field, then overall);
+//   2. equal timestamps fall back to the configured connection priority (per field, then overall), and within
+//      one connection to the higher source record id (the same record re-sending wins), so replaying the
+//      records of a customer merged from several records of one source changes nothing;
 //   3. null or empty never overwrites a value unless the mapping marks the field clearable;
 //   4. a change that alters no value yields no FieldChange (so no version, no history, no audit entry).
 import type { CustomerFields, FieldValue, Provenance } from './customer.model';
@@ -13,6 +15,8 @@ export interface IncomingChange {
   sourceTimestamp: string;
   /** Per-field source timestamps where the source has them (e.g. HubSpot property history). */
   fieldTimestamps?: Record<string, string>;
+  /** The source record (its id in that connection) the values come from, when there is one. */
+  record?: string;
   fields: CustomerFields;
   /** Fields whose empty value may erase a stored value (the mapping says so). */
   clearable?: Iterable<string>;
@@ -84,17 +88,30 @@ export function mergeFields(
     if (prov) {
       const storedMs = toMillis(prov.at);
       if (atMs < storedMs) continue;
-      if (atMs === storedMs && prov.connection !== incoming.connection) {
-        if (comparePriority(field, incoming.connection, prov.connection, priority) > 0) continue;
+      if (atMs === storedMs) {
+        if (prov.connection !== incoming.connection) {
+          if (comparePriority(field, incoming.connection, prov.connection, priority) > 0) continue;
+        } else if (
+          prov.record !== undefined &&
+          incoming.record !== undefined &&
+          incoming.record < prov.record
+        ) {
+          continue;
+        }
       }
     }
 
     const after = isEmpty(value) ? null : value;
     if (before === after || (isEmpty(before) && after === null)) {
-      // Same value: remember the newer source time so an older write from elsewhere cannot sneak in later.
-      const sameProvenance = prov && prov.connection === incoming.connection && toMillis(prov.at) === atMs;
+      // Same value: remember the newer source time (or the winning record) so an older write from elsewhere
+      // cannot sneak in later.
+      const sameProvenance =
+        prov &&
+        prov.connection === incoming.connection &&
+        toMillis(prov.at) === atMs &&
+        (prov.record === undefined || incoming.record === undefined || prov.record === incoming.record);
       if (!sameProvenance && after !== null) {
-        provenance[field] = { connection: incoming.connection, at: new Date(atMs).toISOString() };
+        provenance[field] = stamp(incoming, atMs);
         provenanceAdvanced = true;
       }
       continue;
@@ -102,9 +119,16 @@ export function mergeFields(
 
     if (after === null) delete fields[field];
     else fields[field] = after;
-    provenance[field] = { connection: incoming.connection, at: new Date(atMs).toISOString() };
+    provenance[field] = stamp(incoming, atMs);
     changes.push({ field, before, after });
   }
 
   return { fields, provenance, changes, provenanceAdvanced };
+}
+
+function stamp(incoming: IncomingChange, atMs: number): Provenance[string] {
+  const at = new Date(atMs).toISOString();
+  return incoming.record === undefined
+    ? { connection: incoming.connection, at }
+    : { connection: incoming.connection, at, record: incoming.record };
 }

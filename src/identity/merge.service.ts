@@ -70,21 +70,28 @@ export class MergeService {
       provenance: survivor.provenance,
     };
     const changes: FieldChange[] = [];
-    const byConnection = new Map<string, { fields: CustomerFields; at: Record<string, string> }>();
+    // Grouped by source (connection and record, when known), each group one change through the rules.
+    const bySource = new Map<
+      string,
+      { connection: string; record?: string; fields: CustomerFields; at: Record<string, string> }
+    >();
     for (const [field, value] of Object.entries(loser.fields)) {
       const p = loser.provenance[field];
       if (!p) continue;
-      if (!byConnection.has(p.connection)) byConnection.set(p.connection, { fields: {}, at: {} });
-      const g = byConnection.get(p.connection)!;
+      const key = JSON.stringify([p.connection, p.record ?? null]);
+      if (!bySource.has(key))
+        bySource.set(key, { connection: p.connection, record: p.record, fields: {}, at: {} });
+      const g = bySource.get(key)!;
       g.fields[field] = value;
       g.at[field] = p.at;
     }
-    for (const [connection, g] of byConnection) {
+    for (const g of bySource.values()) {
       const r = mergeFields(state, {
-        connection,
+        connection: g.connection,
         sourceTimestamp: Object.values(g.at)[0],
         fieldTimestamps: g.at,
         fields: g.fields,
+        ...(g.record === undefined ? {} : { record: g.record }),
       });
       state = { fields: r.fields, provenance: r.provenance };
       changes.push(...r.changes);

@@ -111,6 +111,29 @@ describe(`versioned customer store (${process.env.DATABASE_URL?.startsWith('post
     expect(out.map((o) => o.version)).toEqual([1, 2]);
   });
 
+  it('writes nothing for a replay of two records of one person changed in the same second', async () => {
+    // One mass update gave both records one timestamp; their values differ. A source read again (a cursor's
+    // open second, a look-back, a resumed run) replays both, in either order.
+    const at = '2026-01-01T00:00:00.000Z';
+    const page = [
+      rec('003J', at, { email: 'jo@example.com', firstName: 'Jo', jobTitle: 'Mass edited' }),
+      rec('003K', at, { email: 'JO@example.com', firstName: 'Joanna', jobTitle: 'Mass edited' }),
+    ];
+    const first = await db.transaction((tx) => writer.apply(tx, page, { actor }));
+    const id = first[0].customerId;
+    expect(first[1].customerId).toBe(id);
+    const versions = (await repo.versions(id)).length;
+    const auditBefore = await countAudit();
+    for (const replay of [page, [...page].reverse(), [page[0]]]) {
+      const again = await db.transaction((tx) => writer.apply(tx, replay, { actor }));
+      expect(again.map((o) => o.action)).toEqual(replay.map(() => ApplyAction.Unchanged));
+    }
+    expect((await repo.versions(id)).length).toBe(versions);
+    expect(await countAudit()).toBe(auditBefore);
+    // The higher record id holds the field, whichever record came last.
+    expect((await repo.get(id))!.fields.firstName).toBe('Joanna');
+  });
+
   it('loses no update when many writers change one customer concurrently', async () => {
     const [seed] = await db.transaction((tx) =>
       writer.apply(tx, [rec('003F', '2026-01-01T00:00:00.000Z', { email: 'fay@example.com' })], { actor }),
