@@ -18,7 +18,7 @@ import { MappingModule } from '../../src/mapping';
 import { connectionFor } from './conformance';
 import { startSandbox, type SalesforceSandbox } from './sandbox';
 import { SCHEMAS, SLOT_IS_DELETED } from './sandbox/salesforce-schema';
-import { decodeCursor } from './salesforce.connector';
+import { decodeCursor, OPEN_SECOND_GRACE_MS } from './salesforce.connector';
 
 /** The real in-process limiter, counting what the connector asks of it. */
 class CountingRateLimiter extends InProcessRateLimiter {
@@ -206,6 +206,7 @@ describe('SalesforceConnector against the sandbox', () => {
       const cursor = await caughtUp(connector, conn);
       const changed = liveIds(sb).slice(0, 120);
       sb.clock.advance(2_000);
+      sb.clock.freeze(); // the first reads come within the mass update's second, however slow the machine
       sb.massUpdate(changed, { Title: 'Mass edited' });
       const pages = await collect(
         connector.read(conn, 'Contact', cursor, { mode: ReadMode.Incremental, pageSize: 50 }),
@@ -216,20 +217,108 @@ describe('SalesforceConnector against the sandbox', () => {
       expect(new Set(pages.flatMap((p) => p.records.map((r) => r.modifiedAt))).size).toBe(1);
       expect(new Set(ids).size).toBe(120);
       expect([...ids].sort()).toEqual([...changed].sort());
-
-      // Resuming from any page's cursor continues right after it (crash recovery), and the end is quiet.
-      const resumed = await collect(
+      // Read while the second may still receive records: every cursor starts that whole second again, so a
+      // resume after a crash re-reads it from its first record.
+      const stamp = pages[0].records[0].modifiedAt;
+      for (const p of pages) expect(decodeCursor(p.cursor as string)).toEqual({ t: stamp, id: null });
+      const reread = await collect(
         connector.read(conn, 'Contact', pages[0].cursor, { mode: ReadMode.Incremental, pageSize: 50 }),
+      );
+      expect(reread.flatMap((p) => p.records.map((r) => r.id))).toEqual(ids);
+
+      // The same read once the second is closed: resuming from any page's cursor continues right after it
+      // (crash recovery), and the end is quiet.
+      sb.clock.unfreeze();
+      sb.clock.advance(1_000 + OPEN_SECOND_GRACE_MS);
+      const closed = await collect(
+        connector.read(conn, 'Contact', cursor, { mode: ReadMode.Incremental, pageSize: 50 }),
+      );
+      expect(closed.map((p) => p.records.length)).toEqual([50, 50, 20]);
+      expect(closed.flatMap((p) => p.records.map((r) => r.id))).toEqual(ids);
+      expect(closed.map((p) => decodeCursor(p.cursor as string))).toEqual(
+        [49, 99, 119].map((i) => ({ t: stamp, id: ids[i] })),
+      );
+      const resumed = await collect(
+        connector.read(conn, 'Contact', closed[0].cursor, { mode: ReadMode.Incremental, pageSize: 50 }),
       );
       expect(resumed.flatMap((p) => p.records.map((r) => r.id))).toEqual(ids.slice(50));
       const after = await collect(
-        connector.read(conn, 'Contact', pages[pages.length - 1].cursor, {
+        connector.read(conn, 'Contact', closed[closed.length - 1].cursor, {
           mode: ReadMode.Incremental,
           pageSize: 50,
         }),
       );
       expect(after).toHaveLength(1);
-      expect(after[0]).toEqual({ records: [], deleted: [], cursor: pages[pages.length - 1].cursor });
+      expect(after[0]).toEqual({ records: [], deleted: [], cursor: closed[closed.length - 1].cursor });
+    });
+
+    it('reads records changed after a read within the same second, even with lower Ids than the cursor', async () => {
+      const cursor = await caughtUp(connector, conn);
+      const live = [...liveIds(sb)].sort();
+      const half = Math.floor(live.length / 2);
+      const [lower, upper] = [live.slice(0, half), live.slice(half)];
+      // Both mass updates and the read between them fall in one second of the sandbox's clock.
+      sb.clock.advance(2_000);
+      sb.clock.freeze(Math.floor(sb.clock.now() / 1000) * 1000 + 100);
+      sb.massUpdate(upper, { Title: 'First pass' });
+      const first = await collect(
+        connector.read(conn, 'Contact', cursor, { mode: ReadMode.Incremental, pageSize: 2000 }),
+      );
+      expect(first.flatMap((p) => p.records.map((r) => r.id))).toEqual(upper);
+      sb.massUpdate(lower, { Title: 'Second pass' });
+
+      // The next run reads the whole second again, a page at a time, each record once.
+      const second = await collect(
+        connector.read(conn, 'Contact', first[first.length - 1].cursor, {
+          mode: ReadMode.Incremental,
+          pageSize: 50,
+        }),
+      );
+      const ids = second.flatMap((p) => p.records.map((r) => r.id));
+      expect(ids).toEqual(live);
+      expect(
+        second
+          .flatMap((p) => p.records)
+          .every((r) => r.data.Title === (lower.includes(r.id) ? 'Second pass' : 'First pass')),
+      ).toBe(true);
+
+      // Once the second is over, a read ends with an exact cursor and the run after it finds nothing.
+      sb.clock.unfreeze();
+      sb.clock.advance(5_000);
+      const closing = await collect(
+        connector.read(conn, 'Contact', second[second.length - 1].cursor, {
+          mode: ReadMode.Incremental,
+          pageSize: 2000,
+        }),
+      );
+      const end = closing[closing.length - 1].cursor as string;
+      expect(decodeCursor(end)).toEqual({ t: expect.any(String), id: live[live.length - 1] });
+      const quiet = await collect(connector.read(conn, 'Contact', end, { mode: ReadMode.Incremental }));
+      expect(quiet).toEqual([{ records: [], deleted: [], cursor: end }]);
+    });
+
+    it('a second still open when a read first reached it stays open in the cursors, however long the read takes', async () => {
+      const cursor = await caughtUp(connector, conn);
+      const changed = liveIds(sb).slice(0, 120);
+      sb.clock.advance(2_000);
+      sb.clock.freeze();
+      sb.massUpdate(changed, { Title: 'Mass edited' });
+      const pages = connector.read(conn, 'Contact', cursor, { mode: ReadMode.Incremental, pageSize: 50 });
+      const cursors: string[] = [];
+      for await (const page of pages) {
+        cursors.push(page.cursor as string);
+        // The second is long over by the time the next pages are read, but records could have been added to
+        // it, with lower Ids, after the first page passed them.
+        sb.clock.advance(60_000);
+      }
+      expect(cursors).toHaveLength(3);
+      expect(new Set(cursors.map((c) => decodeCursor(c).id))).toEqual(new Set([null]));
+      // The next read takes the second again, now closed, and ends exactly.
+      const next = await collect(
+        connector.read(conn, 'Contact', cursors[2], { mode: ReadMode.Incremental, pageSize: 50 }),
+      );
+      expect(next.flatMap((p) => p.records)).toHaveLength(120);
+      expect(decodeCursor(next[next.length - 1].cursor as string).id).not.toBeNull();
     });
 
     it('applies the optional look-back window to incremental reads only at their start', async () => {

@@ -71,7 +71,20 @@ export function isSalesforceId(id: string): boolean {
   return id.slice(15).toUpperCase() === suffix;
 }
 
-/** Position after the last record read: its SystemModstamp (ISO, UTC) and Id; id null = "from t inclusive". */
+/**
+ * SystemModstamp has whole seconds, so a second can still receive records after a read has passed part of it,
+ * some with lower Ids than the last one read. A second counts as closed once Salesforce's clock, when a read
+ * first reached it, was this far past its end (commits that land late, Date header rounded down).
+ */
+export const OPEN_SECOND_GRACE_MS = 2_000;
+/** Without a Date header the local clock stands in, taken as this far ahead of Salesforce's. */
+const LOCAL_CLOCK_SKEW_MS = 30_000;
+
+/**
+ * Position after the last record read: its SystemModstamp (ISO, UTC) and Id; id null = "from t inclusive".
+ * Cursors handed out have id null while t's second may still receive records, so the next read starts that
+ * whole second again (records read twice are no-ops for the engine); once it is closed they resume exactly.
+ */
 interface KeysetPosition {
   t: string;
   id: string | null;
@@ -168,10 +181,15 @@ export class SalesforceConnector implements Connector {
         position = { t: new Date(Date.parse(start.t) - lookbackMs).toISOString(), id: null };
     }
     let lastCursor = cursor;
+    // Salesforce's clock when this read first reached the second of `position`: the answer that judges it.
+    let reachedAt: number | undefined;
     const reportedDeleted = new Set<string>();
     for (;;) {
       options.signal?.throwIfAborted();
-      const rows = await client.query(keysetSoql(sobject, fields, position, pageSize), incremental);
+      const askedAt = Date.now();
+      const page = await client.queryPage(keysetSoql(sobject, fields, position, pageSize), incremental);
+      const rows = page.records;
+      const answeredAt = page.serverTime ?? askedAt - LOCAL_CLOCK_SKEW_MS;
       const records: VendorRecord[] = [];
       const deleted: string[] = [];
       for (const row of rows) {
@@ -185,8 +203,13 @@ export class SalesforceConnector implements Connector {
       }
       const last = rows[rows.length - 1];
       if (last) {
-        position = { t: toIsoUtc(String(last.SystemModstamp)), id: String(last.Id) };
-        lastCursor = encodeCursor(position);
+        const t = toIsoUtc(String(last.SystemModstamp));
+        // The answer that first reached this second judges it: records added to it since, with lower Ids than
+        // the ones read then, are behind this read. (A start already in a closed second is judged closed again.)
+        if (reachedAt === undefined || position === null || position.t !== t) reachedAt = answeredAt;
+        // Paging inside this read always moves on by (t, Id); only the cursor handed out is relaxed.
+        position = { t, id: String(last.Id) };
+        lastCursor = encodeCursor(secondClosed(t, reachedAt) ? position : { t, id: null });
       }
       const done = rows.length < pageSize;
       if (done && incremental && start) {
@@ -449,6 +472,12 @@ export class SalesforceConnector implements Connector {
     this.clients.set(connection.id, { fingerprint, client });
     return client;
   }
+}
+
+/** No record can still be stamped with t's second: Salesforce's clock was past its end, plus the grace. */
+export function secondClosed(t: string, serverTime: number): boolean {
+  const secondEnd = Math.floor(Date.parse(t) / 1000) * 1000 + 1000;
+  return serverTime >= secondEnd + OPEN_SECOND_GRACE_MS;
 }
 
 function lookback(connection: ConnectionContext): number {
