@@ -70,15 +70,19 @@ export class ContactSearch {
     const groups = req.filterGroups ?? [];
     const sorts = (req.sorts ?? []).map(parseSort);
     const key = JSON.stringify([groups, sorts, req.query ?? '']);
-    if (this.cache && this.cache.key === key && this.cache.version === this.store.version)
+    // While writes wait for the index, answers change with the clock alone: no cache then.
+    const cacheable = !this.store.indexPending;
+    if (cacheable && this.cache && this.cache.key === key && this.cache.version === this.store.version)
       return this.cache.ids;
 
     this.validateFilters(groups);
     const predicates = groups.map((g) => (g.filters ?? []).map((f) => this.compile(f)));
     const query = (req.query ?? '').trim().toLowerCase();
     const out: ContactRecord[] = [];
-    for (const r of this.store.all()) {
-      if (r.archivedAt) continue;
+    for (const stored of this.store.all()) {
+      // Search answers from its index, which may still hold an older version of the record (or none).
+      const r = this.store.searchView(stored);
+      if (!r || r.archivedAt) continue;
       if (predicates.length > 0 && !predicates.some((group) => group.every((p) => p(r)))) continue;
       if (
         query &&
@@ -102,7 +106,7 @@ export class ContactSearch {
         return a.id - b.id;
       });
     }
-    this.cache = { key, version: this.store.version, ids: out };
+    if (cacheable) this.cache = { key, version: this.store.version, ids: out };
     return out;
   }
 

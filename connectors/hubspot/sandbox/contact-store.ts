@@ -175,6 +175,15 @@ export class ContactStore {
   private listeners: ((c: ContactChange) => void)[] = [];
   /** Emails a GDPR delete blocked: HubSpot refuses to create a contact with one of them again. */
   readonly blocklist = new Set<string>();
+  /** The portal's clock is the process's plus this; tests move it (never the process's) to age changes. */
+  clockOffsetMs = 0;
+  /**
+   * Search indexing lag: a write is seen by search only `indexLagMs` after it (HubSpot documents a delay of a few
+   * seconds); until then search sees the record as it was indexed last, or not at all if it is new. 0 = at once.
+   */
+  indexLagMs = 0;
+  /** Records written but not indexed yet: the version search still sees (null: none) and when the write lands. */
+  private unindexed = new Map<number, { indexed: ContactRecord | null; visibleAt: number }>();
 
   constructor() {
     this.resetAll();
@@ -192,12 +201,18 @@ export class ContactStore {
     this.rebuildUniqueIndexes();
     // HubSpot contact ids are large numbers; starting high keeps "id" and "row number" visibly different.
     this.nextId = 101;
+    this.unindexed.clear();
     this.version++;
+  }
+
+  /** The portal's clock: what lastmodifieddate and the answers' Date header come from. */
+  now(): number {
+    return Date.now() + this.clockOffsetMs;
   }
 
   /** A timestamp that never goes backwards and differs from the previous change unless shared on purpose. */
   stamp(): number {
-    const now = Date.now();
+    const now = this.now();
     this.lastStamp = now > this.lastStamp ? now : this.lastStamp + 1;
     return this.lastStamp;
   }
@@ -275,6 +290,7 @@ export class ContactStore {
       props: {},
     };
     for (const [k, v] of Object.entries(props)) if (v !== '') record.props[k] = v;
+    this.lagIndex(record, null, at);
     this.insert(record);
     this.version++;
     this.emit({ kind: 'creation', record, at, source });
@@ -294,6 +310,7 @@ export class ContactStore {
     source: ChangeSource,
     at = this.stamp(),
   ): void {
+    this.lagIndex(record, snapshot(record), at);
     const changed: [string, string][] = [];
     for (const [name, value] of Object.entries(props)) {
       const before = record.props[name] ?? '';
@@ -313,6 +330,7 @@ export class ContactStore {
   archive(record: ContactRecord, source: ChangeSource): void {
     if (record.archivedAt) return;
     const at = this.stamp();
+    this.lagIndex(record, snapshot(record), at);
     for (const name of this.unique.keys()) this.unindex(record, name);
     record.archivedAt = at;
     record.updatedAt = at;
@@ -329,6 +347,7 @@ export class ContactStore {
     const at = this.stamp();
     if (!record.archivedAt) for (const name of this.unique.keys()) this.unindex(record, name);
     this.byId.delete(record.id);
+    this.unindexed.delete(record.id);
     const i = this.indexFrom(record.id);
     if (this.ordered[i] === record) this.ordered.splice(i, 1);
     this.version++;
@@ -339,6 +358,31 @@ export class ContactStore {
       source,
     });
     record.props = {};
+  }
+
+  /**
+   * The version of a record search sees now: the record itself once its last write is indexed, else the version
+   * indexed before that write (null: not in the index yet).
+   */
+  searchView(record: ContactRecord): ContactRecord | null {
+    const pending = this.unindexed.get(record.id);
+    if (!pending) return record;
+    if (this.now() >= pending.visibleAt) {
+      this.unindexed.delete(record.id);
+      return record;
+    }
+    return pending.indexed;
+  }
+
+  /** Whether some write is still waiting for the search index (search answers then change with time alone). */
+  get indexPending(): boolean {
+    return this.unindexed.size > 0;
+  }
+
+  /** Indexes every pending write now. */
+  flushIndex(): void {
+    this.unindexed.clear();
+    this.version++;
   }
 
   listProperties(): PropertyDefinition[] {
@@ -352,6 +396,14 @@ export class ContactStore {
   addProperty(p: PropertyDefinition): void {
     this.properties.set(p.name, p);
     if (p.hasUniqueValue) this.rebuildUniqueIndexes();
+  }
+
+  /** Keeps the version search saw before this write, until the write is indexed. */
+  private lagIndex(record: ContactRecord, before: ContactRecord | null, at: number): void {
+    if (this.indexLagMs <= 0 && !this.unindexed.has(record.id)) return;
+    const pending = this.unindexed.get(record.id);
+    const visibleAt = Math.max(at + this.indexLagMs, pending?.visibleAt ?? 0);
+    this.unindexed.set(record.id, { indexed: pending ? pending.indexed : before, visibleAt });
   }
 
   private insert(record: ContactRecord): void {
@@ -388,6 +440,10 @@ export class ContactStore {
   private emit(change: ContactChange): void {
     for (const l of this.listeners) l(change);
   }
+}
+
+function snapshot(r: ContactRecord): ContactRecord {
+  return { ...r, props: { ...r.props } };
 }
 
 export function normaliseUnique(name: string, value: string): string {

@@ -1,7 +1,7 @@
 // The HubSpot sandbox: a local server that answers @hubspot/api-client (`new Client({ accessToken, basePath })`) as
 // HubSpot's CRM v3 API does, sends contact webhooks signed as HubSpot signs them, and exposes the kit's /__admin.
 // State is in memory only; nothing here talks to the real HubSpot.
-import express from 'express';
+import express, { type Request, type Response } from 'express';
 import {
   FaultInjector,
   SandboxAdminError,
@@ -32,6 +32,8 @@ export interface HubSpotSandboxOptions extends SandboxOptions {
   retryDelaysMs?: number[];
   /** Search requests per second per portal, as HubSpot limits search separately; 0 (default) turns it off. */
   searchPerSecond?: number;
+  /** Search indexing lag for every write, in ms (0, the default: search sees a write at once). */
+  indexLagMs?: number;
 }
 
 export interface HubSpotCredentials extends Record<string, string> {
@@ -52,6 +54,12 @@ export interface HubSpotSandbox extends VendorSandbox {
   state(): SandboxState;
   /** Search requests per second (0 = unlimited); changeable at run time. */
   searchPerSecond: number;
+  /** Moves the portal's clock (timestamps of later writes, the answers' Date header); never the process's. */
+  advanceClock(ms: number): void;
+  /** Search indexing lag for later writes (ms); 0 = search sees a write at once. */
+  setIndexLag(ms: number): void;
+  /** Indexes every write still waiting for the search index. */
+  flushSearchIndex(): void;
 }
 
 const DEFAULT_WEBHOOK_PROPERTIES = [
@@ -79,6 +87,7 @@ export async function startSandbox(opts: HubSpotSandboxOptions = {}): Promise<Hu
   const tokens = new Set([accessToken]);
 
   const store = new ContactStore();
+  store.indexLagMs = opts.indexLagMs ?? 0;
   const rateLimiter = new RateLimiter({ ...DEFAULT_RATE_LIMIT, ...opts.rateLimit });
   const faults = new FaultInjector();
   const webhooks = new WebhookDispatcher({
@@ -126,6 +135,8 @@ export async function startSandbox(opts: HubSpotSandboxOptions = {}): Promise<Hu
     seed,
     reset(): void {
       store.resetAll();
+      store.clockOffsetMs = 0;
+      store.indexLagMs = 0;
       rateLimiter.reset();
       faults.reset();
       hubspotWebhooks.reset();
@@ -163,6 +174,15 @@ export async function startSandbox(opts: HubSpotSandboxOptions = {}): Promise<Hu
     addToken(token: string): void {
       tokens.add(token);
     },
+    advanceClock(ms: number): void {
+      store.clockOffsetMs += ms;
+    },
+    setIndexLag(ms: number): void {
+      store.indexLagMs = Math.max(0, ms);
+    },
+    flushSearchIndex(): void {
+      store.flushIndex();
+    },
     close: async (): Promise<void> => {
       await webhooks.close();
       await server.close();
@@ -172,6 +192,13 @@ export async function startSandbox(opts: HubSpotSandboxOptions = {}): Promise<Hu
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+  // HubSpot's Date header and its lastmodifieddate come from one clock: here the portal's, not the process's
+  // (taken as the request arrives, so never later than the data the answer holds).
+  app.use((_req: Request, res: Response, next) => {
+    res.setHeader('Date', new Date(store.now()).toUTCString());
+    next();
+  });
+  app.use('/__admin', vendorAdminRouter());
   app.use('/__admin', createAdminRouter(sandbox));
   app.use(
     createHubSpotApi({
@@ -183,6 +210,29 @@ export async function startSandbox(opts: HubSpotSandboxOptions = {}): Promise<Hu
       searchPerSecond: () => sandbox.searchPerSecond,
     }),
   );
+
+  /** HubSpot-only admin routes: the portal's clock and the search index's lag. */
+  function vendorAdminRouter(): express.Router {
+    const r = express.Router();
+    r.use(express.json());
+    r.post('/clock', (req: Request, res: Response) => {
+      const b = (req.body ?? {}) as { advanceMs?: unknown };
+      if (typeof b.advanceMs === 'number') sandbox.advanceClock(b.advanceMs);
+      res.json({ now: new Date(store.now()).toISOString() });
+    });
+    r.put('/search-index', (req: Request, res: Response) => {
+      const b = (req.body ?? {}) as { lagMs?: unknown };
+      if (typeof b.lagMs !== 'number' || !(b.lagMs >= 0))
+        return void res.status(400).json({ error: 'lagMs must be a number >= 0' });
+      sandbox.setIndexLag(b.lagMs);
+      res.json({ lagMs: store.indexLagMs, pending: store.indexPending });
+    });
+    r.post('/search-index/flush', (_req: Request, res: Response) => {
+      sandbox.flushSearchIndex();
+      res.json({ ok: true });
+    });
+    return r;
+  }
 
   const server = await startServer(app, opts.port ?? 0, opts.host ?? '127.0.0.1');
   sandbox.url = server.url;

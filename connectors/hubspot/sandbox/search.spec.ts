@@ -206,3 +206,71 @@ describe('HubSpot sandbox: search', () => {
     expect(found.results.map((r) => r.id)).toContain(c.id);
   });
 });
+
+describe('HubSpot sandbox: search indexing lag and the portal clock', () => {
+  let sandbox: HubSpotSandbox;
+  let client: Client;
+
+  beforeEach(async () => {
+    ({ sandbox, client } = await sandboxWithClient({ count: 5 }));
+  });
+  afterEach(() => sandbox.close());
+
+  const byId = async (id: string) => {
+    const res = await client.crm.contacts.searchApi.doSearch({
+      filterGroups: [{ filters: [f('hs_object_id', FilterOperatorEnum.Eq, id)] }],
+      properties: ['jobtitle', 'lastmodifieddate'],
+      limit: 10,
+    });
+    return res.results[0];
+  };
+
+  it('search sees a write only once it is indexed; reads by id see it at once', async () => {
+    const [id] = sandbox.store.all().map((r) => String(r.id));
+    const before = await byId(id);
+    await admin(sandbox, 'PUT', '/search-index', { lagMs: 60_000 });
+    await admin(sandbox, 'POST', `/records/${id}/mutate`, { fields: { jobtitle: 'Indexed later' } });
+    const created = await client.crm.contacts.basicApi.create({
+      properties: { email: 'lagging@example.com' },
+      associations: [],
+    });
+
+    // Search still answers the version it indexed (and nothing for the new record)...
+    const stale = await byId(id);
+    expect(stale.properties.lastmodifieddate).toBe(before.properties.lastmodifieddate);
+    expect(stale.properties.jobtitle ?? null).toBe(before.properties.jobtitle ?? null);
+    expect(await byId(created.id)).toBeUndefined();
+    // ...while a read by id is current.
+    const direct = await client.crm.contacts.basicApi.getById(id, ['jobtitle']);
+    expect(direct.properties.jobtitle).toBe('Indexed later');
+
+    await admin(sandbox, 'POST', '/search-index/flush');
+    expect((await byId(id)).properties.jobtitle).toBe('Indexed later');
+    expect((await byId(created.id))?.id).toBe(created.id);
+  });
+
+  it('a lag ends by the portal clock', async () => {
+    const [id] = sandbox.store.all().map((r) => String(r.id));
+    sandbox.setIndexLag(5_000);
+    sandbox.mutate(id, { jobtitle: 'Soon' });
+    expect((await byId(id)).properties.jobtitle ?? null).not.toBe('Soon');
+    await admin(sandbox, 'POST', '/clock', { advanceMs: 5_000 });
+    expect((await byId(id)).properties.jobtitle).toBe('Soon');
+  });
+
+  it('dates its answers by the portal clock, the one lastmodifieddate comes from', async () => {
+    const [id] = sandbox.store.all().map((r) => String(r.id));
+    const { now } = await admin(sandbox, 'POST', '/clock', { advanceMs: 3_600_000 });
+    expect(Date.parse(now) - Date.now()).toBeGreaterThan(3_590_000);
+    sandbox.mutate(id, { jobtitle: 'Dated' });
+    const res = await fetch(`${sandbox.url}/crm/v3/objects/contacts/${id}?properties=lastmodifieddate`, {
+      headers: { authorization: `Bearer ${sandbox.credentials.accessToken}` },
+    });
+    const modified = Date.parse(((await res.json()) as any).properties.lastmodifieddate);
+    const date = Date.parse(String(res.headers.get('date')));
+    expect(Math.abs(modified - Date.now() - 3_600_000)).toBeLessThan(10_000);
+    // The Date header has whole seconds and is taken as the request arrives, after the write.
+    expect(date).toBeGreaterThanOrEqual(Math.floor(modified / 1000) * 1000);
+    expect(date - modified).toBeLessThan(10_000);
+  });
+});
