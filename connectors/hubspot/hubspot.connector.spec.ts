@@ -174,6 +174,27 @@ describe('HubSpotConnector against the sandbox', () => {
     });
   });
 
+  describe('incremental reads while search trails writes, and changes during a read', () => {
+    let sandbox: HubSpotSandbox;
+    beforeEach(async () => {
+      sandbox = await startSandbox({ count: 230, seed: 11, rateLimit: { max: 2_000 } });
+    });
+    afterEach(() => sandbox.close());
+
+    it('a record edited while a read pages through its window does not push an unread one out of it', async () => {
+      const conn = connectionFor(sandbox, { settings: FAST });
+      const read = connector.read(conn, 'contacts', null, { mode: ReadMode.Incremental, pageSize: 50 });
+      const seen = new Set<string>();
+      let pages = 0;
+      for await (const page of read) {
+        for (const r of page.records) seen.add(r.id);
+        // After the first page, a user edits a record that page returned: it moves to the end of the window.
+        if (++pages === 1) sandbox.mutate(page.records[0].id, { jobtitle: 'Edited during the read' });
+      }
+      expect(liveIds(sandbox).filter((id) => !seen.has(id))).toEqual([]);
+    });
+  });
+
   describe('the 10,000-result search cap', () => {
     let sandbox: HubSpotSandbox;
     beforeAll(async () => {

@@ -1,5 +1,5 @@
 // HubSpot CRM contacts. Incremental reads go through search on lastmodifieddate with a compound (timestamp, id)
-// cursor and move the window forward before the 10,000-result cap; full reads page the list endpoint; writes are
+// cursor, each page a keyset query from the last record (so the 10,000-result cap is never reached); full reads page the list endpoint; writes are
 // batch upserts by email (or batch updates by id) with 207 answers turned into per-record outcomes.
 import { createHash } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
@@ -48,7 +48,7 @@ export const BATCH_LIMIT = 100;
 /** Search pages hold at most 200 results; the list endpoint 100. */
 export const SEARCH_PAGE_MAX = 200;
 export const LIST_PAGE_MAX = 100;
-/** Search refuses after + limit beyond this; the window is moved forward instead. */
+/** Search refuses after + limit beyond this; incremental reads page by keyset and never get near it. */
 export const SEARCH_RESULT_CAP = 10_000;
 /**
  * Our limiter stamps a request when it is sent, HubSpot when it arrives; widening the window a little keeps the
@@ -341,9 +341,10 @@ export class HubSpotConnector implements Connector {
   }
 
   /**
-   * Records after (t, id), oldest first. One query pages with `after` until the 10,000-result cap would be passed;
-   * then the query restarts from the last record returned, so records sharing a timestamp are neither skipped nor
-   * read twice across the restart.
+   * Records after (t, id), oldest first. Every page is a query of its own whose lower bound is the last record
+   * returned (keyset paging), never `after`: HubSpot's `after` is an offset into a result set that moves under
+   * the read (a record the read already returned, edited, leaves its place for the end of the window, and the
+   * next offset then steps over the record that slid into it). Keyset pages also never meet the 10,000 cap.
    */
   private async *searchSince(
     client: HubSpotClient,
@@ -352,10 +353,8 @@ export class HubSpotConnector implements Connector {
   ): AsyncIterable<{ records: VendorRecord[]; next: Cursor }> {
     const limit = Math.min(options.pageSize ?? SEARCH_PAGE_MAX, SEARCH_PAGE_MAX);
     let c = start;
-    let afterToken: string | undefined;
-    let windowFrom = { t: c.t, id: c.id };
     for (;;) {
-      const t = String(windowFrom.t);
+      const t = String(c.t);
       const page = await client.search(
         {
           // (lastmodifieddate > t) OR (lastmodifieddate = t AND id > cursor id): the compound cursor as a filter.
@@ -364,37 +363,23 @@ export class HubSpotConnector implements Connector {
             {
               filters: [
                 { propertyName: 'lastmodifieddate', operator: 'EQ', value: t },
-                { propertyName: 'hs_object_id', operator: 'GT', value: windowFrom.id },
+                { propertyName: 'hs_object_id', operator: 'GT', value: c.id },
               ],
             },
           ],
           sorts: ['lastmodifieddate', 'hs_object_id'],
           properties: CONTACT_PROPERTIES,
           limit,
-          after: afterToken,
         },
         options.signal,
       );
       // Guard for a search that orders ties loosely: never go back past the cursor.
       const fresh = page.results.filter((o) => after(modifiedMs(o), o.id, c));
-      const offset = afterToken ? Number(afterToken) : 0;
-      if (fresh.length > 0) {
-        const last = fresh[fresh.length - 1];
-        c = { ...c, t: modifiedMs(last), id: last.id };
-        yield { records: fresh.map(toVendorRecord), next: c };
-      }
-      const consumed = offset + page.results.length;
-      const moreThanPaged = (page.total ?? 0) > consumed;
-      const advanced = c.t !== windowFrom.t || c.id !== windowFrom.id;
-      if (page.next && Number(page.next) + limit <= SEARCH_RESULT_CAP) {
-        afterToken = page.next;
-      } else if ((page.next || moreThanPaged) && advanced) {
-        // The cap: start a new query whose lower bound is the last record returned.
-        windowFrom = { t: c.t, id: c.id };
-        afterToken = undefined;
-      } else {
-        return;
-      }
+      if (fresh.length === 0) return;
+      const last = fresh[fresh.length - 1];
+      c = { ...c, t: modifiedMs(last), id: last.id };
+      yield { records: fresh.map(toVendorRecord), next: c };
+      if (!page.next && page.results.length < limit) return;
     }
   }
 
