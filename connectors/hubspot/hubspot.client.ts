@@ -20,6 +20,8 @@ export interface HsPage {
   next?: string;
   /** Search only: how many records match the whole query. */
   total?: number;
+  /** HubSpot's clock when it answered (the `Date` header, whole seconds), if the answer carried one. */
+  serverTime?: number;
 }
 
 export interface HsBatchResult {
@@ -63,9 +65,9 @@ export class HubSpotClient {
     archived?: boolean;
     signal?: AbortSignal;
   }): Promise<HsPage> {
-    const res = await this.call(
+    const { data: res, headers } = await this.call(
       () =>
-        this.sdk.crm.contacts.basicApi.getPage(
+        this.sdk.crm.contacts.basicApi.getPageWithHttpInfo(
           opts.limit,
           opts.after,
           opts.properties,
@@ -75,13 +77,17 @@ export class HubSpotClient {
         ),
       opts.signal,
     );
-    return { results: res.results.map(toObject), next: res.paging?.next?.after };
+    return {
+      results: res.results.map(toObject),
+      next: res.paging?.next?.after,
+      serverTime: dateHeader(headers),
+    };
   }
 
   async search(req: HsSearch, signal?: AbortSignal): Promise<HsPage> {
-    const res = await this.call(
+    const { data: res, headers } = await this.call(
       () =>
-        this.sdk.crm.contacts.searchApi.doSearch({
+        this.sdk.crm.contacts.searchApi.doSearchWithHttpInfo({
           filterGroups: req.filterGroups.map((g) => ({
             filters: g.filters.map((f) => ({
               propertyName: f.propertyName,
@@ -97,7 +103,12 @@ export class HubSpotClient {
         }),
       signal,
     );
-    return { results: res.results.map(toObject), next: res.paging?.next?.after, total: res.total };
+    return {
+      results: res.results.map(toObject),
+      next: res.paging?.next?.after,
+      total: res.total,
+      serverTime: dateHeader(headers),
+    };
   }
 
   async batchRead(ids: string[], properties: string[]): Promise<HsBatchResult> {
@@ -169,6 +180,13 @@ function toObject(o: SdkObject): HsObject {
   const out: HsObject = { id: o.id, properties: { ...o.properties } };
   if (o.archivedAt) out.archivedAt = new Date(o.archivedAt).toISOString();
   return out;
+}
+
+/** The answer's `Date` header as epoch ms (the SDK gives header names in lower case). */
+function dateHeader(headers: Record<string, string> | undefined): number | undefined {
+  const v = headers?.date ?? headers?.Date;
+  const ms = v ? Date.parse(v) : NaN;
+  return Number.isFinite(ms) ? ms : undefined;
 }
 
 /** 207 answers carry `errors`; the SDK deserialises both shapes into one object. */

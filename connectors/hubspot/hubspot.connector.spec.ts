@@ -7,6 +7,7 @@ import {
   type WriteItem,
   WriteStatus,
 } from '../../src/connectors';
+import { DEFAULT_SEARCH_LAG_MS } from './hubspot.connector';
 import { bootHubSpot, collect, connectionFor, connectorError } from './hubspot-spec-helpers';
 import { startSandbox, type HubSpotSandbox } from './sandbox';
 
@@ -107,6 +108,21 @@ describe('HubSpotConnector against the sandbox', () => {
       sandbox.massUpdate(massIds, { jobtitle: 'Bulk edited' });
       for (const id of singles) sandbox.mutate(id, { city: 'Lisbon' });
 
+      // Read at once, the changes may still be on their way into search: the cursor stays before them.
+      const early = await collect(
+        connector.read(conn, 'contacts', cursor, { mode: ReadMode.Incremental, pageSize: 50 }),
+      );
+      expect(new Set(early.ids)).toEqual(new Set([...massIds, ...singles]));
+      const reread = await collect(
+        connector.read(conn, 'contacts', early.pages[early.pages.length - 1].cursor, {
+          mode: ReadMode.Incremental,
+          pageSize: 50,
+        }),
+      );
+      expect(new Set(reread.ids)).toEqual(new Set([...massIds, ...singles]));
+
+      // Once HubSpot's clock (the Date header: whole seconds) is past the search lag, cursors are exact.
+      sandbox.advanceClock(DEFAULT_SEARCH_LAG_MS + 1_000);
       const inc = await collect(
         connector.read(conn, 'contacts', cursor, { mode: ReadMode.Incremental, pageSize: 50 }),
       );
@@ -139,6 +155,7 @@ describe('HubSpotConnector against the sandbox', () => {
       sandbox.mutate(gone1, { archived: true });
       sandbox.mutate(gone2, { archived: true });
       sandbox.mutate(kept, { firstname: 'Still here' });
+      sandbox.advanceClock(DEFAULT_SEARCH_LAG_MS + 1_000); // the edit has settled in search
       const inc = await collect(
         connector.read(conn, 'contacts', full.pages[full.pages.length - 1].cursor, {
           mode: ReadMode.Incremental,
@@ -181,6 +198,35 @@ describe('HubSpotConnector against the sandbox', () => {
     });
     afterEach(() => sandbox.close());
 
+    const fullCursor = async (conn: ReturnType<typeof connectionFor>) => {
+      const full = await collect(
+        connector.read(conn, 'contacts', null, { mode: ReadMode.Full, pageSize: 100 }),
+      );
+      return full.pages[full.pages.length - 1].cursor;
+    };
+
+    it('a record written before the cursor but indexed by search after the read is read next time', async () => {
+      const conn = connectionFor(sandbox, { settings: FAST });
+      const cursor = await fullCursor(conn);
+      const [late, early] = liveIds(sandbox).slice(20, 22);
+      // `late` is written first but search sees it only later; `early` is written after it and indexed at once.
+      sandbox.setIndexLag(60_000);
+      sandbox.mutate(late, { city: 'Indexed late' });
+      sandbox.setIndexLag(0);
+      sandbox.mutate(early, { city: 'Indexed at once' });
+
+      const first = await collect(connector.read(conn, 'contacts', cursor, { mode: ReadMode.Incremental }));
+      expect(first.ids).toEqual([early]);
+
+      sandbox.flushSearchIndex(); // a few seconds later, as HubSpot documents
+      const second = await collect(
+        connector.read(conn, 'contacts', first.pages[first.pages.length - 1].cursor, {
+          mode: ReadMode.Incremental,
+        }),
+      );
+      expect(second.ids).toContain(late);
+    });
+
     it('a record edited while a read pages through its window does not push an unread one out of it', async () => {
       const conn = connectionFor(sandbox, { settings: FAST });
       const read = connector.read(conn, 'contacts', null, { mode: ReadMode.Incremental, pageSize: 50 });
@@ -192,6 +238,33 @@ describe('HubSpotConnector against the sandbox', () => {
         if (++pages === 1) sandbox.mutate(page.records[0].id, { jobtitle: 'Edited during the read' });
       }
       expect(liveIds(sandbox).filter((id) => !seen.has(id))).toEqual([]);
+    });
+
+    it('a record archived during the deletion sweep, on a page the sweep had passed, is reported next time', async () => {
+      const conn = connectionFor(sandbox, { settings: FAST });
+      const cursor = await fullCursor(conn);
+      const ids = liveIds(sandbox);
+      // 150 archived records: the archived list takes two pages of 100, in id order.
+      for (const id of ids.slice(30, 180)) sandbox.mutate(id, { archived: true });
+      const [passed, ahead] = [ids[5], ids[220]];
+
+      const deleted: string[] = [];
+      let last: string | null = cursor;
+      let edited = false;
+      for await (const page of connector.read(conn, 'contacts', cursor, { mode: ReadMode.Incremental })) {
+        deleted.push(...page.deleted);
+        last = page.cursor;
+        if (!edited && page.deleted.length > 0) {
+          // The sweep's first page is out: archive one record below it and one above it.
+          edited = true;
+          sandbox.mutate(passed, { archived: true });
+          sandbox.mutate(ahead, { archived: true });
+        }
+      }
+      expect(edited).toBe(true);
+      expect(deleted).toContain(ahead);
+      const next = await collect(connector.read(conn, 'contacts', last, { mode: ReadMode.Incremental }));
+      expect([...deleted, ...next.deleted]).toContain(passed);
     });
   });
 

@@ -55,6 +55,14 @@ export const SEARCH_RESULT_CAP = 10_000;
  * two rolling windows from disagreeing by one request under latency jitter.
  */
 const WINDOW_MARGIN_MS = 1_000;
+/**
+ * HubSpot documents that search results can trail a write by a few seconds. A search answer holds every record
+ * modified more than this before HubSpot's clock at the answer; a cursor never goes past that point, so what
+ * the index had not taken yet is read next time (re-reads are no-ops for the engine). `searchLagSeconds` overrides.
+ */
+export const DEFAULT_SEARCH_LAG_MS = 30_000;
+/** Without a `Date` header, the local clock less this stands for HubSpot's. */
+const LOCAL_CLOCK_SKEW_MS = 30_000;
 
 /** What mappings/hubspot/contacts.yaml reads (inbound `from` and the phone rule's country), plus the cursor's fields. */
 export const CONTACT_PROPERTIES = [
@@ -84,8 +92,14 @@ interface Cursor {
   dt: number;
   /** Paging token of the list or archived sweep. */
   after?: string;
-  /** Largest archivedAt seen by the running sweep. */
+  /** Largest archivedAt seen by the running sweep (cursors written before `ds` existed). */
   dmax?: number;
+  /**
+   * The running sweep listed every contact archived at or before this (HubSpot's clock at its first page, less
+   * 1 ms); it becomes the next `dt`. Archived records are listed by id, so one archived while the sweep ran can
+   * sit on a page already passed: a later archivedAt seen further on says nothing about it.
+   */
+  ds?: number;
 }
 
 const encode = (c: Cursor): string => JSON.stringify(c);
@@ -107,6 +121,11 @@ function decode(raw: string | null): Cursor | null {
   )
     throw new ConnectorError(ConnectorErrorCode.Permanent, `not a HubSpot cursor: ${raw.slice(0, 80)}`);
   return c as Cursor;
+}
+
+/** The later of two positions in (t, id) order. */
+function later<P extends { t: number; id: string }>(a: P, b: P): P {
+  return after(b.t, b.id, a) ? b : a;
 }
 
 /** (t, id) order with numeric ids, the order search sorts in. */
@@ -170,7 +189,13 @@ export class HubSpotConnector implements Connector {
     }
     let c: Cursor = cursor ?? { v: 1, phase: 'inc', t: 0, id: '0', dt: 0 };
     if (c.phase === 'inc') {
-      for await (const page of this.searchSince(client, c, options)) {
+      for await (const page of this.searchSince(
+        client,
+        c,
+        settingMs(connection, 'searchLagSeconds', DEFAULT_SEARCH_LAG_MS),
+        settingMs(connection, 'lookbackSeconds', 0),
+        options,
+      )) {
         c = page.next;
         yield { records: page.records, deleted: [], cursor: encode(c) };
       }
@@ -345,16 +370,28 @@ export class HubSpotConnector implements Connector {
    * returned (keyset paging), never `after`: HubSpot's `after` is an offset into a result set that moves under
    * the read (a record the read already returned, edited, leaves its place for the end of the window, and the
    * next offset then steps over the record that slid into it). Keyset pages also never meet the 10,000 cap.
+   *
+   * Search trails writes: a record modified just before a query may not be in its answer yet, while later ones
+   * are, so the last record returned is not a safe cursor. The cursor handed out stops at the first answer's
+   * settled point (HubSpot's clock at that answer less `lagMs`) that the read went past: the records after it
+   * are read again next time. Paging inside the read still moves on by the exact (t, id).
    */
   private async *searchSince(
     client: HubSpotClient,
     start: Cursor,
+    lagMs: number,
+    lookbackMs: number,
     options: ReadOptions,
   ): AsyncIterable<{ records: VendorRecord[]; next: Cursor }> {
     const limit = Math.min(options.pageSize ?? SEARCH_PAGE_MAX, SEARCH_PAGE_MAX);
-    let c = start;
+    // The read position; `lookbackSeconds` starts it earlier (the handed-out cursor never goes back).
+    let c: Cursor = lookbackMs > 0 ? { ...start, t: Math.max(0, start.t - lookbackMs), id: '0' } : start;
+    let handed = start;
+    let ceiling: number | undefined;
     for (;;) {
+      options.signal?.throwIfAborted();
       const t = String(c.t);
+      const askedAt = Date.now();
       const page = await client.search(
         {
           // (lastmodifieddate > t) OR (lastmodifieddate = t AND id > cursor id): the compound cursor as a filter.
@@ -378,7 +415,11 @@ export class HubSpotConnector implements Connector {
       if (fresh.length === 0) return;
       const last = fresh[fresh.length - 1];
       c = { ...c, t: modifiedMs(last), id: last.id };
-      yield { records: fresh.map(toVendorRecord), next: c };
+      // Everything modified up to `settled` was in this answer's index; past it, a record may still be missing.
+      const settled = (page.serverTime ?? askedAt - LOCAL_CLOCK_SKEW_MS) - lagMs;
+      if (ceiling === undefined && c.t > settled) ceiling = settled;
+      handed = later(handed, ceiling === undefined ? c : { ...c, t: ceiling, id: '0' });
+      yield { records: fresh.map(toVendorRecord), next: handed };
       if (!page.next && page.results.length < limit) return;
     }
   }
@@ -389,8 +430,13 @@ export class HubSpotConnector implements Connector {
     from: Cursor,
     options: ReadOptions,
   ): AsyncIterable<ReadPage> {
-    let c: Cursor = from.phase === 'del' ? from : { ...from, phase: 'del', after: undefined, dmax: from.dt };
+    let c: Cursor =
+      from.phase === 'del'
+        ? from
+        : { ...from, phase: 'del', after: undefined, dmax: undefined, ds: undefined };
     for (;;) {
+      options.signal?.throwIfAborted();
+      const askedAt = Date.now();
       const page = await client.getPage({
         limit: LIST_PAGE_MAX,
         after: c.after,
@@ -398,21 +444,21 @@ export class HubSpotConnector implements Connector {
         archived: true,
         signal: options.signal,
       });
+      // The sweep's first page fixes what it covers: everything archived before HubSpot's clock at that answer.
+      // A sweep resumed from a cursor written before `ds` existed covers only what the old watermark did.
+      const ds =
+        c.ds ?? (c.after === undefined ? (page.serverTime ?? askedAt - LOCAL_CLOCK_SKEW_MS) - 1 : c.dt);
       const deleted: string[] = [];
-      let dmax = c.dmax ?? c.dt;
       for (const o of page.results) {
         const at = o.archivedAt ? Date.parse(o.archivedAt) : NaN;
-        if (Number.isFinite(at) && at > c.dt) {
-          deleted.push(o.id);
-          dmax = Math.max(dmax, at);
-        }
+        if (Number.isFinite(at) && at > c.dt) deleted.push(o.id);
       }
       if (page.next) {
-        c = { ...c, after: page.next, dmax };
+        c = { ...c, after: page.next, dmax: undefined, ds };
         if (deleted.length > 0) yield { records: [], deleted, cursor: encode(c) };
         continue;
       }
-      const done: Cursor = { v: 1, phase: 'inc', t: c.t, id: c.id, dt: dmax };
+      const done: Cursor = { v: 1, phase: 'inc', t: c.t, id: c.id, dt: Math.max(c.dt, ds) };
       yield { records: [], deleted, cursor: encode(done) };
       return;
     }
@@ -518,6 +564,12 @@ export class HubSpotConnector implements Connector {
     const ok = (n: unknown): n is number => typeof n === 'number' && Number.isFinite(n) && n > 0;
     return { requests: ok(s?.requests) ? s.requests : d.requests, perMs: ok(s?.perMs) ? s.perMs : d.perMs };
   }
+}
+
+/** A connection setting in seconds, as ms; absent or not a number >= 0: the default. */
+function settingMs(connection: ConnectionContext, name: string, fallbackMs: number): number {
+  const s = connection.settings[name];
+  return typeof s === 'number' && Number.isFinite(s) && s >= 0 ? s * 1000 : fallbackMs;
 }
 
 /** HubSpot takes every property value as text; null clears the property. */
