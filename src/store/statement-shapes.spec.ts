@@ -66,4 +66,17 @@ describe('statement shapes', () => {
     expect(db.prepare(del.sql).run(...del.params).changes).toBe(3);
     db.close();
   });
+
+  it('never pads a statement past the 32,766 parameters SQLite takes: a list that ran unpadded still runs', () => {
+    const db = new Sqlite(':memory:');
+    db.exec('CREATE TABLE t (id TEXT PRIMARY KEY)');
+    db.prepare('INSERT INTO t (id) VALUES (?)').run('x5');
+    // 20,000 ids (a page's deletions, say) plus two leading parameters: padding to 32,768 would not prepare.
+    const ids = Array.from({ length: 20_000 }, (_, i) => `x${i}`);
+    const sql = `SELECT id FROM t WHERE id <> ? AND id <> ? AND id IN (${ids.map(() => '?').join(',')})`;
+    const padded = padInLists(sql, ['a', 'b', ...ids]);
+    expect(padded.params.length).toBeLessThanOrEqual(32_766);
+    expect(db.prepare(padded.sql).all(...padded.params)).toEqual([{ id: 'x5' }]);
+    db.close();
+  });
 });

@@ -77,6 +77,9 @@ const countMarks = (s: string): number => {
   return n;
 };
 
+/** SQLite's limit on parameters in one statement (SQLITE_MAX_VARIABLE_NUMBER as better-sqlite3 builds it). */
+export const SQLITE_MAX_PARAMS = 32_766;
+
 const IN_OPEN = /\bIN\s*\(/gi;
 const PLAIN_LIST = /^\?(\s*,\s*\?)*$/;
 const VALUES_HEAD = /^VALUES\s+/i;
@@ -93,6 +96,7 @@ export function padInLists(sql: string, params: unknown[]): { sql: string; param
   let copied = 0; // sql[0, copied) is in `out`
   let used = 0; // params consumed into outParams
   let changed = false;
+  let added = 0; // parameters added by padding so far
   IN_OPEN.lastIndex = 0;
   for (let m = IN_OPEN.exec(sql); m; m = IN_OPEN.exec(sql)) {
     const open = m.index + m[0].length;
@@ -114,6 +118,8 @@ export function padInLists(sql: string, params: unknown[]): { sql: string; param
     const target = pow2Ceil(items.length);
     if (target === items.length) continue;
     const perItem = countMarks(items[0]);
+    // Padding can almost double a list: never past what SQLite prepares (an unchunked list of 20,000 ran before).
+    if (params.length + added + (target - items.length) * perItem > SQLITE_MAX_PARAMS) continue;
     // Placeholders before the list, then the list's own: copy them, then the repeats of its last item's values.
     const before = countMarks(sql.slice(copied, open));
     const listParams = items.length * perItem;
@@ -121,6 +127,7 @@ export function padInLists(sql: string, params: unknown[]): { sql: string; param
     used += before + listParams;
     const last = outParams.slice(outParams.length - perItem);
     for (let r = items.length; r < target; r++) outParams.push(...last);
+    added += (target - items.length) * perItem;
     out += `${sql.slice(copied, open)}${prefix}${Array.from({ length: target }, () => items![0]).join(',')}`;
     copied = close;
     IN_OPEN.lastIndex = close;
