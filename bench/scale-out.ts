@@ -96,7 +96,7 @@ export async function scaleOut(o: ScaleOutOptions): Promise<Json> {
       QUEUE_PREFIX: prefix,
       SYNCLINE_CONFIG: file,
       LOG_LEVEL: process.env.BENCH_WORKER_LOG ?? 'warn',
-      NODE_OPTIONS: '--max-old-space-size=192',
+      NODE_OPTIONS: '--max-old-space-size=160 --max-semi-space-size=8',
     };
     const ds = new DataSource({ type: 'postgres', url: o.pgUrl });
     await ds.initialize();

@@ -53,7 +53,7 @@ const BATCH = 500;
  * and over (the members of common-name blocks); a hit saves reading, decrypting and normalizing their fields.
  * A changed customer has a new version, so a stale profile is never used. ~300 bytes each; up to twice this many.
  */
-const PROFILE_CACHE = 20_000;
+const PROFILE_CACHE = 10_000;
 /** Customers per transaction of the background sweep's drain (see drain). */
 export const BACKGROUND_BATCH = 50;
 

@@ -12,8 +12,9 @@ export class BlindIndex {
   }
 
   // Emails and block keys recur on every re-read and across a page; an HMAC per lookup dominated duplicate
-  // detection. The memo is exact (same input, same key -> same digest) and bounded.
-  private readonly memo = new BoundedMemo<string, string>(50_000);
+  // detection. The memo is exact (same input, same key -> same digest) and bounded: ~60 bytes of text an entry,
+  // ~120 with V8's overheads, so up to ~6 MB (sized with the others to the 160 MB heap budget `npm start` sets).
+  private readonly memo = new BoundedMemo<string, string>(25_000);
 
   of(normalized: string): string {
     const hit = this.memo.get(normalized);

@@ -60,7 +60,8 @@ export class PiiCodec {
 
   // The same customer row is read several times per page (merge, duplicate detection, outbox). A ciphertext always
   // opens to the same plaintext, so a bounded memo keyed by it is exact; it lives only in this process's memory.
-  private readonly opened = new BoundedMemo<string, CustomerFields>(10_000);
+  // ~600 bytes an entry (the ciphertext as key and the opened object): up to ~6 MB at twice the capacity.
+  private readonly opened = new BoundedMemo<string, CustomerFields>(5_000);
 
   private openSealed(sealed: string): CustomerFields {
     let v = this.opened.get(sealed);
