@@ -1,5 +1,6 @@
+import { STANDARD_FIELDS } from '../canonical/customer.model';
 import { blockKeys } from './blocking';
-import { scorePair } from './similarity';
+import { MATCH_FIELDS, matchProfile, scorePair } from './similarity';
 
 const ann = {
   firstName: 'Ann',
@@ -62,5 +63,20 @@ describe('fuzzy duplicate scoring', () => {
     const b = blockKeys({ ...ann, lastName: 'Leee', email: 'annlee@gmail.com' });
     expect(a.filter((k) => b.includes(k)).length).toBeGreaterThan(0);
     expect(blockKeys({})).toEqual([]);
+  });
+});
+
+describe('match fields', () => {
+  // Inbound skips detection for changes outside MATCH_FIELDS: that is only safe if nothing else reaches a profile.
+  it('are the only fields a match profile (and so scoring and blocking) reads', () => {
+    const base = { ...ann, jobTitle: 'CTO', city: 'Berlin', 'custom.tier': 'gold' };
+    for (const field of [...STANDARD_FIELDS, 'custom.tier']) {
+      const changed = {
+        ...base,
+        [field]: field.endsWith('At') ? '2030-01-01T00:00:00.000Z' : 'Changed Value 9',
+      };
+      const same = JSON.stringify(matchProfile(changed)) === JSON.stringify(matchProfile(base));
+      expect({ field, profileChanged: !same }).toEqual({ field, profileChanged: MATCH_FIELDS.has(field) });
+    }
   });
 });

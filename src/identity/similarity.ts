@@ -105,6 +105,18 @@ export interface MatchProfile {
   email: { local: string; domain: string } | null;
 }
 
+/**
+ * The canonical fields a match profile is built from, and so everything scoring and blocking can see. A change
+ * that touches none of them leaves the customer's block keys and every score it takes part in as they were.
+ */
+export const MATCH_FIELDS: ReadonlySet<string> = new Set([
+  'firstName',
+  'lastName',
+  'company',
+  'phone',
+  'email',
+]);
+
 export function matchProfile(f: CustomerFields): MatchProfile {
   return {
     firstName: normalizeName(f.firstName),

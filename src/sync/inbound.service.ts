@@ -16,6 +16,7 @@ import { MappingRegistry } from '../mapping/mapping.registry';
 import { ABSENT, type CompiledMapping, type MappingIssue } from '../mapping/mapping.types';
 import { PiiCodec } from '../privacy/pii-codec';
 import { DuplicateDetector } from '../identity/duplicate-detector.service';
+import { MATCH_FIELDS } from '../identity/similarity';
 import type { Tx } from '../store/database';
 import { writeOutcomes, type OutcomeRow } from './outcome-log';
 import { OutboxService } from './outbox.service';
@@ -134,6 +135,9 @@ export class InboundService {
       priority: mergePriority(ctx.syncs),
     });
     const changed: string[] = [];
+    // Duplicate detection only for customers it could judge differently: new ones, and changes to what it
+    // compares. An opt-out or a title change leaves block keys and scores as they were, and is pushed at once.
+    const toDetect: string[] = [];
     applied.forEach((o, i) => {
       const action =
         o.action === ApplyAction.Created
@@ -149,6 +153,8 @@ export class InboundService {
             : 'unchanged'
       ]++;
       if (o.action !== ApplyAction.Unchanged) changed.push(o.customerId);
+      if (o.action === ApplyAction.Created || o.changes.some((c) => MATCH_FIELDS.has(c.field)))
+        toDetect.push(o.customerId);
       outcomes.push({
         ...base,
         customerId: o.customerId,
@@ -167,7 +173,7 @@ export class InboundService {
       ctx.connection.id,
     );
     // Fuzzy duplicate detection runs after the page, in its own transactions: here it only learns who changed.
-    await this.duplicates?.enqueue(tx, changed, ctx.actor);
+    await this.duplicates?.enqueue(tx, toDetect, ctx.actor);
 
     if (deleted.length) {
       const mirror = ctx.syncs.filter((s) => s.mode === SyncMode.Mirror);

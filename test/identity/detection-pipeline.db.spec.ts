@@ -94,6 +94,35 @@ describe(`duplicate detection pipeline (${target.type})`, () => {
     expect(await count('SELECT COUNT(*) AS n FROM identity_pending')).toBe(0);
   });
 
+  it('checks a changed customer again only when a field detection compares changed', async () => {
+    const detector = env.app.get(DuplicateDetector);
+    const live = await db.query<{ external_id: string; customer_id: string }>(
+      "SELECT i.external_id, i.customer_id FROM customer_identities i JOIN customers c ON c.id = i.customer_id WHERE i.connection = 'salesforce' AND i.object = 'Contact' AND c.merged_into IS NULL AND c.erased_at IS NULL ORDER BY i.customer_id LIMIT 2",
+    );
+    const [retitled, renamed] = live;
+    env.salesforce.mutate(retitled.external_id, { Title: 'Chief Detection Skipper' });
+    env.salesforce.mutate(renamed.external_id, { LastName: 'Renamedsson' });
+    // Observed, not replaced: the real enqueue runs.
+    const enqueue = jest.spyOn(detector, 'enqueue');
+    try {
+      const run = await env.app.get(SyncRunner).run('sf-contacts', { trigger: RunTrigger.Manual });
+      expect(run.status).toBe(RunStatus.Succeeded);
+      const queued = enqueue.mock.calls.flatMap((call) => call[1]);
+      expect(queued).toContain(renamed.customer_id);
+      expect(queued).not.toContain(retitled.customer_id);
+    } finally {
+      enqueue.mockRestore();
+    }
+    // Both changes were applied and pushed; nothing is left waiting.
+    const fields = await env.app
+      .get(CustomerRepository)
+      .loadMany(db, [retitled.customer_id, renamed.customer_id]);
+    expect(fields.get(retitled.customer_id)?.fields.jobTitle).toBe('Chief Detection Skipper');
+    expect(fields.get(renamed.customer_id)?.fields.lastName).toBe('Renamedsson');
+    expect(await count('SELECT COUNT(*) AS n FROM identity_pending')).toBe(0);
+    expect(await count("SELECT COUNT(*) AS n FROM outbox WHERE status = 'pending'")).toBe(0);
+  });
+
   it('holds a customer awaiting detection back from its destinations until it is checked', async () => {
     const [c] = await db.query(
       "SELECT c.id FROM customers c JOIN destination_state d ON d.customer_id = c.id AND d.connection = 'sendgrid' WHERE c.merged_into IS NULL ORDER BY c.id LIMIT 1",
