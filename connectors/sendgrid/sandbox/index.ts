@@ -26,6 +26,7 @@ import {
 import {
   isValidEmail,
   SendGridStore,
+  snapshot,
   type Contact,
   type ContactTextField,
   CONTACT_TEXT_FIELDS,
@@ -43,6 +44,8 @@ export interface SendGridSandboxOptions extends SandboxOptions {
   signedWebhook?: boolean;
   /** SendGrid retries a failed POST for 24 h with growing gaps; scaled down here. */
   webhookRetryDelaysMs?: number[];
+  /** Search indexing lag for every write, in ms (0, the default: search sees a write at once). */
+  indexLagMs?: number;
 }
 
 export interface SendGridSandbox extends VendorSandbox {
@@ -55,6 +58,14 @@ export interface SendGridSandbox extends VendorSandbox {
   /** Signs an arbitrary body as SendGrid would, so tests can forge, replay stale or tamper. */
   sign(body: string, timestamp?: string): Record<string, string>;
   state(): SandboxState;
+  /** Moves SendGrid's clock (timestamps of later writes, the answers' Date header); never the process's. */
+  advanceClock(ms: number): void;
+  /** Search indexing lag for later writes (ms); 0 = search sees a write at once. */
+  setIndexLag(ms: number): void;
+  /** Indexes every write still waiting for the search index. */
+  flushSearchIndex(): void;
+  /** Which matches a search answers when more match than it returns: the oldest (default) or the newest. */
+  setSearchPicks(picks: 'oldest' | 'newest'): void;
 }
 
 export const DEFAULT_RATE_LIMIT: RateLimitConfig = { limit: 600, windowMs: 60_000 };
@@ -69,6 +80,7 @@ const SEEDED_FIELDS = [
 
 export async function startSandbox(opts: SendGridSandboxOptions = {}): Promise<SendGridSandbox> {
   const store = new SendGridStore();
+  store.indexLagMs = opts.indexLagMs ?? 0;
   const keys = generateSigningKeys();
   const apiKey = opts.apiKey ?? `SG.syncline-sandbox.${randomUUID().replace(/-/g, '')}`;
   const faults = new FaultInjector();
@@ -162,9 +174,11 @@ export async function startSandbox(opts: SendGridSandboxOptions = {}): Promise<S
   };
   // Re-inserting keeps the identifier indexes right when an identifier changed.
   const edit = (c: Contact, fields: Record<string, unknown>, stamp: number): void => {
+    const before = snapshot(c);
     store.removeContact(c);
     applyFields(c, fields, stamp);
     store.insert(c);
+    store.lagIndex(c, before, stamp);
   };
 
   const state = (): SandboxState => ({
@@ -210,6 +224,9 @@ export async function startSandbox(opts: SendGridSandboxOptions = {}): Promise<S
     seed,
     reset: () => {
       store.clear();
+      store.clockOffsetMs = 0;
+      store.indexLagMs = 0;
+      store.searchPicks = 'oldest';
       faults.reset();
       void webhooks.reset();
     },
@@ -233,6 +250,16 @@ export async function startSandbox(opts: SendGridSandboxOptions = {}): Promise<S
     sendEvents,
     sign,
     state,
+    advanceClock: (ms) => {
+      store.clockOffsetMs += ms;
+    },
+    setIndexLag: (ms) => {
+      store.indexLagMs = Math.max(0, ms);
+    },
+    flushSearchIndex: () => store.flushIndex(),
+    setSearchPicks: (picks) => {
+      store.searchPicks = picks;
+    },
     close: async () => {
       await webhooks.close();
       await server.close();
@@ -241,6 +268,12 @@ export async function startSandbox(opts: SendGridSandboxOptions = {}): Promise<S
 
   const app = express();
   app.disable('x-powered-by');
+  // SendGrid's Date header and its updated_at come from one clock: here the sandbox's, not the process's (taken
+  // as the request arrives, so never later than the data the answer holds).
+  app.use((_req, res, next) => {
+    res.setHeader('Date', new Date(store.clock()).toUTCString());
+    next();
+  });
   app.use('/__admin', vendorAdmin(sandbox, ctx), createAdminRouter(sandbox));
   app.use(
     faults.middleware({
@@ -263,7 +296,10 @@ export async function startSandbox(opts: SendGridSandboxOptions = {}): Promise<S
   return sandbox;
 }
 
-/** SendGrid-only admin routes, beside the kit's: trigger events, sign payloads, tune limits and job delay. */
+/**
+ * SendGrid-only admin routes, beside the kit's: trigger events, sign payloads, tune limits and job delay, move
+ * SendGrid's clock and set the search index's lag.
+ */
 function vendorAdmin(sb: SendGridSandbox, ctx: SendGridAppContext): express.Router {
   const r = express.Router();
   r.use(express.json({ limit: '10mb' }));
@@ -319,6 +355,36 @@ function vendorAdmin(sb: SendGridSandbox, ctx: SendGridAppContext): express.Rout
         throw new SandboxAdminError(400, 'delayMs must be a non-negative integer');
       sb.setJobDelay(d);
       res.json({ delayMs: d });
+    }),
+  );
+  r.post(
+    '/sendgrid/clock',
+    guard((req, res) => {
+      const ms = req.body?.advanceMs;
+      if (ms !== undefined && !Number.isFinite(ms))
+        throw new SandboxAdminError(400, 'advanceMs must be a number');
+      if (ms !== undefined) sb.advanceClock(ms);
+      res.json({ now: new Date(sb.store.clock()).toISOString() });
+    }),
+  );
+  r.put(
+    '/sendgrid/search-index',
+    guard((req, res) => {
+      const { lagMs, picks } = req.body ?? {};
+      if (lagMs !== undefined && !(typeof lagMs === 'number' && lagMs >= 0))
+        throw new SandboxAdminError(400, 'lagMs must be a number >= 0');
+      if (picks !== undefined && picks !== 'oldest' && picks !== 'newest')
+        throw new SandboxAdminError(400, 'picks must be "oldest" or "newest"');
+      if (lagMs !== undefined) sb.setIndexLag(lagMs);
+      if (picks !== undefined) sb.setSearchPicks(picks);
+      res.json({ lagMs: sb.store.indexLagMs, picks: sb.store.searchPicks, pending: sb.store.indexPending });
+    }),
+  );
+  r.post(
+    '/sendgrid/search-index/flush',
+    guard((_req, res) => {
+      sb.flushSearchIndex();
+      res.json({ ok: true });
     }),
   );
   return r;

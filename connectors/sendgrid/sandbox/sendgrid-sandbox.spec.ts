@@ -559,6 +559,103 @@ describe('seeding and admin', () => {
   });
 });
 
+describe("search indexing lag, SendGrid's clock and which matches search answers", () => {
+  let lag: SendGridSandbox;
+  let lc: Client;
+  beforeEach(async () => {
+    lag = await startSandbox({ count: 120, seed: 5, jobDelayMs: 10 });
+    lc = sdkClient(lag.credentials.apiKey, lag.url);
+  });
+  afterEach(async () => lag.close());
+
+  const search = async (query: string): Promise<SgAnswer> => {
+    const r = await call(lc, { method: 'POST', url: '/v3/marketing/contacts/search', body: { query } });
+    validator.assertResponse('POST', '/v3/marketing/contacts/search', r.status, r.body);
+    return r;
+  };
+  const byId = async (id: string): Promise<any> => (await search(`contact_id = '${id}'`)).body.result[0];
+  const byEmail = async (email: string): Promise<any> => (await search(`email = '${email}'`)).body.result[0];
+
+  it('search sees a write only once it is indexed; reads by id see it at once', async () => {
+    const [id] = [...lag.store.contacts.keys()];
+    const before = await byId(id);
+    expect((await admin(lag.url, 'PUT', '/sendgrid/search-index', { lagMs: 60_000 })).body).toMatchObject({
+      lagMs: 60_000,
+      pending: false,
+    });
+    await admin(lag.url, 'POST', `/records/${id}/mutate`, { fields: { first_name: 'Indexed later' } });
+    const put = await call(lc, {
+      method: 'PUT',
+      url: '/v3/marketing/contacts',
+      body: { contacts: [{ email: 'lagging@sgql.test' }] },
+    });
+    await waitFor(
+      () => call(lc, { method: 'GET', url: `/v3/marketing/contacts/imports/${put.body.job_id}` }),
+      (r) => r.body.status === 'completed',
+    );
+
+    // Search still answers the version it indexed (and nothing for the new contact)...
+    const stale = await byId(id);
+    expect([stale.first_name, stale.updated_at]).toEqual([before.first_name, before.updated_at]);
+    expect(await byEmail('lagging@sgql.test')).toBeUndefined();
+    // ...while reads by id and by email are current.
+    const direct = await call(lc, { method: 'GET', url: `/v3/marketing/contacts/${id}` });
+    expect(direct.body.first_name).toBe('Indexed later');
+    const emails = await call(lc, {
+      method: 'POST',
+      url: '/v3/marketing/contacts/search/emails',
+      body: { emails: ['lagging@sgql.test'] },
+    });
+    expect(emails.body.result['lagging@sgql.test'].contact.email).toBe('lagging@sgql.test');
+
+    expect((await admin(lag.url, 'PUT', '/sendgrid/search-index', {})).body.pending).toBe(true);
+    expect((await admin(lag.url, 'POST', '/sendgrid/search-index/flush')).status).toBe(200);
+    expect((await byId(id)).first_name).toBe('Indexed later');
+    expect((await byEmail('lagging@sgql.test'))?.email).toBe('lagging@sgql.test');
+  });
+
+  it("a lag ends by SendGrid's clock, and answers are dated by it, the clock updated_at comes from", async () => {
+    const [id] = [...lag.store.contacts.keys()];
+    lag.setIndexLag(5_000);
+    lag.mutate(id, { first_name: 'Soon' });
+    expect((await byId(id)).first_name).not.toBe('Soon');
+    const { now } = (await admin(lag.url, 'POST', '/sendgrid/clock', { advanceMs: 3_600_000 })).body;
+    expect(Date.parse(now) - Date.now()).toBeGreaterThan(3_590_000);
+    expect((await byId(id)).first_name).toBe('Soon');
+
+    lag.mutate(id, { first_name: 'Dated' });
+    const res = await call(lc, { method: 'GET', url: `/v3/marketing/contacts/${id}` });
+    const updated = Date.parse(res.body.updated_at);
+    const date = Date.parse(String(res.headers.date));
+    expect(Math.abs(updated - Date.now() - 3_600_000)).toBeLessThan(10_000);
+    // The Date header has whole seconds and is taken as the request arrives, after the write.
+    expect(date).toBeGreaterThanOrEqual(Math.floor(updated / 1000) * 1000);
+    expect(date - updated).toBeLessThan(10_000);
+    expect((await admin(lag.url, 'POST', '/sendgrid/clock', { advanceMs: 'x' })).status).toBe(400);
+    expect((await admin(lag.url, 'PUT', '/sendgrid/search-index', { lagMs: -1 })).status).toBe(400);
+  });
+
+  it('may answer the newest matches instead of the oldest; the count stays that of every match', async () => {
+    const query = `updated_at >= TIMESTAMP '1970-01-01T00:00:00.000Z'`;
+    const oldest = await search(query);
+    expect((await admin(lag.url, 'PUT', '/sendgrid/search-index', { picks: 'newest' })).status).toBe(200);
+    const newest = await search(query);
+    expect([oldest.body.contact_count, newest.body.contact_count]).toEqual([120, 120]);
+    const key = (c: any): string => `${c.updated_at} ${c.id}`;
+    const all = [...lag.store.contacts.values()]
+      .map((c) => `${new Date(c.updatedAt).toISOString()} ${c.id}`)
+      .sort();
+    expect(oldest.body.result.map(key)).toEqual(all.slice(0, 50));
+    expect(newest.body.result.map(key)).toEqual(all.slice(-50).reverse());
+    // A query the index can only narrow answers the same way.
+    const narrowed = await search(`${query} AND first_name != 'nobody'`);
+    expect(narrowed.body.result.map(key)[0]).toBe(all[all.length - 1]);
+    expect((await admin(lag.url, 'PUT', '/sendgrid/search-index', { picks: 'any' })).status).toBe(400);
+    lag.reset();
+    expect(lag.store.searchPicks).toBe('oldest');
+  });
+});
+
 describe('Event Webhook settings', () => {
   it('exposes the signing public key with and without an id, and toggles signing', async () => {
     const noId = await sg('GET', '/v3/user/webhooks/event/settings/signed', {

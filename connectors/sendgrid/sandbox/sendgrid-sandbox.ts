@@ -278,8 +278,9 @@ export function createSendGridApp(ctx: SendGridAppContext): express.Router {
         return sgErrors(res, 400, [{ field: 'query', message: `invalid query: ${e.message}` }]);
       throw e;
     }
-    // Which 50 SendGrid returns is undocumented; the sandbox returns the oldest by (updated_at, id) so a
-    // keyset read on (updated_at, contact_id) is deterministic.
+    // Which 50 SendGrid returns is undocumented (SGQL has no ORDER BY); the sandbox returns the oldest by
+    // (updated_at, id), or the newest first when a test sets store.searchPicks. Search trails writes by the
+    // store's indexLagMs (0 by default).
     const { page, count } = store.search(plan, SEARCH_RESULT_CAP);
     res.json({
       result: page.map(contactOut),

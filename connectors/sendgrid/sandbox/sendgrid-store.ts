@@ -133,6 +133,17 @@ function entryVsPoint(e: OrderEntry, p: KeyPoint): number {
   return comparePoints(e, p);
 }
 
+/** A copy of a contact as it is now, for the search index to keep while a later write waits. */
+export function snapshot(c: Contact): Contact {
+  return {
+    ...c,
+    text: { ...c.text },
+    list_ids: [...c.list_ids],
+    ...(c.alternate_emails ? { alternate_emails: [...c.alternate_emails] } : {}),
+    ...(c.custom ? { custom: { ...c.custom } } : {}),
+  };
+}
+
 export function isValidEmail(s: string): boolean {
   return s.length <= 254 && EMAIL_RE.test(s);
 }
@@ -158,15 +169,37 @@ export class SendGridStore {
   private pendingIndex: Array<{ c: Contact; add: boolean; t: number }> = [];
   /** Monotonic clock so two writes never share a timestamp unless they are one mass update. */
   private lastStamp = 0;
+  /** SendGrid's clock is the process's plus this; tests move it (never the process's) to age changes. */
+  clockOffsetMs = 0;
+  /**
+   * Search indexing lag: a write is seen by search only `indexLagMs` after it (SendGrid documents that new and
+   * updated contacts can take minutes to become searchable); until then search sees the contact as it was indexed
+   * last, or not at all if it is new. 0 (the default) = at once. Reads by id or email are never behind.
+   */
+  indexLagMs = 0;
+  /** Contacts written but not indexed yet: the version search still sees (null: none) and when the write lands. */
+  private unindexed = new Map<string, { indexed: Contact | null; visibleAt: number }>();
+  /**
+   * Which matches a search answers when there are more than it returns: SendGrid does not say, so the sandbox
+   * answers the oldest in (updated_at, contact_id) order by default, or the newest (newest first) when a test asks.
+   */
+  searchPicks: 'oldest' | 'newest' = 'oldest';
 
+  /** SendGrid's clock: what updated_at/created_at and the answers' Date header come from. */
+  clock(): number {
+    return Date.now() + this.clockOffsetMs;
+  }
+
+  /** A write's timestamp on SendGrid's clock, never going backwards. */
   now(): number {
-    const t = Date.now();
+    const t = this.clock();
     this.lastStamp = t > this.lastStamp ? t : this.lastStamp + 1;
     return this.lastStamp;
   }
 
   clear(): void {
     this.contacts.clear();
+    this.unindexed.clear();
     this.order = [];
     this.pendingIndex = [];
     for (const m of Object.values(this.byIdentifier)) m.clear();
@@ -276,6 +309,7 @@ export class SendGridStore {
     if (matches.size > 1) return 'identifiers match more than one existing contact';
     let c = [...matches][0];
     const created = !c;
+    const before = c ? snapshot(c) : null;
     if (!c) {
       c = { id: randomUUID(), text: {}, list_ids: EMPTY, createdAt: stamp, updatedAt: stamp };
       this.contacts.set(c.id, c);
@@ -299,7 +333,44 @@ export class SendGridStore {
     if (listIds.length) c.list_ids = [...new Set([...c.list_ids, ...listIds])];
     c.updatedAt = stamp;
     this.indexChange(c, true);
+    this.lagIndex(c, before, stamp);
     return created ? 'created' : 'updated';
+  }
+
+  // ---- search indexing lag -----------------------------------------------------------------------------------
+  /**
+   * Keeps the version search saw before this write (`before`, null for a new contact) until the write is
+   * indexed, `indexLagMs` after `at` on SendGrid's clock. Call it after the write, with a snapshot from before.
+   */
+  lagIndex(c: Contact, before: Contact | null, at: number): void {
+    if (this.indexLagMs <= 0 && !this.unindexed.has(c.id)) return;
+    const pending = this.unindexed.get(c.id);
+    const visibleAt = Math.max(at + this.indexLagMs, pending?.visibleAt ?? 0);
+    this.unindexed.set(c.id, { indexed: pending ? pending.indexed : before, visibleAt });
+  }
+
+  /** The version of a contact search sees now: itself once its last write is indexed, else the one before. */
+  searchView(c: Contact): Contact | null {
+    const pending = this.unindexed.get(c.id);
+    if (!pending) return c;
+    if (this.clock() >= pending.visibleAt) {
+      this.unindexed.delete(c.id);
+      return c;
+    }
+    return pending.indexed;
+  }
+
+  /** Whether some write still waits for the search index (search answers then change with time alone). */
+  get indexPending(): boolean {
+    const now = this.clock();
+    for (const [id, p] of this.unindexed)
+      if (p.visibleAt <= now || !this.contacts.has(id)) this.unindexed.delete(id);
+    return this.unindexed.size > 0;
+  }
+
+  /** Indexes every pending write now. */
+  flushIndex(): void {
+    this.unindexed.clear();
   }
 
   // ---- (updatedAt, id) order -------------------------------------------------------------------------------
@@ -342,24 +413,42 @@ export class SendGridStore {
    * checked only inside the range. A 100k-contact keyset read thus costs O(log n) per page, not a full scan.
    */
   search(plan: SgqlPlan, cap: number): { page: Contact[]; count: number } {
+    if (this.indexPending) return this.searchLagging(plan, cap);
     const order = this.ordered();
     const { range } = plan;
     const start = range?.lo ? this.seek(range.lo, order) : 0;
     const end = Math.max(start, range?.hi ? this.seekEnd(range.hi, order) : order.length);
     const page: Contact[] = [];
+    const newest = this.searchPicks === 'newest';
     if (plan.exact) {
-      for (let i = start; i < end && page.length < cap; i++) page.push(order[i].c);
+      if (newest) for (let i = end - 1; i >= start && page.length < cap; i--) page.push(order[i].c);
+      else for (let i = start; i < end && page.length < cap; i++) page.push(order[i].c);
       return { page, count: end - start };
     }
     let count = 0;
     const view = { c: undefined as unknown as Contact, get: (f: string) => this.sgqlValue(view.c, f) };
-    for (let i = start; i < end; i++) {
-      view.c = order[i].c;
+    for (let k = 0; k < end - start; k++) {
+      view.c = order[newest ? end - 1 - k : start + k].c;
       if (!plan.predicate(view)) continue;
       count++;
       if (page.length < cap) page.push(view.c);
     }
     return { page, count };
+  }
+
+  /** Search while writes wait for the index: every contact as search sees it, checked one by one (tests only). */
+  private searchLagging(plan: SgqlPlan, cap: number): { page: Contact[]; count: number } {
+    const hits: Contact[] = [];
+    const view = { c: undefined as unknown as Contact, get: (f: string) => this.sgqlValue(view.c, f) };
+    for (const stored of this.contacts.values()) {
+      const seen = this.searchView(stored);
+      if (!seen) continue;
+      view.c = seen;
+      if (plan.predicate(view)) hits.push(seen);
+    }
+    hits.sort(byUpdatedThenId);
+    if (this.searchPicks === 'newest') hits.reverse();
+    return { page: hits.slice(0, cap), count: hits.length };
   }
 
   /** First position whose key is past `lower` (at or past it when inclusive); binary search. */
@@ -385,7 +474,7 @@ export class SendGridStore {
       id: randomUUID(),
       job_type: type,
       status: 'pending',
-      startedAt: Date.now(),
+      startedAt: this.clock(),
       requested,
       created: 0,
       updated: 0,
@@ -397,7 +486,7 @@ export class SendGridStore {
   }
 
   finishJob(job: Job): void {
-    job.finishedAt = Date.now();
+    job.finishedAt = this.clock();
     const errored = job.errors.length;
     job.status = errored === 0 ? 'completed' : errored >= job.requested ? 'failed' : 'errored';
   }
