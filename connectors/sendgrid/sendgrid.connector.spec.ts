@@ -15,7 +15,7 @@ import {
 import { ConnectorsModule } from '../../src/connectors/connectors.module';
 import { MappingModule } from '../../src/mapping';
 import { conformance } from './conformance';
-import { RATE_BUDGET } from './sendgrid.connector';
+import { DEFAULT_SEARCH_LAG_MS, RATE_BUDGET } from './sendgrid.connector';
 import { startSandbox, type SendGridSandbox } from './sandbox';
 
 async function collect(it: AsyncIterable<ReadPage>): Promise<ReadPage[]> {
@@ -262,16 +262,92 @@ describe('SendGridConnector against the sandbox', () => {
     const cursor = full[full.length - 1].cursor;
     const ids = [...sb.store.contacts.keys()].slice(10, 73); // 63 records, one timestamp: > one search, > one page
     sb.massUpdate(ids, { city: 'Same Instant' });
-    const inc = await collect(
-      connector.read(c, 'contacts', cursor, { mode: ReadMode.Incremental, pageSize: 10 }),
-    );
-    const got = inc.flatMap((p) => p.records.map((r) => r.id));
-    expect(got.length).toBe(63);
-    expect(new Set(got)).toEqual(new Set(ids));
-    const none = await collect(
-      connector.read(c, 'contacts', inc[inc.length - 1].cursor, { mode: ReadMode.Incremental, pageSize: 10 }),
-    );
-    expect(none.flatMap((p) => p.records)).toEqual([]);
+    try {
+      // Read at once, the update may still be on its way into search: the cursor stays before it.
+      const early = await collect(
+        connector.read(c, 'contacts', cursor, { mode: ReadMode.Incremental, pageSize: 10 }),
+      );
+      expect(new Set(early.flatMap((p) => p.records.map((r) => r.id)))).toEqual(new Set(ids));
+      const reread = await collect(
+        connector.read(c, 'contacts', early[early.length - 1].cursor, {
+          mode: ReadMode.Incremental,
+          pageSize: 10,
+        }),
+      );
+      expect(new Set(reread.flatMap((p) => p.records.map((r) => r.id)))).toEqual(new Set(ids));
+      // Once SendGrid's clock (the Date header: whole seconds) is past the search lag, cursors are exact.
+      sb.advanceClock(DEFAULT_SEARCH_LAG_MS + 1_000);
+      const inc = await collect(
+        connector.read(c, 'contacts', cursor, { mode: ReadMode.Incremental, pageSize: 10 }),
+      );
+      const got = inc.flatMap((p) => p.records.map((r) => r.id));
+      expect(got.length).toBe(63);
+      expect(new Set(got)).toEqual(new Set(ids));
+      const none = await collect(
+        connector.read(c, 'contacts', inc[inc.length - 1].cursor, {
+          mode: ReadMode.Incremental,
+          pageSize: 10,
+        }),
+      );
+      expect(none.flatMap((p) => p.records)).toEqual([]);
+    } finally {
+      sb.reset();
+    }
+  });
+
+  it('incremental read: a contact written before the cursor but made searchable after the read is read next time', async () => {
+    const c = conn();
+    const full = await collect(connector.read(c, 'contacts', null, { mode: ReadMode.Full }));
+    const cursor = full[full.length - 1].cursor;
+    const [late, early] = [...sb.store.contacts.keys()].slice(3, 5);
+    try {
+      // `late` is written first but search sees it only later; `early` is written after it and indexed at once.
+      sb.setIndexLag(60_000);
+      sb.mutate(late, { city: 'Indexed late' });
+      sb.setIndexLag(0);
+      sb.mutate(early, { city: 'Indexed at once' });
+
+      const first = await collect(connector.read(c, 'contacts', cursor, { mode: ReadMode.Incremental }));
+      expect(first.flatMap((p) => p.records.map((r) => r.id))).toEqual([early]);
+
+      sb.flushSearchIndex(); // minutes later, as SendGrid documents
+      const second = await collect(
+        connector.read(c, 'contacts', first[first.length - 1].cursor, { mode: ReadMode.Incremental }),
+      );
+      expect(second.flatMap((p) => p.records.map((r) => r.id))).toContain(late);
+    } finally {
+      sb.reset();
+    }
+  });
+
+  it('reads every contact once whichever 50 matches a search answers (SGQL has no ORDER BY)', async () => {
+    sb.seed(130, 5);
+    sb.setSearchPicks('newest');
+    try {
+      const c = conn();
+      const pages = await collect(connector.read(c, 'contacts', null, { mode: ReadMode.Full, pageSize: 20 }));
+      const ids = pages.flatMap((p) => p.records.map((r) => r.id));
+      expect(ids.length).toBe(130);
+      expect(new Set(ids)).toEqual(new Set(sb.store.contacts.keys()));
+      // A read resumed from any page's cursor yields exactly what followed it.
+      const resumed = await collect(
+        connector.read(c, 'contacts', pages[2].cursor, { mode: ReadMode.Full, pageSize: 20 }),
+      );
+      const before = pages.slice(0, 3).reduce((n, p) => n + p.records.length, 0);
+      expect(resumed.flatMap((p) => p.records.map((r) => r.id))).toEqual(ids.slice(before));
+      // A mass update over more than one search, read incrementally, also arrives whole.
+      const edited = [...sb.store.contacts.keys()].slice(0, 75);
+      sb.massUpdate(edited, { city: 'Newest first' });
+      sb.advanceClock(DEFAULT_SEARCH_LAG_MS + 1_000);
+      const inc = await collect(
+        connector.read(c, 'contacts', pages[pages.length - 1].cursor, { mode: ReadMode.Incremental }),
+      );
+      const got = inc.flatMap((p) => p.records.map((r) => r.id));
+      expect(got.length).toBe(75);
+      expect(new Set(got)).toEqual(new Set(edited));
+    } finally {
+      sb.reset();
+    }
   });
 
   it('readByIds: by contact id and by email', async () => {

@@ -66,11 +66,20 @@ export const MAX_CONTACTS_PER_REQUEST = 30_000;
 export const MAX_REQUEST_BYTES = 6 * 1024 * 1024;
 /** SendGrid's search returns at most 50 contacts per query. */
 export const SEARCH_PAGE_MAX = 50;
+/**
+ * SendGrid documents that new and updated contacts can take minutes to become searchable. A search answer is
+ * taken to hold every contact updated more than this before SendGrid's clock at the answer (its Date header); a
+ * cursor never goes past that point, so what the index had not taken yet is read next time (re-reads are no-ops
+ * for the engine). Ten minutes: generous against "minutes", and an incremental run then re-reads only the last
+ * ten minutes of changes. `searchLagMs` overrides.
+ */
+export const DEFAULT_SEARCH_LAG_MS = 10 * 60_000;
+/** Without a `Date` header, the local clock less this stands for SendGrid's. */
+const LOCAL_CLOCK_SKEW_MS = 30_000;
 /** A contact created this long before our write started was there already (allows for clock skew with SendGrid). */
 const CLOCK_SKEW_MS = 60_000;
 const LOOKUP_MAX = 100; // search/emails and contacts/batch take at most 100 each
 const DELETE_IDS_PER_REQUEST = 100; // ids travel in the query string; keep URLs well under proxies' limits
-const EPOCH = '1970-01-01T00:00:00.000Z';
 
 interface SgContact {
   id: string;
@@ -108,8 +117,10 @@ export interface SendGridSettings {
   /** Longest wait between import job status calls (default 1 s); waits start at 50 ms and double up to it. */
   jobPollIntervalMs?: number;
   jobTimeoutMs?: number;
-  /** Incremental reads start this far before the stored cursor (search index lag); re-reads are idempotent. */
+  /** Incremental reads start this far before the stored cursor; re-reads are idempotent. */
   lookBackMs?: number;
+  /** How far search may trail writes (default DEFAULT_SEARCH_LAG_MS): cursors stop that far before SendGrid's clock. */
+  searchLagMs?: number;
 }
 
 // ---- chunking (pure, unit-tested) --------------------------------------------------------------------------
@@ -229,9 +240,19 @@ export class SendGridConnector implements Connector {
   // ---- read ------------------------------------------------------------------------------------------------
 
   /**
-   * Keyset paging over SGQL search ordered by (updated_at, contact_id). The sandbox answers a search with the
-   * oldest 50 matches in that order; the query bounds the page from below, so memory stays at one page. The
-   * same cursor serves full and incremental reads; incremental may start `lookBackMs` early.
+   * Keyset reads over SGQL search in (updated_at, contact_id) order, in windows SendGrid answers whole.
+   *
+   * Search returns at most 50 matches and SGQL has no ORDER BY: which 50 is not said. So an answer is used only
+   * when it holds every match of its window (fewer than 50, or contact_count no more than it returned); otherwise
+   * the window is narrowed (to the largest key returned, then by halving its time span, then, within one
+   * millisecond, by contact_id) and asked again. Each window is read from the last one's end, so memory stays
+   * at one answer. An answer of the oldest 50 (as the sandbox gives by default) costs one search more per 50.
+   *
+   * Search also trails writes by minutes: a contact updated just before a query may be missing from its answer
+   * while later ones are there. The cursor handed out stops at the first answer's settled point (SendGrid's
+   * clock at that answer, less `searchLagMs`) that the read went past; what is after it is read again next time.
+   * Paging inside one read still moves on by the exact key. The same cursor serves full and incremental reads;
+   * incremental may start `lookBackMs` early (the handed-out cursor never goes back).
    */
   async *read(
     connection: ConnectionContext,
@@ -241,39 +262,69 @@ export class SendGridConnector implements Connector {
   ): AsyncIterable<ReadPage> {
     this.assertObject(object);
     const pageSize = Math.max(1, Math.min(options.pageSize ?? SEARCH_PAGE_MAX, SEARCH_PAGE_MAX));
-    let pos = decodeCursor(cursor);
-    const lookBack = Number(this.settings(connection).lookBackMs ?? 0);
-    if (pos && options.mode === ReadMode.Incremental && lookBack > 0) {
-      pos = { t: new Date(Date.parse(pos.t) - lookBack).toISOString(), id: '' };
-    }
+    const settings = this.settings(connection);
+    const lagMs = msSetting(settings.searchLagMs, DEFAULT_SEARCH_LAG_MS);
+    const lookBack = msSetting(settings.lookBackMs, 0);
+    const start = decodeCursor(cursor);
+    // The read position: every contact at or before it was read (exclusive lower bound of the next window).
+    let lo: Keyset | undefined =
+      start && options.mode === ReadMode.Incremental && lookBack > 0
+        ? { t: start.t - lookBack, id: '' }
+        : start;
+    let handed = start;
+    let ceiling: Keyset | undefined;
+    // The window's upper bound (undefined: open) and whether it was narrowed to an answer's largest key yet.
+    let hi: Upper | undefined;
+    let triedLargest = false;
     let yielded = false;
     for (;;) {
       options.signal?.throwIfAborted();
-      const query = pos
-        ? `updated_at > TIMESTAMP ${sgqlString(pos.t)} OR (updated_at = TIMESTAMP ${sgqlString(pos.t)} AND contact_id > ${sgqlString(pos.id)})`
-        : `updated_at >= TIMESTAMP ${sgqlString(EPOCH)}`;
+      const askedAt = Date.now();
       const res = await this.call<{ result?: SgContact[]; contact_count?: number }>(
         connection,
-        { method: 'POST', url: '/v3/marketing/contacts/search', body: { query } },
+        { method: 'POST', url: '/v3/marketing/contacts/search', body: { query: windowQuery(lo, hi) } },
         'search contacts',
       );
-      if (!Array.isArray(res.body?.result)) throw malformedResponse('search contacts', res.body);
-      // Sorted here too, so page boundaries never depend on the order of the answer's array.
-      const hits = res.body.result
-        .filter((c) => typeof c?.id === 'string' && typeof c.updated_at === 'string')
+      const result = res.body?.result;
+      if (!Array.isArray(result)) throw malformedResponse('search contacts', res.body);
+      const hits = result
+        .filter((c) => typeof c?.id === 'string' && Number.isFinite(Date.parse(String(c.updated_at))))
         .sort(byKeyset);
-      if (!hits.length && !yielded) yield { records: [], deleted: [], cursor }; // nothing new: keep the caller's cursor
-      // One search answers up to 50; they are handed out in pageSize slices, each with its resume point.
+      const count = res.body.contact_count;
+      const whole = result.length < SEARCH_PAGE_MAX || (typeof count === 'number' && count <= result.length);
+      if (!whole) {
+        // Some of this window's matches were left out, and not necessarily the latest ones.
+        const largest = hits.length ? keyOf(hits[hits.length - 1]) : undefined;
+        if (!triedLargest && largest && (!hi || before(largest, hi))) {
+          hi = { ...largest, incl: true }; // exact when SendGrid answered the oldest 50
+          triedLargest = true;
+        } else hi = narrower(lo, hi ?? (largest && { ...largest, incl: true }), hits);
+        continue;
+      }
+      // Everything updated up to `settled` was in this answer's index; past it, a contact may still be missing.
+      const settled = (dateHeader(res.headers) ?? askedAt - LOCAL_CLOCK_SKEW_MS) - lagMs;
       for (let i = 0; i < hits.length; i += pageSize) {
         const page = hits.slice(i, i + pageSize);
-        const last = page[page.length - 1];
-        pos = { t: new Date(Date.parse(last.updated_at!)).toISOString(), id: last.id };
+        const pos = keyOf(page[page.length - 1]);
+        if (!ceiling && pos.t > settled) ceiling = { t: settled, id: '' };
+        const next = ceiling ?? pos;
+        if (!handed || before(handed, next)) handed = next;
         yielded = true;
         const names = await this.fieldNamesById(connection);
-        yield { records: page.map((c) => toVendorRecord(c, names)), deleted: [], cursor: encodeCursor(pos) };
+        yield {
+          records: page.map((c) => toVendorRecord(c, names)),
+          deleted: [],
+          cursor: encodeCursor(handed),
+        };
       }
-      if (res.body.result.length < SEARCH_PAGE_MAX || !hits.length) return;
+      if (!hi) break; // an open window answered whole: nothing more to read
+      lo = hi.incl ? { t: hi.t, id: hi.id } : { t: hi.t, id: '' };
+      // The read moves past the whole window, not only its last contact: past `settled`, one may be missing.
+      if (!ceiling && lo.t > settled) ceiling = { t: settled, id: '' };
+      hi = undefined;
+      triedLargest = false;
     }
+    if (!yielded) yield { records: [], deleted: [], cursor }; // nothing new: keep the caller's cursor
   }
 
   async readByIds(connection: ConnectionContext, object: string, ids: string[]): Promise<VendorRecord[]> {
@@ -795,29 +846,94 @@ export class SendGridConnector implements Connector {
   }
 }
 
+/** A point in (updated_at, contact_id) order: epoch ms and id ('' is before every id at t). */
 interface Keyset {
-  t: string;
+  t: number;
   id: string;
 }
+/** A window's upper bound: up to and including (t, id), or (incl false, id '') everything before t. */
+interface Upper extends Keyset {
+  incl: boolean;
+}
 
+/** The cursor keeps the form it always had: {"t": ISO 8601, "id"}. */
 function encodeCursor(k: Keyset): string {
-  return JSON.stringify(k);
+  return JSON.stringify({ t: new Date(k.t).toISOString(), id: k.id });
 }
 
 function decodeCursor(cursor: string | null): Keyset | undefined {
   if (!cursor) return undefined;
   try {
-    const k = JSON.parse(cursor) as Keyset;
-    if (typeof k.t === 'string' && !Number.isNaN(Date.parse(k.t)) && typeof k.id === 'string') return k;
+    const k = JSON.parse(cursor) as { t?: unknown; id?: unknown };
+    const t = typeof k.t === 'string' ? Date.parse(k.t) : NaN;
+    if (Number.isFinite(t) && typeof k.id === 'string') return { t, id: k.id };
   } catch {
     // fall through
   }
   throw new ConnectorError(ConnectorErrorCode.Permanent, `invalid sendgrid cursor ${cursor.slice(0, 100)}`);
 }
 
+const keyOf = (c: SgContact): Keyset => ({ t: Date.parse(c.updated_at!), id: c.id });
+
+/** Whether a comes before b in (t, id) order. */
+function before(a: Keyset, b: Keyset): boolean {
+  return a.t < b.t || (a.t === b.t && a.id < b.id);
+}
+
 function byKeyset(a: SgContact, b: SgContact): number {
   const d = Date.parse(a.updated_at!) - Date.parse(b.updated_at!);
   return d !== 0 ? d : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
+const sgqlTime = (t: number): string => `TIMESTAMP ${sgqlString(new Date(t).toISOString())}`;
+
+/** The SGQL for the contacts after `lo` (all of them without one) up to `hi` (no limit without one). */
+function windowQuery(lo: Keyset | undefined, hi: Upper | undefined): string {
+  const from = lo
+    ? `updated_at > ${sgqlTime(lo.t)} OR (updated_at = ${sgqlTime(lo.t)} AND contact_id > ${sgqlString(lo.id)})`
+    : `updated_at >= ${sgqlTime(0)}`;
+  if (!hi) return from;
+  const to = hi.incl
+    ? `updated_at < ${sgqlTime(hi.t)} OR (updated_at = ${sgqlTime(hi.t)} AND contact_id <= ${sgqlString(hi.id)})`
+    : `updated_at < ${sgqlTime(hi.t)}`;
+  return `(${from}) AND (${to})`;
+}
+
+/**
+ * A smaller window than (lo, hi] for an answer that left matches out: half its time span while it spans more
+ * than a millisecond, then, inside one millisecond, up to the middle contact the answer returned. Every step
+ * shrinks the span or leaves out at least half of what was returned, so narrowing ends.
+ */
+function narrower(lo: Keyset | undefined, hi: Upper | undefined, hits: SgContact[]): Upper {
+  if (!hi)
+    throw new ConnectorError(
+      ConnectorErrorCode.Temporary,
+      'SendGrid search left matches out of an empty answer',
+      { vendorCode: 'search-incomplete' },
+    );
+  const from = lo ? lo.t : -1;
+  const span = hi.incl ? hi.t - from : hi.t - 1 - from; // the last millisecond the window may hold, less `from`
+  if (span >= 1) return { t: from + 1 + Math.floor(span / 2), id: '', incl: false };
+  // One millisecond left: split it by contact_id at the middle of what was returned.
+  const at = hits.filter((c) => Date.parse(c.updated_at!) === from);
+  const mid = at[Math.ceil(at.length / 2) - 1];
+  if (!mid || at.length < 2)
+    throw new ConnectorError(ConnectorErrorCode.Temporary, 'SendGrid search cannot be narrowed further', {
+      vendorCode: 'search-incomplete',
+    });
+  return { t: from, id: mid.id, incl: true };
+}
+
+/** The answer's `Date` header (SendGrid's clock, whole seconds) as epoch ms. */
+function dateHeader(headers: Record<string, string> | undefined): number | undefined {
+  const ms = headers?.date ? Date.parse(headers.date) : NaN;
+  return Number.isFinite(ms) ? ms : undefined;
+}
+
+/** A setting in ms: a number >= 0, else the default. */
+function msSetting(v: unknown, fallback: number): number {
+  const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
+  return typeof n === 'number' && Number.isFinite(n) && n >= 0 ? n : fallback;
 }
 
 function toVendorRecord(c: SgContact, fieldNames: Map<string, string>): VendorRecord {
