@@ -45,6 +45,12 @@ import { SendGridWebhooks } from './sendgrid.webhooks';
 const FIRST_POLL_MS = 50;
 export const RATE_BUDGET: RateBudget = { requests: 600, perMs: 60_000 };
 
+/**
+ * `Delete` is the write side: `delete()` removes contacts at SendGrid. Reads never report deletions (every page's
+ * `deleted` is empty): SendGrid's search never returns deleted contacts, no endpoint lists them, and the Event
+ * Webhook carries deliverability events, not contact deletions. A contact deleted at SendGrid therefore stays in
+ * Syncline, and a mirror sync with SendGrid as its source does not propagate the deletion.
+ */
 export const MANIFEST: ConnectorManifest = {
   id: 'sendgrid',
   version: '1.0.0',
@@ -253,6 +259,8 @@ export class SendGridConnector implements Connector {
    * clock at that answer, less `searchLagMs`) that the read went past; what is after it is read again next time.
    * Paging inside one read still moves on by the exact key. The same cursor serves full and incremental reads;
    * incremental may start `lookBackMs` early (the handed-out cursor never goes back).
+   *
+   * Deletions are not reported (see MANIFEST): search never returns deleted contacts.
    */
   async *read(
     connection: ConnectionContext,
