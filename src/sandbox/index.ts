@@ -7,3 +7,4 @@ export * from './webhooks';
 export * from './admin';
 export * from './server';
 export * from './sandbox.types';
+export * from './search-index-lag';

@@ -2,7 +2,7 @@
 // indexes (email, unique custom properties) and change notification; it knows nothing about HTTP or auth.
 // Memory matters (100k contacts under 300 MB): timestamps are numbers and derived properties (createdate,
 // lastmodifieddate, hs_object_id) are computed on output instead of stored per record.
-import type { SeedPerson } from '../../../src/sandbox';
+import { SearchIndexLag, type SeedPerson } from '../../../src/sandbox';
 
 export interface ContactRecord {
   id: number;
@@ -177,13 +177,14 @@ export class ContactStore {
   readonly blocklist = new Set<string>();
   /** The portal's clock is the process's plus this; tests move it (never the process's) to age changes. */
   clockOffsetMs = 0;
-  /**
-   * Search indexing lag: a write is seen by search only `indexLagMs` after it (HubSpot documents a delay of a few
-   * seconds); until then search sees the record as it was indexed last, or not at all if it is new. 0 = at once.
-   */
-  indexLagMs = 0;
-  /** Records written but not indexed yet: the version search still sees (null: none) and when the write lands. */
-  private unindexed = new Map<number, { indexed: ContactRecord | null; visibleAt: number }>();
+  /** Search indexing lag (HubSpot documents a delay of a few seconds), on the portal's clock. */
+  private readonly searchIndex = new SearchIndexLag<number, ContactRecord>(() => this.now());
+  get indexLagMs(): number {
+    return this.searchIndex.lagMs;
+  }
+  set indexLagMs(ms: number) {
+    this.searchIndex.lagMs = ms;
+  }
 
   constructor() {
     this.resetAll();
@@ -201,7 +202,7 @@ export class ContactStore {
     this.rebuildUniqueIndexes();
     // HubSpot contact ids are large numbers; starting high keeps "id" and "row number" visibly different.
     this.nextId = 101;
-    this.unindexed.clear();
+    this.searchIndex.flush();
     this.version++;
   }
 
@@ -347,7 +348,7 @@ export class ContactStore {
     const at = this.stamp();
     if (!record.archivedAt) for (const name of this.unique.keys()) this.unindex(record, name);
     this.byId.delete(record.id);
-    this.unindexed.delete(record.id);
+    this.searchIndex.forget(record.id);
     const i = this.indexFrom(record.id);
     if (this.ordered[i] === record) this.ordered.splice(i, 1);
     this.version++;
@@ -365,23 +366,17 @@ export class ContactStore {
    * indexed before that write (null: not in the index yet).
    */
   searchView(record: ContactRecord): ContactRecord | null {
-    const pending = this.unindexed.get(record.id);
-    if (!pending) return record;
-    if (this.now() >= pending.visibleAt) {
-      this.unindexed.delete(record.id);
-      return record;
-    }
-    return pending.indexed;
+    return this.searchIndex.view(record.id, record);
   }
 
   /** Whether some write is still waiting for the search index (search answers then change with time alone). */
   get indexPending(): boolean {
-    return this.unindexed.size > 0;
+    return this.searchIndex.pending();
   }
 
   /** Indexes every pending write now. */
   flushIndex(): void {
-    this.unindexed.clear();
+    this.searchIndex.flush();
     this.version++;
   }
 
@@ -400,10 +395,7 @@ export class ContactStore {
 
   /** Keeps the version search saw before this write, until the write is indexed. */
   private lagIndex(record: ContactRecord, before: ContactRecord | null, at: number): void {
-    if (this.indexLagMs <= 0 && !this.unindexed.has(record.id)) return;
-    const pending = this.unindexed.get(record.id);
-    const visibleAt = Math.max(at + this.indexLagMs, pending?.visibleAt ?? 0);
-    this.unindexed.set(record.id, { indexed: pending ? pending.indexed : before, visibleAt });
+    this.searchIndex.written(record.id, before, at);
   }
 
   private insert(record: ContactRecord): void {

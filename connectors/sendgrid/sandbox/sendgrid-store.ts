@@ -1,6 +1,7 @@
 // In-memory state of the SendGrid Marketing sandbox: contacts, field definitions, lists and async jobs.
 // Knows SendGrid's data rules (lower-cased emails, identifier matching, field types) but nothing about HTTP.
 import { randomUUID } from 'node:crypto';
+import { SearchIndexLag } from '../../../src/sandbox';
 import { comparePoints, type KeyBound, type KeyPoint, type SgqlPlan } from './sgql';
 
 export const RESERVED_FIELDS: Array<{
@@ -172,13 +173,16 @@ export class SendGridStore {
   /** SendGrid's clock is the process's plus this; tests move it (never the process's) to age changes. */
   clockOffsetMs = 0;
   /**
-   * Search indexing lag: a write is seen by search only `indexLagMs` after it (SendGrid documents that new and
-   * updated contacts can take minutes to become searchable); until then search sees the contact as it was indexed
-   * last, or not at all if it is new. 0 (the default) = at once. Reads by id or email are never behind.
+   * Search indexing lag (SendGrid documents that new and updated contacts can take minutes to become searchable),
+   * on SendGrid's clock. Reads by id or email are never behind.
    */
-  indexLagMs = 0;
-  /** Contacts written but not indexed yet: the version search still sees (null: none) and when the write lands. */
-  private unindexed = new Map<string, { indexed: Contact | null; visibleAt: number }>();
+  private readonly searchIndex = new SearchIndexLag<string, Contact>(() => this.clock());
+  get indexLagMs(): number {
+    return this.searchIndex.lagMs;
+  }
+  set indexLagMs(ms: number) {
+    this.searchIndex.lagMs = ms;
+  }
   /**
    * Which matches a search answers when there are more than it returns: SendGrid does not say, so the sandbox
    * answers the oldest in (updated_at, contact_id) order by default, or the newest (newest first) when a test asks.
@@ -199,7 +203,7 @@ export class SendGridStore {
 
   clear(): void {
     this.contacts.clear();
-    this.unindexed.clear();
+    this.searchIndex.flush();
     this.order = [];
     this.pendingIndex = [];
     for (const m of Object.values(this.byIdentifier)) m.clear();
@@ -343,34 +347,22 @@ export class SendGridStore {
    * indexed, `indexLagMs` after `at` on SendGrid's clock. Call it after the write, with a snapshot from before.
    */
   lagIndex(c: Contact, before: Contact | null, at: number): void {
-    if (this.indexLagMs <= 0 && !this.unindexed.has(c.id)) return;
-    const pending = this.unindexed.get(c.id);
-    const visibleAt = Math.max(at + this.indexLagMs, pending?.visibleAt ?? 0);
-    this.unindexed.set(c.id, { indexed: pending ? pending.indexed : before, visibleAt });
+    this.searchIndex.written(c.id, before, at);
   }
 
   /** The version of a contact search sees now: itself once its last write is indexed, else the one before. */
   searchView(c: Contact): Contact | null {
-    const pending = this.unindexed.get(c.id);
-    if (!pending) return c;
-    if (this.clock() >= pending.visibleAt) {
-      this.unindexed.delete(c.id);
-      return c;
-    }
-    return pending.indexed;
+    return this.searchIndex.view(c.id, c);
   }
 
   /** Whether some write still waits for the search index (search answers then change with time alone). */
   get indexPending(): boolean {
-    const now = this.clock();
-    for (const [id, p] of this.unindexed)
-      if (p.visibleAt <= now || !this.contacts.has(id)) this.unindexed.delete(id);
-    return this.unindexed.size > 0;
+    return this.searchIndex.pending((id) => this.contacts.has(id));
   }
 
   /** Indexes every pending write now. */
   flushIndex(): void {
-    this.unindexed.clear();
+    this.searchIndex.flush();
   }
 
   // ---- (updatedAt, id) order -------------------------------------------------------------------------------
