@@ -2,7 +2,7 @@
 // every call through the shared RateLimiter (acquire before, pause on 429) and translates failures at this edge,
 // so the connector never sees SDK classes or raw HTTP errors.
 import { Client } from '@hubspot/api-client';
-import type { RateBudget, RateLimiter } from '../../src/connectors';
+import { dateHeaderMs, type RateBudget, type RateLimiter } from '../../src/connectors';
 import { ConnectorErrorCode, isConnectorError } from '../../src/connectors';
 import { translateHubSpotError, type HubSpotBatchError } from './hubspot.errors';
 
@@ -80,7 +80,7 @@ export class HubSpotClient {
     return {
       results: res.results.map(toObject),
       next: res.paging?.next?.after,
-      serverTime: dateHeader(headers),
+      serverTime: dateHeaderMs(headers),
     };
   }
 
@@ -107,7 +107,7 @@ export class HubSpotClient {
       results: res.results.map(toObject),
       next: res.paging?.next?.after,
       total: res.total,
-      serverTime: dateHeader(headers),
+      serverTime: dateHeaderMs(headers),
     };
   }
 
@@ -180,13 +180,6 @@ function toObject(o: SdkObject): HsObject {
   const out: HsObject = { id: o.id, properties: { ...o.properties } };
   if (o.archivedAt) out.archivedAt = new Date(o.archivedAt).toISOString();
   return out;
-}
-
-/** The answer's `Date` header as epoch ms (the SDK gives header names in lower case). */
-function dateHeader(headers: Record<string, string> | undefined): number | undefined {
-  const v = headers?.date ?? headers?.Date;
-  const ms = v ? Date.parse(v) : NaN;
-  return Number.isFinite(ms) ? ms : undefined;
 }
 
 /** 207 answers carry `errors`; the SDK deserialises both shapes into one object. */

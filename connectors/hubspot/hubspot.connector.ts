@@ -22,6 +22,7 @@ import {
   type WriteItem,
   type WriteOutcome,
   WriteStatus,
+  vendorTimeAt,
 } from '../../src/connectors';
 import { type HsBatchResult, HubSpotClient, type HsObject } from './hubspot.client';
 import { batchErrorCode, batchErrorVendorCode, type HubSpotBatchError } from './hubspot.errors';
@@ -61,8 +62,6 @@ const WINDOW_MARGIN_MS = 1_000;
  * the index had not taken yet is read next time (re-reads are no-ops for the engine). `searchLagSeconds` overrides.
  */
 export const DEFAULT_SEARCH_LAG_MS = 30_000;
-/** Without a `Date` header, the local clock less this stands for HubSpot's. */
-const LOCAL_CLOCK_SKEW_MS = 30_000;
 
 /** What mappings/hubspot/contacts.yaml reads (inbound `from` and the phone rule's country), plus the cursor's fields. */
 export const CONTACT_PROPERTIES = [
@@ -416,7 +415,7 @@ export class HubSpotConnector implements Connector {
       const last = fresh[fresh.length - 1];
       c = { ...c, t: modifiedMs(last), id: last.id };
       // Everything modified up to `settled` was in this answer's index; past it, a record may still be missing.
-      const settled = (page.serverTime ?? askedAt - LOCAL_CLOCK_SKEW_MS) - lagMs;
+      const settled = vendorTimeAt(page.serverTime, askedAt) - lagMs;
       if (ceiling === undefined && c.t > settled) ceiling = settled;
       handed = later(handed, ceiling === undefined ? c : { ...c, t: ceiling, id: '0' });
       yield { records: fresh.map(toVendorRecord), next: handed };
@@ -446,8 +445,7 @@ export class HubSpotConnector implements Connector {
       });
       // The sweep's first page fixes what it covers: everything archived before HubSpot's clock at that answer.
       // A sweep resumed from a cursor written before `ds` existed covers only what the old watermark did.
-      const ds =
-        c.ds ?? (c.after === undefined ? (page.serverTime ?? askedAt - LOCAL_CLOCK_SKEW_MS) - 1 : c.dt);
+      const ds = c.ds ?? (c.after === undefined ? vendorTimeAt(page.serverTime, askedAt) - 1 : c.dt);
       const deleted: string[] = [];
       for (const o of page.results) {
         const at = o.archivedAt ? Date.parse(o.archivedAt) : NaN;

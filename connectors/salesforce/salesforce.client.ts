@@ -5,7 +5,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { Connection, OAuth2 } from 'jsforce';
 import Transport from 'jsforce/lib/transport';
 import type { HttpRequest, HttpRequestOptions, HttpResponse } from 'jsforce/lib/types';
-import { ConnectorError, ConnectorErrorCode } from '../../src/connectors';
+import { ConnectorError, ConnectorErrorCode, dateHeaderMs } from '../../src/connectors';
 import { type SalesforceHttpInfo, translateSalesforceError, unexpectedResponse } from './salesforce.errors';
 
 export const SALESFORCE_API_VERSION = '62.0';
@@ -140,8 +140,7 @@ export class SalesforceClient {
         return (await q) as unknown;
       },
       (http) => {
-        const ms = Date.parse(http.headers?.date ?? '');
-        serverTime = Number.isNaN(ms) ? undefined : ms;
+        serverTime = dateHeaderMs(http.headers);
       },
     );
     const records = (result as { records?: unknown } | null)?.records;

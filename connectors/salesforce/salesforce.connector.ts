@@ -20,6 +20,7 @@ import {
   type WriteItem,
   type WriteOutcome,
   WriteStatus,
+  vendorTimeAt,
 } from '../../src/connectors';
 import { MappingRegistry } from '../../src/mapping';
 import { MAX_COLLECTION_SIZE, SalesforceClient, type SfRecord, type SfSaveResult } from './salesforce.client';
@@ -77,8 +78,6 @@ export function isSalesforceId(id: string): boolean {
  * first reached it, was this far past its end (commits that land late, Date header rounded down).
  */
 export const OPEN_SECOND_GRACE_MS = 2_000;
-/** Without a Date header the local clock stands in, taken as this far ahead of Salesforce's. */
-const LOCAL_CLOCK_SKEW_MS = 30_000;
 
 /**
  * Position after the last record read: its SystemModstamp (ISO, UTC) and Id; id null = "from t inclusive".
@@ -189,7 +188,7 @@ export class SalesforceConnector implements Connector {
       const askedAt = Date.now();
       const page = await client.queryPage(keysetSoql(sobject, fields, position, pageSize), incremental);
       const rows = page.records;
-      const answeredAt = page.serverTime ?? askedAt - LOCAL_CLOCK_SKEW_MS;
+      const answeredAt = vendorTimeAt(page.serverTime, askedAt);
       const records: VendorRecord[] = [];
       const deleted: string[] = [];
       for (const row of rows) {

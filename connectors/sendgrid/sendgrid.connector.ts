@@ -20,6 +20,8 @@ import {
   type VendorRecord,
   type WriteItem,
   type WriteOutcome,
+  vendorTimeAt,
+  dateHeaderMs,
 } from '../../src/connectors';
 import {
   SendGridClient,
@@ -80,8 +82,6 @@ export const SEARCH_PAGE_MAX = 50;
  * ten minutes of changes. `searchLagMs` overrides.
  */
 export const DEFAULT_SEARCH_LAG_MS = 10 * 60_000;
-/** Without a `Date` header, the local clock less this stands for SendGrid's. */
-const LOCAL_CLOCK_SKEW_MS = 30_000;
 /** A contact created this long before our write started was there already (allows for clock skew with SendGrid). */
 const CLOCK_SKEW_MS = 60_000;
 const LOOKUP_MAX = 100; // search/emails and contacts/batch take at most 100 each
@@ -310,7 +310,7 @@ export class SendGridConnector implements Connector {
         continue;
       }
       // Everything updated up to `settled` was in this answer's index; past it, a contact may still be missing.
-      const settled = (dateHeader(res.headers) ?? askedAt - LOCAL_CLOCK_SKEW_MS) - lagMs;
+      const settled = vendorTimeAt(dateHeaderMs(res.headers), askedAt) - lagMs;
       for (let i = 0; i < hits.length; i += pageSize) {
         const page = hits.slice(i, i + pageSize);
         const pos = keyOf(page[page.length - 1]);
@@ -930,12 +930,6 @@ function narrower(lo: Keyset | undefined, hi: Upper | undefined, hits: SgContact
       vendorCode: 'search-incomplete',
     });
   return { t: from, id: mid.id, incl: true };
-}
-
-/** The answer's `Date` header (SendGrid's clock, whole seconds) as epoch ms. */
-function dateHeader(headers: Record<string, string> | undefined): number | undefined {
-  const ms = headers?.date ? Date.parse(headers.date) : NaN;
-  return Number.isFinite(ms) ? ms : undefined;
 }
 
 /** A setting in ms: a number >= 0, else the default. */

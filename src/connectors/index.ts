@@ -5,3 +5,4 @@ export * from './connector.decorator';
 export * from './connector.registry';
 export * from './conformance.types';
 export * from './rate-limiter';
+export * from './vendor-clock';
