@@ -113,27 +113,33 @@ export class ErasureService implements OnApplicationBootstrap, OnModuleDestroy {
   async request(customerId: string, actor: Actor): Promise<ErasureView> {
     let created = false;
     let id: string;
+    // The inbox first, in a transaction of its own. On SQLite it is a file apart from the database
+    // (store/data-source.ts) and the two commit separately: scrubbed first, a stop between the commits leaves a
+    // scrubbed inbox and no request (asked again, it scrubs again), never a request whose inbox still holds the
+    // person.
+    await this.db.transaction(
+      async (tx) => {
+        const [existing] = await tx.query('SELECT id FROM erasure_requests WHERE customer_id = ?', [
+          customerId,
+        ]);
+        if (existing) return;
+        const person = await this.personOf(tx, customerId);
+        if (person) await this.scrubInbox(tx, await this.needlesOf(tx, person.ids, person.identities));
+      },
+      20,
+      { scope: 'inbox' },
+    );
     try {
       id = await this.db.transaction(async (tx) => {
         const [existing] = await tx.query('SELECT id FROM erasure_requests WHERE customer_id = ?', [
           customerId,
         ]);
         if (existing) return existing.id as string;
-        const [c] = await tx.query('SELECT id FROM customers WHERE id = ?', [customerId]);
-        if (!c) throw new NotFoundException(`customer ${customerId} not found`);
+        const person = await this.personOf(tx, customerId);
+        if (!person) throw new NotFoundException(`customer ${customerId} not found`);
+        const { ids, identities } = person;
         const requestId = randomUUID();
         const now = this.clock.nowIso();
-        // The person's rows: the customer and every record merged into it.
-        const ids = [
-          customerId,
-          ...(await tx.query('SELECT id FROM customers WHERE merged_into = ?', [customerId])).map(
-            (r) => r.id as string,
-          ),
-        ];
-        const identities = await tx.query(
-          `SELECT DISTINCT connection, object, external_id FROM customer_identities WHERE customer_id IN (${IN(ids.length)})`,
-          ids,
-        );
         await tx.execute(
           'INSERT INTO erasure_requests (id, customer_id, status, actor, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)',
           [requestId, customerId, ErasureStatus.Pending, `${actor.type}:${actor.id}`.slice(0, 160), now, now],
@@ -382,14 +388,25 @@ export class ErasureService implements OnApplicationBootstrap, OnModuleDestroy {
     return done;
   }
 
-  /** Drops every personal value the store holds about these customers. */
-  private async anonymize(
-    tx: Tx,
-    requestId: string,
-    ids: string[],
-    identities: Row[],
-    now: string,
-  ): Promise<void> {
+  /** The person's rows (the customer and every record merged into it) and their identities at vendors. */
+  private async personOf(tx: Tx, customerId: string): Promise<{ ids: string[]; identities: Row[] } | null> {
+    const [c] = await tx.query('SELECT id FROM customers WHERE id = ?', [customerId]);
+    if (!c) return null;
+    const ids = [
+      customerId,
+      ...(await tx.query('SELECT id FROM customers WHERE merged_into = ?', [customerId])).map(
+        (r) => r.id as string,
+      ),
+    ];
+    const identities = await tx.query(
+      `SELECT DISTINCT connection, object, external_id FROM customer_identities WHERE customer_id IN (${IN(ids.length)})`,
+      ids,
+    );
+    return { ids, identities };
+  }
+
+  /** What marks a stored vendor payload as the person's: their ids at vendors and their personal values. */
+  private async needlesOf(tx: Tx, ids: string[], identities: Row[]): Promise<Set<string>> {
     const current = await this.customers.loadMany(tx, ids);
     const needles = new Set<string>(identities.map((i) => String(i.external_id).toLowerCase()));
     for (const c of current.values()) {
@@ -398,6 +415,18 @@ export class ErasureService implements OnApplicationBootstrap, OnModuleDestroy {
           needles.add(v.trim().toLowerCase());
       }
     }
+    return needles;
+  }
+
+  /** Drops every personal value the store holds about these customers (the webhook inbox is scrubbed before). */
+  private async anonymize(
+    tx: Tx,
+    requestId: string,
+    ids: string[],
+    identities: Row[],
+    now: string,
+  ): Promise<void> {
+    const current = await this.customers.loadMany(tx, ids);
     const marks = IN(ids.length);
     for (const c of current.values()) {
       await tx.execute(
@@ -458,7 +487,6 @@ export class ErasureService implements OnApplicationBootstrap, OnModuleDestroy {
         [...ids, ...ids],
       );
     }
-    await this.scrubInbox(tx, needles);
   }
 
   /** Webhook events are raw vendor payloads: any that mention the person are blanked and never processed. */

@@ -115,7 +115,12 @@ export class KeyRotationService {
           break;
         }
         batches++;
-        const step = await this.db.transaction((tx) => this.batch(tx, t, keyId, cursor, batchSize, !p));
+        // The inbox's batches also write its file (SQLite keeps it apart, store/data-source.ts). The two files
+        // commit separately: a stop between them can leave a batch of events under the old key with the progress
+        // past it, which the stale-row check at the next rotation finds (it starts over).
+        const step = await this.db.transaction((tx) => this.batch(tx, t, keyId, cursor, batchSize, !p), 20, {
+          scope: t.table === 'webhook_inbox' ? 'both' : 'main',
+        });
         cursor = step.cursor;
         options.onBatch?.(t.table, step.rewritten);
         if (step.done) break;

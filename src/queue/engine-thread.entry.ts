@@ -9,7 +9,7 @@ import { NestFactory } from '@nestjs/core';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from '../app.module';
 import { AppConfig } from '../config/app-config';
-import { useWriteGate, WriteGate } from '../store/write-gate';
+import { useWriteGates } from '../store/write-gate';
 import { SyncRunner } from '../sync/sync-runner.service';
 import type { EngineReply, EngineRequest, EngineWorkerData } from './engine-thread';
 import { JobQueue } from './job-queue';
@@ -33,7 +33,7 @@ async function main(): Promise<void> {
           ...(e instanceof HttpException ? { httpStatus: e.getStatus(), httpBody: e.getResponse() } : {}),
         }),
     );
-  useWriteGate(new WriteGate(data.gate, false));
+  useWriteGates(data.gate, false);
   // Background work yields the CPU to the request path: on Linux a thread has its own nice value, and this lowers
   // only this thread's (the service thread, answering webhooks and the API, keeps its own).
   try {

@@ -18,7 +18,7 @@ import {
 } from '@nestjs/common';
 import type { Actor } from '../audit/audit.types';
 import type { AppConfig } from '../config/app-config';
-import { useWriteGate, WriteGate } from '../store/write-gate';
+import { createWriteGates, useWriteGates } from '../store/write-gate';
 import type { RunSummary } from '../sync/sync-runner.service';
 import type { RunTrigger } from '../sync/sync.types';
 import { JobQueue, type JobHandler, type JobName, type JobOptions } from './job-queue';
@@ -82,7 +82,7 @@ function entry(): { file: string; execArgv: string[] } {
 export class EngineThreadJobQueue extends JobQueue implements OnApplicationBootstrap, OnApplicationShutdown {
   readonly shared = false;
   private readonly log = new Logger('EngineThread');
-  private readonly gate = WriteGate.create(true);
+  private readonly gates = createWriteGates();
   private worker?: Worker;
   private ready?: Promise<void>;
   private seq = 0;
@@ -94,7 +94,7 @@ export class EngineThreadJobQueue extends JobQueue implements OnApplicationBoots
 
   constructor(private readonly config: AppConfig) {
     super();
-    useWriteGate(this.gate);
+    useWriteGates(this.gates, true);
   }
 
   /** Started once the service has booted (its migrations done), so the engine boots on an up-to-date schema. */
@@ -109,7 +109,7 @@ export class EngineThreadJobQueue extends JobQueue implements OnApplicationBoots
       // The engine does the background work this thread leaves to it.
       env: { ...this.config.env, SYNCLINE_ENGINE_THREAD: 'off' },
       syncline: this.config.syncline,
-      gate: this.gate.buffer,
+      gate: this.gates,
     };
     const worker = new Worker(file, { workerData, execArgv, name: 'syncline-engine' });
     this.worker = worker;
@@ -207,7 +207,7 @@ export class EngineThreadJobQueue extends JobQueue implements OnApplicationBoots
         clearTimeout(timer);
       }
     }
-    useWriteGate(undefined);
+    useWriteGates(undefined);
   }
 
   async onApplicationShutdown(): Promise<void> {

@@ -5,6 +5,19 @@ import { DataSource, type DataSourceOptions } from 'typeorm';
 import type { DatabaseTarget } from '../config/env.schema';
 import { ENTITIES, MIGRATIONS } from './schema';
 
+/**
+ * The file of the webhook inbox beside a SQLite database: `syncline.sqlite` → `syncline.inbox.sqlite`. Every
+ * connection attaches it as schema `inbox`; its one table, `webhook_inbox`, is found by its plain name. SQLite has
+ * one writer per file, and an acknowledgement only waits for the write that stores its delivery: in a file of its
+ * own, that write never queues behind an engine transaction on the database (a page of a sync, a detection batch),
+ * which held acknowledgements up to ~50 ms. The two files are one store: back them up and move them together.
+ */
+export function inboxFileOf(file: string): string {
+  if (file === ':memory:') return file;
+  const ext = path.extname(file);
+  return ext ? `${file.slice(0, -ext.length)}.inbox${ext}` : `${file}.inbox`;
+}
+
 export function dataSourceOptions(target: DatabaseTarget): DataSourceOptions {
   const common = {
     entities: ENTITIES,
@@ -22,9 +35,15 @@ export function dataSourceOptions(target: DatabaseTarget): DataSourceOptions {
       database: target.file,
       statementCacheSize: 500,
       // One writer: WAL lets readers run beside it; NORMAL sync is durable at checkpoints and safe in WAL mode.
-      prepareDatabase: (db: { pragma(s: string): unknown }) => {
+      prepareDatabase: (db: {
+        pragma(s: string): unknown;
+        prepare(sql: string): { run(...params: unknown[]): unknown };
+      }) => {
         db.pragma('journal_mode = WAL');
         db.pragma('synchronous = NORMAL');
+        db.prepare('ATTACH DATABASE ? AS inbox').run(inboxFileOf(target.file));
+        db.pragma('inbox.journal_mode = WAL');
+        db.pragma('inbox.synchronous = NORMAL');
         db.pragma('busy_timeout = 10000');
         db.pragma('cache_size = -16384');
         // Checkpoints (the WAL copied back into the database, with an fsync each side) every ~40 MB of WAL

@@ -4,7 +4,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { DataSource, QueryRunner } from 'typeorm';
 import { padInLists, pow2Pieces } from './statement-shapes';
-import { writeGate } from './write-gate';
+import { writeGates, type WriteScope } from './write-gate';
 
 export type Dialect = 'sqlite' | 'postgres';
 export type Row = Record<string, any>;
@@ -115,13 +115,19 @@ export class Database {
 
   /**
    * Runs fn in one transaction; retries it on conflicts (PostgreSQL) up to `retries` times. On SQLite, an
-   * `urgent` transaction (a webhook acknowledgement waits on it) goes ahead of every queued one.
+   * `urgent` transaction (a webhook acknowledgement waits on it) goes ahead of every queued one, and `scope` names
+   * the files it writes (the database, the webhook inbox beside it, or both; see data-source.ts): with the engine
+   * on its own thread it waits only for the other thread's transactions on those files.
    */
-  async transaction<T>(fn: (tx: Tx) => Promise<T>, retries = 20, urgent = false): Promise<T> {
+  async transaction<T>(
+    fn: (tx: Tx) => Promise<T>,
+    retries = 20,
+    options: { urgent?: boolean; scope?: WriteScope } = {},
+  ): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       try {
         return this.dialect === 'sqlite'
-          ? await this.serialized(() => this.once(fn), urgent)
+          ? await this.serialized(() => this.once(fn), options.urgent ?? false, options.scope ?? 'main')
           : await this.once(fn);
       } catch (err) {
         const code =
@@ -149,15 +155,15 @@ export class Database {
    * turn (better-sqlite3 is synchronous, so a chain of transactions would otherwise run as one long microtask chain
    * and hold back every incoming request until the whole chain is done).
    */
-  private serialized<T>(work: () => Promise<T>, urgent: boolean): Promise<T> {
+  private serialized<T>(work: () => Promise<T>, urgent: boolean, scope: WriteScope): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      (urgent ? this.urgentQueue : this.writerQueue).push({ run: () => work().then(resolve, reject) });
+      (urgent ? this.urgentQueue : this.writerQueue).push({ run: () => work().then(resolve, reject), scope });
       if (!this.writerBusy) this.nextWriter();
     });
   }
 
-  private readonly writerQueue: { run: () => Promise<void> }[] = [];
-  private readonly urgentQueue: { run: () => Promise<void> }[] = [];
+  private readonly writerQueue: { run: () => Promise<void>; scope: WriteScope }[] = [];
+  private readonly urgentQueue: { run: () => Promise<void>; scope: WriteScope }[] = [];
   private writerBusy = false;
   private lastWasUrgent = false;
 
@@ -171,9 +177,13 @@ export class Database {
         return;
       }
       this.lastWasUrgent = urgent;
-      // With the engine on its own thread, the other thread's connection writes the same file: take turns.
-      const gate = writeGate();
-      void (gate ? gate.run(item.run) : item.run()).finally(() => this.nextWriter());
+      // With the engine on its own thread, the other thread's connection writes the same files: take turns, file
+      // by file (the database's gate first, then the inbox's).
+      const run = writeGates(item.scope).reduceRight<() => Promise<void>>(
+        (inner, gate) => () => gate.run(inner),
+        item.run,
+      );
+      void run().finally(() => this.nextWriter());
     });
   }
 

@@ -15,6 +15,7 @@ import { PendingOutbox1763800800000 } from './migrations/1763800800000-pending-o
 import { IdentityPendingQueue1763800900000 } from './migrations/1763800900000-identity-pending-queue';
 import { DestinationCustomer1763801000000 } from './migrations/1763801000000-destination-customer';
 import { IdentityPendingRows1763801100000 } from './migrations/1763801100000-identity-pending-rows';
+import { InboxFile1763801200000 } from './migrations/1763801200000-inbox-file';
 
 export const ENTITIES = [
   CustomerEntity,
@@ -36,4 +37,5 @@ export const MIGRATIONS = [
   IdentityPendingQueue1763800900000,
   DestinationCustomer1763801000000,
   IdentityPendingRows1763801100000,
+  InboxFile1763801200000,
 ];

@@ -8,6 +8,7 @@
 import { Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { Worker } from 'node:worker_threads';
 import { DataSource } from 'typeorm';
+import { inboxFileOf } from './data-source';
 
 /** The engine connection's own automatic checkpoint, in pages (~200 MB of WAL), only reached if the thread stalls. */
 export const BACKSTOP_PAGES = 50_000;
@@ -27,15 +28,23 @@ export interface CheckpointStats {
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const Sqlite = require(workerData.driver);
-const db = new Sqlite(workerData.file, { fileMustExist: true });
-db.pragma('busy_timeout = 0');
+// The database first (its counters are the ones reported), then the files beside it (the webhook inbox).
+const dbs = workerData.files.map((f) => {
+  const db = new Sqlite(f, { fileMustExist: true });
+  db.pragma('busy_timeout = 0');
+  return db;
+});
 const stats = { runs: 0, walFrames: 0, checkpointedFrames: 0 };
 const tick = () => {
   try {
-    const [r] = db.pragma('wal_checkpoint(PASSIVE)');
+    dbs.forEach((db, i) => {
+      const [r] = db.pragma('wal_checkpoint(PASSIVE)');
+      if (i === 0) {
+        stats.walFrames = r.log;
+        stats.checkpointedFrames = r.checkpointed;
+      }
+    });
     stats.runs++;
-    stats.walFrames = r.log;
-    stats.checkpointedFrames = r.checkpointed;
     delete stats.lastError;
   } catch (e) {
     stats.lastError = String(e && e.message || e);
@@ -47,7 +56,7 @@ parentPort.on('message', (m) => {
   if (m === 'stop') {
     clearInterval(timer);
     tick();
-    db.close();
+    dbs.forEach((db) => db.close());
     parentPort.postMessage(stats);
     parentPort.close();
   }
@@ -58,10 +67,15 @@ export class WalCheckpointThread {
   private readonly worker: Worker;
   private exited = false;
 
-  constructor(file: string, intervalMs = INTERVAL_MS) {
+  /** @param files the database, then any file attached beside it (each checkpointed on every tick) */
+  constructor(files: string | string[], intervalMs = INTERVAL_MS) {
     this.worker = new Worker(WORKER_SOURCE, {
       eval: true,
-      workerData: { file, intervalMs, driver: require.resolve('better-sqlite3') },
+      workerData: {
+        files: typeof files === 'string' ? [files] : files,
+        intervalMs,
+        driver: require.resolve('better-sqlite3'),
+      },
     });
     this.worker.unref();
     this.worker.once('exit', () => (this.exited = true));
@@ -103,7 +117,7 @@ export class WalCheckpointer implements OnModuleInit, OnModuleDestroy {
     const o = this.dataSource.options;
     if (o.type !== 'better-sqlite3' || typeof o.database !== 'string' || o.database === ':memory:') return;
     try {
-      this.thread = new WalCheckpointThread(o.database);
+      this.thread = new WalCheckpointThread([o.database, inboxFileOf(o.database)]);
       await this.dataSource.query(`PRAGMA wal_autocheckpoint = ${BACKSTOP_PAGES}`);
     } catch (err) {
       // The engine works without it (automatic checkpoints at the configured threshold stay in place).

@@ -6,6 +6,10 @@
 // this gate (a lock word in shared memory) around every transaction instead, waiting without blocking their event
 // loops, and the service thread goes first: the engine does not start a transaction while an acknowledgement waits,
 // so an acknowledgement waits for at most the one transaction in progress.
+//
+// There is one gate per file: the engine's database and the webhook inbox beside it (data-source.ts). A
+// transaction takes the gates of the files it writes, always the database's first, so an acknowledgement (which
+// writes only the inbox) never waits for an engine transaction on the database.
 
 const LOCK = 0;
 const WAITING = 1;
@@ -23,12 +27,19 @@ export class WriteGate {
   constructor(
     readonly buffer: SharedArrayBuffer,
     readonly priority: boolean,
+    /** Which of the buffer's gates (two cells each) this is. */
+    readonly slot = 0,
   ) {
-    this.cells = new Int32Array(buffer);
+    this.cells = new Int32Array(buffer, slot * 2 * Int32Array.BYTES_PER_ELEMENT, 2);
+  }
+
+  /** A buffer for `slots` gates. */
+  static buffer(slots = 1): SharedArrayBuffer {
+    return new SharedArrayBuffer(slots * 2 * Int32Array.BYTES_PER_ELEMENT);
   }
 
   static create(priority: boolean): WriteGate {
-    return new WriteGate(new SharedArrayBuffer(2 * Int32Array.BYTES_PER_ELEMENT), priority);
+    return new WriteGate(WriteGate.buffer(), priority);
   }
 
   /** Waits (without blocking the event loop) until this thread holds the gate. */
@@ -87,13 +98,25 @@ interface AtomicsWaitAsync {
   ): { async: false; value: string } | { async: true; value: Promise<string> };
 }
 
-let gate: WriteGate | undefined;
+/** The files a transaction writes: the engine's database, the webhook inbox beside it, or both. */
+export type WriteScope = 'main' | 'inbox' | 'both';
 
-/** The gate this thread's Database takes around transactions; none unless the engine runs on its own thread. */
-export function writeGate(): WriteGate | undefined {
-  return gate;
+let gates: { main: WriteGate; inbox: WriteGate } | undefined;
+
+/** The gates a transaction of `scope` takes, in the order it takes them; none unless the engine has its own thread. */
+export function writeGates(scope: WriteScope): WriteGate[] {
+  if (!gates) return [];
+  return scope === 'both' ? [gates.main, gates.inbox] : [gates[scope]];
 }
 
-export function useWriteGate(g: WriteGate | undefined): void {
-  gate = g;
+/** A buffer holding the database's gate and the inbox's, shared by every thread that writes them. */
+export function createWriteGates(): SharedArrayBuffer {
+  return WriteGate.buffer(2);
+}
+
+/** This thread's side of the gates in `buffer` (`priority`: the service thread); undefined to stop taking them. */
+export function useWriteGates(buffer: SharedArrayBuffer | undefined, priority = false): void {
+  gates = buffer
+    ? { main: new WriteGate(buffer, priority, 0), inbox: new WriteGate(buffer, priority, 1) }
+    : undefined;
 }

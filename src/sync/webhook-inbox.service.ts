@@ -131,7 +131,8 @@ export class WebhookInboxService {
           return out;
         },
         20,
-        true,
+        // Waits on nothing but the inbox file: see inboxFileOf in store/data-source.ts.
+        { urgent: true, scope: 'inbox' },
       );
       batch!.forEach((req, i) => req.resolve(counts[i]));
     } catch (err) {
@@ -178,11 +179,14 @@ export class WebhookInboxService {
         isConnectorError(err) ? `${err.code}: ${err.message}` : (err as Error).message,
       );
       this.log.warn(`inbox processing for ${connectionId} failed (attempt ${attempts}): ${message}`);
-      await this.db.transaction((tx) =>
-        tx.execute(
-          `UPDATE webhook_inbox SET attempts = ?, status = ?, next_attempt_at = ?, last_error = ? WHERE connection = ? AND event_id IN (${ids.map(() => '?').join(',')})`,
-          [attempts, dead ? 'failed' : 'pending', next, message, connectionId, ...ids],
-        ),
+      await this.db.transaction(
+        (tx) =>
+          tx.execute(
+            `UPDATE webhook_inbox SET attempts = ?, status = ?, next_attempt_at = ?, last_error = ? WHERE connection = ? AND event_id IN (${ids.map(() => '?').join(',')})`,
+            [attempts, dead ? 'failed' : 'pending', next, message, connectionId, ...ids],
+          ),
+        20,
+        { scope: 'inbox' },
       );
       throw err;
     }
@@ -257,15 +261,24 @@ export class WebhookInboxService {
         if (consent.length)
           addCounts(counts, await this.applyConsent(tx, connectionId, object, consent, destinations));
       }
-      const now = this.clock.nowIso();
-      for (let i = 0; i < eventIds.length; i += 500) {
-        const slice = eventIds.slice(i, i + 500);
-        await tx.execute(
-          `UPDATE webhook_inbox SET status = 'processed', processed_at = ?, last_error = NULL WHERE connection = ? AND event_id IN (${slice.map(() => '?').join(',')})`,
-          [now, connectionId, ...slice],
-        );
-      }
     });
+    // Marked processed after the changes commit, in a transaction of its own: on SQLite the inbox is a file of its
+    // own and this keeps its write lock, which acknowledgements wait for, to a moment. Should the process stop in
+    // between, the events are applied again, which changes nothing (the merge rules keep what is already there).
+    const now = this.clock.nowIso();
+    await this.db.transaction(
+      async (tx) => {
+        for (let i = 0; i < eventIds.length; i += 500) {
+          const slice = eventIds.slice(i, i + 500);
+          await tx.execute(
+            `UPDATE webhook_inbox SET status = 'processed', processed_at = ?, last_error = NULL WHERE connection = ? AND event_id IN (${slice.map(() => '?').join(',')}) AND status = 'pending'`,
+            [now, connectionId, ...slice],
+          );
+        }
+      },
+      20,
+      { scope: 'inbox' },
+    );
     // Duplicates first (the outbox holds back customers awaiting detection), then the push. Failures leave the
     // customers pending for the background sweep.
     if (destinations.size)

@@ -1,7 +1,8 @@
 // Erasure end to end: one vendor down during the request, the request waits for it, completes when it returns,
 // and leaves the person nowhere in any sandbox's full state (Salesforce's recycle bin and HubSpot's archived contacts
 // included: erasure uses the vendors' permanent deletions) and nowhere in the store, with the audit chain intact.
-import { startEnvironment, type Environment } from '../../scripts/lib/sandbox-environment';
+import { outboundMessage } from '../../connectors/salesforce/conformance';
+import { SF_WEBHOOK_SECRET, startEnvironment, type Environment } from '../../scripts/lib/sandbox-environment';
 import { ActorType } from '../../src/audit/audit.types';
 import { AuditService } from '../../src/audit/audit.service';
 import { ErasureService, ErasureStatus } from '../../src/privacy/erasure.service';
@@ -80,10 +81,37 @@ describe(`erasure with a vendor down (${target.type})`, () => {
     const binnedEmail = String(other.Email).trim().toLowerCase();
     env.salesforce.deleteRecord(String(other.Id));
 
+    // A delivery about the person waits in the webhook inbox (a raw vendor payload, sealed at rest).
+    const [sfIdentity] = await db.query(
+      "SELECT external_id FROM customer_identities WHERE customer_id = ? AND connection = 'salesforce'",
+      [customerId],
+    );
+    const known = new Set(
+      (await db.query('SELECT event_id FROM webhook_inbox')).map((r) => r.event_id as string),
+    );
+    const delivery = outboundMessage(env.salesforce, [sfIdentity.external_id], { token: SF_WEBHOOK_SECRET });
+    const ack = await fetch(`${env.url}/webhooks/salesforce?token=${SF_WEBHOOK_SECRET}`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/xml; charset=utf-8' },
+      body: delivery.rawBody.toString('utf8'),
+    });
+    expect(ack.status).toBe(200);
+    const delivered = (await db.query('SELECT event_id FROM webhook_inbox'))
+      .map((r) => r.event_id as string)
+      .filter((id) => !known.has(id));
+    expect(delivered.length).toBe(1);
+
     env.hubspot.faults.configure({ outageUntil: Date.now() + 10 * 60_000 });
     const res = await post(`/customers/${customerId}/erasure`);
     expect(res.status).toBe(202);
     const request = (await res.json()) as { id: string };
+    // The inbox is scrubbed with the request: the event is blanked and will never be processed.
+    expect(
+      await db.query('SELECT status FROM webhook_inbox WHERE connection = ? AND event_id = ?', [
+        'salesforce',
+        delivered[0],
+      ]),
+    ).toEqual([{ status: 'erased' }]);
     const erasure = env.app.get(ErasureService);
     await erasure.processDue({ ignoreSchedule: true });
 

@@ -3,15 +3,18 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { DatabaseTarget } from '../../src/config/env.schema';
+import { inboxFileOf } from '../../src/store/data-source';
 import type { Database } from '../../src/store/database';
 
 export async function storeText(db: Database, target: DatabaseTarget): Promise<string> {
   if (target.type === 'sqlite') {
     await db.query('PRAGMA wal_checkpoint(TRUNCATE)');
     const dir = path.dirname(target.file);
+    // The database and the webhook inbox beside it, each with its -wal and -shm.
+    const files = [target.file, inboxFileOf(target.file)].map((f) => path.basename(f));
     return fs
       .readdirSync(dir)
-      .filter((f) => f.startsWith(path.basename(target.file)))
+      .filter((f) => files.some((base) => f.startsWith(base)))
       .map((f) => fs.readFileSync(path.join(dir, f)).toString('latin1'))
       .join('\n')
       .toLowerCase();

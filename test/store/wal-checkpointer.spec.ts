@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { DataSource } from 'typeorm';
-import { dataSourceOptions, openDataSource } from '../../src/store/data-source';
+import { dataSourceOptions, inboxFileOf, openDataSource } from '../../src/store/data-source';
 import { BACKSTOP_PAGES, WalCheckpointer, WalCheckpointThread } from '../../src/store/wal-checkpointer';
 
 const PAGE = 4096;
@@ -90,6 +90,35 @@ describe('WAL checkpoints on a background thread', () => {
     }
     expect(cp.active).toBe(false);
     expect(await cp.stats()).toBeUndefined();
+  });
+
+  it('also checkpoints the webhook inbox, a file of its own beside the database', async () => {
+    const inboxWal = `${inboxFileOf(file)}-wal`;
+    await ds.query('PRAGMA wal_autocheckpoint = 0');
+    const cp = new WalCheckpointer(ds);
+    await cp.onModuleInit();
+    await ds.query('PRAGMA wal_autocheckpoint = 0');
+    const event = 'x'.repeat(3500);
+    const deliver = (from: number) =>
+      ds.transaction(async (m) => {
+        for (let i = from; i < from + 200; i++)
+          await m.query(
+            "INSERT INTO webhook_inbox (connection, event_id, event_type, event, status, attempts, received_at, next_attempt_at) VALUES ('c', ?, 'upsert', ?, 'pending', 0, '', '')",
+            [String(i), event],
+          );
+      });
+    try {
+      for (let batch = 0; batch < 6; batch++) {
+        await deliver(batch * 200);
+        const runs = (await cp.stats())!.runs;
+        await until(async () => ((await cp.stats())!.runs > runs + 1 ? true : undefined), 'two checkpoints');
+      }
+      // Six batches of ~200 pages; with no checkpoint of the inbox the WAL would hold them all.
+      expect(fs.statSync(inboxWal).size).toBeLessThan(3 * 200 * (PAGE + 24) + 32);
+      expect((await cp.stats())?.lastError).toBeUndefined();
+    } finally {
+      await cp.onModuleDestroy();
+    }
   });
 
   it('is not started for an in-memory database', async () => {

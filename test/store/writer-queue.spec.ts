@@ -22,7 +22,7 @@ describe('SQLite writer queue', () => {
       const p = db.transaction(
         async (tx) => void (await tx.execute('INSERT INTO ran (name) VALUES (?)', [name])),
         0,
-        urgent,
+        { urgent },
       );
       all.push(p);
       return p;

@@ -2,6 +2,7 @@
 // deliveries are acknowledged by the service thread and processed by the engine thread, both writing one database
 // file through the write gate; a connection changed over the API is what the engine uses next; closing ends the
 // thread; a dead engine thread is reported so the service can exit and be restarted.
+import Sqlite from 'better-sqlite3';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -11,7 +12,7 @@ import { SF_WEBHOOK_SECRET, startEnvironment, type Environment } from '../../scr
 import { EngineThreadJobQueue } from '../../src/queue/engine-thread';
 import { JobName, JobQueue } from '../../src/queue/job-queue';
 import { Database } from '../../src/store/database';
-import { writeGate } from '../../src/store/write-gate';
+import { WriteGate, writeGates } from '../../src/store/write-gate';
 import { SyncRunner } from '../../src/sync/sync-runner.service';
 import { RunTrigger } from '../../src/sync/sync.types';
 import { customerFields } from '../support/customers';
@@ -54,7 +55,7 @@ describe('engine thread (SQLite file)', () => {
 
   it('runs jobs on the engine thread: a sync queued by the service thread lands in the shared database', async () => {
     expect(queue).toBeInstanceOf(EngineThreadJobQueue);
-    expect(writeGate()?.priority).toBe(true);
+    expect(writeGates('main')[0]?.priority).toBe(true);
     await queue.add(JobName.SyncRun, { syncId: 'sf-contacts', trigger: RunTrigger.Manual });
     await queue.idle(60_000);
     const [run] = await q("SELECT status FROM sync_runs WHERE sync_id = 'sf-contacts'");
@@ -92,6 +93,56 @@ describe('engine thread (SQLite file)', () => {
       row.customer_id,
     ]);
     expect(Number(v)).toBe(2);
+  });
+
+  it('acknowledges while an engine transaction holds the database: the inbox is a file of its own', async () => {
+    const file = path.join(dir, 'engine.sqlite');
+    const raw = new Sqlite(file);
+    raw.pragma('busy_timeout = 0');
+    // The table lives in the inbox file beside the database, not in the database.
+    expect(raw.prepare("SELECT COUNT(*) AS n FROM sqlite_master WHERE name = 'webhook_inbox'").get()).toEqual(
+      {
+        n: 0,
+      },
+    );
+    const inboxFile = new Sqlite(path.join(dir, 'engine.inbox.sqlite'), { readonly: true });
+    expect(
+      inboxFile.prepare("SELECT COUNT(*) AS n FROM sqlite_master WHERE name = 'webhook_inbox'").get(),
+    ).toEqual({ n: 1 });
+    inboxFile.close();
+    const [row] = await q(
+      "SELECT external_id FROM customer_identities WHERE connection = 'salesforce' ORDER BY external_id LIMIT 1 OFFSET 5",
+    );
+    env.salesforce.mutate(row.external_id, { Title: 'Held' });
+    const delivery = outboundMessage(env.salesforce, [row.external_id], { token: SF_WEBHOOK_SECRET });
+    // What an engine transaction on the database holds: the engine side of its gate and SQLite's write lock.
+    const engineSide = new WriteGate(writeGates('main')[0].buffer, false, 0);
+    await engineSide.acquire();
+    raw.exec('BEGIN IMMEDIATE');
+    try {
+      const answer = await request(env.url)
+        .post(`/webhooks/salesforce?token=${SF_WEBHOOK_SECRET}`)
+        .set('content-type', 'text/xml; charset=utf-8')
+        .send(delivery.rawBody.toString('utf8'))
+        // Were the acknowledgement waiting for the database, it would wait until the finally below: fail instead.
+        .timeout(10_000);
+      expect(answer.text).toContain('<Ack>true</Ack>');
+      // Acknowledged with the database still held, and stored.
+      expect(raw.inTransaction).toBe(true);
+      const [{ n }] = await q("SELECT COUNT(*) AS n FROM webhook_inbox WHERE status = 'pending'");
+      expect(Number(n)).toBeGreaterThan(0);
+    } finally {
+      raw.exec('ROLLBACK');
+      raw.close();
+      engineSide.release();
+    }
+    // Released, the engine applies it.
+    await queue.idle(30_000);
+    await eventually(
+      async () =>
+        Number((await q("SELECT COUNT(*) AS n FROM webhook_inbox WHERE status = 'pending'"))[0].n) === 0,
+      'the held delivery processed',
+    );
   });
 
   it('uses a connection changed over the API on its next push (the engine drops its cached copy)', async () => {
