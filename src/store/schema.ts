@@ -16,6 +16,7 @@ import { IdentityPendingQueue1763800900000 } from './migrations/1763800900000-id
 import { DestinationCustomer1763801000000 } from './migrations/1763801000000-destination-customer';
 import { IdentityPendingRows1763801100000 } from './migrations/1763801100000-identity-pending-rows';
 import { InboxFile1763801200000 } from './migrations/1763801200000-inbox-file';
+import { DestinationPushed1763801300000 } from './migrations/1763801300000-destination-pushed';
 
 export const ENTITIES = [
   CustomerEntity,
@@ -38,4 +39,5 @@ export const MIGRATIONS = [
   DestinationCustomer1763801000000,
   IdentityPendingRows1763801100000,
   InboxFile1763801200000,
+  DestinationPushed1763801300000,
 ];

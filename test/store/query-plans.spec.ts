@@ -79,10 +79,6 @@ function aliases(sql: string): Map<string, string> {
 const ALLOWED: { plan: RegExp; why: string }[] = [
   { plan: /USING (COVERING )?INDEX ix_outbox_pending\b/, why: 'partial index: pending rows only' },
   { plan: /SCAN identity_pending USING (COVERING )?INDEX/, why: 'queue order, read up to LIMIT' },
-  {
-    plan: /SEARCH destination_state USING INDEX sqlite_autoindex_destination_state_1 \(connection=\? AND object=\?\)/,
-    why: 'the after-run reconciliation sample (pushed_at >= run start), once per run',
-  },
 ];
 
 describe('statements of a sync, its pushes and detection find rows by index (SQLite planner)', () => {
