@@ -32,15 +32,9 @@ export interface ChangeEvent {
 
 class Table {
   readonly byId = new Map<string, Row>();
-  /** Every row (deleted ones too), ordered by (SystemModstamp, Id) except the `moved` ones, or none if `dirty`. */
+  /** Every row (deleted ones too), ordered by (SystemModstamp, Id) unless `dirty`. */
   private index: Row[] = [];
   private dirty = false;
-  /**
-   * Rows added or re-stamped since the index was last ordered. A mass update of 1,000 rows in 1,000,000 re-sorted
-   * the whole index at the next query (~10 million comparisons, on the incremental sync's clock); the rest is
-   * still in order, so the moved rows are taken out, sorted and merged back in one pass.
-   */
-  private readonly moved = new Set<Row>();
   /** Lower-cased external id -> record id (external ids are case-insensitive by default). */
   readonly byExternalId = new Map<string, string>();
   /** Record id -> deletion time, the delete log getDeleted reads. */
@@ -52,26 +46,10 @@ class Table {
   }
 
   sorted(): Row[] {
-    if (this.dirty || this.moved.size > this.index.length / 8) {
+    if (this.dirty) {
+      // Mostly-sorted input (old order plus a few moved rows) makes V8's TimSort close to linear.
       this.index.sort(compareIndex);
       this.dirty = false;
-      this.moved.clear();
-    } else if (this.moved.size) {
-      const rest = this.index.filter((r) => !this.moved.has(r));
-      // Rows removed since they moved (a rolled-back create, an emptied recycle bin) are not put back.
-      const back = [...this.moved]
-        .filter((r) => r[SLOT_ID] !== null && this.byId.get(r[SLOT_ID] as string) === r)
-        .sort(compareIndex);
-      this.moved.clear();
-      const merged: Row[] = new Array(rest.length + back.length);
-      let i = 0;
-      let j = 0;
-      let k = 0;
-      while (i < rest.length && j < back.length)
-        merged[k++] = compareIndex(rest[i], back[j]) <= 0 ? rest[i++] : back[j++];
-      while (i < rest.length) merged[k++] = rest[i++];
-      while (j < back.length) merged[k++] = back[j++];
-      this.index = merged;
     }
     return this.index;
   }
@@ -79,7 +57,7 @@ class Table {
   add(row: Row): void {
     this.byId.set(row[SLOT_ID] as string, row);
     this.index.push(row);
-    this.moved.add(row);
+    this.dirty = true;
     const ext = row[this.extSlot];
     if (typeof ext === 'string') this.byExternalId.set(ext.toLowerCase(), row[SLOT_ID] as string);
   }
@@ -102,10 +80,8 @@ class Table {
     this.index = this.index.filter((r) => !rows.has(r));
   }
 
-  /** A row's SystemModstamp or Id changed (any row's, when none is named). */
-  touched(row?: Row): void {
-    if (row) this.moved.add(row);
-    else this.dirty = true;
+  touched(): void {
+    this.dirty = true;
   }
 
   clear(): void {
@@ -114,7 +90,6 @@ class Table {
     this.byExternalId.clear();
     this.deletedAt.clear();
     this.dirty = false;
-    this.moved.clear();
   }
 }
 
@@ -219,7 +194,7 @@ export class SalesforceStore {
     table.deletedAt.set(id, at);
     const ext = row[table.extSlot];
     if (typeof ext === 'string') table.byExternalId.delete(ext.toLowerCase());
-    table.touched(row);
+    table.touched();
   }
 
   /** Runs `fn` as one transaction; with rollback, every change made inside is undone and no events fire. */
@@ -437,13 +412,13 @@ export class SalesforceStore {
     row[SLOT_MODSTAMP] = stamp;
     if (!opts.systemOnly) row[SLOT_LAST_MODIFIED] = stamp;
     this.reindexExternalId(table, row, extBefore);
-    table.touched(row);
+    table.touched();
     this.record(
       () => {
         const extNow = row[table.extSlot];
         for (let i = 0; i < before.length; i++) row[i] = before[i];
         this.reindexExternalId(table, row, extNow);
-        table.touched(row);
+        table.touched();
       },
       { object, kind: 'updated', row },
     );
@@ -468,13 +443,13 @@ export class SalesforceStore {
     const ext = row[table.extSlot];
     // The unique external id is freed so a new record may take it, as after a real delete
     if (typeof ext === 'string') table.byExternalId.delete(ext.toLowerCase());
-    table.touched(row);
+    table.touched();
     this.record(
       () => {
         for (let i = 0; i < before.length; i++) row[i] = before[i];
         table.deletedAt.delete(row[SLOT_ID] as string);
         if (typeof ext === 'string') table.byExternalId.set(ext.toLowerCase(), row[SLOT_ID] as string);
-        table.touched(row);
+        table.touched();
       },
       { object, kind: 'deleted', row },
     );
@@ -486,8 +461,8 @@ export class SalesforceStore {
    */
   hardDelete(object: SObjectName, row: Row): void {
     const table = this.tables[object];
-    // Taking a row out leaves the rest in order.
     table.remove(row);
+    table.touched();
     row.fill(null);
   }
 
