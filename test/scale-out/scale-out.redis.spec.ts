@@ -415,7 +415,20 @@ if (!REDIS_URL) {
     }, 120_000);
 
     it('the cluster recovers by itself from a Redis restart: schedules fire again and new work completes', async () => {
-      // The victim's run lease expired by itself (LEASE_MS); the next run takes it over.
+      // The victim's run lease lapses LEASE_MS after its last renewal, and a run asked for before then is refused as
+      // already running (a sync never runs twice at once): the previous test can settle sooner than that, so wait
+      // for the lapse itself, not for time to pass.
+      await waitFor(
+        "the victim's run lease to lapse",
+        async () => {
+          const [lease] = await sql<{ expires_at: string }>(
+            "SELECT expires_at FROM sync_leases WHERE sync_id = 'contacts'",
+          );
+          return !lease || Date.parse(lease.expires_at) < Date.now();
+        },
+        20_000,
+        100,
+      );
       try {
         redisCli('shutdown', 'nosave');
       } catch {
