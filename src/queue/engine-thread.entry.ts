@@ -33,7 +33,7 @@ async function main(): Promise<void> {
           ...(e instanceof HttpException ? { httpStatus: e.getStatus(), httpBody: e.getResponse() } : {}),
         }),
     );
-  useWriteGates(data.gate, false);
+  useWriteGates(data.gates, false);
   // Background work yields the CPU to the request path: on Linux a thread has its own nice value, and this lowers
   // only this thread's (the service thread, answering webhooks and the API, keeps its own).
   try {

@@ -62,7 +62,7 @@ export type EngineReply =
 export interface EngineWorkerData {
   env: AppConfig['env'];
   syncline: AppConfig['syncline'];
-  gate: SharedArrayBuffer;
+  gates: SharedArrayBuffer;
 }
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
@@ -109,7 +109,7 @@ export class EngineThreadJobQueue extends JobQueue implements OnApplicationBoots
       // The engine does the background work this thread leaves to it.
       env: { ...this.config.env, SYNCLINE_ENGINE_THREAD: 'off' },
       syncline: this.config.syncline,
-      gate: this.gates,
+      gates: this.gates,
     };
     const worker = new Worker(file, { workerData, execArgv, name: 'syncline-engine' });
     this.worker = worker;

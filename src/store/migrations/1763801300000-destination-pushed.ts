@@ -1,7 +1,7 @@
-// Destination rows by when they were last pushed. The after-run read-back samples
-// up to `reconcile.sample` of the rows a run pushed, in customer order: without this index it walked the destination's
-// rows in customer order and skipped those pushed earlier, ~sample × base ÷ pushed rows of them (~23,000 rows for a
-// 1,000-change incremental in a 100,000 base, ten times that in 1,000,000), so an incremental run grew with the base.
+// Destination rows by when they were last pushed. The after-run read-back samples up to `reconcile.sample` of the
+// rows a run pushed, in customer order: without this index it walked the destination's rows in customer order and
+// skipped those pushed earlier, ~sample × base ÷ pushed rows of them (~23,000 rows for a 1,000-change incremental
+// in a 100,000 base, ten times that in 1,000,000), so an incremental run grew with the base.
 // Not covering: with customer_id and external_id in it, the planner preferred it to the primary key for lookups by
 // customer (reading every row of the destination from the index).
 import type { MigrationInterface, QueryRunner } from 'typeorm';
