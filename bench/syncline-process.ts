@@ -118,6 +118,10 @@ async function main(): Promise<void> {
     ...(process.env.SYNCLINE_ENGINE_THREAD
       ? { SYNCLINE_ENGINE_THREAD: process.env.SYNCLINE_ENGINE_THREAD }
       : {}),
+    // A/B runs of duplicate detection on its own thread or on the engine's.
+    ...(process.env.SYNCLINE_DETECTION_THREAD
+      ? { SYNCLINE_DETECTION_THREAD: process.env.SYNCLINE_DETECTION_THREAD }
+      : {}),
   });
   const t0 = Date.now();
   const app: NestExpressApplication = await createApp(new AppConfig(env, benchConfig(sandboxes)));

@@ -108,6 +108,12 @@ export const envSchema = z.object({
    * already), off elsewhere (CLI, tests, embedding).
    */
   SYNCLINE_ENGINE_THREAD: z.enum(['auto', 'on', 'off']).default('auto'),
+  /**
+   * Duplicate detection's reading and scoring on a thread of its own beside the engine (SQLite files; the engine
+   * writes what it plans). It costs ~80 MB of memory and some CPU for the hand-over, and gains where a core is
+   * free for it: `auto` turns it on with a SQLite file on a machine of 4 or more cores; `on` / `off` force it.
+   */
+  SYNCLINE_DETECTION_THREAD: z.enum(['auto', 'on', 'off']).default('auto'),
   BODY_LIMIT: z
     .string()
     .regex(/^\d+(b|kb|mb)$/i, 'must look like 1mb or 512kb')

@@ -7,19 +7,19 @@
 //
 // Keeping detection out of the page transaction matters for speed: comparing and loading neighbours costs more
 // than applying the page itself, and on SQLite the page transaction holds the only writer.
-import { ConflictException, Injectable, Logger } from '@nestjs/common';
+import * as os from 'node:os';
+import { ConflictException, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { ActorType, type Actor } from '../audit/audit.types';
 import { EmailKeyer } from '../canonical/customer-writer.service';
-import { BoundedMemo } from '../common/bounded-memo';
 import { Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
-import { CustomerRepository, type MatchHead } from '../store/customer.repository';
+import { BlindIndexEmailKeyer } from '../privacy/blind-index';
+import { CustomerRepository } from '../store/customer.repository';
 import { Database, type Tx } from '../store/database';
-import { pow2Pieces } from '../store/statement-shapes';
-import { blockKeysOf } from './blocking';
+import { DetectionPlanner, type DetectionPlan, type PlannedPair } from './detection-planner';
+import { DetectionThread } from './detection-thread';
 import { CandidateStatus, MergeReason } from './identity.types';
 import { MergeService, type MergeOutcome } from './merge.service';
-import { matchProfile, scoreProfiles, type MatchProfile, type MatchScore } from './similarity';
 
 export interface DetectionSettings {
   mode: 'off' | 'review' | 'auto';
@@ -27,21 +27,6 @@ export interface DetectionSettings {
   reviewFloor: number;
 }
 
-/** Customers read per block key at most: a huge block (a common surname) must not turn into a scan. */
-const MAX_BLOCK = 50;
-/** Block keys per neighbour lookup on SQLite (at most 500 terms in a compound SELECT; a power of two, see pieces). */
-const MEMBER_CHUNK = 256;
-/**
- * Customers compared per touched customer at most, those sharing the most block keys first: a true duplicate
- * shares several keys (phone, mailbox, name and company), a namesake only one.
- */
-const MAX_COMPARED = 16;
-/** Block keys built from a phone number or an email local part (blocking.ts prefixes). */
-const STRONG_KEY = /^[pe]:/;
-/** A name block this small is compared in full (the customer itself included). */
-const SMALL_BLOCK = 4;
-/** Candidate pairs kept per touched customer: the best ones; the rest would only bury the review queue. */
-const MAX_CANDIDATES = 3;
 /**
  * Customers detected per transaction at most. Large on purpose: every commit rewrites the index pages it touched,
  * and block keys land on random pages, so on a large base fewer, larger commits write far less. Webhook bursts
@@ -49,21 +34,19 @@ const MAX_CANDIDATES = 3;
  */
 const BATCH = 500;
 /**
- * Match profiles kept between batches, by customer id and version. Neighbours are mostly the same customers over
- * and over (the members of common-name blocks); a hit saves reading, decrypting and normalizing their fields.
- * A changed customer has a new version, so a stale profile is never used. ~300 bytes each; up to twice this many.
+ * Cores from which `SYNCLINE_DETECTION_THREAD=auto` plans detection on its own thread. On this project's 2-core
+ * benchmark machine (shared with the vendor sandboxes) it made a 100,000-contact sync ~15% faster for ~85 MB more
+ * memory; with a core to spare, the gain is what the thread takes off the engine (see ARCHITECTURE.md).
  */
-const PROFILE_CACHE = 10_000;
+const AUTO_THREAD_CORES = 4;
+/**
+ * Batches planned on the detection thread are this many times larger: their transaction only writes (the reads
+ * and the scoring were done on the thread), and each write waits its turn behind the engine's other
+ * transactions (a page of a sync), so fewer, larger writes keep up with the pages.
+ */
+const THREAD_BATCH_FACTOR = 4;
 /** Customers per transaction of the background sweep's drain (see drain). */
 export const BACKGROUND_BATCH = 50;
-
-interface Pair {
-  a: string;
-  b: string;
-  s: MatchScore;
-  key: string;
-  actor: Actor;
-}
 
 export interface DetectionResult {
   processed: number;
@@ -80,19 +63,29 @@ export interface DrainTotals {
   merged: number;
 }
 
+/** Block-key rows per DELETE of stale keys (a power of two: one cached statement text, see statement-shapes.ts). */
+const MEMBER_CHUNK = 256;
+
 const placeholders = (n: number) => Array.from({ length: n }, () => '?').join(',');
 
 @Injectable()
-export class DuplicateDetector {
+export class DuplicateDetector implements OnModuleDestroy {
   private readonly log = new Logger('DuplicateDetector');
   readonly settings: DetectionSettings;
   /** One drain at a time in this process; across processes, PostgreSQL row locks split the pending set. */
   private draining: Promise<DrainTotals> | null = null;
   private again = false;
   private batchSize = 0;
-  private readonly profileCache = new BoundedMemo<string, { version: number; profile: MatchProfile }>(
-    PROFILE_CACHE,
-  );
+  /** Plans batches read inside their own transaction (PostgreSQL, in-memory SQLite, and the fallback). */
+  private readonly planner: DetectionPlanner;
+  /** Plans drain batches on a thread of its own (SQLite files; see detection-thread.ts); started on first use. */
+  private thread: DetectionThread | null | undefined;
+  /**
+   * Counts the detection writes of this process that were not planned on the thread (a webhook's detectFor, a
+   * fallback batch). A thread plan read before one of them committed may miss that batch's block keys, so it is
+   * not written; its batch is detected in the transaction instead.
+   */
+  private epoch = 0;
 
   constructor(
     private readonly db: Database,
@@ -100,34 +93,64 @@ export class DuplicateDetector {
     private readonly merges: MergeService,
     private readonly keyer: EmailKeyer,
     private readonly clock: Clock,
-    config: AppConfig,
+    private readonly config: AppConfig,
   ) {
     this.settings = {
       mode: config.env.SYNCLINE_IDENTITY_MODE,
       autoThreshold: config.env.SYNCLINE_MERGE_AUTO_THRESHOLD,
       reviewFloor: Math.min(config.env.SYNCLINE_MERGE_REVIEW_FLOOR, config.env.SYNCLINE_MERGE_AUTO_THRESHOLD),
     };
+    // Block keys go through the email keyer, so with PII encryption on they are keyed digests, not fragments of PII.
+    this.planner = new DetectionPlanner((k) => keyer.key(k), customers.opener);
   }
 
   get enabled(): boolean {
     return this.settings.mode !== 'off';
   }
 
-  /** Block keys go through the email keyer, so with PII encryption on they are keyed digests, not fragments of PII. */
-  private storedKeys(p: MatchProfile, strong: Set<string>): string[] {
-    const out = new Set<string>();
-    for (const k of blockKeysOf(p)) {
-      const stored = this.keyer.key(`block:${k}`).slice(0, 128);
-      out.add(stored);
-      // Stored keys built from a phone number or a mailbox (see blocking.ts) are evidence on their own.
-      if (STRONG_KEY.test(k)) strong.add(stored);
-    }
-    return [...out];
+  /** Whether drain batches are planned on the detection thread (false until the first drain starts it). */
+  get threaded(): boolean {
+    return !!this.thread && !this.thread.failed;
   }
 
-  private remember(id: string, version: number, profile: MatchProfile): MatchProfile {
-    this.profileCache.set(id, { version, profile });
-    return profile;
+  /** The detection thread, where this process can have one: a SQLite file, and keys the thread can rebuild. */
+  private detectionThread(): DetectionThread | null {
+    if (this.thread !== undefined) return this.thread;
+    this.thread = null;
+    const o = this.db.dataSource.options;
+    const keyed = this.keyer instanceof BlindIndexEmailKeyer;
+    const wanted = this.config.env.SYNCLINE_DETECTION_THREAD;
+    if (
+      wanted === 'off' ||
+      (wanted === 'auto' && os.availableParallelism() < AUTO_THREAD_CORES) ||
+      o.type !== 'better-sqlite3' ||
+      typeof o.database !== 'string' ||
+      o.database === ':memory:' ||
+      // Any other keyer (a test's plain one aside) is not something the thread can rebuild from the environment.
+      !(keyed || this.keyer.key('block:x') === 'block:x')
+    )
+      return null;
+    try {
+      this.thread = new DetectionThread({
+        file: o.database,
+        keyed,
+        sealed: !!this.customers.opener,
+        env: {
+          NODE_ENV: this.config.env.NODE_ENV,
+          SYNCLINE_ENCRYPTION_KEYS: this.config.env.SYNCLINE_ENCRYPTION_KEYS,
+          SYNCLINE_BLIND_INDEX_KEY: this.config.env.SYNCLINE_BLIND_INDEX_KEY,
+        },
+      });
+    } catch (err) {
+      this.log.warn(`detection thread unavailable, detecting on this thread: ${(err as Error).message}`);
+    }
+    return this.thread;
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    const t = this.thread;
+    this.thread = null;
+    await t?.close();
   }
 
   /** Records, in the caller's transaction, that these customers changed and need detection. */
@@ -172,6 +195,7 @@ export class DuplicateDetector {
    * `batch`: customers per transaction. A sync run's drain uses large batches (fewer commits on a large base);
    * the background sweep asks for small ones (BACKGROUND_BATCH), because on SQLite a transaction holds the event
    * loop and every webhook acknowledgement waits for it: 500 customers took 150-330 ms in the webhook benchmark.
+   * With the detection thread, a batch's transaction only writes what the thread planned.
    */
   drain(batch = BATCH): Promise<DrainTotals> {
     this.batchSize = Math.max(this.batchSize, batch);
@@ -184,6 +208,8 @@ export class DuplicateDetector {
       try {
         do {
           this.again = false;
+          const thread = this.enabled ? this.detectionThread() : null;
+          if (thread && !thread.failed) await this.drainOnThread(thread, total);
           for (;;) {
             const size = this.batchSize;
             const r = await this.db.transaction((tx) => this.detectBatch(tx, size));
@@ -205,79 +231,129 @@ export class DuplicateDetector {
   }
 
   /**
+   * Drains on the detection thread, pipelined: while one plan is written here, the thread makes the next (it
+   * counts the plan being written as in flight, see DetectionThread.plan). Returns when a plan comes back empty,
+   * or when the thread fails (the caller's loop then detects the rest on this thread).
+   */
+  private async drainOnThread(thread: DetectionThread, total: DrainTotals): Promise<void> {
+    const request = () => {
+      // A detection on this thread that commits after this point may be missing from the plan's snapshot.
+      const epoch = this.epoch;
+      const size = this.batchSize * THREAD_BATCH_FACTOR;
+      return thread.plan(size, this.settings.reviewFloor).then((plan) => ({ plan, epoch, size }));
+    };
+    let next = request();
+    for (;;) {
+      let planned: Awaited<typeof next>;
+      try {
+        planned = await next;
+      } catch (err) {
+        this.log.warn(`detection thread failed, detecting on this thread: ${(err as Error).message}`);
+        return;
+      }
+      const { plan, epoch, size } = planned;
+      if (!plan.pendingIds.length) return;
+      next = request();
+      // Keeps the next plan's failure for the loop's next turn (not an unhandled rejection meanwhile).
+      next.catch(() => undefined);
+      const r = await this.db.transaction(async (tx) =>
+        epoch === this.epoch ? this.write(tx, plan, true) : this.detectBatch(tx, size),
+      );
+      thread.written(plan);
+      total.processed += r.processed;
+      total.compared += r.compared;
+      total.candidates += r.candidates;
+      total.merged += r.merged.length;
+    }
+  }
+
+  /**
    * Detects now, in one transaction, the customers one actor (a webhook batch) left pending: its push is held
    * back until then, and it must not wait behind a drain that other traffic keeps busy.
    */
   async detectFor(actor: Actor): Promise<DetectionResult> {
-    return this.db.transaction((tx) => this.detectBatch(tx, BATCH, actor));
+    try {
+      return await this.db.transaction((tx) => this.detectBatch(tx, BATCH, actor));
+    } finally {
+      // Once more after the commit: a thread plan requested while this ran must not be written (see epoch).
+      this.epoch++;
+    }
   }
 
-  /** One batch of pending customers (of one actor, when given), in the caller's transaction. */
+  /** One batch of pending customers (of one actor, when given), read and written in the caller's transaction. */
   async detectBatch(tx: Tx, limit = BATCH, actor?: Actor): Promise<DetectionResult> {
-    const result: DetectionResult = { processed: 0, compared: 0, candidates: 0, merged: [] };
-    if (!this.enabled) return result;
+    if (!this.enabled) return { processed: 0, compared: 0, candidates: 0, merged: [] };
     // Two batches run side by side on PostgreSQL would each write their block keys and look for neighbours
     // before the other's keys are committed, and miss each other (write skew): two customers created at once by
     // two workers would both pass as unique. Batches take turns across the cluster; each then sees every key an
-    // earlier batch committed. (SQLite has one writer already.)
+    // earlier batch committed. (SQLite has one writer already; its thread plans are guarded by `epoch`.)
     if (tx.dialect === 'postgres')
       await tx.query("SELECT pg_advisory_xact_lock(hashtext('syncline:duplicate-detection'))");
-    const pending = await tx.query<{ id: number; customer_id: string; actor_type: string; actor_id: string }>(
-      `SELECT id, customer_id, actor_type, actor_id FROM identity_pending${
-        actor ? ' WHERE actor_type = ? AND actor_id = ?' : ''
-      } ORDER BY queued_at, id LIMIT ${limit}${tx.dialect === 'postgres' ? ' FOR UPDATE SKIP LOCKED' : ''}`,
-      actor ? [actor.type, actor.id.slice(0, 128)] : [],
-    );
-    if (!pending.length) return result;
+    this.epoch++;
+    const plan = await this.planner.plan(tx, limit, this.settings.reviewFloor, actor);
+    return this.write(tx, plan, false);
+  }
+
+  /**
+   * The writing half of a batch, in the caller's transaction: takes the pending rows, writes the block key
+   * changes and the candidate pairs, and merges above the auto threshold. `checked`: the plan was read from an
+   * earlier snapshot (the detection thread), so what it read is checked first: a touched customer changed since
+   * is detected again (its keys and pairs are not written), and no pair with a customer merged away or erased
+   * since is kept.
+   */
+  async write(tx: Tx, plan: DetectionPlan, checked: boolean): Promise<DetectionResult> {
+    const result: DetectionResult = {
+      processed: plan.pendingIds.length,
+      compared: plan.compared,
+      candidates: 0,
+      merged: [],
+    };
+    if (!plan.pendingIds.length) return result;
     // The rows taken, by id: a row queued meanwhile (the customer changed again) stays for the next batch.
     await tx.execute(
-      `DELETE FROM identity_pending WHERE id IN (${placeholders(pending.length)})`,
-      pending.map((p) => p.id),
+      `DELETE FROM identity_pending WHERE id IN (${placeholders(plan.pendingIds.length)})`,
+      plan.pendingIds,
     );
-    const actorOf = new Map<string, Actor>();
-    for (const p of pending)
-      if (!actorOf.has(p.customer_id))
-        actorOf.set(p.customer_id, { type: p.actor_type as ActorType, id: p.actor_id });
-    const ids = [...actorOf.keys()];
-    result.processed = pending.length;
-    const touched = [...(await this.customers.loadForMatching(tx, ids)).values()].filter((c) => {
-      if (c.mergedInto || c.erasedAt) this.profileCache.delete(c.id);
-      return !c.mergedInto && !c.erasedAt;
-    });
-    if (!touched.length) return result;
-    // Normalized once per customer per batch, not once per pair.
-    const profiles = new Map<string, MatchProfile>();
-    for (const c of touched) profiles.set(c.id, this.remember(c.id, c.version, matchProfile(c.fields)));
-    const profileOf = (c: { id: string }) => profiles.get(c.id)!;
-
-    // 1. Refresh block keys: only the difference is written (a full sync writes each customer's keys once).
-    const keysOf = new Map<string, string[]>();
-    // Per batch, not per detector: batches of one process may interleave on PostgreSQL.
-    const strongKeys = new Set<string>();
-    for (const c of touched) keysOf.set(c.id, this.storedKeys(profileOf(c), strongKeys));
-    const stored = new Map<string, Set<string>>();
-    const touchedIds = touched.map((c) => c.id);
-    for (const r of await tx.query<{ block_key: string; customer_id: string }>(
-      `SELECT block_key, customer_id FROM customer_block_keys WHERE customer_id IN (${placeholders(touchedIds.length)})`,
-      touchedIds,
-    )) {
-      if (!stored.has(r.customer_id)) stored.set(r.customer_id, new Set());
-      stored.get(r.customer_id)!.add(r.block_key);
-    }
-    const added: unknown[][] = [];
-    const removed: string[] = [];
-    for (const c of touched) {
-      const now = new Set(keysOf.get(c.id));
-      const before = stored.get(c.id) ?? new Set<string>();
-      for (const k of before) if (!now.has(k)) removed.push(k, c.id);
-      for (const k of now) if (!before.has(k)) added.push([k, c.id]);
+    let { added, removed, pairs } = plan;
+    if (checked) {
+      const ids = new Set(plan.touched.map((t) => t.id));
+      for (const p of pairs) ids.add(p.a).add(p.b);
+      const heads = await this.customers.loadMatchHeads(tx, [...ids]);
+      const gone = new Set<string>();
+      const again = new Map<string, Actor>();
+      for (const id of ids) {
+        const h = heads.get(id);
+        if (!h || h.mergedInto || h.erasedAt) {
+          gone.add(id);
+          this.planner.forget(id);
+        }
+      }
+      for (const t of plan.touched)
+        if (!gone.has(t.id) && heads.get(t.id)!.version !== t.version) {
+          gone.add(t.id);
+          again.set(t.id, t.actor);
+        }
+      if (gone.size) {
+        added = added.filter(([, id]) => !gone.has(id));
+        removed = removed.filter(([, id]) => !gone.has(id));
+        pairs = pairs.filter((p) => !gone.has(p.a) && !gone.has(p.b));
+      }
+      // Changed since the plan read them: detected again from their new version (the change queued them too,
+      // unless it was one that does not; queued twice, a customer is detected once).
+      const now = this.clock.nowIso();
+      await tx.insertMany(
+        'identity_pending',
+        ['customer_id', 'actor_type', 'actor_id', 'queued_at'],
+        [...again].map(([id, a]) => [id, a.type, a.id.slice(0, 128), now]),
+      );
     }
     // Stale keys of the whole batch in a few statements (an edited name changes keys of every customer edited).
-    for (let i = 0; i < removed.length; i += 2 * MEMBER_CHUNK) {
-      const pairs = removed.slice(i, i + 2 * MEMBER_CHUNK);
+    const flat = removed.flat();
+    for (let i = 0; i < flat.length; i += 2 * MEMBER_CHUNK) {
+      const slice = flat.slice(i, i + 2 * MEMBER_CHUNK);
       await tx.execute(
-        `DELETE FROM customer_block_keys WHERE (block_key, customer_id) IN (VALUES ${Array.from({ length: pairs.length / 2 }, () => '(?, ?)').join(',')})`,
-        pairs,
+        `DELETE FROM customer_block_keys WHERE (block_key, customer_id) IN (VALUES ${Array.from({ length: slice.length / 2 }, () => '(?, ?)').join(',')})`,
+        slice,
       );
     }
     await tx.insertMany(
@@ -286,114 +362,14 @@ export class DuplicateDetector {
       added,
       'ON CONFLICT (block_key, customer_id) DO NOTHING',
     );
+    if (!pairs.length) return result;
+    await this.writePairs(tx, pairs, result);
+    return result;
+  }
 
-    // 2. Neighbours: one statement per chunk of keys for the whole batch, capped per key in SQL. Each key reads
-    // at most MAX_BLOCK + 1 entries of the primary key (block_key, customer_id), oldest customers first, however
-    // large its block: ranking a whole block with a window function read every member of a common surname
-    // (~18 ms a batch at 100,000 customers).
-    const allKeys = [...new Set([...keysOf.values()].flat())];
-    const members = new Map<string, string[]>();
-    // PostgreSQL takes the keys as one array parameter and a lateral join: planning a compound SELECT of 250 parts,
-    // on every call, cost it ~50 ms a batch.
-    // SQLite: power-of-two pieces, so the compound statement has a few cached texts, not one per key count.
-    const pieces =
-      tx.dialect === 'postgres'
-        ? Array.from({ length: Math.ceil(allKeys.length / 5_000) }, (_, k) => ({
-            start: k * 5_000,
-            size: 5_000,
-          }))
-        : pow2Pieces(allKeys.length, MEMBER_CHUNK);
-    for (const { start, size } of pieces) {
-      const slice = allKeys.slice(start, start + size);
-      const perKey = `SELECT * FROM (SELECT block_key, customer_id FROM customer_block_keys WHERE block_key = ? ORDER BY customer_id LIMIT ${MAX_BLOCK + 1}) m`;
-      for (const r of await (tx.dialect === 'postgres'
-        ? tx.query<{ block_key: string; customer_id: string }>(
-            `SELECT k.block_key, m.customer_id FROM unnest(CAST(? AS text[])) AS k (block_key)
-             CROSS JOIN LATERAL (SELECT b.customer_id FROM customer_block_keys b WHERE b.block_key = k.block_key
-               ORDER BY b.customer_id LIMIT ${MAX_BLOCK + 1}) m`,
-            [slice],
-          )
-        : tx.query<{ block_key: string; customer_id: string }>(
-            slice.map(() => perKey).join(' UNION ALL '),
-            slice,
-          ))) {
-        if (!members.has(r.block_key)) members.set(r.block_key, []);
-        members.get(r.block_key)!.push(r.customer_id);
-      }
-    }
-    const othersOf = new Map<string, { id: string; key: string }[]>();
-    const everyone = new Set<string>();
-    for (const c of touched) {
-      const shared = new Map<string, { key: string; n: number; strong: boolean }>();
-      for (const key of keysOf.get(c.id)!) {
-        // A phone or mailbox key is evidence on its own; so is a name key in a small block (a rare name).
-        const strong = strongKeys.has(key) || (members.get(key)?.length ?? 0) <= SMALL_BLOCK;
-        for (const id of members.get(key) ?? []) {
-          if (id === c.id) continue;
-          const s = shared.get(id);
-          if (s) {
-            s.n++;
-            s.strong ||= strong;
-          } else shared.set(id, { key, n: 1, strong });
-        }
-      }
-      if (!shared.size) continue;
-      // One shared key of a large name block alone is a namesake, not evidence: compared are those sharing a
-      // phone, mailbox or rare-name key, or at least two keys.
-      const best = [...shared.entries()]
-        .filter(([, s]) => s.strong || s.n >= 2)
-        .sort((a, b) => b[1].n - a[1].n || (a[0] < b[0] ? -1 : 1))
-        .slice(0, MAX_COMPARED)
-        .map(([id, s]) => ({ id, key: s.key }));
-      othersOf.set(c.id, best);
-      for (const o of best) everyone.add(o.id);
-    }
-    // Neighbours in this batch are already loaded; the others' fields only when their profile is not cached.
-    const loaded = new Map<string, MatchHead>(touched.map((c) => [c.id, c]));
-    const outside = [...everyone].filter((id) => !loaded.has(id));
-    if (outside.length) {
-      const heads = await this.customers.loadMatchHeads(tx, outside);
-      const misses: string[] = [];
-      for (const h of heads.values()) {
-        // Merged or erased: never compared again, and an erased person's values leave this cache too.
-        if (h.mergedInto || h.erasedAt) {
-          this.profileCache.delete(h.id);
-          continue;
-        }
-        const hit = this.profileCache.get(h.id);
-        if (hit && hit.version === h.version) profiles.set(h.id, this.remember(h.id, h.version, hit.profile));
-        else misses.push(h.id);
-      }
-      for (const r of (await this.customers.loadForMatching(tx, misses)).values())
-        profiles.set(r.id, this.remember(r.id, r.version, matchProfile(r.fields)));
-      for (const h of heads.values()) if (profiles.has(h.id)) loaded.set(h.id, h);
-    }
-
-    // 3. Score, keep the best few per customer, and write the pairs set-wise.
-    const pairs = new Map<string, Pair>();
-    for (const c of touched) {
-      const scored: { o: MatchHead; s: MatchScore; key: string }[] = [];
-      for (const { id, key } of othersOf.get(c.id) ?? []) {
-        const o = loaded.get(id);
-        if (!o || o.mergedInto || o.erasedAt) continue;
-        result.compared++;
-        // The same email key is the writer's own identity rule: two customers holding it were created side by
-        // side (two cluster workers applying pages at once) and are one person, whatever the other fields say.
-        const s =
-          c.emailKey && c.emailKey === o.emailKey
-            ? sameIdentityKey(profileOf(c), profileOf(o))
-            : scoreProfiles(profileOf(c), profileOf(o));
-        if (s && s.score >= this.settings.reviewFloor) scored.push({ o, s, key });
-      }
-      scored.sort((x, y) => y.s.score - x.s.score);
-      for (const { o, s, key } of scored.slice(0, MAX_CANDIDATES)) {
-        const [a, b] = c.id < o.id ? [c.id, o.id] : [o.id, c.id];
-        const k = `${a}\u0000${b}`;
-        if (!pairs.has(k) || pairs.get(k)!.s.score < s.score)
-          pairs.set(k, { a, b, s, key, actor: actorOf.get(c.id)! });
-      }
-    }
-    if (!pairs.size) return result;
+  /** Candidate pairs set-wise, then the merges above the auto threshold. */
+  private async writePairs(tx: Tx, planned: PlannedPair[], result: DetectionResult): Promise<void> {
+    const pairs = new Map(planned.map((p) => [`${p.a}\u0000${p.b}`, p]));
     const now = this.clock.nowIso();
     const existing = new Map<string, { id: number; status: string }>();
     const as = [...new Set([...pairs.values()].map((p) => p.a))];
@@ -408,7 +384,7 @@ export class DuplicateDetector {
       }
     }
     const fresh: unknown[][] = [];
-    const live: { key: string; p: Pair }[] = [];
+    const live: { key: string; p: PlannedPair }[] = [];
     for (const [k, p] of pairs) {
       const explanation = JSON.stringify({ fields: p.s.fields, cap: p.s.cap });
       const e = existing.get(k);
@@ -457,7 +433,7 @@ export class DuplicateDetector {
     result.candidates = live.length;
 
     // 4. Auto-merge the pairs above the threshold (ids of the new rows read back for those only).
-    if (this.settings.mode !== 'auto') return result;
+    if (this.settings.mode !== 'auto') return;
     const auto = live.filter((l) => l.p.s.score >= this.settings.autoThreshold);
     for (const { key, p } of auto.sort((x, y) => y.p.s.score - x.p.s.score)) {
       let id = existing.get(key)?.id;
@@ -481,17 +457,5 @@ export class DuplicateDetector {
         if (!(err instanceof ConflictException)) throw err;
       }
     }
-    return result;
   }
-}
-
-function sameIdentityKey(a: MatchProfile, b: MatchProfile): MatchScore {
-  const scored = scoreProfiles(a, b);
-  return {
-    score: 1,
-    fields: [
-      { field: 'email', similarity: 1, weight: 1, note: 'same email after normalization (the identity key)' },
-      ...(scored?.fields.filter((f) => f.field !== 'email') ?? []),
-    ],
-  };
 }

@@ -26,11 +26,14 @@ interface SealedChange {
 export class PiiCodec {
   readonly piiFields: ReadonlySet<string>;
 
+  /** @param openedMemo opened blobs remembered (see `opened`); the detection thread keeps few, having its profiles */
   constructor(
     readonly cipher: FieldCipher,
     extraPiiFields: string[] = [],
+    openedMemo = 5_000,
   ) {
     this.piiFields = new Set([...DEFAULT_PII_FIELDS, ...extraPiiFields]);
+    this.opened = new BoundedMemo<string, CustomerFields>(openedMemo);
   }
 
   isPii(field: string): boolean {
@@ -61,7 +64,7 @@ export class PiiCodec {
   // The same customer row is read several times per page (merge, duplicate detection, outbox). A ciphertext always
   // opens to the same plaintext, so a bounded memo keyed by it is exact; it lives only in this process's memory.
   // ~600 bytes an entry (the ciphertext as key and the opened object): up to ~6 MB at twice the capacity.
-  private readonly opened = new BoundedMemo<string, CustomerFields>(5_000);
+  private readonly opened: BoundedMemo<string, CustomerFields>;
 
   private openSealed(sealed: string): CustomerFields {
     let v = this.opened.get(sealed);

@@ -19,7 +19,11 @@ function isProduction(env: Pick<Env, 'NODE_ENV'>): boolean {
   return env.NODE_ENV === 'production';
 }
 
-export function cipherFromEnv(env: Pick<Env, 'NODE_ENV' | 'SYNCLINE_ENCRYPTION_KEYS'>): FieldCipher {
+/** `quiet`: a helper thread of a process that has warned already (the detection thread). */
+export function cipherFromEnv(
+  env: Pick<Env, 'NODE_ENV' | 'SYNCLINE_ENCRYPTION_KEYS'>,
+  options: { quiet?: boolean } = {},
+): FieldCipher {
   if (!env.SYNCLINE_ENCRYPTION_KEYS) {
     if (isProduction(env)) {
       throw new KeyConfigError(
@@ -27,7 +31,7 @@ export function cipherFromEnv(env: Pick<Env, 'NODE_ENV' | 'SYNCLINE_ENCRYPTION_K
       );
     }
     // Once per process: the CLI and tests build several apps.
-    if (!warned) {
+    if (!warned && !options.quiet) {
       warned = true;
       log.warn(
         'SYNCLINE_ENCRYPTION_KEYS is not set: personal data is encrypted with the PUBLIC development key. Set real keys before storing real data.',

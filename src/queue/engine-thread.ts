@@ -8,7 +8,6 @@
 // On the service thread this JobQueue forwards jobs and schedules to the engine; handlers registered here are not
 // run (the engine registers its own). The engine is a crash-only part: if it dies, `crashed` resolves and the
 // service exits to be restarted (everything acknowledged is in the inbox, every run resumes from its cursor).
-import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import {
   HttpException,
@@ -17,6 +16,7 @@ import {
   type OnApplicationShutdown,
 } from '@nestjs/common';
 import type { Actor } from '../audit/audit.types';
+import { threadEntry } from '../common/thread-entry';
 import type { AppConfig } from '../config/app-config';
 import { createWriteGates, useWriteGates } from '../store/write-gate';
 import type { RunSummary } from '../sync/sync-runner.service';
@@ -70,15 +70,6 @@ type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K>
 /** How long closing waits for the engine's running jobs before the thread is terminated. */
 const CLOSE_TIMEOUT_MS = 30_000;
 
-/** The engine thread's entry file: compiled JavaScript next to this one, or TypeScript under ts-node/jest. */
-function entry(): { file: string; execArgv: string[] } {
-  const ts = __filename.endsWith('.ts');
-  return {
-    file: path.join(__dirname, `engine-thread.entry.${ts ? 'ts' : 'js'}`),
-    execArgv: ts ? ['--require', 'ts-node/register/transpile-only'] : [],
-  };
-}
-
 export class EngineThreadJobQueue extends JobQueue implements OnApplicationBootstrap, OnApplicationShutdown {
   readonly shared = false;
   private readonly log = new Logger('EngineThread');
@@ -104,7 +95,7 @@ export class EngineThreadJobQueue extends JobQueue implements OnApplicationBoots
 
   start(): Promise<void> {
     if (this.ready) return this.ready;
-    const { file, execArgv } = entry();
+    const { file, execArgv } = threadEntry(__filename, 'engine-thread.entry');
     const workerData: EngineWorkerData = {
       // The engine does the background work this thread leaves to it.
       env: { ...this.config.env, SYNCLINE_ENGINE_THREAD: 'off' },

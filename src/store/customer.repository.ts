@@ -55,13 +55,70 @@ export function toCustomerRow(r: Row, pii?: PiiCodec): CustomerRow {
   };
 }
 
+/** What the readers below need: a transaction, or the detection thread's own read connection. */
+export type Reader = Pick<Tx, 'query'>;
+
+/** Opens a stored fields object (sealed personal values), or leaves it as stored when PII is not sealed. */
+export type FieldsOpener = (stored: Record<string, any>) => CustomerFields;
+
+/** The fields duplicate detection compares, for many customers (see CustomerRepository.loadForMatching). */
+export async function readForMatching(
+  reader: Reader,
+  ids: string[],
+  open?: FieldsOpener,
+): Promise<Map<string, MatchRow>> {
+  const out = new Map<string, MatchRow>();
+  for (let i = 0; i < ids.length; i += IN_CHUNK) {
+    const slice = ids.slice(i, i + IN_CHUNK);
+    const rows = await reader.query(
+      `SELECT id, version, email_key, fields, merged_into, erased_at FROM customers WHERE id IN (${placeholders(slice.length)})`,
+      slice,
+    );
+    for (const r of rows) {
+      const stored = JSON.parse(r.fields);
+      out.set(r.id, {
+        id: r.id,
+        version: Number(r.version),
+        emailKey: r.email_key ?? null,
+        fields: open ? open(stored) : stored,
+        mergedInto: r.merged_into ?? null,
+        erasedAt: r.erased_at ?? null,
+      });
+    }
+  }
+  return out;
+}
+
+/** Versions and status of many customers, without their fields. */
+export async function readMatchHeads(reader: Reader, ids: string[]): Promise<Map<string, MatchHead>> {
+  const out = new Map<string, MatchHead>();
+  for (let i = 0; i < ids.length; i += IN_CHUNK) {
+    const slice = ids.slice(i, i + IN_CHUNK);
+    const rows = await reader.query(
+      `SELECT id, version, email_key, merged_into, erased_at FROM customers WHERE id IN (${placeholders(slice.length)})`,
+      slice,
+    );
+    for (const r of rows)
+      out.set(r.id, {
+        id: r.id,
+        version: Number(r.version),
+        emailKey: r.email_key ?? null,
+        mergedInto: r.merged_into ?? null,
+        erasedAt: r.erased_at ?? null,
+      });
+  }
+  return out;
+}
+
 @Injectable()
 export class CustomerRepository {
   constructor(
     private readonly db: Database,
     // Present whenever the app runs with the privacy module: personal fields are sealed on write, opened on read.
     @Optional() private readonly pii?: PiiCodec,
-  ) {}
+  ) {
+    this.opener = pii && ((stored) => pii.openFields(stored));
+  }
 
   private fieldsJson(fields: CustomerFields): string {
     return JSON.stringify(this.pii ? this.pii.sealFields(fields) : fields);
@@ -113,49 +170,17 @@ export class CustomerRepository {
     return out;
   }
 
+  /** How stored fields are opened (undefined: they are stored as they are). */
+  readonly opener: FieldsOpener | undefined;
+
   /** The fields duplicate detection compares, for many customers; lighter than loadMany (no provenance). */
-  async loadForMatching(tx: Tx, ids: string[]): Promise<Map<string, MatchRow>> {
-    const out = new Map<string, MatchRow>();
-    for (let i = 0; i < ids.length; i += IN_CHUNK) {
-      const slice = ids.slice(i, i + IN_CHUNK);
-      const rows = await tx.query(
-        `SELECT id, version, email_key, fields, merged_into, erased_at FROM customers WHERE id IN (${placeholders(slice.length)})`,
-        slice,
-      );
-      for (const r of rows) {
-        const stored = JSON.parse(r.fields);
-        out.set(r.id, {
-          id: r.id,
-          version: Number(r.version),
-          emailKey: r.email_key ?? null,
-          fields: this.pii ? this.pii.openFields(stored) : stored,
-          mergedInto: r.merged_into ?? null,
-          erasedAt: r.erased_at ?? null,
-        });
-      }
-    }
-    return out;
+  loadForMatching(tx: Tx, ids: string[]): Promise<Map<string, MatchRow>> {
+    return readForMatching(tx, ids, this.opener);
   }
 
   /** Versions and status of many customers, without their fields. */
-  async loadMatchHeads(tx: Tx, ids: string[]): Promise<Map<string, MatchHead>> {
-    const out = new Map<string, MatchHead>();
-    for (let i = 0; i < ids.length; i += IN_CHUNK) {
-      const slice = ids.slice(i, i + IN_CHUNK);
-      const rows = await tx.query(
-        `SELECT id, version, email_key, merged_into, erased_at FROM customers WHERE id IN (${placeholders(slice.length)})`,
-        slice,
-      );
-      for (const r of rows)
-        out.set(r.id, {
-          id: r.id,
-          version: Number(r.version),
-          emailKey: r.email_key ?? null,
-          mergedInto: r.merged_into ?? null,
-          erasedAt: r.erased_at ?? null,
-        });
-    }
-    return out;
+  loadMatchHeads(tx: Tx, ids: string[]): Promise<Map<string, MatchHead>> {
+    return readMatchHeads(tx, ids);
   }
 
   async insertCustomers(tx: Tx, rows: CustomerRow[]): Promise<void> {

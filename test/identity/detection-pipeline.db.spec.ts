@@ -218,5 +218,6 @@ describe(`duplicate detection across workers (${target.type})`, () => {
     await mine.drain();
     const [found] = await candidate();
     expect(Number(found?.score)).toBeGreaterThanOrEqual(mine.settings.reviewFloor);
+    await other.onModuleDestroy();
   });
 });

@@ -1,0 +1,336 @@
+// The reading half of a duplicate-detection batch: which pending customers to take, their block keys (what to add
+// and remove), their neighbours, and the scored pairs worth keeping. It only reads, through any `Reader`, so it
+// runs the same inside a detection transaction (PostgreSQL, an in-memory SQLite) and on the detection thread's
+// own read connection (a SQLite file, see detection-thread.ts), where it takes its CPU and its reads off the
+// engine's thread. The writing half (DuplicateDetector.write) applies a plan in a write transaction.
+import type { Actor, ActorType } from '../audit/audit.types';
+import { BoundedMemo } from '../common/bounded-memo';
+import {
+  readForMatching,
+  readMatchHeads,
+  type FieldsOpener,
+  type MatchHead,
+  type Reader,
+} from '../store/customer.repository';
+import type { Dialect } from '../store/database';
+import { pow2Pieces } from '../store/statement-shapes';
+import { blockKeysOf } from './blocking';
+import { matchProfile, scoreProfiles, type MatchProfile, type MatchScore } from './similarity';
+
+/** Customers read per block key at most: a huge block (a common surname) must not turn into a scan. */
+export const MAX_BLOCK = 50;
+/** Block keys per neighbour lookup on SQLite (at most 500 terms in a compound SELECT; a power of two, see pieces). */
+const MEMBER_CHUNK = 256;
+/**
+ * Customers compared per touched customer at most, those sharing the most block keys first: a true duplicate
+ * shares several keys (phone, mailbox, name and company), a namesake only one.
+ */
+const MAX_COMPARED = 16;
+/** Block keys built from a phone number or an email local part (blocking.ts prefixes). */
+const STRONG_KEY = /^[pe]:/;
+/** A name block this small is compared in full (the customer itself included). */
+const SMALL_BLOCK = 4;
+/** Candidate pairs kept per touched customer: the best ones; the rest would only bury the review queue. */
+const MAX_CANDIDATES = 3;
+/**
+ * Match profiles kept between batches, by customer id and version. Neighbours are mostly the same customers over
+ * and over (the members of common-name blocks); a hit saves reading, decrypting and normalizing their fields.
+ * A changed customer has a new version, so a stale profile is never used. ~300 bytes each; up to twice this many.
+ */
+const PROFILE_CACHE = 10_000;
+
+/** A scored pair, customer ids in order (a < b); `actor` is the touched customer's (whose change found it). */
+export interface PlannedPair {
+  a: string;
+  b: string;
+  s: MatchScore;
+  key: string;
+  actor: Actor;
+}
+
+/** What one batch would write; plain data, so it crosses from the detection thread as a message. */
+export interface DetectionPlan {
+  /** Which plan of the detection thread this is (0 when planned in the batch's own transaction). */
+  seq: number;
+  /** identity_pending rows taken (deleted by the write). */
+  pendingIds: number[];
+  /** Live touched customers at the version the plan read (a write checks it is still theirs). */
+  touched: { id: string; version: number; actor: Actor }[];
+  /** [block_key, customer_id] rows to insert and to delete. */
+  added: [string, string][];
+  removed: [string, string][];
+  pairs: PlannedPair[];
+  compared: number;
+}
+
+/**
+ * Plans handed out but maybe not written yet, as the detection thread keeps them (oldest first): the next plan
+ * is made while the last one waits for its write, so it must not take the same pending rows, and it must see the
+ * block keys the last one will write, as if they were written.
+ */
+export interface InFlight {
+  pendingIds: Iterable<number>;
+  added: [string, string][];
+  removed: [string, string][];
+}
+
+const placeholders = (n: number) => Array.from({ length: n }, () => '?').join(',');
+
+export class DetectionPlanner {
+  private readonly profiles = new BoundedMemo<string, { version: number; profile: MatchProfile }>(
+    PROFILE_CACHE,
+  );
+
+  /**
+   * @param blockKey stored form of a block key (a keyed digest with PII encryption on)
+   * @param open opens a customer's stored fields (sealed personal values)
+   */
+  constructor(
+    private readonly blockKey: (key: string) => string,
+    private readonly open?: FieldsOpener,
+  ) {}
+
+  /** Drops a customer's remembered profile (merged away, erased). */
+  forget(id: string): void {
+    this.profiles.delete(id);
+  }
+
+  private remember(id: string, version: number, profile: MatchProfile): MatchProfile {
+    this.profiles.set(id, { version, profile });
+    return profile;
+  }
+
+  private storedKeys(p: MatchProfile, strong: Set<string>): string[] {
+    const out = new Set<string>();
+    for (const k of blockKeysOf(p)) {
+      const stored = this.blockKey(`block:${k}`).slice(0, 128);
+      out.add(stored);
+      // Stored keys built from a phone number or a mailbox (see blocking.ts) are evidence on their own.
+      if (STRONG_KEY.test(k)) strong.add(stored);
+    }
+    return [...out];
+  }
+
+  /**
+   * Plans one batch of pending customers (of one actor, when given). Reads only; on PostgreSQL the pending rows it
+   * takes are locked (FOR UPDATE SKIP LOCKED) in the caller's transaction, so other workers take others.
+   */
+  async plan(
+    r: Reader & { readonly dialect: Dialect },
+    limit: number,
+    reviewFloor: number,
+    actor?: Actor,
+    inFlight: InFlight[] = [],
+  ): Promise<DetectionPlan> {
+    const plan: DetectionPlan = {
+      seq: 0,
+      pendingIds: [],
+      touched: [],
+      added: [],
+      removed: [],
+      pairs: [],
+      compared: 0,
+    };
+    const taken = new Set<number>();
+    for (const f of inFlight) for (const id of f.pendingIds) taken.add(id);
+    const pending = (
+      await r.query<{ id: number; customer_id: string; actor_type: string; actor_id: string }>(
+        `SELECT id, customer_id, actor_type, actor_id FROM identity_pending${
+          actor ? ' WHERE actor_type = ? AND actor_id = ?' : ''
+        } ORDER BY queued_at, id LIMIT ${limit + taken.size}${r.dialect === 'postgres' ? ' FOR UPDATE SKIP LOCKED' : ''}`,
+        actor ? [actor.type, actor.id.slice(0, 128)] : [],
+      )
+    )
+      .filter((p) => !taken.has(Number(p.id)))
+      .slice(0, limit);
+    if (!pending.length) return plan;
+    plan.pendingIds = pending.map((p) => Number(p.id));
+    const actorOf = new Map<string, Actor>();
+    for (const p of pending)
+      if (!actorOf.has(p.customer_id))
+        actorOf.set(p.customer_id, { type: p.actor_type as ActorType, id: p.actor_id });
+    const touched = [...(await readForMatching(r, [...actorOf.keys()], this.open)).values()].filter((c) => {
+      if (c.mergedInto || c.erasedAt) this.profiles.delete(c.id);
+      return !c.mergedInto && !c.erasedAt;
+    });
+    if (!touched.length) return plan;
+    plan.touched = touched.map((c) => ({ id: c.id, version: c.version, actor: actorOf.get(c.id)! }));
+    // Normalized once per customer per batch, not once per pair.
+    const profiles = new Map<string, MatchProfile>();
+    for (const c of touched) profiles.set(c.id, this.remember(c.id, c.version, matchProfile(c.fields)));
+    const profileOf = (c: { id: string }) => profiles.get(c.id)!;
+
+    // 1. Block keys: only the difference is written (a full sync writes each customer's keys once).
+    const keysOf = new Map<string, string[]>();
+    // Per batch, not per planner: batches of one process may interleave on PostgreSQL.
+    const strongKeys = new Set<string>();
+    for (const c of touched) keysOf.set(c.id, this.storedKeys(profileOf(c), strongKeys));
+    const stored = new Map<string, Set<string>>();
+    const touchedIds = touched.map((c) => c.id);
+    for (const row of await r.query<{ block_key: string; customer_id: string }>(
+      `SELECT block_key, customer_id FROM customer_block_keys WHERE customer_id IN (${placeholders(touchedIds.length)})`,
+      touchedIds,
+    )) {
+      if (!stored.has(row.customer_id)) stored.set(row.customer_id, new Set());
+      stored.get(row.customer_id)!.add(row.block_key);
+    }
+    // Key changes not visible in what was read, in the order they are written: plans in flight, then this one.
+    const edits: { key: string; id: string; add: boolean }[] = [];
+    for (const f of inFlight) {
+      for (const [key, id] of f.removed) edits.push({ key, id, add: false });
+      for (const [key, id] of f.added) edits.push({ key, id, add: true });
+    }
+    for (const e of edits)
+      if (actorOf.has(e.id)) {
+        if (!stored.has(e.id)) stored.set(e.id, new Set());
+        if (e.add) stored.get(e.id)!.add(e.key);
+        else stored.get(e.id)!.delete(e.key);
+      }
+    for (const c of touched) {
+      const now = new Set(keysOf.get(c.id));
+      const before = stored.get(c.id) ?? new Set<string>();
+      for (const k of before)
+        if (!now.has(k)) {
+          plan.removed.push([k, c.id]);
+          edits.push({ key: k, id: c.id, add: false });
+        }
+      for (const k of now)
+        if (!before.has(k)) {
+          plan.added.push([k, c.id]);
+          edits.push({ key: k, id: c.id, add: true });
+        }
+    }
+
+    // 2. Neighbours: one statement per chunk of keys for the whole batch, capped per key in SQL. Each key reads
+    // at most MAX_BLOCK + 1 entries of the primary key (block_key, customer_id), lowest customer ids first, however
+    // large its block: ranking a whole block with a window function read every member of a common surname
+    // (~18 ms a batch at 100,000 customers). The key changes of this batch and of the plans in flight are not
+    // written yet: they are laid over what was read (so a block that lost one of their customers may show one
+    // member fewer than after the writes, when it had more than MAX_BLOCK + 1).
+    const allKeys = [...new Set([...keysOf.values()].flat())];
+    const members = new Map<string, string[]>();
+    // PostgreSQL takes the keys as one array parameter and a lateral join: planning a compound SELECT of 250 parts,
+    // on every call, cost it ~50 ms a batch.
+    // SQLite: power-of-two pieces, so the compound statement has a few cached texts, not one per key count.
+    const pieces =
+      r.dialect === 'postgres'
+        ? Array.from({ length: Math.ceil(allKeys.length / 5_000) }, (_, k) => ({
+            start: k * 5_000,
+            size: 5_000,
+          }))
+        : pow2Pieces(allKeys.length, MEMBER_CHUNK);
+    for (const { start, size } of pieces) {
+      const slice = allKeys.slice(start, start + size);
+      const perKey = `SELECT * FROM (SELECT block_key, customer_id FROM customer_block_keys WHERE block_key = ? ORDER BY customer_id LIMIT ${MAX_BLOCK + 1}) m`;
+      for (const row of await (r.dialect === 'postgres'
+        ? r.query<{ block_key: string; customer_id: string }>(
+            `SELECT k.block_key, m.customer_id FROM unnest(CAST(? AS text[])) AS k (block_key)
+             CROSS JOIN LATERAL (SELECT b.customer_id FROM customer_block_keys b WHERE b.block_key = k.block_key
+               ORDER BY b.customer_id LIMIT ${MAX_BLOCK + 1}) m`,
+            [slice],
+          )
+        : r.query<{ block_key: string; customer_id: string }>(
+            slice.map(() => perKey).join(' UNION ALL '),
+            slice,
+          ))) {
+        if (!members.has(row.block_key)) members.set(row.block_key, []);
+        members.get(row.block_key)!.push(row.customer_id);
+      }
+    }
+    const edited = new Map<string, Set<string>>();
+    const wanted = new Set(allKeys);
+    for (const e of edits) {
+      if (!wanted.has(e.key)) continue;
+      let ids = edited.get(e.key);
+      if (!ids) edited.set(e.key, (ids = new Set(members.get(e.key))));
+      if (e.add) ids.add(e.id);
+      else ids.delete(e.id);
+    }
+    for (const [key, ids] of edited) members.set(key, [...ids].sort().slice(0, MAX_BLOCK + 1));
+    const othersOf = new Map<string, { id: string; key: string }[]>();
+    const everyone = new Set<string>();
+    for (const c of touched) {
+      const shared = new Map<string, { key: string; n: number; strong: boolean }>();
+      for (const key of keysOf.get(c.id)!) {
+        // A phone or mailbox key is evidence on its own; so is a name key in a small block (a rare name).
+        const strong = strongKeys.has(key) || (members.get(key)?.length ?? 0) <= SMALL_BLOCK;
+        for (const id of members.get(key) ?? []) {
+          if (id === c.id) continue;
+          const s = shared.get(id);
+          if (s) {
+            s.n++;
+            s.strong ||= strong;
+          } else shared.set(id, { key, n: 1, strong });
+        }
+      }
+      if (!shared.size) continue;
+      // One shared key of a large name block alone is a namesake, not evidence: compared are those sharing a
+      // phone, mailbox or rare-name key, or at least two keys.
+      const best = [...shared.entries()]
+        .filter(([, s]) => s.strong || s.n >= 2)
+        .sort((a, b) => b[1].n - a[1].n || (a[0] < b[0] ? -1 : 1))
+        .slice(0, MAX_COMPARED)
+        .map(([id, s]) => ({ id, key: s.key }));
+      othersOf.set(c.id, best);
+      for (const o of best) everyone.add(o.id);
+    }
+    // Neighbours in this batch are already loaded; the others' fields only when their profile is not cached.
+    const loaded = new Map<string, MatchHead>(touched.map((c) => [c.id, c]));
+    const outside = [...everyone].filter((id) => !loaded.has(id));
+    if (outside.length) {
+      const heads = await readMatchHeads(r, outside);
+      const misses: string[] = [];
+      for (const h of heads.values()) {
+        // Merged or erased: never compared again, and an erased person's values leave this cache too.
+        if (h.mergedInto || h.erasedAt) {
+          this.profiles.delete(h.id);
+          continue;
+        }
+        const hit = this.profiles.get(h.id);
+        if (hit && hit.version === h.version) profiles.set(h.id, this.remember(h.id, h.version, hit.profile));
+        else misses.push(h.id);
+      }
+      for (const row of (await readForMatching(r, misses, this.open)).values())
+        profiles.set(row.id, this.remember(row.id, row.version, matchProfile(row.fields)));
+      for (const h of heads.values()) if (profiles.has(h.id)) loaded.set(h.id, h);
+    }
+
+    // 3. Score and keep the best few per customer.
+    const pairs = new Map<string, PlannedPair>();
+    for (const c of touched) {
+      const scored: { o: MatchHead; s: MatchScore; key: string }[] = [];
+      for (const { id, key } of othersOf.get(c.id) ?? []) {
+        const o = loaded.get(id);
+        if (!o || o.mergedInto || o.erasedAt) continue;
+        plan.compared++;
+        // The same email key is the writer's own identity rule: two customers holding it were created side by
+        // side (two cluster workers applying pages at once) and are one person, whatever the other fields say.
+        const s =
+          c.emailKey && c.emailKey === o.emailKey
+            ? sameIdentityKey(profileOf(c), profileOf(o))
+            : scoreProfiles(profileOf(c), profileOf(o));
+        if (s && s.score >= reviewFloor) scored.push({ o, s, key });
+      }
+      scored.sort((x, y) => y.s.score - x.s.score);
+      for (const { o, s, key } of scored.slice(0, MAX_CANDIDATES)) {
+        const [a, b] = c.id < o.id ? [c.id, o.id] : [o.id, c.id];
+        const k = `${a}\u0000${b}`;
+        if (!pairs.has(k) || pairs.get(k)!.s.score < s.score)
+          pairs.set(k, { a, b, s, key, actor: actorOf.get(c.id)! });
+      }
+    }
+    plan.pairs = [...pairs.values()];
+    return plan;
+  }
+}
+
+function sameIdentityKey(a: MatchProfile, b: MatchProfile): MatchScore {
+  const scored = scoreProfiles(a, b);
+  return {
+    score: 1,
+    fields: [
+      { field: 'email', similarity: 1, weight: 1, note: 'same email after normalization (the identity key)' },
+      ...(scored?.fields.filter((f) => f.field !== 'email') ?? []),
+    ],
+  };
+}

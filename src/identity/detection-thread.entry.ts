@@ -1,0 +1,89 @@
+// Entry of the detection thread (see detection-thread.ts): one read-only connection to the database file, the
+// same key material as the engine (block keys through the blind index, sealed fields opened with the cipher),
+// and a planner whose memos live here, off the engine's heap. Requests are served one at a time, each plan in a
+// read transaction of its own: one consistent snapshot, held only while the plan reads.
+import { parentPort, workerData } from 'node:worker_threads';
+import Sqlite from 'better-sqlite3';
+import { PiiCodec } from '../privacy/pii-codec';
+import { blindIndexFromEnv, cipherFromEnv } from '../privacy/privacy-keys';
+import type { Row } from '../store/database';
+import { padInLists } from '../store/statement-shapes';
+import { DetectionPlanner, type InFlight } from './detection-planner';
+import type { DetectionReply, DetectionRequest, DetectionThreadData } from './detection-thread';
+
+/**
+ * Plans kept as in flight at most. The engine writes one plan while the next is made and acknowledges each
+ * written plan with its next request; more than this unacknowledged means plans were dropped (a failed batch).
+ */
+const IN_FLIGHT = 4;
+/** Prepared statements kept (texts are size-classed, see statement-shapes.ts: a few dozen in practice). */
+const STATEMENTS = 200;
+
+function main(): void {
+  const port = parentPort!;
+  const data = workerData as DetectionThreadData;
+  const db = new Sqlite(data.file, { fileMustExist: true });
+  db.pragma('busy_timeout = 10000');
+  db.pragma('cache_size = -2048');
+  // This connection never writes: everything it plans is written by the engine's.
+  db.pragma('query_only = ON');
+  const statements = new Map<string, Sqlite.Statement>();
+  const prepared = (sql: string) => {
+    let s = statements.get(sql);
+    if (!s) {
+      if (statements.size >= STATEMENTS) statements.clear();
+      s = db.prepare(sql);
+      statements.set(sql, s);
+    }
+    return s;
+  };
+  const reader = {
+    dialect: 'sqlite' as const,
+    async query<T = Row>(sql: string, params: unknown[] = []): Promise<T[]> {
+      const s = padInLists(sql, params);
+      return prepared(s.sql).all(...s.params) as T[];
+    },
+  };
+  const index = data.keyed ? blindIndexFromEnv(data.env) : undefined;
+  const codec = data.sealed ? new PiiCodec(cipherFromEnv(data.env, { quiet: true }), [], 500) : undefined;
+  const planner = new DetectionPlanner(
+    (k) => (index ? index.of(k) : k),
+    codec && ((stored) => codec.openFields(stored)),
+  );
+  const reply = (m: DetectionReply) => port.postMessage(m);
+  const inFlight = new Map<number, InFlight>();
+
+  const serve = async (m: DetectionRequest): Promise<void> => {
+    if (m.op === 'close') {
+      db.close();
+      reply({ op: 'done', seq: m.seq });
+      port.close();
+      return;
+    }
+    // Written before this request was sent, so in the snapshot below.
+    for (const seq of m.written) inFlight.delete(seq);
+    try {
+      db.exec('BEGIN');
+      try {
+        const plan = await planner.plan(reader, m.limit, m.reviewFloor, undefined, [...inFlight.values()]);
+        plan.seq = m.seq;
+        if (plan.pendingIds.length) {
+          inFlight.set(m.seq, plan);
+          if (inFlight.size > IN_FLIGHT) inFlight.delete(inFlight.keys().next().value!);
+        }
+        reply({ op: 'done', seq: m.seq, plan });
+      } finally {
+        db.exec('COMMIT');
+      }
+    } catch (e) {
+      reply({ op: 'done', seq: m.seq, error: (e as Error).stack ?? String(e) });
+    }
+  };
+  let chain = Promise.resolve();
+  port.on('message', (m: DetectionRequest) => {
+    chain = chain.then(() => serve(m));
+  });
+  reply({ op: 'ready' });
+}
+
+main();

@@ -1,0 +1,127 @@
+// Duplicate detection's reading half on a thread of its own (SQLite files). On SQLite the engine is one thread:
+// while it compared customers it applied no page, and detection (reading neighbours, opening their sealed
+// fields, normalizing and scoring) was about half of a full sync's CPU. Here a worker thread with its own read
+// connection plans each batch from a WAL snapshot (detection-planner.ts) beside the engine's pages, and hands the
+// plan back; the engine writes it in a short transaction, first checking that nothing the plan read has changed
+// (DuplicateDetector.write). One plan at a time, and the next only once the last is written: a plan made before
+// the previous batch's block keys were committed would miss its customers (the write skew detection guards
+// against across a cluster with a lock).
+import { Worker } from 'node:worker_threads';
+import { threadEntry } from '../common/thread-entry';
+import type { Env } from '../config/env.schema';
+import type { DetectionPlan } from './detection-planner';
+
+/** What the thread needs to read and open customers as the engine does. */
+export interface DetectionThreadData {
+  file: string;
+  /** Block keys are keyed digests (the blind index), as the engine's EmailKeyer makes them. */
+  keyed: boolean;
+  /** Customer fields hold sealed personal values to open. */
+  sealed: boolean;
+  env: Pick<Env, 'NODE_ENV' | 'SYNCLINE_ENCRYPTION_KEYS' | 'SYNCLINE_BLIND_INDEX_KEY'>;
+}
+
+export type DetectionRequest =
+  | { op: 'plan'; seq: number; limit: number; reviewFloor: number; written: number[] }
+  | { op: 'close'; seq: number };
+
+export type DetectionReply =
+  { op: 'ready' } | { op: 'done'; seq: number; plan?: DetectionPlan; error?: string };
+
+/**
+ * The thread's V8 heap (compiled code): its memos (profiles, blind index, phonetic codes, a few opened PII blobs:
+ * ~20 MB at their fullest) and the batch being planned. Under ts-node the TypeScript compiler lives in the thread
+ * too, so there it has the default limits.
+ */
+const HEAP_MB = 48;
+
+export class DetectionThread {
+  private readonly worker: Worker;
+  private readonly pending = new Map<
+    number,
+    { resolve: (p: DetectionPlan | undefined) => void; reject: (e: Error) => void }
+  >();
+  private seq = 0;
+  private failure: Error | undefined;
+  readonly ready: Promise<void>;
+
+  constructor(data: DetectionThreadData) {
+    const { file, execArgv } = threadEntry(__filename, 'detection-thread.entry');
+    this.worker = new Worker(file, {
+      workerData: data,
+      execArgv,
+      name: 'syncline-detection',
+      ...(execArgv.length
+        ? {}
+        : { resourceLimits: { maxOldGenerationSizeMb: HEAP_MB, maxYoungGenerationSizeMb: 4 } }),
+    });
+    // Never what keeps a process alive: while a plan is awaited, the engine's own work does.
+    this.worker.unref();
+    this.ready = new Promise<void>((resolve, reject) => {
+      this.worker.on('message', (m: DetectionReply) => {
+        if (m.op === 'ready') return resolve();
+        const p = this.pending.get(m.seq);
+        this.pending.delete(m.seq);
+        if (m.error) p?.reject(new Error(m.error));
+        else p?.resolve(m.plan);
+      });
+      const fail = (err: Error) => {
+        this.failure ??= err;
+        reject(err);
+        for (const p of this.pending.values()) p.reject(err);
+        this.pending.clear();
+      };
+      this.worker.on('error', fail);
+      this.worker.on('exit', (code) => fail(new Error(`detection thread exited (code ${code})`)));
+    });
+    // A failed start is reported to the first caller (the detector then detects on its own thread).
+    this.ready.catch(() => undefined);
+  }
+
+  /** Whether the thread stopped (crashed, or closed). */
+  get failed(): Error | undefined {
+    return this.failure;
+  }
+
+  private request(m: DistributiveOmit<DetectionRequest, 'seq'>): Promise<DetectionPlan | undefined> {
+    if (this.failure) return Promise.reject(this.failure);
+    const seq = ++this.seq;
+    return new Promise((resolve, reject) => {
+      this.pending.set(seq, { resolve, reject });
+      this.worker.postMessage({ ...m, seq });
+    });
+  }
+
+  /**
+   * Plans one batch of pending customers from a snapshot of the database (reads only). The plans handed out and
+   * not yet reported `written` count as in flight: the next plan takes other pending rows and sees their block
+   * keys as written. So the next plan can be made while the last one waits for its write.
+   */
+  async plan(limit: number, reviewFloor: number): Promise<DetectionPlan> {
+    await this.ready;
+    const plan = await this.request({ op: 'plan', limit, reviewFloor, written: this.acks.splice(0) });
+    return plan!;
+  }
+
+  /** Reports a plan's write committed (or abandoned: its batch was detected otherwise). */
+  written(plan: DetectionPlan): void {
+    this.acks.push(plan.seq);
+  }
+
+  private readonly acks: number[] = [];
+
+  async close(): Promise<void> {
+    if (this.failure) return;
+    const exited = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
+    try {
+      await this.ready;
+      await this.request({ op: 'close' });
+    } catch {
+      // Closing anyway.
+    }
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 2_000).unref())]);
+    await this.worker.terminate();
+  }
+}
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;

@@ -1,0 +1,167 @@
+// Duplicate detection planned on its own thread (SQLite files): what the thread read is checked before its plan is
+// written, and a plan that may have missed another batch's block keys is not written at all. SQLite only (the
+// thread reads the database file); PostgreSQL detects in the batch's transaction, under its cluster lock.
+import { ActorType, type Actor } from '../../src/audit/audit.types';
+import { CustomerWriter, type InboundRecord } from '../../src/canonical/customer-writer.service';
+import type { DetectionThread } from '../../src/identity/detection-thread';
+import { DuplicateDetector } from '../../src/identity/duplicate-detector.service';
+import { Database } from '../../src/store/database';
+import { startTestApp, type TestApp } from '../support/test-app';
+
+const run: Actor = { type: ActorType.SyncRun, id: 'run-1' };
+const webhook: Actor = { type: ActorType.Webhook, id: 'delivery-1' };
+
+let seq = 0;
+/** A person; twins share name, company and phone, with different mailboxes (a duplicate, not the same email key). */
+function person(last: string, mailbox: string, fields: Record<string, string> = {}): InboundRecord {
+  const externalId = `003${String(++seq).padStart(5, '0')}`;
+  return {
+    identity: { connection: 'sf', object: 'Contact', externalId },
+    change: {
+      connection: 'sf',
+      sourceTimestamp: `2026-01-01T00:00:${String(seq % 60).padStart(2, '0')}.000Z`,
+      fields: {
+        firstName: 'Augusta',
+        lastName: last,
+        company: `${last} Engines`,
+        phone: `+44 20 7946 ${String(1000 + ((last.length * 37) % 9000))}`,
+        email: `${mailbox}@example.com`,
+        ...fields,
+      },
+    },
+  };
+}
+
+describe('duplicate detection on its own thread (sqlite file)', () => {
+  let t: TestApp;
+  let db: Database;
+  let detector: DuplicateDetector;
+  let writer: CustomerWriter;
+
+  const create = async (actor: Actor, ...records: InboundRecord[]): Promise<string[]> =>
+    db.transaction(async (tx) => {
+      const ids = (await writer.apply(tx, records, { actor })).map((o) => o.customerId);
+      await detector.enqueue(tx, ids, actor);
+      return ids;
+    });
+  const pairOf = (x: string, y: string) =>
+    db.query('SELECT status, score FROM merge_candidates WHERE customer_a = ? AND customer_b = ?', [
+      x < y ? x : y,
+      x < y ? y : x,
+    ]);
+  const keysOf = async (id: string) =>
+    (await db.query('SELECT block_key FROM customer_block_keys WHERE customer_id = ?', [id])).length;
+  const pendingOf = async (id: string) =>
+    Number((await db.query('SELECT COUNT(*) AS n FROM identity_pending WHERE customer_id = ?', [id]))[0].n);
+  const thread = () =>
+    (detector as unknown as { detectionThread(): DetectionThread | null }).detectionThread()!;
+
+  beforeAll(async () => {
+    // Review mode: candidates are kept as pending pairs, so each test can look at them.
+    t = await startTestApp({ SYNCLINE_IDENTITY_MODE: 'review', SYNCLINE_DETECTION_THREAD: 'on' });
+    db = t.app.get(Database);
+    detector = t.app.get(DuplicateDetector);
+    writer = t.app.get(CustomerWriter);
+  });
+  afterAll(() => t.close());
+
+  it('plans drain batches on the thread and pairs duplicates that arrive in the same batch', async () => {
+    const [a, b] = await create(run, person('Lovelace', 'ada'), person('Lovelace', 'a.lovelace'));
+    const totals = await detector.drain();
+    expect(detector.threaded).toBe(true);
+    expect(totals).toMatchObject({ processed: 2, candidates: 1 });
+    // Neither had block keys when the plan read the database: the batch's own keys are laid over what it read.
+    expect(await pairOf(a, b)).toEqual([expect.objectContaining({ status: 'pending' })]);
+    expect(await keysOf(a)).toBeGreaterThan(0);
+    expect(await keysOf(b)).toBeGreaterThan(0);
+    expect(await pendingOf(a)).toBe(0);
+  });
+
+  it("makes the next plan while one is written: other pending rows, and the written one's keys seen as written", async () => {
+    // Batches of one: the twin's plan is made while the first one's write waits, before its keys are committed.
+    const [a, b, c] = await create(
+      run,
+      person('Fairfax', 'mary.f'),
+      person('Fairfax', 'm.fairfax'),
+      person('Fairfax', 'fairfax.m'),
+    );
+    const totals = await detector.drain(1);
+    expect(totals.processed).toBe(3);
+    expect(await pairOf(a, b)).toHaveLength(1);
+    expect(await pairOf(a, c)).toHaveLength(1);
+    expect(await pairOf(b, c)).toHaveLength(1);
+  });
+
+  it('writes nothing of a plan for a customer changed after the plan read it, and detects it again', async () => {
+    const record = person('Babbage', 'charles');
+    const [c] = await create(run, record);
+    const plan = await thread().plan(500, detector.settings.reviewFloor);
+    expect(plan.touched.map((x) => x.id)).toEqual([c]);
+    // A page changes the customer between the plan and its write (and, unlike a sync page, queues nothing).
+    const edit = {
+      ...record.change,
+      sourceTimestamp: '2026-02-01T00:00:00.000Z',
+      fields: { ...record.change.fields, lastName: 'Babbage-King' },
+    };
+    await db.transaction((tx) => writer.apply(tx, [{ ...record, change: edit }], { actor: run }));
+    const r = await db.transaction((tx) => detector.write(tx, plan, true));
+    thread().written(plan);
+    expect(r.processed).toBe(1);
+    expect(await keysOf(c)).toBe(0);
+    expect(await pendingOf(c)).toBe(1);
+    await detector.drain();
+    expect(await keysOf(c)).toBeGreaterThan(0);
+    expect(await pendingOf(c)).toBe(0);
+  });
+
+  it('keeps no pair with a customer merged away or erased after the plan read it', async () => {
+    const [d, e, f] = await create(
+      run,
+      person('Somerville', 'mary'),
+      person('Somerville', 'm.somerville'),
+      person('Somerville', 'mary.s'),
+    );
+    const plan = await thread().plan(500, detector.settings.reviewFloor);
+    expect(plan.pairs.length).toBeGreaterThan(0);
+    // Merged away and erased elsewhere (the API, another worker) while the plan was on its way.
+    await db.query('UPDATE customers SET merged_into = ? WHERE id = ?', [d, e]);
+    await db.query("UPDATE customers SET erased_at = '2026-01-02T00:00:00.000Z' WHERE id = ?", [f]);
+    await db.transaction((tx) => detector.write(tx, plan, true));
+    thread().written(plan);
+    expect(await pairOf(d, e)).toEqual([]);
+    expect(await pairOf(d, f)).toEqual([]);
+    expect(await pairOf(e, f)).toEqual([]);
+    expect(await keysOf(d)).toBeGreaterThan(0);
+    expect(await keysOf(e)).toBe(0);
+    expect(await keysOf(f)).toBe(0);
+  });
+
+  it("does not write a plan made before another batch's keys were committed: the batch is detected in its transaction", async () => {
+    const th = thread();
+    const plan = th.plan.bind(th);
+    let g = '';
+    let h = '';
+    // Between this plan and its write, a webhook's customer is created and detected on the engine's thread (as
+    // webhook processing does): its keys are written, but the planned customer's are not yet, so neither batch
+    // sees the other. Written as planned, the pair would be lost.
+    th.plan = async (limit, floor) => {
+      const p = await plan(limit, floor);
+      th.plan = plan;
+      [h] = await create(webhook, person('Herschel', 'caroline.h'));
+      await detector.detectFor(webhook);
+      return p;
+    };
+    [g] = await create(run, person('Herschel', 'caroline'));
+    await detector.drain();
+    expect(await pairOf(g, h)).toEqual([expect.objectContaining({ status: 'pending' })]);
+  });
+
+  it("goes on detecting on the engine's thread when the detection thread dies", async () => {
+    await (thread() as unknown as { worker: { terminate(): Promise<number> } }).worker.terminate();
+    const [i, j] = await create(run, person('Noether', 'emmy'), person('Noether', 'e.noether'));
+    await detector.drain();
+    expect(detector.threaded).toBe(false);
+    expect(await pairOf(i, j)).toEqual([expect.objectContaining({ status: 'pending' })]);
+    expect(await pendingOf(i)).toBe(0);
+  });
+});
