@@ -14,6 +14,7 @@ import { normalizeEmailForMatching, parseEmailRules, type EmailRule } from '../i
 import { CustomerRepository, type CustomerRow, type VersionRow } from '../store/customer.repository';
 import type { Tx } from '../store/database';
 import type { Identity } from './customer.model';
+import { EmailKeyer } from './email-keyer';
 import { mergeFields, type ConnectionPriority, type FieldChange, type IncomingChange } from './merge-rules';
 
 export interface InboundRecord {
@@ -47,10 +48,7 @@ export interface ApplyOutcome {
 
 const CUSTOMER_ID_NAMESPACE = 'syncline:customer';
 
-/** Turns a normalized email into the stored lookup key. Replaced by a keyed blind index when PII encryption is on. */
-export abstract class EmailKeyer {
-  abstract key(email: string): string;
-}
+export { EmailKeyer };
 
 @Injectable()
 export class PlainEmailKeyer extends EmailKeyer {

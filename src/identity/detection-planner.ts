@@ -11,7 +11,7 @@ import {
   type FieldsOpener,
   type MatchHead,
   type Reader,
-} from '../store/customer.repository';
+} from '../store/match-reads';
 import type { Dialect } from '../store/database';
 import { pow2Pieces } from '../store/statement-shapes';
 import { blockKeysOf } from './blocking';

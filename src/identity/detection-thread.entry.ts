@@ -45,7 +45,7 @@ function main(): void {
     },
   };
   const index = data.keyed ? blindIndexFromEnv(data.env) : undefined;
-  const codec = data.sealed ? new PiiCodec(cipherFromEnv(data.env, { quiet: true }), [], 500) : undefined;
+  const codec = data.sealed ? new PiiCodec(cipherFromEnv(data.env), [], 500) : undefined;
   const planner = new DetectionPlanner(
     (k) => (index ? index.of(k) : k),
     codec && ((stored) => codec.openFields(stored)),

@@ -1,7 +1,7 @@
 // Keyed blind index for exact lookups on encrypted values: HMAC-SHA256 of the normalized value, truncated to
 // 128 bits (collisions stay negligible; the lookup still compares customers, never trusts the key alone).
 import { createHmac, createSecretKey, type KeyObject } from 'node:crypto';
-import { EmailKeyer } from '../canonical/customer-writer.service';
+import { EmailKeyer } from '../canonical/email-keyer';
 import { BoundedMemo } from '../common/bounded-memo';
 
 export class BlindIndex {

@@ -1,6 +1,5 @@
 // Builds the cipher and the blind index from the environment. Without keys the service still starts (tests,
 // the demo) on a published development key, loudly; in production that is refused.
-import { Logger } from '@nestjs/common';
 import type { Env } from '../config/env.schema';
 import { BlindIndex } from './blind-index';
 import {
@@ -12,17 +11,20 @@ import {
   parseKeys,
 } from './field-cipher';
 
-const log = new Logger('Privacy');
 let warned = false;
 
 function isProduction(env: Pick<Env, 'NODE_ENV'>): boolean {
   return env.NODE_ENV === 'production';
 }
 
-/** `quiet`: a helper thread of a process that has warned already (the detection thread). */
+/**
+ * `warn` hears, once per process, that the public development key is in use; a helper thread of a process that
+ * has warned already (the detection thread) gives none. No logger is imported here: the thread loads this file,
+ * and nothing of the application's graph.
+ */
 export function cipherFromEnv(
   env: Pick<Env, 'NODE_ENV' | 'SYNCLINE_ENCRYPTION_KEYS'>,
-  options: { quiet?: boolean } = {},
+  warn?: (message: string) => void,
 ): FieldCipher {
   if (!env.SYNCLINE_ENCRYPTION_KEYS) {
     if (isProduction(env)) {
@@ -31,9 +33,9 @@ export function cipherFromEnv(
       );
     }
     // Once per process: the CLI and tests build several apps.
-    if (!warned && !options.quiet) {
+    if (!warned && warn) {
       warned = true;
-      log.warn(
+      warn(
         'SYNCLINE_ENCRYPTION_KEYS is not set: personal data is encrypted with the PUBLIC development key. Set real keys before storing real data.',
       );
     }

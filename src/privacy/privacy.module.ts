@@ -1,6 +1,6 @@
 // Personal-data protection: field encryption at rest, the email blind index, key rotation and erasure.
 // Global so the store, the audit log and the sync engine pick up the codec without importing this module.
-import { Global, Module } from '@nestjs/common';
+import { Global, Logger, Module } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { SyncModule } from '../sync/sync.module';
 import { BlindIndex, BlindIndexEmailKeyer } from './blind-index';
@@ -20,11 +20,17 @@ import {
   KeysStatusCommand,
 } from './privacy.commands';
 
+const log = new Logger('Privacy');
+
 @Global()
 @Module({
   imports: [SyncModule],
   providers: [
-    { provide: FieldCipher, inject: [AppConfig], useFactory: (c: AppConfig) => cipherFromEnv(c.env) },
+    {
+      provide: FieldCipher,
+      inject: [AppConfig],
+      useFactory: (c: AppConfig) => cipherFromEnv(c.env, (m) => log.warn(m)),
+    },
     { provide: BlindIndex, inject: [AppConfig], useFactory: (c: AppConfig) => blindIndexFromEnv(c.env) },
     {
       provide: BlindIndexEmailKeyer,

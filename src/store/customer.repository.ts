@@ -5,6 +5,13 @@ import type { CustomerFields, Identity, Provenance } from '../canonical/customer
 import type { FieldChange } from '../canonical/merge-rules';
 import { PiiCodec } from '../privacy/pii-codec';
 import { Database, StaleVersionError, type Row, type Tx } from './database';
+import {
+  readForMatching,
+  readMatchHeads,
+  type FieldsOpener,
+  type MatchHead,
+  type MatchRow,
+} from './match-reads';
 
 export interface CustomerRow {
   id: string;
@@ -18,13 +25,7 @@ export interface CustomerRow {
   erasedAt: string | null;
 }
 
-/** What duplicate detection reads of a customer: no provenance, no timestamps. */
-export type MatchRow = Pick<
-  CustomerRow,
-  'id' | 'version' | 'emailKey' | 'fields' | 'mergedInto' | 'erasedAt'
->;
-/** The same without the fields (nothing to decrypt). */
-export type MatchHead = Omit<MatchRow, 'fields'>;
+export type { MatchHead, MatchRow, Reader, FieldsOpener } from './match-reads';
 
 export interface VersionRow {
   customerId: string;
@@ -53,61 +54,6 @@ export function toCustomerRow(r: Row, pii?: PiiCodec): CustomerRow {
     mergedInto: r.merged_into ?? null,
     erasedAt: r.erased_at ?? null,
   };
-}
-
-/** What the readers below need: a transaction, or the detection thread's own read connection. */
-export type Reader = Pick<Tx, 'query'>;
-
-/** Opens a stored fields object (sealed personal values), or leaves it as stored when PII is not sealed. */
-export type FieldsOpener = (stored: Record<string, any>) => CustomerFields;
-
-/** The fields duplicate detection compares, for many customers (see CustomerRepository.loadForMatching). */
-export async function readForMatching(
-  reader: Reader,
-  ids: string[],
-  open?: FieldsOpener,
-): Promise<Map<string, MatchRow>> {
-  const out = new Map<string, MatchRow>();
-  for (let i = 0; i < ids.length; i += IN_CHUNK) {
-    const slice = ids.slice(i, i + IN_CHUNK);
-    const rows = await reader.query(
-      `SELECT id, version, email_key, fields, merged_into, erased_at FROM customers WHERE id IN (${placeholders(slice.length)})`,
-      slice,
-    );
-    for (const r of rows) {
-      const stored = JSON.parse(r.fields);
-      out.set(r.id, {
-        id: r.id,
-        version: Number(r.version),
-        emailKey: r.email_key ?? null,
-        fields: open ? open(stored) : stored,
-        mergedInto: r.merged_into ?? null,
-        erasedAt: r.erased_at ?? null,
-      });
-    }
-  }
-  return out;
-}
-
-/** Versions and status of many customers, without their fields. */
-export async function readMatchHeads(reader: Reader, ids: string[]): Promise<Map<string, MatchHead>> {
-  const out = new Map<string, MatchHead>();
-  for (let i = 0; i < ids.length; i += IN_CHUNK) {
-    const slice = ids.slice(i, i + IN_CHUNK);
-    const rows = await reader.query(
-      `SELECT id, version, email_key, merged_into, erased_at FROM customers WHERE id IN (${placeholders(slice.length)})`,
-      slice,
-    );
-    for (const r of rows)
-      out.set(r.id, {
-        id: r.id,
-        version: Number(r.version),
-        emailKey: r.email_key ?? null,
-        mergedInto: r.merged_into ?? null,
-        erasedAt: r.erased_at ?? null,
-      });
-  }
-  return out;
 }
 
 @Injectable()
