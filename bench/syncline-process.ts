@@ -68,7 +68,12 @@ export function benchConfig(sb: Sandboxes) {
   const syncs: unknown[] = [
     {
       id: FULL_SYNC_ID,
-      source: { connection: 'salesforce', object: 'Contact' },
+      source: {
+        connection: 'salesforce',
+        object: 'Contact',
+        // Experiments only (BENCH_PAGE_SIZE): the reported runs use the connector's default page.
+        ...(process.env.BENCH_PAGE_SIZE ? { pageSize: Number(process.env.BENCH_PAGE_SIZE) } : {}),
+      },
       destinations: [{ connection: 'sendgrid', object: 'contacts' }],
     },
   ];
