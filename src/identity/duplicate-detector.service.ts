@@ -35,8 +35,8 @@ export interface DetectionSettings {
 const BATCH = 500;
 /**
  * Cores from which `SYNCLINE_DETECTION_THREAD=auto` plans detection on its own thread. On this project's 2-core
- * benchmark machine (shared with the vendor sandboxes) it made a 100,000-contact sync ~15% faster for ~85 MB more
- * memory; with a core to spare, the gain is what the thread takes off the engine (see ARCHITECTURE.md).
+ * benchmark machine (shared with the vendor sandboxes) it made a 100,000-contact sync 9-17% faster for ~75-95 MB
+ * more peak memory; with a core to spare, the gain is what the thread takes off the engine (ARCHITECTURE.md).
  */
 const AUTO_THREAD_CORES = 4;
 /**
@@ -320,7 +320,7 @@ export class DuplicateDetector implements OnModuleDestroy {
       for (const p of pairs) ids.add(p.a).add(p.b);
       const heads = await this.customers.loadMatchHeads(tx, [...ids]);
       const gone = new Set<string>();
-      const again = new Map<string, Actor>();
+      const requeue = new Map<string, Actor>();
       for (const id of ids) {
         const h = heads.get(id);
         if (!h || h.mergedInto || h.erasedAt) {
@@ -331,7 +331,7 @@ export class DuplicateDetector implements OnModuleDestroy {
       for (const t of plan.touched)
         if (!gone.has(t.id) && heads.get(t.id)!.version !== t.version) {
           gone.add(t.id);
-          again.set(t.id, t.actor);
+          requeue.set(t.id, t.actor);
         }
       if (gone.size) {
         added = added.filter(([, id]) => !gone.has(id));
@@ -344,7 +344,7 @@ export class DuplicateDetector implements OnModuleDestroy {
       await tx.insertMany(
         'identity_pending',
         ['customer_id', 'actor_type', 'actor_id', 'queued_at'],
-        [...again].map(([id, a]) => [id, a.type, a.id.slice(0, 128), now]),
+        [...requeue].map(([id, a]) => [id, a.type, a.id.slice(0, 128), now]),
       );
     }
     // Stale keys of the whole batch in a few statements (an edited name changes keys of every customer edited).
