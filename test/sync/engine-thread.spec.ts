@@ -42,6 +42,8 @@ describe('engine thread (SQLite file)', () => {
         DATABASE_URL: `sqlite:${path.join(dir, 'engine.sqlite')}`,
         LOG_LEVEL: 'silent',
         SYNCLINE_ENGINE_THREAD: 'on',
+        // As on a server of 4 cores or more: the engine thread plans duplicate detection on a thread of its own.
+        SYNCLINE_DETECTION_THREAD: 'on',
       },
       defaultSync: { destinations: [{ connection: 'sendgrid', object: 'contacts' }] },
     });
@@ -65,6 +67,13 @@ describe('engine thread (SQLite file)', () => {
     );
     expect(Number(n)).toBeGreaterThan(30);
     expect(env.sendgrid.state().records.length).toBe(Number(n));
+    // Every customer checked for duplicates (by the detection thread the engine thread started): nothing pending,
+    // and every live customer has its block keys.
+    expect(Number((await q('SELECT COUNT(*) AS n FROM identity_pending'))[0].n)).toBe(0);
+    const [{ bare }] = await q(
+      'SELECT COUNT(*) AS bare FROM customers c WHERE c.merged_into IS NULL AND c.erased_at IS NULL AND NOT EXISTS (SELECT 1 FROM customer_block_keys k WHERE k.customer_id = c.id)',
+    );
+    expect(Number(bare)).toBe(0);
   });
 
   it('acknowledges on the service thread and applies on the engine thread, once per event', async () => {
