@@ -10,7 +10,7 @@
 import * as os from 'node:os';
 import { ConflictException, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { ActorType, type Actor } from '../audit/audit.types';
-import { EmailKeyer } from '../canonical/customer-writer.service';
+import { EmailKeyer, PlainEmailKeyer } from '../canonical/customer-writer.service';
 import { Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
 import { BlindIndexEmailKeyer } from '../privacy/blind-index';
@@ -126,8 +126,8 @@ export class DuplicateDetector implements OnModuleDestroy {
       o.type !== 'better-sqlite3' ||
       typeof o.database !== 'string' ||
       o.database === ':memory:' ||
-      // Any other keyer (a test's plain one aside) is not something the thread can rebuild from the environment.
-      !(keyed || this.keyer.key('block:x') === 'block:x')
+      // The thread rebuilds the keyer from the environment: the blind index, or the plain one (no encryption).
+      !(keyed || this.keyer instanceof PlainEmailKeyer)
     )
       return null;
     try {

@@ -58,6 +58,9 @@ export function toCustomerRow(r: Row, pii?: PiiCodec): CustomerRow {
 
 @Injectable()
 export class CustomerRepository {
+  /** How stored fields are opened (undefined: they are stored as they are). */
+  readonly opener: FieldsOpener | undefined;
+
   constructor(
     private readonly db: Database,
     // Present whenever the app runs with the privacy module: personal fields are sealed on write, opened on read.
@@ -115,9 +118,6 @@ export class CustomerRepository {
     }
     return out;
   }
-
-  /** How stored fields are opened (undefined: they are stored as they are). */
-  readonly opener: FieldsOpener | undefined;
 
   /** The fields duplicate detection compares, for many customers; lighter than loadMany (no provenance). */
   loadForMatching(tx: Tx, ids: string[]): Promise<Map<string, MatchRow>> {

@@ -15,7 +15,7 @@ export interface MatchRow {
 /** The same without the fields (nothing to decrypt). */
 export type MatchHead = Omit<MatchRow, 'fields'>;
 
-/** Statements in one IN list at most. */
+/** Customer ids per IN list at most. */
 const IN_CHUNK = 500;
 
 function placeholders(n: number): string {
