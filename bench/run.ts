@@ -132,9 +132,11 @@ function syncFigures(run: Json): Json {
     quarantined: Number(run.counts.quarantined),
     wall_s: run.wall_s,
     cpu_s: run.cpu_s,
+    cpu_system_s: run.cpu_system_s,
     records_per_s: Math.round(records / run.wall_s),
     peak_rss_mb: run.peak_rss_mb,
     memory_peaks: run.memory_peaks,
+    gc_pauses: run.gc_pauses,
     // Seconds until the last record was read and applied; the rest of wall_s is the push/detection tail.
     read_done_s: run.read_done_s,
     timeline: run.timeline,
@@ -477,7 +479,7 @@ async function main(): Promise<void> {
         );
         note(
           'full_sync sqlite',
-          `${full.records} records (${full.at_destination} at SendGrid), ${full.wall_s} s (read and applied by ${full.read_done_s} s, ${full.cpu_s} CPU-s), ${full.records_per_s}/s, peak RSS ${full.peak_rss_mb} MB`,
+          `${full.records} records (${full.at_destination} at SendGrid), ${full.wall_s} s (read and applied by ${full.read_done_s} s, ${full.cpu_s} CPU-s, ${full.cpu_system_s} of them system), ${full.records_per_s}/s, peak RSS ${full.peak_rss_mb} MB, GC ${JSON.stringify(full.gc_pauses)}`,
         );
         if (wants('incremental') && !PROFILE) {
           console.error('bench: incremental…');
@@ -528,7 +530,7 @@ async function main(): Promise<void> {
           results.full_sync.postgres = full;
           note(
             'full_sync postgres',
-            `${full.records} records (${full.at_destination} at SendGrid), ${full.wall_s} s (read and applied by ${full.read_done_s} s, ${full.cpu_s} CPU-s), ${full.records_per_s}/s, peak RSS ${full.peak_rss_mb} MB`,
+            `${full.records} records (${full.at_destination} at SendGrid), ${full.wall_s} s (read and applied by ${full.read_done_s} s, ${full.cpu_s} CPU-s, ${full.cpu_system_s} of them system), ${full.records_per_s}/s, peak RSS ${full.peak_rss_mb} MB, GC ${JSON.stringify(full.gc_pauses)}`,
           );
         } catch (e) {
           // A failed run is a finding, not a reason to lose the other scenarios' figures.

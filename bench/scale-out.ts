@@ -22,6 +22,8 @@ import { benchConfig, FULL_SYNC_ID } from './syncline-process';
 type Json = Record<string, any>;
 
 const TICKS_PER_S = 100;
+/** Sampling interval of a cluster run's timeline. */
+const TIMELINE_EVERY_MS = 10_000;
 
 /** Pids of every process whose command name is `name` (postgres backends, redis-server). */
 function pidsOf(name: string): number[] {
@@ -116,7 +118,45 @@ export async function scaleOut(o: ScaleOutOptions): Promise<Json> {
       const t0 = Date.now();
       await queue.add('sync-run', { syncId: FULL_SYNC_ID, trigger: 'manual' }, { removeOnComplete: true });
       let run: Json | undefined;
+      // Where the run waits: pages read / applied, customers awaiting detection, rows awaiting push, and the CPU
+      // each group used since the previous sample (seconds of CPU per second: 2 = both cores).
+      const timeline: Json[] = [];
+      let lastSample = { t: t0, cpu: before };
+      const sample = async () => {
+        const now = Date.now();
+        const [c] = await ds.query(
+          `SELECT (SELECT COUNT(*) FROM "${schema}".run_pages) AS pages,
+                  (SELECT COUNT(*) FROM "${schema}".run_pages WHERE applied_at IS NOT NULL) AS applied,
+                  (SELECT COUNT(*) FROM "${schema}".identity_pending) AS awaiting_detection,
+                  (SELECT COUNT(*) FROM "${schema}".outbox WHERE status = 'pending') AS awaiting_push,
+                  (SELECT COUNT(*) FROM "${schema}".outbox WHERE status = 'sent') AS sent`,
+        );
+        const cpu = Object.fromEntries(Object.entries(groups).map(([k, f]) => [k, cpuOf(f())]));
+        const dt = (now - lastSample.t) / 1000;
+        timeline.push({
+          t_s: round((now - t0) / 1000, 1),
+          ...Object.fromEntries(Object.entries(c).map(([k, v]) => [k, Number(v)])),
+          cores: Object.fromEntries(
+            Object.keys(groups).map((k) => [k, round((cpu[k] - lastSample.cpu[k]) / TICKS_PER_S / dt, 2)]),
+          ),
+        });
+        lastSample = { t: now, cpu };
+      };
+      let nextSample = t0 + TIMELINE_EVERY_MS;
+      // What the database sessions wait for, polled with the run's status: lock waits by kind (advisory: the
+      // duplicate-detection turn; transactionid / tuple: row locks), as session-seconds.
+      const waits: Record<string, number> = {};
+      const POLL_S = 0.2;
       while (Date.now() - t0 < 30 * 60_000) {
+        for (const w of await ds.query(
+          `SELECT wait_event_type || ':' || wait_event AS w, COUNT(*) AS n FROM pg_stat_activity
+            WHERE wait_event_type = 'Lock' GROUP BY 1`,
+        ))
+          waits[w.w] = (waits[w.w] ?? 0) + Number(w.n) * POLL_S;
+        if (Date.now() >= nextSample) {
+          nextSample += TIMELINE_EVERY_MS;
+          await sample().catch(() => undefined);
+        }
         const [r] = await ds.query(
           `SELECT status, started_at, finished_at, counts, errors FROM "${schema}".sync_runs WHERE sync_id = $1 AND finished_at IS NOT NULL`,
           [FULL_SYNC_ID],
@@ -148,6 +188,8 @@ export async function scaleOut(o: ScaleOutOptions): Promise<Json> {
         cpu_s_per_worker: workers.map((w, i) =>
           round((cpuTicks(w.pid!) - perWorkerBefore[i]) / TICKS_PER_S, 1),
         ),
+        lock_wait_session_s: Object.fromEntries(Object.entries(waits).map(([k, v]) => [k, round(v, 1)])),
+        timeline,
       };
     } catch (e) {
       // One cluster size failing (its run failed) is reported, and the other sizes are still measured.

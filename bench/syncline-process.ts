@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import v8 from 'node:v8';
+import { constants as perfConstants, PerformanceObserver } from 'node:perf_hooks';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { createApp } from '../src/bootstrap';
 import { AppConfig } from '../src/config/app-config';
@@ -123,6 +124,10 @@ async function main(): Promise<void> {
     ...(process.env.SYNCLINE_ENGINE_THREAD
       ? { SYNCLINE_ENGINE_THREAD: process.env.SYNCLINE_ENGINE_THREAD }
       : {}),
+    // Experiments only: what a run costs without duplicate detection (`off`), or with merges left for review.
+    ...(process.env.SYNCLINE_IDENTITY_MODE
+      ? { SYNCLINE_IDENTITY_MODE: process.env.SYNCLINE_IDENTITY_MODE }
+      : {}),
     // A/B runs of duplicate detection on its own thread or on the engine's.
     ...(process.env.SYNCLINE_DETECTION_THREAD
       ? { SYNCLINE_DETECTION_THREAD: process.env.SYNCLINE_DETECTION_THREAD }
@@ -164,6 +169,22 @@ async function main(): Promise<void> {
             peak.spaces_mb[sp.space_name] = Math.max(peak.spaces_mb[sp.space_name] ?? 0, mb);
           }
         }, 100);
+        // Time the main thread spent paused in garbage collection during the run, by kind (V8's 'gc' entries).
+        const gc = { minor_s: 0, major_s: 0, incremental_s: 0, minor_count: 0, major_count: 0 };
+        const gcObserver = new PerformanceObserver((list) => {
+          for (const e of list.getEntries()) {
+            const kind = (e as { detail?: { kind?: number } }).detail?.kind;
+            const s = e.duration / 1000;
+            if (kind === perfConstants.NODE_PERFORMANCE_GC_MINOR) {
+              gc.minor_s += s;
+              gc.minor_count++;
+            } else if (kind === perfConstants.NODE_PERFORMANCE_GC_MAJOR) {
+              gc.major_s += s;
+              gc.major_count++;
+            } else gc.incremental_s += s;
+          }
+        });
+        gcObserver.observe({ entryTypes: ['gc'] });
         const started = process.hrtime.bigint();
         // CPU the Syncline process used during the run (every thread): on this shared 2-core VM wall times drift
         // with the neighbours, CPU-seconds less so.
@@ -209,6 +230,7 @@ async function main(): Promise<void> {
         });
         const wallS = Number(process.hrtime.bigint() - started) / 1e9;
         const cpu = process.cpuUsage(cpuAtStart);
+        gcObserver.disconnect();
         clearInterval(sample);
         clearInterval(tick);
         timeline.push({ t_s: elapsed(), ...seen });
@@ -222,8 +244,16 @@ async function main(): Promise<void> {
           errors: run.errors,
           wall_s: round(wallS, 3),
           cpu_s: round((cpu.user + cpu.system) / 1e6, 1),
+          cpu_system_s: round(cpu.system / 1e6, 1),
           peak_rss_mb: peakRssMb(),
           memory_peaks: peak,
+          gc_pauses: {
+            minor_s: round(gc.minor_s, 2),
+            major_s: round(gc.major_s, 2),
+            incremental_s: round(gc.incremental_s, 2),
+            minor_count: gc.minor_count,
+            major_count: gc.major_count,
+          },
           read_done_s: readDone,
           timeline,
         };
