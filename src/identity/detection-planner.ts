@@ -10,6 +10,7 @@ import {
   readMatchHeads,
   type FieldsOpener,
   type MatchHead,
+  type MatchRow,
   type Reader,
 } from '../store/match-reads';
 import type { Dialect } from '../store/database';
@@ -74,6 +75,28 @@ export interface InFlight {
   removed: [string, string][];
 }
 
+/** An identity_pending row as a batch takes it. */
+export interface PendingRow {
+  id: number;
+  customer_id: string;
+  actor_type: string;
+  actor_id: string;
+}
+
+/** A plan between its halves (see DetectionPlanner.keys and .score). */
+export interface KeyedBatch {
+  plan: DetectionPlan;
+  /** The live customers of the pending rows, as read. */
+  touched: MatchRow[];
+  profiles: Map<string, MatchProfile>;
+  keysOf: Map<string, string[]>;
+  /** Stored keys that are evidence on their own (a phone, a mailbox). */
+  strongKeys: Set<string>;
+  actorOf: Map<string, Actor>;
+  /** Key changes not visible to a read: plans in flight, then this batch's own. */
+  edits: { key: string; id: string; add: boolean }[];
+}
+
 const placeholders = (n: number) => Array.from({ length: n }, () => '?').join(',');
 
 export class DetectionPlanner {
@@ -122,19 +145,10 @@ export class DetectionPlanner {
     actor?: Actor,
     inFlight: InFlight[] = [],
   ): Promise<DetectionPlan> {
-    const plan: DetectionPlan = {
-      seq: 0,
-      pendingIds: [],
-      touched: [],
-      added: [],
-      removed: [],
-      pairs: [],
-      compared: 0,
-    };
     const taken = new Set<number>();
     for (const f of inFlight) for (const id of f.pendingIds) taken.add(id);
     const pending = (
-      await r.query<{ id: number; customer_id: string; actor_type: string; actor_id: string }>(
+      await r.query<PendingRow>(
         `SELECT id, customer_id, actor_type, actor_id FROM identity_pending${
           actor ? ' WHERE actor_type = ? AND actor_id = ?' : ''
         } ORDER BY queued_at, id LIMIT ${limit + taken.size}${r.dialect === 'postgres' ? ' FOR UPDATE SKIP LOCKED' : ''}`,
@@ -143,9 +157,36 @@ export class DetectionPlanner {
     )
       .filter((p) => !taken.has(Number(p.id)))
       .slice(0, limit);
-    if (!pending.length) return plan;
-    plan.pendingIds = pending.map((p) => Number(p.id));
-    const actorOf = new Map<string, Actor>();
+    const keyed = await this.keys(r, pending, inFlight);
+    await this.score(r, keyed, reviewFloor);
+    return keyed.plan;
+  }
+
+  /**
+   * The first half of a plan: the pending rows given, their live customers and block keys, and what to add and
+   * remove against the keys stored (with the key changes of `inFlight` plans laid over what was read).
+   */
+  async keys(r: Reader, pending: PendingRow[], inFlight: InFlight[] = []): Promise<KeyedBatch> {
+    const plan: DetectionPlan = {
+      seq: 0,
+      pendingIds: pending.map((p) => Number(p.id)),
+      touched: [],
+      added: [],
+      removed: [],
+      pairs: [],
+      compared: 0,
+    };
+    const keyed: KeyedBatch = {
+      plan,
+      touched: [],
+      profiles: new Map(),
+      keysOf: new Map(),
+      strongKeys: new Set(),
+      actorOf: new Map(),
+      edits: [],
+    };
+    if (!pending.length) return keyed;
+    const { actorOf, profiles, keysOf, strongKeys, edits } = keyed;
     for (const p of pending)
       if (!actorOf.has(p.customer_id))
         actorOf.set(p.customer_id, { type: p.actor_type as ActorType, id: p.actor_id });
@@ -153,18 +194,15 @@ export class DetectionPlanner {
       if (c.mergedInto || c.erasedAt) this.profiles.delete(c.id);
       return !c.mergedInto && !c.erasedAt;
     });
-    if (!touched.length) return plan;
+    if (!touched.length) return keyed;
+    keyed.touched = touched;
     plan.touched = touched.map((c) => ({ id: c.id, version: c.version, actor: actorOf.get(c.id)! }));
     // Normalized once per customer per batch, not once per pair.
-    const profiles = new Map<string, MatchProfile>();
     for (const c of touched) profiles.set(c.id, this.remember(c.id, c.version, matchProfile(c.fields)));
-    const profileOf = (c: { id: string }) => profiles.get(c.id)!;
 
-    // 1. Block keys: only the difference is written (a full sync writes each customer's keys once).
-    const keysOf = new Map<string, string[]>();
-    // Per batch, not per planner: batches of one process may interleave on PostgreSQL.
-    const strongKeys = new Set<string>();
-    for (const c of touched) keysOf.set(c.id, this.storedKeys(profileOf(c), strongKeys));
+    // Only the difference is written (a full sync writes each customer's keys once). Strong keys are per batch,
+    // not per planner: batches of one process may interleave on PostgreSQL.
+    for (const c of touched) keysOf.set(c.id, this.storedKeys(profiles.get(c.id)!, strongKeys));
     const stored = new Map<string, Set<string>>();
     const touchedIds = touched.map((c) => c.id);
     for (const row of await r.query<{ block_key: string; customer_id: string }>(
@@ -175,7 +213,6 @@ export class DetectionPlanner {
       stored.get(row.customer_id)!.add(row.block_key);
     }
     // Key changes not visible in what was read, in the order they are written: plans in flight, then this one.
-    const edits: { key: string; id: string; add: boolean }[] = [];
     for (const f of inFlight) {
       for (const [key, id] of f.removed) edits.push({ key, id, add: false });
       for (const [key, id] of f.added) edits.push({ key, id, add: true });
@@ -200,7 +237,24 @@ export class DetectionPlanner {
           edits.push({ key: k, id: c.id, add: true });
         }
     }
+    return keyed;
+  }
 
+  /**
+   * The second half: the touched customers' neighbours (through their block keys, with the key changes not yet
+   * written laid over what is read), scored; the pairs worth keeping go into the plan.
+   */
+  async score(
+    r: Reader & { readonly dialect: Dialect },
+    keyed: KeyedBatch,
+    reviewFloor: number,
+  ): Promise<void> {
+    const { plan, touched, profiles, keysOf, strongKeys, actorOf, edits } = keyed;
+    // From zero: a transaction retried after a conflict scores the batch again.
+    plan.compared = 0;
+    plan.pairs = [];
+    if (!touched.length) return;
+    const profileOf = (c: { id: string }) => profiles.get(c.id)!;
     // 2. Neighbours: one statement per chunk of keys for the whole batch, capped per key in SQL. Each key reads
     // at most MAX_BLOCK + 1 entries of the primary key (block_key, customer_id), lowest customer ids first, however
     // large its block: ranking a whole block with a window function read every member of a common surname
@@ -320,7 +374,6 @@ export class DetectionPlanner {
       }
     }
     plan.pairs = [...pairs.values()];
-    return plan;
   }
 }
 

@@ -7,6 +7,7 @@
 //
 // Keeping detection out of the page transaction matters for speed: comparing and loading neighbours costs more
 // than applying the page itself, and on SQLite the page transaction holds the only writer.
+import { randomUUID } from 'node:crypto';
 import * as os from 'node:os';
 import { ConflictException, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { ActorType, type Actor } from '../audit/audit.types';
@@ -16,7 +17,7 @@ import { AppConfig } from '../config/app-config';
 import { BlindIndexEmailKeyer } from '../privacy/blind-index';
 import { CustomerRepository } from '../store/customer.repository';
 import { Database, type Tx } from '../store/database';
-import { DetectionPlanner, type DetectionPlan, type PlannedPair } from './detection-planner';
+import { DetectionPlanner, type DetectionPlan, type PendingRow, type PlannedPair } from './detection-planner';
 import { DetectionThread } from './detection-thread';
 import { CandidateStatus, MergeReason } from './identity.types';
 import { MergeService, type MergeOutcome } from './merge.service';
@@ -47,6 +48,11 @@ const AUTO_THREAD_CORES = 4;
 const THREAD_BATCH_FACTOR = 4;
 /** Customers per transaction of the background sweep's drain (see drain). */
 export const BACKGROUND_BATCH = 50;
+/**
+ * How long a PostgreSQL batch's claim on its pending rows lasts: between its two transactions (see detectInTwo),
+ * normally well under a second. A worker that dies in between holds its customers' pushes back this long.
+ */
+const CLAIM_MS = 60_000;
 
 export interface DetectionResult {
   processed: number;
@@ -86,6 +92,8 @@ export class DuplicateDetector implements OnModuleDestroy {
    * not written; its batch is detected in the transaction instead.
    */
   private epoch = 0;
+  /** Who claims pending rows on PostgreSQL (see detectInTwo): this process, recognizable in the table. */
+  private readonly owner = `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`.slice(-64);
 
   constructor(
     private readonly db: Database,
@@ -212,7 +220,7 @@ export class DuplicateDetector implements OnModuleDestroy {
           if (thread && !thread.failed) await this.drainOnThread(thread, total);
           for (;;) {
             const size = this.batchSize;
-            const r = await this.db.transaction((tx) => this.detectBatch(tx, size));
+            const r = await this.detectOnce(size);
             total.processed += r.processed;
             total.compared += r.compared;
             total.candidates += r.candidates;
@@ -273,22 +281,91 @@ export class DuplicateDetector implements OnModuleDestroy {
    */
   async detectFor(actor: Actor): Promise<DetectionResult> {
     try {
-      return await this.db.transaction((tx) => this.detectBatch(tx, BATCH, actor));
+      return await this.detectOnce(BATCH, actor);
     } finally {
       // Once more after the commit: a thread plan requested while this ran must not be written (see epoch).
       this.epoch++;
     }
   }
 
+  /** One batch, as the database allows: one transaction on SQLite, two on PostgreSQL (see detectInTwo). */
+  private detectOnce(limit: number, actor?: Actor): Promise<DetectionResult> {
+    return this.db.dialect === 'postgres'
+      ? this.detectInTwo(limit, actor)
+      : this.db.transaction((tx) => this.detectBatch(tx, limit, actor));
+  }
+
+  /**
+   * A batch on PostgreSQL, in two transactions, so that batches of several workers run side by side. Run in one
+   * transaction, two batches would each write their block keys and look for neighbours before the other's keys are
+   * committed, and miss each other (write skew: two customers created at once by two workers would both pass as
+   * unique); a cluster-wide lock made them take turns, and detection was what a cluster waited for (~65% of a
+   * 2-worker run had a session queued on that lock). Here the first transaction takes the pending rows (claimed
+   * until CLAIM_MS from now, see the migration IdentityPendingClaims), writes the touched customers' key changes
+   * and commits; only then does the second read neighbours (each statement sees what was committed before it
+   * started), score, and write pairs, merges and the rows' removal. Of two batches sharing a key, whichever reads
+   * later sees the other's keys, so the pair is found. The touched customers' rows are locked in the first
+   * transaction, before they are read, so one customer's keys are written by one batch at a time from its latest
+   * version (two batches holding two versions of one customer could otherwise each write half of a key change).
+   * The second checks the plan like the detection thread's (`checked`): a customer changed in between is detected
+   * again, one merged or erased is left out.
+   */
+  private async detectInTwo(limit: number, actor?: Actor): Promise<DetectionResult> {
+    const none: DetectionResult = { processed: 0, compared: 0, candidates: 0, merged: [] };
+    if (!this.enabled) return none;
+    const keyed = await this.db.transaction(async (tx) => {
+      const now = this.clock.nowIso();
+      const pending = await tx.query<PendingRow>(
+        `SELECT id, customer_id, actor_type, actor_id FROM identity_pending WHERE (claimed_until IS NULL OR claimed_until < ?)${
+          actor ? ' AND actor_type = ? AND actor_id = ?' : ''
+        } ORDER BY queued_at, id LIMIT ${limit} FOR UPDATE SKIP LOCKED`,
+        [now, ...(actor ? [actor.type, actor.id.slice(0, 128)] : [])],
+      );
+      if (!pending.length) return null;
+      const rowIds = pending.map((p) => Number(p.id));
+      await tx.execute(
+        `UPDATE identity_pending SET claimed_by = ?, claimed_until = ? WHERE id IN (${placeholders(rowIds.length)})`,
+        [this.owner, new Date(Date.parse(now) + CLAIM_MS).toISOString(), ...rowIds],
+      );
+      const customerIds = [...new Set(pending.map((p) => p.customer_id))].sort();
+      await tx.query(
+        `SELECT id FROM customers WHERE id IN (${placeholders(customerIds.length)}) ORDER BY id FOR NO KEY UPDATE`,
+        customerIds,
+      );
+      const k = await this.planner.keys(tx, pending);
+      await this.writeKeys(tx, k.plan.added, k.plan.removed);
+      return k;
+    });
+    if (!keyed) return none;
+    // Written and committed: what the second transaction reads includes them.
+    keyed.edits = [];
+    try {
+      return await this.db.transaction(async (tx) => {
+        await this.planner.score(tx, keyed, this.settings.reviewFloor);
+        return this.write(tx, { ...keyed.plan, added: [], removed: [] }, true);
+      });
+    } catch (err) {
+      // The rows go back to the queue now rather than when the claim expires (their pushes wait until detected).
+      const ids = keyed.plan.pendingIds;
+      await this.db
+        .transaction((tx) =>
+          tx.execute(
+            `UPDATE identity_pending SET claimed_by = NULL, claimed_until = NULL WHERE claimed_by = ? AND id IN (${placeholders(ids.length)})`,
+            [this.owner, ...ids],
+          ),
+        )
+        .catch(() => undefined);
+      throw err;
+    }
+  }
+
   /** One batch of pending customers (of one actor, when given), read and written in the caller's transaction. */
   async detectBatch(tx: Tx, limit = BATCH, actor?: Actor): Promise<DetectionResult> {
     if (!this.enabled) return { processed: 0, compared: 0, candidates: 0, merged: [] };
-    // Two batches run side by side on PostgreSQL would each write their block keys and look for neighbours
-    // before the other's keys are committed, and miss each other (write skew): two customers created at once by
-    // two workers would both pass as unique. Batches take turns across the cluster; each then sees every key an
-    // earlier batch committed. (SQLite has one writer already; its thread plans are guarded by `epoch`.)
+    // SQLite has one writer, so a batch sees every key an earlier one committed; PostgreSQL batches go through
+    // detectInTwo. Plans of the detection thread made before this batch are not written (see `epoch`).
     if (tx.dialect === 'postgres')
-      await tx.query("SELECT pg_advisory_xact_lock(hashtext('syncline:duplicate-detection'))");
+      throw new Error('detectBatch is for SQLite; PostgreSQL detects in two transactions');
     this.epoch++;
     const plan = await this.planner.plan(tx, limit, this.settings.reviewFloor, actor);
     return this.write(tx, plan, false);
@@ -347,7 +424,14 @@ export class DuplicateDetector implements OnModuleDestroy {
         [...requeue].map(([id, a]) => [id, a.type, a.id.slice(0, 128), now]),
       );
     }
-    // Stale keys of the whole batch in a few statements (an edited name changes keys of every customer edited).
+    await this.writeKeys(tx, added, removed);
+    if (!pairs.length) return result;
+    await this.writePairs(tx, pairs, result);
+    return result;
+  }
+
+  /** Block key changes of a batch in a few statements (an edited name changes keys of every customer edited). */
+  private async writeKeys(tx: Tx, added: [string, string][], removed: [string, string][]): Promise<void> {
     const flat = removed.flat();
     for (let i = 0; i < flat.length; i += 2 * MEMBER_CHUNK) {
       const slice = flat.slice(i, i + 2 * MEMBER_CHUNK);
@@ -362,9 +446,6 @@ export class DuplicateDetector implements OnModuleDestroy {
       added,
       'ON CONFLICT (block_key, customer_id) DO NOTHING',
     );
-    if (!pairs.length) return result;
-    await this.writePairs(tx, pairs, result);
-    return result;
   }
 
   /** Candidate pairs set-wise, then the merges above the auto threshold. */

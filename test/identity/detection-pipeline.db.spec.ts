@@ -1,5 +1,6 @@
 // Duplicate detection beside the inbound path: a run leaves nothing pending, and a customer still waiting for
 // detection is held back from its destinations until it has been checked.
+import { randomUUID } from 'node:crypto';
 import { ActorType } from '../../src/audit/audit.types';
 import { EmailKeyer } from '../../src/canonical/customer-writer.service';
 import { Clock } from '../../src/common/clock';
@@ -64,32 +65,40 @@ describe(`duplicate detection pipeline (${target.type})`, () => {
     const order: string[] = [];
     let release!: () => void;
     const held = new Promise<void>((r) => (release = r));
-    const batch = db.transaction(async (tx) => {
-      const r = await detector.detectBatch(tx, 500, actor);
+    // Observed, not replaced: the batch's real write runs (its pending row deleted, not yet committed), then the
+    // batch's transaction stays open until the test lets it commit.
+    const write = detector.write.bind(detector);
+    const spy = jest.spyOn(detector, 'write').mockImplementationOnce(async (tx, plan, checked) => {
+      const r = await write(tx, plan, checked);
       order.push('batch took it');
       await Promise.race([held, new Promise((res) => setTimeout(res, 3000))]);
       order.push('batch commits');
       return r;
-    }, 0);
-    while (!order.length && target.type === 'postgres') await new Promise((r) => setTimeout(r, 10));
-    const requeue = db
-      .transaction((tx) => detector.enqueue(tx, [c.id], actor), 0)
-      .then(() => order.push('requeued'));
-    if (target.type === 'postgres') {
+    });
+    try {
+      const batch = detector.detectFor(actor);
+      while (!order.length && target.type === 'postgres') await new Promise((r) => setTimeout(r, 10));
+      const requeue = db
+        .transaction((tx) => detector.enqueue(tx, [c.id], actor), 0)
+        .then(() => order.push('requeued'));
+      if (target.type === 'postgres') {
+        await requeue;
+        release();
+      } else release();
+      const taken = await batch;
       await requeue;
-      release();
-    } else release();
-    const taken = await batch;
-    await requeue;
-    expect(taken.processed).toBe(1);
-    expect(order).toEqual(
-      target.type === 'postgres'
-        ? ['batch took it', 'requeued', 'batch commits']
-        : ['batch took it', 'batch commits', 'requeued'],
-    );
+      expect(taken.processed).toBe(1);
+      expect(order).toEqual(
+        target.type === 'postgres'
+          ? ['batch took it', 'requeued', 'batch commits']
+          : ['batch took it', 'batch commits', 'requeued'],
+      );
+    } finally {
+      spy.mockRestore();
+    }
     // The change queued meanwhile was not taken by the batch that was already running: the next one checks it.
     expect(await count('SELECT COUNT(*) AS n FROM identity_pending WHERE customer_id = ?', [c.id])).toBe(1);
-    const next = await db.transaction((tx) => detector.detectBatch(tx, 500, actor));
+    const next = await detector.detectFor(actor);
     expect(next.processed).toBe(1);
     expect(await count('SELECT COUNT(*) AS n FROM identity_pending')).toBe(0);
   });
@@ -147,6 +156,72 @@ describe(`duplicate detection pipeline (${target.type})`, () => {
     expect(
       await count("SELECT COUNT(*) AS n FROM outbox WHERE customer_id = ? AND status = 'pending'", [c.id]),
     ).toBe(0);
+  });
+
+  // Two workers' batches at once, each holding one of two twins that have no block keys yet. On PostgreSQL both
+  // batches are inside their writing step together (no cluster-wide turn), and still the pair is found: keys are
+  // committed before neighbours are read, so the later reader sees the earlier writer's keys. Run in one
+  // transaction each, both would have read neighbours before either's keys were visible and missed the pair; with
+  // the former cluster-wide lock the second batch could not start before the first committed. On SQLite the
+  // batches take turns (one writer), and the pair is found the same.
+  it('finds a pair split across two batches running at once', async () => {
+    const detector = env.app.get(DuplicateDetector);
+    const [x] = await db.query(
+      'SELECT id FROM customers c WHERE merged_into IS NULL AND erased_at IS NULL AND NOT EXISTS (SELECT 1 FROM merge_candidates m WHERE m.customer_a = c.id OR m.customer_b = c.id) ORDER BY id DESC LIMIT 1',
+    );
+    // The twin: the same stored fields under a new id (no email key, so it is scored like any neighbour).
+    const twin = randomUUID();
+    await db.transaction(async (tx) => {
+      await tx.execute(
+        'INSERT INTO customers (id, version, email_key, fields, provenance, created_at, updated_at) SELECT ?, 1, NULL, fields, provenance, created_at, updated_at FROM customers WHERE id = ?',
+        [twin, x.id],
+      );
+      await tx.execute('DELETE FROM customer_block_keys WHERE customer_id = ?', [x.id]);
+      await detector.enqueue(tx, [x.id], { type: ActorType.Cli, id: 'twin-a' });
+      await detector.enqueue(tx, [twin], { type: ActorType.Cli, id: 'twin-b' });
+    });
+    let inside = 0;
+    let together = 0;
+    let arrived!: () => void;
+    const bothArrived = new Promise<void>((r) => (arrived = r));
+    const write = detector.write.bind(detector);
+    // Observed, not replaced: each batch's real write runs once both batches reached it (or after a while: on
+    // SQLite they cannot).
+    const spy = jest.spyOn(detector, 'write').mockImplementation(async (tx, plan, checked) => {
+      together = Math.max(together, ++inside);
+      if (inside === 2) arrived();
+      await Promise.race([
+        bothArrived,
+        new Promise((r) => setTimeout(r, target.type === 'postgres' ? 5_000 : 50)),
+      ]);
+      try {
+        return await write(tx, plan, checked);
+      } finally {
+        inside--;
+      }
+    });
+    try {
+      const [a, b] = await Promise.all([
+        detector.detectFor({ type: ActorType.Cli, id: 'twin-a' }),
+        detector.detectFor({ type: ActorType.Cli, id: 'twin-b' }),
+      ]);
+      expect([a.processed, b.processed]).toEqual([1, 1]);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(together).toBe(target.type === 'postgres' ? 2 : 1);
+    const [lo, hi] = [x.id, twin].sort();
+    expect(
+      await count('SELECT COUNT(*) AS n FROM merge_candidates WHERE customer_a = ? AND customer_b = ?', [
+        lo,
+        hi,
+      ]),
+    ).toBe(1);
+    // Identical fields score above the auto-merge threshold: the twins are one customer now.
+    expect(
+      await count('SELECT COUNT(*) AS n FROM customers WHERE id IN (?, ?) AND merged_into IS NULL', [lo, hi]),
+    ).toBe(1);
+    expect(await count('SELECT COUNT(*) AS n FROM identity_pending')).toBe(0);
   });
 });
 
