@@ -146,13 +146,17 @@ export async function scaleOut(o: ScaleOutOptions): Promise<Json> {
       // What the database sessions wait for, polled with the run's status: lock waits by kind (advisory: the
       // duplicate-detection turn; transactionid / tuple: row locks), as session-seconds.
       const waits: Record<string, number> = {};
+      /** The same by the waiting statement (its first 70 characters). */
+      const waitsBy: Record<string, number> = {};
       const POLL_S = 0.2;
       while (Date.now() - t0 < 30 * 60_000) {
         for (const w of await ds.query(
-          `SELECT wait_event_type || ':' || wait_event AS w, COUNT(*) AS n FROM pg_stat_activity
-            WHERE wait_event_type = 'Lock' GROUP BY 1`,
-        ))
+          `SELECT wait_event_type || ':' || wait_event AS w, left(regexp_replace(query, '\\s+', ' ', 'g'), 70) AS q,
+                  COUNT(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' GROUP BY 1, 2`,
+        )) {
           waits[w.w] = (waits[w.w] ?? 0) + Number(w.n) * POLL_S;
+          waitsBy[`${w.w} ${w.q}`] = (waitsBy[`${w.w} ${w.q}`] ?? 0) + Number(w.n) * POLL_S;
+        }
         if (Date.now() >= nextSample) {
           nextSample += TIMELINE_EVERY_MS;
           await sample().catch(() => undefined);
@@ -189,6 +193,12 @@ export async function scaleOut(o: ScaleOutOptions): Promise<Json> {
           round((cpuTicks(w.pid!) - perWorkerBefore[i]) / TICKS_PER_S, 1),
         ),
         lock_wait_session_s: Object.fromEntries(Object.entries(waits).map(([k, v]) => [k, round(v, 1)])),
+        lock_waits_by_statement: Object.fromEntries(
+          Object.entries(waitsBy)
+            .sort((a, b) => b[1] - a[1])
+            .slice(0, 8)
+            .map(([k, v]) => [k, round(v, 1)]),
+        ),
         timeline,
       };
     } catch (e) {
