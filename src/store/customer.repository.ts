@@ -12,6 +12,7 @@ import {
   type MatchHead,
   type MatchRow,
 } from './match-reads';
+import { decodeProvenance, encodeProvenance } from './provenance-codec';
 
 export interface CustomerRow {
   id: string;
@@ -48,7 +49,7 @@ export function toCustomerRow(r: Row, pii?: PiiCodec): CustomerRow {
     version: Number(r.version),
     emailKey: r.email_key ?? null,
     fields: pii ? pii.openFields(stored) : stored,
-    provenance: JSON.parse(r.provenance),
+    provenance: decodeProvenance(r.provenance),
     createdAt: r.created_at,
     updatedAt: r.updated_at,
     mergedInto: r.merged_into ?? null,
@@ -148,7 +149,7 @@ export class CustomerRepository {
         c.version,
         c.emailKey,
         this.fieldsJson(c.fields),
-        JSON.stringify(c.provenance),
+        encodeProvenance(c.provenance),
         c.createdAt,
         c.updatedAt,
         c.mergedInto,
@@ -163,7 +164,7 @@ export class CustomerRepository {
       c.version,
       c.emailKey,
       this.fieldsJson(c.fields),
-      JSON.stringify(c.provenance),
+      encodeProvenance(c.provenance),
       c.updatedAt,
       c.mergedInto,
       c.erasedAt,
