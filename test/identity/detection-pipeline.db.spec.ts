@@ -158,6 +158,41 @@ describe(`duplicate detection pipeline (${target.type})`, () => {
     ).toBe(0);
   });
 
+  // A worker killed between a PostgreSQL batch's two transactions leaves its rows claimed: they are left alone
+  // until the claim expires, then taken by whoever detects next. (SQLite has one writer and never claims.)
+  it("takes rows whose claim expired, and leaves a live claim's rows to their holder", async () => {
+    const detector = env.app.get(DuplicateDetector);
+    const ids = await db.query(
+      'SELECT id FROM customers WHERE merged_into IS NULL AND erased_at IS NULL ORDER BY id LIMIT 2',
+    );
+    const actor = { type: ActorType.Cli, id: 'claims-test' };
+    await db.transaction((tx) => detector.enqueue(tx, [ids[0].id, ids[1].id], actor));
+    const past = new Date(Date.now() - 1_000).toISOString();
+    const future = new Date(Date.now() + 60_000).toISOString();
+    await db.transaction(async (tx) => {
+      await tx.execute(
+        "UPDATE identity_pending SET claimed_by = 'dead-worker', claimed_until = ? WHERE customer_id = ?",
+        [past, ids[0].id],
+      );
+      await tx.execute(
+        "UPDATE identity_pending SET claimed_by = 'live-worker', claimed_until = ? WHERE customer_id = ?",
+        [future, ids[1].id],
+      );
+    });
+    const r = await detector.detectFor(actor);
+    const left = await db.query('SELECT customer_id FROM identity_pending WHERE actor_id = ?', [actor.id]);
+    if (target.type === 'postgres') {
+      expect(r.processed).toBe(1);
+      expect(left.map((x) => x.customer_id)).toEqual([ids[1].id]);
+      // Once the live claim runs out, the row is taken too.
+      await db.transaction((tx) =>
+        tx.execute('UPDATE identity_pending SET claimed_until = ? WHERE customer_id = ?', [past, ids[1].id]),
+      );
+      expect((await detector.detectFor(actor)).processed).toBe(1);
+    } else expect(r.processed).toBe(2);
+    expect(await count('SELECT COUNT(*) AS n FROM identity_pending')).toBe(0);
+  });
+
   // Two workers' batches at once, each holding one of two twins that have no block keys yet. On PostgreSQL both
   // batches are inside their writing step together (no cluster-wide turn), and still the pair is found: keys are
   // committed before neighbours are read, so the later reader sees the earlier writer's keys. Run in one
