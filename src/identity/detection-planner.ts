@@ -1,8 +1,9 @@
 // The reading half of a duplicate-detection batch: which pending customers to take, their block keys (what to add
 // and remove), their neighbours, and the scored pairs worth keeping. It only reads, through any `Reader`, so it
-// runs the same inside a detection transaction (PostgreSQL, an in-memory SQLite) and on the detection thread's
-// own read connection (a SQLite file, see detection-thread.ts), where it takes its CPU and its reads off the
-// engine's thread. The writing half (DuplicateDetector.write) applies a plan in a write transaction.
+// runs the same inside a detection transaction and on the detection thread's own read connection (a SQLite file,
+// see detection-thread.ts), where it takes its CPU and its reads off the engine's thread. The writing half
+// (DuplicateDetector.write) applies a plan in a write transaction. On PostgreSQL a batch uses the two halves of a
+// plan (`keys`, then `score`) in two transactions (see DuplicateDetector.detectInTwo).
 import type { Actor, ActorType } from '../audit/audit.types';
 import { BoundedMemo } from '../common/bounded-memo';
 import {
@@ -135,8 +136,8 @@ export class DetectionPlanner {
   }
 
   /**
-   * Plans one batch of pending customers (of one actor, when given). Reads only; on PostgreSQL the pending rows it
-   * takes are locked (FOR UPDATE SKIP LOCKED) in the caller's transaction, so other workers take others.
+   * Plans one batch of pending customers (of one actor, when given), on SQLite (one writer: nothing to lock or
+   * claim; plans in flight on the detection thread are skipped). Reads only.
    */
   async plan(
     r: Reader & { readonly dialect: Dialect },
@@ -151,7 +152,7 @@ export class DetectionPlanner {
       await r.query<PendingRow>(
         `SELECT id, customer_id, actor_type, actor_id FROM identity_pending${
           actor ? ' WHERE actor_type = ? AND actor_id = ?' : ''
-        } ORDER BY queued_at, id LIMIT ${limit + taken.size}${r.dialect === 'postgres' ? ' FOR UPDATE SKIP LOCKED' : ''}`,
+        } ORDER BY queued_at, id LIMIT ${limit + taken.size}`,
         actor ? [actor.type, actor.id.slice(0, 128)] : [],
       )
     )

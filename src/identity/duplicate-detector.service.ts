@@ -82,7 +82,7 @@ export class DuplicateDetector implements OnModuleDestroy {
   private draining: Promise<DrainTotals> | null = null;
   private again = false;
   private batchSize = 0;
-  /** Plans batches read inside their own transaction (PostgreSQL, in-memory SQLite, and the fallback). */
+  /** Plans batches: whole on SQLite (in-memory, and the fallback), in two halves on PostgreSQL (detectInTwo). */
   private readonly planner: DetectionPlanner;
   /** Plans drain batches on a thread of its own (SQLite files; see detection-thread.ts); started on first use. */
   private thread: DetectionThread | null | undefined;
@@ -359,13 +359,13 @@ export class DuplicateDetector implements OnModuleDestroy {
     }
   }
 
-  /** One batch of pending customers (of one actor, when given), read and written in the caller's transaction. */
-  async detectBatch(tx: Tx, limit = BATCH, actor?: Actor): Promise<DetectionResult> {
+  /**
+   * One batch of pending customers (of one actor, when given) on SQLite, read and written in the caller's
+   * transaction: one writer, so a batch sees every key an earlier one committed (PostgreSQL: detectInTwo). Plans of
+   * the detection thread made before this batch are not written (see `epoch`).
+   */
+  private async detectBatch(tx: Tx, limit = BATCH, actor?: Actor): Promise<DetectionResult> {
     if (!this.enabled) return { processed: 0, compared: 0, candidates: 0, merged: [] };
-    // SQLite has one writer, so a batch sees every key an earlier one committed; PostgreSQL batches go through
-    // detectInTwo. Plans of the detection thread made before this batch are not written (see `epoch`).
-    if (tx.dialect === 'postgres')
-      throw new Error('detectBatch is for SQLite; PostgreSQL detects in two transactions');
     this.epoch++;
     const plan = await this.planner.plan(tx, limit, this.settings.reviewFloor, actor);
     return this.write(tx, plan, false);
