@@ -132,6 +132,10 @@ async function main(): Promise<void> {
     ...(process.env.SYNCLINE_DETECTION_THREAD
       ? { SYNCLINE_DETECTION_THREAD: process.env.SYNCLINE_DETECTION_THREAD }
       : {}),
+    // A/B runs of outbound batches in flight per drainer.
+    ...(process.env.OUTBOX_PUSH_CONCURRENCY
+      ? { OUTBOX_PUSH_CONCURRENCY: process.env.OUTBOX_PUSH_CONCURRENCY }
+      : {}),
   });
   const t0 = Date.now();
   const app: NestExpressApplication = await createApp(new AppConfig(env, benchConfig(sandboxes)));

@@ -41,6 +41,11 @@ export const envSchema = z.object({
   OUTBOX_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(6),
   OUTBOX_BASE_DELAY_MS: z.coerce.number().int().min(0).default(1000),
   OUTBOX_MAX_DELAY_MS: z.coerce.number().int().min(0).default(300000),
+  /**
+   * Outbound batches a drainer keeps in flight per destination: the next batch is prepared and sent while the
+   * vendor works on the previous one (1 = one at a time).
+   */
+  OUTBOX_PUSH_CONCURRENCY: z.coerce.number().int().min(1).max(16).default(2),
   /** Reconciliation alerts: drift share and outbound failure share above which an alert is raised. */
   RECONCILE_DRIFT_THRESHOLD: z.coerce.number().min(0).max(1).default(0.01),
   RECONCILE_FAILURE_THRESHOLD: z.coerce.number().min(0).max(1).default(0.05),

@@ -1,0 +1,201 @@
+// A drainer keeps up to OUTBOX_PUSH_CONCURRENCY batches in flight: the next batch is selected, prepared and sent
+// while the vendor works on the previous one. These tests run the real drain against the SendGrid sandbox and only
+// observe the connector's calls (each spy calls through to the SDK).
+import { ActorType } from '../../src/audit/audit.types';
+import { ConnectorRegistry } from '../../src/connectors/connector.registry';
+import type { Connector } from '../../src/connectors/connector.types';
+import { MergeReason } from '../../src/identity/identity.types';
+import { MergeService } from '../../src/identity/merge.service';
+import { CustomerRepository, type CustomerRow } from '../../src/store/customer.repository';
+import { Database } from '../../src/store/database';
+import { OutboxService } from '../../src/sync/outbox.service';
+import { OutboxOp, RunTrigger } from '../../src/sync/sync.types';
+import { SyncRunner } from '../../src/sync/sync-runner.service';
+import { startEnvironment, type Environment } from '../../scripts/lib/sandbox-environment';
+import { dropTestDatabase, testDatabaseEnv, testDatabaseTarget } from '../support/test-database';
+
+const target = testDatabaseTarget();
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe(`outbound batches in flight together (${target.type})`, () => {
+  let env: Environment;
+  let sendgrid: Connector;
+  // The full sync of beforeAll, as seen at SendGrid's connector: writes in flight at most at once, and every key.
+  let run: Awaited<ReturnType<SyncRunner['run']>>;
+  let most = 0;
+  let writeCalls = 0;
+  const written: string[] = [];
+  beforeAll(async () => {
+    env = await startEnvironment({
+      contacts: 3_000,
+      env: {
+        ...testDatabaseEnv(target),
+        LOG_LEVEL: 'silent',
+        SYNCLINE_IDENTITY_MODE: 'review',
+        OUTBOX_PUSH_CONCURRENCY: '2',
+      },
+      defaultSync: { destinations: [{ connection: 'sendgrid', object: 'contacts' }] },
+    });
+    env.salesforce.webhooks.configure({ enabled: false });
+    sendgrid = env.app.get(ConnectorRegistry).get('sendgrid');
+    const write = sendgrid.write.bind(sendgrid);
+    let now = 0;
+    const spy = jest.spyOn(sendgrid, 'write').mockImplementation(async (ctx, object, items) => {
+      now++;
+      writeCalls++;
+      most = Math.max(most, now);
+      written.push(...items.map((i) => i.key));
+      try {
+        return await write(ctx, object, items);
+      } finally {
+        now--;
+      }
+    });
+    env.sendgrid.setJobDelay(150); // each import job takes a while, as SendGrid's do
+    try {
+      run = await env.app.get(SyncRunner).run('sf-contacts', { trigger: RunTrigger.Manual });
+    } finally {
+      spy.mockRestore();
+      env.sendgrid.setJobDelay(20);
+    }
+  }, 180_000);
+  afterAll(async () => {
+    jest.restoreAllMocks();
+    await env?.close();
+    await dropTestDatabase(target);
+  });
+
+  it('sends two batches at once, and every contact reaches SendGrid exactly once', async () => {
+    expect(run.status).toBe('succeeded');
+    expect(writeCalls).toBeGreaterThanOrEqual(3); // more than one batch to overlap
+    expect(most).toBe(2);
+    // Each customer written once, and SendGrid holds exactly the contacts tracked for live customers.
+    expect(new Set(written).size).toBe(written.length);
+    const db = env.app.get(Database);
+    const tracked = await db.query<{ customer_id: string }>(
+      "SELECT customer_id FROM destination_state WHERE connection = 'sendgrid' AND external_id IS NOT NULL",
+    );
+    const atSg = env.sendgrid.state().records as { external_id: string }[];
+    expect(atSg.length).toBe(tracked.length);
+    expect(new Set(atSg.map((r) => r.external_id))).toEqual(new Set(written));
+    expect(new Set(tracked.map((r) => r.customer_id))).toEqual(new Set(written));
+    expect(await db.query("SELECT id FROM outbox WHERE status IN ('pending', 'dead')")).toEqual([]);
+    expect(run.counts.sent).toBe(written.length);
+  });
+
+  // A merge's loser delete and the survivor's update (which may carry the loser's email) must reach SendGrid in that
+  // order. Here they fall into different batches; the survivor's batch is selected while the delete is still in
+  // flight, and must hold the update back rather than send it (refused: it would match both contacts) or send the
+  // delete a second time.
+  it("holds a survivor's update while its loser's delete is in flight in another batch", async () => {
+    const db = env.app.get(Database);
+    const repo = env.app.get(CustomerRepository);
+    const outbox = env.app.get(OutboxService);
+    const sg = async (id: string) =>
+      (
+        await db.query(
+          "SELECT external_id FROM destination_state WHERE connection = 'sendgrid' AND object = 'contacts' AND customer_id = ?",
+          [id],
+        )
+      )[0]?.external_id as string | undefined;
+    let pair: { id: number; survivor: CustomerRow; loser: CustomerRow } | undefined;
+    for (const c of await db.query(
+      "SELECT id, customer_a, customer_b FROM merge_candidates WHERE status = 'pending' ORDER BY id",
+    )) {
+      const rows = await repo.loadMany(db, [c.customer_a, c.customer_b]);
+      const [s, l] = [rows.get(c.customer_a)!, rows.get(c.customer_b)!].sort((x, y) =>
+        x.id < y.id ? -1 : 1,
+      );
+      if (!s.fields.email || !l.fields.email || s.fields.email === l.fields.email) continue;
+      if (!(await sg(s.id)) || !(await sg(l.id))) continue;
+      pair = { id: Number(c.id), survivor: s, loser: l };
+      break;
+    }
+    expect(pair).toBeDefined();
+    const { survivor, loser } = pair!;
+    const loserContact = (await sg(loser.id))!;
+    // The loser's email is the newer one, so the survivor takes it in the merge.
+    await db.transaction(async (tx) => {
+      const at = new Date(Date.now() + 60_000).toISOString();
+      const provenance = { ...loser.provenance, email: { ...loser.provenance.email, at } };
+      await repo.updateCustomer(tx, { ...loser, version: loser.version + 1, provenance }, loser.version);
+      await env.app
+        .get(MergeService)
+        .merge(tx, pair!.id, MergeReason.Automatic, { type: ActorType.System, id: 'identity' });
+    });
+    // Order the outbox as: the loser's delete, a full batch of other contacts, then the survivor's update (its row
+    // re-created, so it takes the newest id). The first batch is the delete and 999 others; the survivor is next.
+    const others = (
+      await db.query<{ customer_id: string }>(
+        "SELECT customer_id FROM destination_state WHERE connection = 'sendgrid' AND customer_id NOT IN (?, ?) ORDER BY customer_id LIMIT 999",
+        [survivor.id, loser.id],
+      )
+    ).map((r) => r.customer_id);
+    expect(others.length).toBe(999);
+    // The delete waits at the vendor's door until the second selection has been made.
+    const events: string[] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const del = sendgrid.delete.bind(sendgrid);
+    const write = sendgrid.write.bind(sendgrid);
+    const delSpy = jest.spyOn(sendgrid, 'delete').mockImplementation(async (ctx, object, ids) => {
+      events.push(`delete:start:${ids.join(',')}`);
+      await gate;
+      try {
+        return await del(ctx, object, ids);
+      } finally {
+        events.push('delete:end');
+      }
+    });
+    const writeSpy = jest.spyOn(sendgrid, 'write').mockImplementation(async (ctx, object, items) => {
+      events.push(items.some((i) => i.key === survivor.id) ? 'write:survivor' : 'write:others');
+      return write(ctx, object, items);
+    });
+    const selections: string[][] = [];
+    const o = outbox as unknown as {
+      withLoserDeletes: (...a: unknown[]) => Promise<{ customer_id: string }[]>;
+    };
+    const withLoserDeletes = o.withLoserDeletes.bind(outbox);
+    const selSpy = jest.spyOn(o, 'withLoserDeletes').mockImplementation(async (...a: unknown[]) => {
+      const rows = await withLoserDeletes(...a);
+      selections.push(rows.map((r) => r.customer_id));
+      return rows;
+    });
+    // (Spies first: a background drain that took these rows would be observed as well.)
+    await db.transaction(async (tx) => {
+      await tx.execute("DELETE FROM outbox WHERE connection = 'sendgrid' AND customer_id = ?", [survivor.id]);
+      // Their last push is forgotten, so they are written again (not skipped as unchanged).
+      await tx.execute(
+        `UPDATE destination_state SET last_hash = 'stale' WHERE connection = 'sendgrid' AND customer_id IN (${others.map(() => '?').join(',')})`,
+        others,
+      );
+      await outbox.enqueue(tx, 'sendgrid', 'contacts', others, OutboxOp.Upsert, 'sf-contacts');
+      await outbox.enqueue(tx, 'sendgrid', 'contacts', [survivor.id], OutboxOp.Upsert, 'sf-contacts');
+    });
+
+    try {
+      const drained = outbox.drain('sendgrid', 'contacts', { waitForLock: true });
+      for (let i = 0; i < 200 && (selections.length < 2 || !events.length); i++) await sleep(25);
+      // First batch: the delete and the 999 others. Second selection: the survivor, held back (nothing to send).
+      expect(selections[0]).toEqual(expect.arrayContaining([loser.id, ...others]));
+      expect(selections[0]).not.toContain(survivor.id);
+      expect(selections[1]).toEqual([]);
+      expect(events).toEqual([`delete:start:${loserContact}`]);
+      release();
+      await drained;
+    } finally {
+      delSpy.mockRestore();
+      writeSpy.mockRestore();
+      selSpy.mockRestore();
+    }
+    // The delete ran once, before the survivor's update, which went out once the delete had settled.
+    expect(events.filter((e) => e.startsWith('delete:start'))).toHaveLength(1);
+    expect(events.indexOf('delete:end')).toBeLessThan(events.indexOf('write:survivor'));
+    expect(await db.query("SELECT id FROM outbox WHERE status IN ('pending', 'dead')")).toEqual([]);
+    expect(env.sendgrid.store.contacts.has(loserContact)).toBe(false);
+    const atSg = (env.sendgrid.state().records as { external_id: string; email: string }[]).filter((r) =>
+      [survivor.id, loser.id].includes(r.external_id),
+    );
+    expect(atSg).toEqual([expect.objectContaining({ external_id: survivor.id, email: loser.fields.email })]);
+  }, 120_000);
+});
