@@ -21,7 +21,7 @@ import { ConnectionsService } from './connections.service';
 import { InboundService } from './inbound.service';
 import { OutboxService } from './outbox.service';
 import { ReconciliationService } from './reconciliation.service';
-import { addCounts, emptyCounts, RunStatus, RunTrigger, type RunCounts } from './sync.types';
+import { addCounts, emptyCounts, OutcomeAction, RunStatus, RunTrigger, type RunCounts } from './sync.types';
 import { SyncsService } from './syncs.service';
 
 export interface RunOptions {
@@ -141,9 +141,25 @@ export class SyncRunner {
     const detector = new Repeater(async () => {
       await this.duplicates?.drain();
     });
+    // On a cluster, pushes during the read are drain jobs that whichever worker is free takes (one drainer per
+    // destination at a time, by its lock), not this process's: the reader has the read and its share of pages.
+    // They carry the run's id, so the run's outbound counts are read back from its outcome log at the end.
+    const clusterPushes = !dryRun && !!this.queue?.shared && this.db.dialect === 'postgres';
+    const queuePushes = () =>
+      void this.queue!.add(
+        JobName.DrainOutbox,
+        // The run's destinations in order, one after the other, as this process would drain them.
+        {
+          destinations: def.destinations.map((d) => ({ connection: d.connection, object: d.object })),
+          runId,
+        },
+        // Its own job id: a drain queued by a webhook meanwhile must not swallow the run's (and its run id).
+        { jobId: `drain-run:${runId}` },
+      ).catch((err: Error) => this.log.warn(`queueing the run's drain failed: ${err.message}`));
     const afterPage = () => {
       if (dryRun) return;
-      pusher.kick();
+      if (clusterPushes) queuePushes();
+      else pusher.kick();
       if (this.duplicates?.enabled) detector.kick();
     };
     try {
@@ -243,6 +259,7 @@ export class SyncRunner {
         }
         await pusher.settle();
         await drainAll();
+        if (clusterPushes) Object.assign(counts, await this.outboundCounts(runId));
         if (def.reconcile.afterRun && counts.sent > 0 && this.reconciliation) {
           // Read back a sample of what this run pushed; drift past the threshold raises the alert. A vendor
           // unreachable for the read-back does not fail a run whose records were delivered.
@@ -277,6 +294,9 @@ export class SyncRunner {
       await detector.settle().catch(() => undefined);
       clearInterval(renew);
     }
+    // A failed cluster run still reports what the drain jobs pushed for it.
+    if (clusterPushes && status === RunStatus.Failed)
+      Object.assign(counts, await this.outboundCounts(runId).catch(() => ({})));
     const finishedAt = this.clock.nowIso();
     const cursorAfter = dryRun ? cursorBefore : await this.syncs.cursor(syncId);
     await this.db.query(
@@ -420,6 +440,30 @@ export class SyncRunner {
     }
     // Detection of what this page changed runs here too, so the cluster shares it.
     await this.duplicates?.drain();
+  }
+
+  /**
+   * What a run pushed, from its outcome log: every drain that worked for it (its own, and on a cluster the drain
+   * jobs any worker took during its read) logged each record's outcome under the run's id.
+   */
+  private async outboundCounts(
+    runId: string,
+  ): Promise<Pick<RunCounts, 'sent' | 'suppressed' | 'deadLettered' | 'failed'>> {
+    const n = new Map(
+      (
+        await this.db.query<{ action: string; n: string | number }>(
+          "SELECT action, COUNT(*) AS n FROM record_outcomes WHERE run_id = ? AND direction = 'out' GROUP BY action",
+          [runId],
+        )
+      ).map((r) => [r.action, Number(r.n)]),
+    );
+    const of = (a: OutcomeAction) => n.get(a) ?? 0;
+    return {
+      sent: of(OutcomeAction.Created) + of(OutcomeAction.Updated),
+      suppressed: of(OutcomeAction.Suppressed),
+      deadLettered: of(OutcomeAction.DeadLettered),
+      failed: of(OutcomeAction.Retrying),
+    };
   }
 
   /** Every unpaused sync reading the same source as `def` (they share its pages); `def` alone when it is not stored. */

@@ -64,10 +64,18 @@ export class SyncScheduler implements OnApplicationBootstrap, OnApplicationShutd
       },
       { concurrency: 4 },
     );
-    this.queue.process<{ connection: string; object: string }>(
+    this.queue.process<{
+      connection?: string;
+      object?: string;
+      destinations?: { connection: string; object: string }[];
+      runId?: string;
+    }>(
       JobName.DrainOutbox,
-      async ({ connection, object }) => {
-        await this.outbox.drain(connection, object);
+      // One destination, or a cluster run's destinations in order (queued by its reader, with the run's id: their
+      // outcomes count for that run).
+      async ({ connection, object, destinations, runId }) => {
+        for (const d of destinations ?? [{ connection: connection!, object: object! }])
+          await this.outbox.drain(d.connection, d.object, { runId: runId ?? null });
       },
       { concurrency: 4 },
     );

@@ -336,6 +336,27 @@ if (!REDIS_URL) {
         `full sync on 3 workers: ${read} records in ${runS.toFixed(1)} s of run (${Math.round(read / runS)} records/s, the HubSpot budget of ${HUBSPOT_BUDGET.requests}/s bounding it), settled ${((Date.now() - t0) / 1000).toFixed(1)} s after the enqueue`,
       );
       await expectConsistent();
+      // Pushes during the read were drain jobs any worker took; the run reports what all of them sent for it, as
+      // its outcome log records it, and SendGrid holds what it was sent to create less what it was sent to delete.
+      const [{ id: runId }] = await sql<{ id: string }>(
+        "SELECT id FROM sync_runs WHERE sync_id = 'contacts'",
+      );
+      const out = new Map(
+        (
+          await sql<{ connection: string; action: string; n: string }>(
+            "SELECT connection, action, COUNT(*) AS n FROM record_outcomes WHERE run_id = $1 AND direction = 'out' GROUP BY connection, action",
+            [runId],
+          )
+        ).map((r) => [`${r.connection}/${r.action}`, Number(r.n)]),
+      );
+      const sentByOutcomes = [...out].reduce(
+        (n, [k, v]) => n + (k.endsWith('/created') || k.endsWith('/updated') ? v : 0),
+        0,
+      );
+      expect((JSON.parse(run.counts) as { sent: number }).sent).toBe(sentByOutcomes);
+      expect((out.get('sendgrid/created') ?? 0) - (out.get('sendgrid/deleted') ?? 0)).toBe(
+        sendgrid.store.contacts.size,
+      );
       // One process read the source; the pages it read were applied across the cluster.
       const appliers = await sql<{ applied_by: string; n: string }>(
         "SELECT p.applied_by, COUNT(*) AS n FROM run_pages p JOIN sync_runs r ON r.id = p.run_id WHERE r.sync_id = 'contacts' AND p.status = 'applied' GROUP BY p.applied_by",
