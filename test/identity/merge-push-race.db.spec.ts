@@ -7,12 +7,13 @@
 import { ActorType } from '../../src/audit/audit.types';
 import { MergeReason } from '../../src/identity/identity.types';
 import { MergeService } from '../../src/identity/merge.service';
-import { CustomerRepository, type CustomerRow } from '../../src/store/customer.repository';
+import { CustomerRepository } from '../../src/store/customer.repository';
 import { Database } from '../../src/store/database';
 import { OutboxService } from '../../src/sync/outbox.service';
 import { OutboxOp, RunTrigger } from '../../src/sync/sync.types';
 import { SyncRunner } from '../../src/sync/sync-runner.service';
 import { startEnvironment, type Environment } from '../../scripts/lib/sandbox-environment';
+import { mergeTakingLoserEmail } from '../support/merge-pair';
 import { dropTestDatabase, testDatabaseEnv, testDatabaseTarget } from '../support/test-database';
 
 const target = testDatabaseTarget();
@@ -119,32 +120,10 @@ describe(`a merge and the pushes of its pair (${target.type})`, () => {
     const db = env.app.get(Database);
     const repo = env.app.get(CustomerRepository);
     const outbox = env.app.get(OutboxService);
-    // A pending pair, both at SendGrid, with different emails.
-    let pair: { id: number; survivor: CustomerRow; loser: CustomerRow } | undefined;
-    for (const c of await db.query(
-      "SELECT id, customer_a, customer_b FROM merge_candidates WHERE status = 'pending' ORDER BY id",
-    )) {
-      const rows = await repo.loadMany(db, [c.customer_a, c.customer_b]);
-      const [s, l] = [rows.get(c.customer_a)!, rows.get(c.customer_b)!].sort((x, y) =>
-        x.id < y.id ? -1 : 1,
-      );
-      if (!s.fields.email || !l.fields.email || s.fields.email === l.fields.email) continue;
-      if (!(await sg(s.id)) || !(await sg(l.id))) continue;
-      pair = { id: Number(c.id), survivor: s, loser: l };
-      break;
-    }
+    // A pending pair, both at SendGrid, with different emails, merged: the survivor takes the loser's email.
+    const pair = await mergeTakingLoserEmail(env.app);
     expect(pair).toBeDefined();
-    const { survivor, loser } = pair!;
-    const loserContact = (await sg(loser.id))!;
-    // The loser's email is the newer one, so the survivor takes it in the merge.
-    await db.transaction(async (tx) => {
-      const at = new Date(Date.now() + 60_000).toISOString();
-      const provenance = { ...loser.provenance, email: { ...loser.provenance.email, at } };
-      await repo.updateCustomer(tx, { ...loser, version: loser.version + 1, provenance }, loser.version);
-      await env.app
-        .get(MergeService)
-        .merge(tx, pair!.id, MergeReason.Automatic, { type: ActorType.System, id: 'identity' });
-    });
+    const { survivor, loser, loserContact } = pair!;
     const merged = (await repo.loadMany(db, [survivor.id])).get(survivor.id)!;
     expect(merged.fields.email).toBe(loser.fields.email);
     // The loser's delete backs off (say the vendor failed it once); the survivor's update must wait for it.

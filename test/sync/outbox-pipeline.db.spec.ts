@@ -1,17 +1,14 @@
 // A drainer keeps up to OUTBOX_PUSH_CONCURRENCY batches in flight: the next batch is selected, prepared and sent
 // while the vendor works on the previous one. These tests run the real drain against the SendGrid sandbox and only
 // observe the connector's calls (each spy calls through to the SDK).
-import { ActorType } from '../../src/audit/audit.types';
 import { ConnectorRegistry } from '../../src/connectors/connector.registry';
 import type { Connector } from '../../src/connectors/connector.types';
-import { MergeReason } from '../../src/identity/identity.types';
-import { MergeService } from '../../src/identity/merge.service';
-import { CustomerRepository, type CustomerRow } from '../../src/store/customer.repository';
 import { Database } from '../../src/store/database';
 import { OutboxService } from '../../src/sync/outbox.service';
 import { OutboxOp, RunTrigger } from '../../src/sync/sync.types';
 import { SyncRunner } from '../../src/sync/sync-runner.service';
 import { startEnvironment, type Environment } from '../../scripts/lib/sandbox-environment';
+import { mergeTakingLoserEmail } from '../support/merge-pair';
 import { dropTestDatabase, testDatabaseEnv, testDatabaseTarget } from '../support/test-database';
 
 const target = testDatabaseTarget();
@@ -89,40 +86,11 @@ describe(`outbound batches in flight together (${target.type})`, () => {
   // delete a second time.
   it("holds a survivor's update while its loser's delete is in flight in another batch", async () => {
     const db = env.app.get(Database);
-    const repo = env.app.get(CustomerRepository);
     const outbox = env.app.get(OutboxService);
-    const sg = async (id: string) =>
-      (
-        await db.query(
-          "SELECT external_id FROM destination_state WHERE connection = 'sendgrid' AND object = 'contacts' AND customer_id = ?",
-          [id],
-        )
-      )[0]?.external_id as string | undefined;
-    let pair: { id: number; survivor: CustomerRow; loser: CustomerRow } | undefined;
-    for (const c of await db.query(
-      "SELECT id, customer_a, customer_b FROM merge_candidates WHERE status = 'pending' ORDER BY id",
-    )) {
-      const rows = await repo.loadMany(db, [c.customer_a, c.customer_b]);
-      const [s, l] = [rows.get(c.customer_a)!, rows.get(c.customer_b)!].sort((x, y) =>
-        x.id < y.id ? -1 : 1,
-      );
-      if (!s.fields.email || !l.fields.email || s.fields.email === l.fields.email) continue;
-      if (!(await sg(s.id)) || !(await sg(l.id))) continue;
-      pair = { id: Number(c.id), survivor: s, loser: l };
-      break;
-    }
+    // A pending pair, both at SendGrid, with different emails, merged: the survivor takes the loser's email.
+    const pair = await mergeTakingLoserEmail(env.app);
     expect(pair).toBeDefined();
-    const { survivor, loser } = pair!;
-    const loserContact = (await sg(loser.id))!;
-    // The loser's email is the newer one, so the survivor takes it in the merge.
-    await db.transaction(async (tx) => {
-      const at = new Date(Date.now() + 60_000).toISOString();
-      const provenance = { ...loser.provenance, email: { ...loser.provenance.email, at } };
-      await repo.updateCustomer(tx, { ...loser, version: loser.version + 1, provenance }, loser.version);
-      await env.app
-        .get(MergeService)
-        .merge(tx, pair!.id, MergeReason.Automatic, { type: ActorType.System, id: 'identity' });
-    });
+    const { survivor, loser, loserContact } = pair!;
     // Order the outbox as: the loser's delete, a full batch of other contacts, then the survivor's update (its row
     // re-created, so it takes the newest id). The first batch is the delete and 999 others; the survivor is next.
     const others = (
