@@ -580,7 +580,8 @@ async function main(): Promise<void> {
             'scale_out',
             SCALE_OUT_WORKERS.map(
               (n) => `${n}: ${so[String(n)]?.records_per_s ?? so[String(n)]?.error}/s`,
-            ).join(', ') + ` (speedup ${JSON.stringify(so.speedup)})`,
+            ).join(', ') +
+              ` (speedup ${JSON.stringify(so.speedup)}; cores busy ${SCALE_OUT_WORKERS.map((n) => so[String(n)]?.cores_busy).join('/')}, CPU-bound ceiling ${so.cpu_bound_speedup_ceiling}×)`,
           );
       }
     }

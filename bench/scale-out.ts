@@ -4,6 +4,7 @@
 // records/s per cluster size and how CPU time split between workers, Redis, PostgreSQL and the sandboxes.
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { Queue } from 'bullmq';
 import { DataSource } from 'typeorm';
@@ -180,15 +181,18 @@ export async function scaleOut(o: ScaleOutOptions): Promise<Json> {
       const pages = await ds.query(
         `SELECT applied_by, COUNT(*) AS n FROM "${schema}".run_pages GROUP BY applied_by ORDER BY applied_by`,
       );
+      const cpu = Object.fromEntries(
+        Object.keys(groups).map((k) => [k, round((after[k] - before[k]) / TICKS_PER_S, 1)]),
+      );
       out[String(n)] = {
         records: counts.read,
         sent: counts.sent,
         wall_s: round(wall, 2),
         records_per_s: Math.round(counts.read / wall),
         pages_per_worker: pages.map((p: Json) => Number(p.n)),
-        cpu_s: Object.fromEntries(
-          Object.keys(groups).map((k) => [k, round((after[k] - before[k]) / TICKS_PER_S, 1)]),
-        ),
+        cpu_s: cpu,
+        // Cores the whole cluster kept busy on average (workers, PostgreSQL, Redis, sandboxes).
+        cores_busy: round(Object.values(cpu).reduce((a, b) => a + b, 0) / wall, 2),
         cpu_s_per_worker: workers.map((w, i) =>
           round((cpuTicks(w.pid!) - perWorkerBefore[i]) / TICKS_PER_S, 1),
         ),
@@ -218,5 +222,7 @@ export async function scaleOut(o: ScaleOutOptions): Promise<Json> {
     out.speedup = Object.fromEntries(
       o.workers.map((n) => [String(n), round((out[String(n)]?.records_per_s ?? 0) / base, 2)]),
     );
+  // What CPU alone allows: one worker's cluster keeps `cores_busy` cores busy, and the machine has os.cpus() of them.
+  if (out['1']?.cores_busy) out.cpu_bound_speedup_ceiling = round(os.cpus().length / out['1'].cores_busy, 2);
   return out;
 }
