@@ -46,6 +46,17 @@ const COLUMNS = [
   'hash',
 ];
 
+/**
+ * Stands in a stored payload for `changes` kept in the customer version row the payload names (entity id and
+ * `version`): a customer change's history already holds them, sealed, and a second copy here was the largest part
+ * of every entry (about a fifth of a synced record's bytes).
+ */
+const CHANGES_REF = '~changes';
+const IN_VERSION = 'customer_versions';
+
+/** A stored payload made whole: its JSON text (null for none), or why it cannot be. */
+type Opened = { text: string | null; fromVersion?: boolean } | { error: string };
+
 interface Head {
   partition: number;
   pseq: number;
@@ -92,6 +103,7 @@ export class AuditService {
       const salt = salts.subarray(i * 16, i * 16 + 16).toString('hex');
       const payloadJson = stableStringify(input.payload ?? null);
       const digest = payloadDigest(salt, payloadJson);
+      const stored = input.changesInVersion ? referencing(input.payload) : payloadJson;
       const chained = {
         partition,
         pseq,
@@ -116,7 +128,7 @@ export class AuditService {
         chained.entityId,
         chained.action,
         chained.correlationId,
-        this.pii ? this.pii.sealText(payloadJson) : payloadJson,
+        this.pii ? this.pii.sealText(stored) : stored,
         salt,
         digest,
         prevHash,
@@ -189,7 +201,7 @@ export class AuditService {
       `SELECT * FROM audit_entries ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq LIMIT ${limit + 1}`,
       params,
     );
-    const entries = rows.slice(0, limit).map((r) => this.toEntry(r));
+    const entries = await this.toEntries(rows.slice(0, limit));
     const nextCursor = rows.length > limit ? String(entries[entries.length - 1].seq) : null;
     return { entries, nextCursor };
   }
@@ -199,7 +211,7 @@ export class AuditService {
     const rows = await this.db.query(
       `SELECT * FROM audit_entries ORDER BY seq DESC LIMIT ${Math.min(Math.max(n, 1), 1000)}`,
     );
-    return rows.reverse().map((r) => this.toEntry(r));
+    return this.toEntries(rows.reverse());
   }
 
   /**
@@ -224,14 +236,9 @@ export class AuditService {
           `SELECT * FROM audit_entries WHERE chain = ? AND pseq >= ? ORDER BY pseq LIMIT ${batchSize}`,
           [partition, expectedPseq],
         );
-        for (const r of rows) {
-          // undefined: the payload could not be decrypted (its key is gone or the ciphertext was edited).
-          let payload: string | null | undefined;
-          try {
-            payload = r.payload === null || r.payload === undefined ? null : this.openPayload(r.payload);
-          } catch {
-            payload = undefined;
-          }
+        const payloads = await this.openPayloads(rows);
+        for (const [i, r] of rows.entries()) {
+          const payload = payloads[i];
           const e = { ...toEntry(r, null), payload: null };
           const broken = (reason: string): VerifyReport => ({
             ok: false,
@@ -245,10 +252,13 @@ export class AuditService {
             return broken('previous-hash link does not match (entry moved or its predecessor changed)');
           if (entryHash(e) !== e.hash) return broken('entry hash does not match its contents (entry edited)');
           if (e.redactedAt === null) {
-            if (payload === undefined)
-              return broken('payload cannot be decrypted (key missing or ciphertext edited)');
-            if (r.salt === null || payloadDigest(r.salt, payload ?? 'null') !== e.digest) {
-              return broken('payload does not match its digest (payload edited)');
+            if ('error' in payload) return broken(payload.error);
+            if (r.salt === null || payloadDigest(r.salt, payload.text ?? 'null') !== e.digest) {
+              return broken(
+                payload.fromVersion
+                  ? 'payload does not match its digest (payload or the version row holding its changes edited)'
+                  : 'payload does not match its digest (payload edited)',
+              );
             }
           } else redacted++;
           prevHash = e.hash;
@@ -279,9 +289,92 @@ export class AuditService {
     return this.pii ? this.pii.openText(text) : text;
   }
 
-  private toEntry(r: Row): AuditEntry {
-    return toEntry(r, r.payload === null || r.payload === undefined ? null : this.openPayload(r.payload));
+  /** Entries as readers see them: payloads opened, changes kept in version rows put back. */
+  private async toEntries(rows: Row[]): Promise<AuditEntry[]> {
+    const payloads = await this.openPayloads(rows);
+    return rows.map((r, i) => {
+      const p = payloads[i];
+      if ('error' in p) throw new Error(`audit entry ${r.seq}: ${p.error}`);
+      return toEntry(r, p.text);
+    });
   }
+
+  /**
+   * Each row's payload as the JSON text its digest covers. A payload that cannot be decrypted, or whose changes'
+   * version row is missing or unreadable, gets the reason instead.
+   */
+  private async openPayloads(rows: Row[]): Promise<Opened[]> {
+    const out: Opened[] = [];
+    const refs: { i: number; payload: Record<string, unknown> }[] = [];
+    for (const [i, r] of rows.entries()) {
+      if (r.payload === null || r.payload === undefined) {
+        out.push({ text: null });
+        continue;
+      }
+      let text: string;
+      try {
+        text = this.openPayload(r.payload);
+      } catch {
+        out.push({ error: 'payload cannot be decrypted (key missing or ciphertext edited)' });
+        continue;
+      }
+      out.push({ text });
+      if (!text.includes(CHANGES_REF)) continue;
+      const payload = JSON.parse(text) as Record<string, unknown> | null;
+      if (payload && typeof payload === 'object' && payload[CHANGES_REF] === IN_VERSION) refs.push({ i, payload });
+    }
+    if (!refs.length) return out;
+    const changes = await this.versionChanges(refs.map(({ i }) => String(rows[i].entity_id)));
+    for (const { i, payload } of refs) {
+      const key = versionKey(String(rows[i].entity_id), Number(payload.version));
+      const found = changes.get(key);
+      if (found === undefined) {
+        out[i] = { error: `version ${String(payload.version)} of ${rows[i].entity_id}, which holds its changes, is missing` };
+      } else if (found instanceof Error) {
+        out[i] = { error: `version ${String(payload.version)} of ${rows[i].entity_id}, which holds its changes, cannot be read (${found.message})` };
+      } else {
+        delete payload[CHANGES_REF];
+        out[i] = { text: stableStringify({ ...payload, changes: found }), fromVersion: true };
+      }
+    }
+    return out;
+  }
+
+  /** The opened changes of every version of these customers, by `versionKey` (an Error where unreadable). */
+  private async versionChanges(customerIds: string[]): Promise<Map<string, unknown[] | Error>> {
+    const ids = [...new Set(customerIds)];
+    const out = new Map<string, unknown[] | Error>();
+    for (let k = 0; k < ids.length; k += 500) {
+      const chunk = ids.slice(k, k + 500);
+      const rows = await this.db.query<{ customer_id: string; version: number; changes: string }>(
+        `SELECT customer_id, version, changes FROM customer_versions WHERE customer_id IN (${chunk.map(() => '?').join(',')})`,
+        chunk,
+      );
+      for (const v of rows) {
+        let changes: unknown[] | Error;
+        try {
+          const stored = JSON.parse(v.changes);
+          changes = this.pii ? this.pii.openChanges(stored) : stored;
+        } catch (err) {
+          changes = err instanceof Error ? err : new Error(String(err));
+        }
+        out.set(versionKey(v.customer_id, Number(v.version)), changes);
+      }
+    }
+    return out;
+  }
+}
+
+function versionKey(customerId: string, version: number): string {
+  return `${customerId}\u0000${version}`;
+}
+
+/** The stored form of a payload whose changes are kept in the version row it names. */
+function referencing(payload: unknown): string {
+  const p = payload as Record<string, unknown> | null;
+  if (!p || typeof p !== 'object' || !Number.isInteger(p.version) || !Array.isArray(p.changes))
+    throw new Error('changesInVersion needs a payload with a version number and its changes');
+  return stableStringify({ ...p, changes: undefined, [CHANGES_REF]: IN_VERSION });
 }
 
 function toEntry(r: Row, payloadText: string | null): AuditEntry {

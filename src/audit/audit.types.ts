@@ -30,6 +30,12 @@ export interface AuditInput {
   /** Changed fields with before/after, or any details. Kept beside the chain, never inside the hash. */
   payload: unknown;
   correlationId?: string | null;
+  /**
+   * The payload's `changes` are the customer version row (entityId, payload.version)'s changes: the entry stores a
+   * reference instead of a second copy, and its digest still covers the changes, so editing the version row
+   * breaks verification. Readers get the payload whole.
+   */
+  changesInVersion?: boolean;
 }
 
 export interface AuditEntry {

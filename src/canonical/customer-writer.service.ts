@@ -225,6 +225,7 @@ export class CustomerWriter {
             sourceTimestamp: rec.change.sourceTimestamp,
             changes: merged.changes,
           },
+          changesInVersion: true,
         });
         outcomes.push({
           customerId: w.row.id,

@@ -1,5 +1,8 @@
 import { AuditService } from '../../src/audit/audit.service';
 import { ActorType, AuditEntity, type AuditInput } from '../../src/audit/audit.types';
+import { CustomerWriter } from '../../src/canonical/customer-writer.service';
+import { PiiCodec } from '../../src/privacy/pii-codec';
+import { CustomerRepository } from '../../src/store/customer.repository';
 import { Database } from '../../src/store/database';
 import { startTestApp, type TestApp } from '../support/test-app';
 
@@ -127,5 +130,68 @@ describe(`audit hash chain (${process.env.DATABASE_URL?.startsWith('postgres') ?
     const page2 = await audit.list({ entityId: 'c-1', limit: 2, after: Number(page1.nextCursor) });
     expect(page2.entries[0].seq).toBeGreaterThan(page1.entries[1].seq);
     expect((await audit.list({ actorType: 'cli' })).entries).toEqual([]);
+  });
+
+  it("keeps a customer change's values once, in its version row, and still detects an edited or lost version row", async () => {
+    const writer = t.app.get(CustomerWriter);
+    const actor = { type: ActorType.SyncRun, id: 'run-audit' };
+    const rec = (at: string, fields: Record<string, string>) => ({
+      identity: { connection: 'sf', object: 'Contact', externalId: '003AUDIT' },
+      change: { connection: 'sf', sourceTimestamp: at, fields },
+    });
+    const [created] = await db.transaction((tx) =>
+      writer.apply(tx, [rec('2026-01-01T00:00:00.000Z', { email: 'ada@example.com', firstName: 'Ada' })], { actor }),
+    );
+    await db.transaction((tx) =>
+      writer.apply(tx, [rec('2026-01-02T00:00:00.000Z', { lastName: 'Lovelace', title: 'Countess' })], { actor }),
+    );
+    const id = created.customerId;
+    const versions = await t.app.get(CustomerRepository).versions(id);
+    const { entries } = await audit.list({ entityId: id });
+    // Readers get the payload whole: its changes are the version's, values included.
+    expect(entries.map((e) => e.action)).toEqual(['customer.created', 'customer.updated']);
+    expect(entries.map((e) => (e.payload as { changes: unknown }).changes)).toEqual(versions.map((v) => v.changes));
+    expect((entries[1].payload as { changes: unknown }).changes).toEqual([
+      { field: 'lastName', before: null, after: 'Lovelace' },
+      { field: 'title', before: null, after: 'Countess' },
+    ]);
+    expect(entries[1].payload).toMatchObject({ version: 2, source: { externalId: '003AUDIT' } });
+    // What is stored is a reference, not a second copy of the values.
+    const pii = t.app.get(PiiCodec);
+    for (const e of entries) {
+      const stored = JSON.parse(pii.openText((await rowOf(e.seq)).payload));
+      expect(stored).not.toHaveProperty('changes');
+      expect(stored['~changes']).toBe('customer_versions');
+    }
+    expect((await audit.verify()).ok).toBe(true);
+
+    // The entry's digest covers the version row's changes: editing them breaks the chain's verification.
+    const seq = entries[1].seq;
+    const [row] = await db.query('SELECT changes FROM customer_versions WHERE customer_id = ? AND version = 2', [id]);
+    const setChanges = (changes: string) =>
+      db.transaction((tx) =>
+        tx.execute('UPDATE customer_versions SET changes = ? WHERE customer_id = ? AND version = 2', [changes, id]),
+      );
+    await setChanges(JSON.stringify([{ field: 'title', before: null, after: 'Duchess' }]));
+    expect((await audit.verify()).firstBroken).toMatchObject({
+      seq,
+      reason: expect.stringMatching(/version row holding its changes edited/),
+    });
+    await setChanges(row.changes);
+    expect((await audit.verify()).ok).toBe(true);
+
+    // A lost version row is named, not read as "no changes".
+    const [version] = await db.query('SELECT * FROM customer_versions WHERE customer_id = ? AND version = 2', [id]);
+    const columns = Object.keys(version);
+    await db.transaction((tx) =>
+      tx.execute('DELETE FROM customer_versions WHERE customer_id = ? AND version = 2', [id]),
+    );
+    expect((await audit.verify()).firstBroken).toMatchObject({
+      seq,
+      reason: expect.stringMatching(/version 2 of .* which holds its changes, is missing/),
+    });
+    await expect(audit.list({ entityId: id })).rejects.toThrow(/is missing/);
+    await db.transaction((tx) => tx.insertMany('customer_versions', columns, [columns.map((c) => version[c])]));
+    expect((await audit.verify()).ok).toBe(true);
   });
 });
