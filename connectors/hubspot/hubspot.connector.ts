@@ -23,6 +23,7 @@ import {
   type WriteOutcome,
   WriteStatus,
   vendorTimeAt,
+  vendorAccountKey,
 } from '../../src/connectors';
 import { type HsBatchResult, HubSpotClient, type HsObject } from './hubspot.client';
 import { batchErrorCode, batchErrorVendorCode, type HubSpotBatchError } from './hubspot.errors';
@@ -166,6 +167,15 @@ export class HubSpotConnector implements Connector {
 
   async check(connection: ConnectionContext): Promise<void> {
     await this.client(connection).getPage({ limit: 1, properties: ['hs_object_id'] });
+  }
+
+  /** A private app's token acts on one portal: connections sharing it write the same contacts. */
+  accountKey(connection: ConnectionContext): string {
+    return vendorAccountKey(
+      'hubspot',
+      connection.baseUrl ?? connection.credentials.basePath,
+      connection.credentials.accessToken,
+    );
   }
 
   async *read(

@@ -21,6 +21,7 @@ import {
   type WriteOutcome,
   WriteStatus,
   vendorTimeAt,
+  vendorAccountKey,
 } from '../../src/connectors';
 import { MappingRegistry } from '../../src/mapping';
 import { MAX_COLLECTION_SIZE, SalesforceClient, type SfRecord, type SfSaveResult } from './salesforce.client';
@@ -154,6 +155,15 @@ export class SalesforceConnector implements Connector {
     private readonly mappings: MappingRegistry,
   ) {
     this.webhooks = new SalesforceWebhooks(mappings);
+  }
+
+  /** An org is one instance: connections to it, whichever user they log in as, write the same records. */
+  accountKey(connection: ConnectionContext): string {
+    const org = connection.settings.organizationId;
+    return vendorAccountKey(
+      'salesforce',
+      typeof org === 'string' ? org : (connection.credentials.instanceUrl ?? connection.baseUrl),
+    );
   }
 
   async check(connection: ConnectionContext): Promise<void> {

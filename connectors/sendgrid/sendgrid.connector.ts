@@ -22,6 +22,7 @@ import {
   type WriteOutcome,
   vendorTimeAt,
   dateHeaderMs,
+  vendorAccountKey,
 } from '../../src/connectors';
 import {
   SendGridClient,
@@ -241,6 +242,11 @@ export class SendGridConnector implements Connector {
 
   async check(connection: ConnectionContext): Promise<void> {
     await this.call(connection, { method: 'GET', url: '/v3/marketing/contacts/count' }, 'check');
+  }
+
+  /** An API key belongs to one account (or subuser); its rate limits and contacts are that account's. */
+  accountKey(connection: ConnectionContext): string {
+    return vendorAccountKey('sendgrid', connection.baseUrl, connection.credentials.apiKey);
   }
 
   // ---- read ------------------------------------------------------------------------------------------------

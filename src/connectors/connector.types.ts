@@ -178,5 +178,12 @@ export interface Connector {
    * Optional: a connector whose `delete` is already permanent leaves it out, and erasure defaults to `delete`.
    */
   erase?(connection: ConnectionContext, object: string, externalIds: string[]): Promise<DeleteOutcome[]>;
+  /**
+   * The vendor account the connection writes to (see `vendorAccountKey`), for connections that may share one: two
+   * connections to one account take turns pushing, because one person written through both at once (a merge's
+   * delete through one, its survivor's update through the other) can leave the vendor with two records. Optional:
+   * without it each connection counts as an account of its own.
+   */
+  accountKey?(connection: ConnectionContext): string;
   readonly webhooks?: WebhookHandler;
 }

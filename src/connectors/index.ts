@@ -4,5 +4,6 @@ export * from './connector.types';
 export * from './connector.decorator';
 export * from './connector.registry';
 export * from './conformance.types';
+export * from './account-key';
 export * from './rate-limiter';
 export * from './vendor-clock';

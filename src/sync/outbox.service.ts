@@ -245,7 +245,11 @@ export class OutboxService {
 
   /** Sends due rows for one destination in batches until none is due (or maxBatches). */
   async drain(connectionId: string, object: string, options: DrainOptions = {}): Promise<RunCounts> {
-    const lock = `drain:${contentHash([connectionId, object]).slice(0, 40)}`;
+    // One drainer per vendor account and object, not per connection: two connections to one account pushing the
+    // same people at once can leave the vendor with two records of one (see Connector.accountKey).
+    const ctx = await this.connections.context(connectionId);
+    const account = this.registry.get(ctx.connector).accountKey?.(ctx) ?? `connection:${connectionId}`;
+    const lock = `drain:${contentHash([account, object]).slice(0, 40)}`;
     const owner = randomUUID();
     for (;;) {
       if (await this.lock(lock, owner)) break;
