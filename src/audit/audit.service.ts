@@ -54,6 +54,11 @@ const COLUMNS = [
 const CHANGES_REF = '~changes';
 const IN_VERSION = 'customer_versions';
 
+/** A stored payload that is only a reference to a version row's changes: it holds no values, and is never sealed. */
+export function isChangesReference(stored: string): boolean {
+  return stored.startsWith('{') && stored.includes(`"${CHANGES_REF}":"${IN_VERSION}"`);
+}
+
 /** A stored payload made whole: its JSON text (null for none), or why it cannot be. */
 type Opened = { text: string | null; fromVersion?: boolean } | { error: string };
 
@@ -128,7 +133,8 @@ export class AuditService {
         chained.entityId,
         chained.action,
         chained.correlationId,
-        this.pii ? this.pii.sealText(stored) : stored,
+        // A reference holds no values (the source record's identity, its timestamp, the version): not sealed.
+        this.pii && !input.changesInVersion ? this.pii.sealText(stored) : stored,
         salt,
         digest,
         prevHash,

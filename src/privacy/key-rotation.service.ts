@@ -2,6 +2,7 @@
 // stores the progress: an interrupted rotation resumes after the last committed batch. Rows already on the
 // current key are left alone, and plaintext rows from before encryption are sealed on the way.
 import { Injectable, Logger } from '@nestjs/common';
+import { isChangesReference } from '../audit/audit.service';
 import { CustomerWriter } from '../canonical/customer-writer.service';
 import type { FieldValue } from '../canonical/customer.model';
 import { Clock } from '../common/clock';
@@ -64,8 +65,9 @@ export class KeyRotationService {
         table: 'audit_entries',
         keys: ['seq'],
         columns: ['payload', 'redacted_at'],
-        // Pseudonymized entries hold no personal data and stay as they are.
-        reseal: (r) => (r.redacted_at || r.payload === null ? null : text('payload')(r)),
+        // Pseudonymized entries and references to a version's changes hold no personal data and stay as they are.
+        reseal: (r) =>
+          r.redacted_at || r.payload === null || isChangesReference(r.payload) ? null : text('payload')(r),
       },
       {
         table: 'quarantine',

@@ -162,6 +162,7 @@ export class InboundService {
         direction: 'in',
         action,
         detail: o.changes.length ? { version: o.version, fields: o.changes.map((c) => c.field) } : null,
+        valueFree: true,
       });
     });
 

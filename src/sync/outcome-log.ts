@@ -15,6 +15,8 @@ export interface OutcomeRow {
   direction: 'in' | 'out';
   action: OutcomeAction;
   detail: unknown;
+  /** The detail names fields and versions, never a value: stored as is, without a seal to open on every read. */
+  valueFree?: boolean;
   mappingVersion: number | null;
   connectorVersion: string | null;
 }
@@ -54,7 +56,7 @@ export async function writeOutcomes(
         o.externalId,
         o.direction,
         o.action,
-        detail !== null && pii ? pii.sealText(detail) : detail,
+        detail !== null && pii && !o.valueFree ? pii.sealText(detail) : detail,
         o.mappingVersion,
         o.connectorVersion,
         now,

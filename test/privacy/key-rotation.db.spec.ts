@@ -56,7 +56,8 @@ describe(`key rotation (${target.type})`, () => {
 
     app = await boot(`${B},${A}`);
     const rotation = app.get(KeyRotationService);
-    expect(await rotation.staleRows()).toBeGreaterThanOrEqual(90);
+    // 30 customer rows and 30 version rows (their audit entries reference the versions' changes, holding no values).
+    expect(await rotation.staleRows()).toBeGreaterThanOrEqual(60);
     // Interrupted after two batches of 10...
     const partial = await rotation.rotate({ batchSize: 10, maxBatches: 2 });
     expect(partial.finished).toBe(false);
