@@ -76,6 +76,13 @@ export class KeyRotationService {
         reseal: (r) => merge(text('record')(r), text('reasons')(r)),
       },
       {
+        // Details can quote a rejected value (sealed); the value-free ones (field names, versions) are plain.
+        table: 'record_outcomes',
+        keys: ['id'],
+        columns: ['detail'],
+        reseal: (r) => (FieldCipher.isToken(r.detail) ? text('detail')(r) : null),
+      },
+      {
         table: 'webhook_inbox',
         keys: ['connection', 'event_id'],
         columns: ['event', 'status'],

@@ -10,6 +10,10 @@ import { parseEnv } from '../../src/config/env.schema';
 import { KeyRotationService } from '../../src/privacy/key-rotation.service';
 import { CustomerRepository } from '../../src/store/customer.repository';
 import { Database } from '../../src/store/database';
+import { PiiCodec } from '../../src/privacy/pii-codec';
+import { writeOutcomes } from '../../src/sync/outcome-log';
+import { SyncRunner } from '../../src/sync/sync-runner.service';
+import { OutcomeAction } from '../../src/sync/sync.types';
 import { dropTestDatabase, testDatabaseEnv, testDatabaseTarget } from '../support/test-database';
 
 const target = testDatabaseTarget();
@@ -52,12 +56,43 @@ describe(`key rotation (${target.type})`, () => {
         { actor: { type: ActorType.Cli, id: 'test' } },
       ),
     );
+    // The run's outcome log: a detail quoting a rejected value (sealed) and a value-free one (plain).
+    const outcome = (externalId: string, action: OutcomeAction, detail: unknown, valueFree = false) => ({
+      runId: 'run-rotation',
+      syncId: null,
+      customerId: null,
+      connection: 'sf',
+      object: 'Contact',
+      externalId,
+      direction: 'in' as const,
+      action,
+      detail,
+      valueFree,
+      mappingVersion: 1,
+      connectorVersion: '1.0.0',
+    });
+    const details = [
+      { reasons: [{ field: 'email', message: 'not an email', value: 'ada-at-example' }] },
+      { version: 1, fields: ['email', 'firstName'] },
+    ];
+    await db.transaction((tx) =>
+      writeOutcomes(
+        tx,
+        [
+          outcome('q1', OutcomeAction.Quarantined, details[0]),
+          outcome('c1', OutcomeAction.Created, details[1], true),
+        ],
+        '2026-01-01T00:00:00.000Z',
+        app.get(PiiCodec),
+      ),
+    );
     await app.close();
 
     app = await boot(`${B},${A}`);
     const rotation = app.get(KeyRotationService);
-    // 30 customer rows and 30 version rows (their audit entries reference the versions' changes, holding no values).
-    expect(await rotation.staleRows()).toBeGreaterThanOrEqual(60);
+    // 30 customer rows, 30 version rows (their audit entries reference the versions' changes, holding no values)
+    // and the sealed outcome detail.
+    expect(await rotation.staleRows()).toBeGreaterThanOrEqual(61);
     // Interrupted after two batches of 10...
     const partial = await rotation.rotate({ batchSize: 10, maxBatches: 2 });
     expect(partial.finished).toBe(false);
@@ -81,6 +116,8 @@ describe(`key rotation (${target.type})`, () => {
     const verify = await app.get(AuditService).verify();
     expect(verify.ok).toBe(true);
     expect(verify.checked).toBeGreaterThanOrEqual(30);
+    // Outcome details sealed under A were rotated too: the run's log still reads without A.
+    expect((await app.get(SyncRunner).outcomes('run-rotation')).map((o) => o.detail)).toEqual(details);
     await app.close();
   });
 });
