@@ -17,7 +17,7 @@ import { DestinationCustomer1763801000000 } from './migrations/1763801000000-des
 import { IdentityPendingRows1763801100000 } from './migrations/1763801100000-identity-pending-rows';
 import { InboxFile1763801200000 } from './migrations/1763801200000-inbox-file';
 import { DestinationPushed1763801300000 } from './migrations/1763801300000-destination-pushed';
-import { BlockKeysWithoutRowid1763801500000 } from './migrations/1763801500000-block-keys-without-rowid';
+import { KeyTablesWithoutRowid1763801500000 } from './migrations/1763801500000-key-tables-without-rowid';
 import { IdentityPendingClaims1763801400000 } from './migrations/1763801400000-identity-pending-claims';
 
 export const ENTITIES = [
@@ -43,5 +43,5 @@ export const MIGRATIONS = [
   InboxFile1763801200000,
   DestinationPushed1763801300000,
   IdentityPendingClaims1763801400000,
-  BlockKeysWithoutRowid1763801500000,
+  KeyTablesWithoutRowid1763801500000,
 ];
