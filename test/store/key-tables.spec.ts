@@ -29,16 +29,11 @@ describe('the block keys and identities tables (SQLite)', () => {
     );
     await old.destroy();
 
-    const tableSql = () => {
+    const tableSql = (name = 'customer_block_keys') => {
       const db = new Sqlite(file, { readonly: true });
       try {
-        return (
-          db
-            .prepare("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'customer_block_keys'")
-            .get() as {
-            sql: string;
-          }
-        ).sql;
+        const row = db.prepare("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?").get(name);
+        return (row as { sql: string }).sql;
       } finally {
         db.close();
       }
