@@ -398,6 +398,11 @@ export class OutboxService {
       this.db,
       rows.map((r) => r.customer_id),
     );
+    // A merge that committed after this batch was selected, and before its customers were loaded, left a survivor
+    // here with fields it took from a loser (its email, say) whose delete is not in this batch: sent now, the
+    // update would match both vendor records and be refused. It stays pending; the next selection takes the delete
+    // with it, deletes first. (Loaded before this check: a merge committed after it left the fields pre-merge.)
+    const held = await this.survivorsAwaitingDeletes(target, rows);
     const states = await this.destinationStates(
       connectionId,
       object,
@@ -427,6 +432,7 @@ export class OutboxService {
     const deletes: { row: OutboxRow; externalId: string }[] = [];
 
     for (const row of rows) {
+      if (held.has(row.id)) continue;
       const c = customers.get(row.customer_id);
       const state = states.get(row.customer_id);
       if (row.op === OutboxOp.Delete) {
@@ -735,6 +741,38 @@ export class OutboxService {
     const have = new Set(rows.map((r) => r.id));
     const held = new Set<string>();
     const survivors = [...new Set(rows.filter((r) => r.op === OutboxOp.Upsert).map((r) => r.customer_id))];
+    for (const { survivor, row: d } of await this.pendingLoserDeletes(connectionId, object, survivors)) {
+      // Not due yet, or being sent in another batch right now: the survivor's update waits for it.
+      if (String(d.next_attempt_at) > now || inFlight.has(d.id)) held.add(survivor);
+      else if (!have.has(d.id)) {
+        have.add(d.id);
+        rows.push(d);
+      }
+    }
+    return held.size ? rows.filter((r) => !(r.op === OutboxOp.Upsert && held.has(r.customer_id))) : rows;
+  }
+
+  /** Ids of the batch's upsert rows whose customer has a merged-away customer's delete pending outside the batch. */
+  private async survivorsAwaitingDeletes(target: PushTarget, rows: OutboxRow[]): Promise<Set<number>> {
+    const inBatch = new Set(rows.map((r) => r.id));
+    const upserts = rows.filter((r) => r.op === OutboxOp.Upsert);
+    const waiting = new Set<string>();
+    for (const { survivor, row } of await this.pendingLoserDeletes(
+      target.connectionId,
+      target.object,
+      upserts.map((r) => r.customer_id),
+    ))
+      if (!inBatch.has(row.id)) waiting.add(survivor);
+    return new Set(upserts.filter((r) => waiting.has(r.customer_id)).map((r) => r.id));
+  }
+
+  /** The pending deletes, at this destination, of customers merged into these survivors. */
+  private async pendingLoserDeletes(
+    connectionId: string,
+    object: string,
+    survivors: string[],
+  ): Promise<{ survivor: string; row: OutboxRow & { next_attempt_at: string } }[]> {
+    const out: { survivor: string; row: OutboxRow & { next_attempt_at: string } }[] = [];
     for (let i = 0; i < survivors.length; i += 500) {
       const slice = survivors.slice(i, i + 500);
       // Two indexed steps (merged-away customers, then their rows): joined in one statement, SQLite's planner
@@ -751,17 +789,10 @@ export class OutboxService {
         `SELECT * FROM outbox WHERE connection = ? AND object = ? AND customer_id IN (${losers.map(() => '?').join(',')}) AND op = ?`,
         [connectionId, object, ...survivorOf.keys(), OutboxOp.Delete],
       );
-      for (const d of deletes) {
-        if (d.status !== OutboxStatus.Pending) continue;
-        // Not due yet, or being sent in another batch right now: the survivor's update waits for it.
-        if (String(d.next_attempt_at) > now || inFlight.has(d.id)) held.add(survivorOf.get(d.customer_id)!);
-        else if (!have.has(d.id)) {
-          have.add(d.id);
-          rows.push(d);
-        }
-      }
+      for (const d of deletes)
+        if (d.status === OutboxStatus.Pending) out.push({ survivor: survivorOf.get(d.customer_id)!, row: d });
     }
-    return held.size ? rows.filter((r) => !(r.op === OutboxOp.Upsert && held.has(r.customer_id))) : rows;
+    return out;
   }
 
   /**

@@ -21,13 +21,16 @@ export async function sendgridContactOf(
   return rows[0]?.external_id as string | undefined;
 }
 
-/**
- * Merges the first pending candidate pair whose customers both have a SendGrid contact and different emails; the
- * loser's email is made the newer one first, so the survivor takes it. Undefined when no such pair is pending.
- */
-export async function mergeTakingLoserEmail(
-  app: INestApplicationContext,
-): Promise<{ survivor: CustomerRow; loser: CustomerRow; loserContact: string } | undefined> {
+/** A pending candidate pair whose customers both have a SendGrid contact and different emails. */
+export interface SendGridPair {
+  candidateId: number;
+  survivor: CustomerRow;
+  loser: CustomerRow;
+  loserContact: string;
+}
+
+/** The first pending candidate pair whose customers both have a SendGrid contact and different emails. */
+export async function pendingSendGridPair(app: INestApplicationContext): Promise<SendGridPair | undefined> {
   const db = app.get(Database);
   const repo = app.get(CustomerRepository);
   for (const c of await db.query(
@@ -41,15 +44,38 @@ export async function mergeTakingLoserEmail(
       continue;
     const loserContact = await sendgridContactOf(app, loser.id);
     if (!(await sendgridContactOf(app, survivor.id)) || !loserContact) continue;
-    await db.transaction(async (tx) => {
-      const at = new Date(Date.now() + 60_000).toISOString();
-      const provenance = { ...loser.provenance, email: { ...loser.provenance.email, at } };
-      await repo.updateCustomer(tx, { ...loser, version: loser.version + 1, provenance }, loser.version);
-      await app
-        .get(MergeService)
-        .merge(tx, Number(c.id), MergeReason.Automatic, { type: ActorType.System, id: 'identity' });
-    });
-    return { survivor, loser, loserContact };
+    return { candidateId: Number(c.id), survivor, loser, loserContact };
   }
   return undefined;
+}
+
+/** Merges the pair, the loser's email made the newer one first so that the survivor takes it. */
+export async function mergeTakingLoserEmailOf(
+  app: INestApplicationContext,
+  pair: SendGridPair,
+): Promise<void> {
+  const db = app.get(Database);
+  const repo = app.get(CustomerRepository);
+  const { loser } = pair;
+  await db.transaction(async (tx) => {
+    const at = new Date(Date.now() + 60_000).toISOString();
+    const provenance = { ...loser.provenance, email: { ...loser.provenance.email, at } };
+    await repo.updateCustomer(tx, { ...loser, version: loser.version + 1, provenance }, loser.version);
+    await app
+      .get(MergeService)
+      .merge(tx, pair.candidateId, MergeReason.Automatic, { type: ActorType.System, id: 'identity' });
+  });
+}
+
+/**
+ * Merges the first pending candidate pair whose customers both have a SendGrid contact and different emails; the
+ * survivor takes the loser's email. Undefined when no such pair is pending.
+ */
+export async function mergeTakingLoserEmail(
+  app: INestApplicationContext,
+): Promise<{ survivor: CustomerRow; loser: CustomerRow; loserContact: string } | undefined> {
+  const pair = await pendingSendGridPair(app);
+  if (!pair) return undefined;
+  await mergeTakingLoserEmailOf(app, pair);
+  return { survivor: pair.survivor, loser: pair.loser, loserContact: pair.loserContact };
 }

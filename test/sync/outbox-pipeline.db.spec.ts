@@ -9,7 +9,7 @@ import { OutboxOp, RunTrigger } from '../../src/sync/sync.types';
 import { SyncRunner } from '../../src/sync/sync-runner.service';
 import { SyncScheduler } from '../../src/sync/sync-scheduler.service';
 import { startEnvironment, type Environment } from '../../scripts/lib/sandbox-environment';
-import { mergeTakingLoserEmail } from '../support/merge-pair';
+import { mergeTakingLoserEmail, mergeTakingLoserEmailOf, pendingSendGridPair } from '../support/merge-pair';
 import { dropTestDatabase, testDatabaseEnv, testDatabaseTarget } from '../support/test-database';
 
 const target = testDatabaseTarget();
@@ -170,6 +170,69 @@ describe(`outbound batches in flight together (${target.type})`, () => {
     // The delete ran once, before the survivor's update, which went out once the delete had settled.
     expect(events.filter((e) => e.startsWith('delete:start'))).toHaveLength(1);
     expect(events.indexOf('delete:end')).toBeLessThan(events.indexOf('write:survivor'));
+    expect(await db.query("SELECT id FROM outbox WHERE status IN ('pending', 'dead')")).toEqual([]);
+    expect(env.sendgrid.store.contacts.has(loserContact)).toBe(false);
+    const atSg = (env.sendgrid.state().records as { external_id: string; email: string }[]).filter((r) =>
+      [survivor.id, loser.id].includes(r.external_id),
+    );
+    expect(atSg).toEqual([expect.objectContaining({ external_id: survivor.id, email: loser.fields.email })]);
+  }, 120_000);
+
+  // A merge can commit after a batch was selected and before its customers are loaded: the survivor then goes out
+  // with the loser's email while the loser's delete (queued by the merge) is in no batch yet. SendGrid refuses such
+  // an update (it matches two contacts), and the refusal is final: the row would be dead-lettered (5 of 1,000,000
+  // in a `--large` run). The survivor must wait for the next selection, which takes the delete with it.
+  it("holds a survivor merged after its batch was selected until its loser's delete goes first", async () => {
+    const db = env.app.get(Database);
+    const outbox = env.app.get(OutboxService);
+    env.app.get(SyncScheduler).onApplicationShutdown();
+    const pair = await pendingSendGridPair(env.app);
+    expect(pair).toBeDefined();
+    const { survivor, loser, loserContact } = pair!;
+    // The survivor due again (its last push forgotten), alone in the outbox.
+    await db.transaction(async (tx) => {
+      await tx.execute(
+        "UPDATE destination_state SET last_hash = 'stale' WHERE connection = 'sendgrid' AND customer_id = ?",
+        [survivor.id],
+      );
+      await outbox.enqueue(tx, 'sendgrid', 'contacts', [survivor.id], OutboxOp.Upsert, 'sf-contacts');
+    });
+    const events: string[] = [];
+    const write = sendgrid.write.bind(sendgrid);
+    const del = sendgrid.delete.bind(sendgrid);
+    const writeSpy = jest.spyOn(sendgrid, 'write').mockImplementation(async (ctx, object, items) => {
+      events.push(`write:${items.map((i) => (i.key === survivor.id ? 'survivor' : i.key)).join(',')}`);
+      return write(ctx, object, items);
+    });
+    const delSpy = jest.spyOn(sendgrid, 'delete').mockImplementation(async (ctx, object, ids) => {
+      events.push(`delete:${ids.join(',')}`);
+      return del(ctx, object, ids);
+    });
+    // The merge commits right after the first selection (which holds the survivor alone), before its load.
+    const o = outbox as unknown as {
+      withLoserDeletes: (...a: unknown[]) => Promise<{ customer_id: string }[]>;
+    };
+    const withLoserDeletes = o.withLoserDeletes.bind(outbox);
+    let merged = false;
+    const selSpy = jest.spyOn(o, 'withLoserDeletes').mockImplementation(async (...a: unknown[]) => {
+      const rows = await withLoserDeletes(...a);
+      if (!merged && rows.some((r) => r.customer_id === survivor.id)) {
+        expect(rows.map((r) => r.customer_id)).toEqual([survivor.id]);
+        merged = true;
+        await mergeTakingLoserEmailOf(env.app, pair!);
+      }
+      return rows;
+    });
+    try {
+      await outbox.drain('sendgrid', 'contacts', { waitForLock: true });
+    } finally {
+      writeSpy.mockRestore();
+      delSpy.mockRestore();
+      selSpy.mockRestore();
+    }
+    expect(merged).toBe(true);
+    // The first batch sent nothing; the next one deleted the loser's contact, then updated the survivor.
+    expect(events).toEqual([`delete:${loserContact}`, 'write:survivor']);
     expect(await db.query("SELECT id FROM outbox WHERE status IN ('pending', 'dead')")).toEqual([]);
     expect(env.sendgrid.store.contacts.has(loserContact)).toBe(false);
     const atSg = (env.sendgrid.state().records as { external_id: string; email: string }[]).filter((r) =>
