@@ -130,6 +130,8 @@ function syncFigures(run: Json): Json {
     sent: Number(run.counts.sent),
     suppressed: Number(run.counts.suppressed),
     quarantined: Number(run.counts.quarantined),
+    // Pushes the vendor refused for good: anything but 0 is a defect to look into (the rows stay in the dead letters).
+    dead_lettered: Number(run.counts.deadLettered ?? 0),
     wall_s: run.wall_s,
     cpu_s: run.cpu_s,
     cpu_system_s: run.cpu_system_s,
