@@ -327,7 +327,8 @@ export class AuditService {
       out.push({ text });
       if (!text.includes(CHANGES_REF)) continue;
       const payload = JSON.parse(text) as Record<string, unknown> | null;
-      if (payload && typeof payload === 'object' && payload[CHANGES_REF] === IN_VERSION) refs.push({ i, payload });
+      if (payload && typeof payload === 'object' && payload[CHANGES_REF] === IN_VERSION)
+        refs.push({ i, payload });
     }
     if (!refs.length) return out;
     const changes = await this.versionChanges(refs.map(({ i }) => String(rows[i].entity_id)));
@@ -335,9 +336,13 @@ export class AuditService {
       const key = versionKey(String(rows[i].entity_id), Number(payload.version));
       const found = changes.get(key);
       if (found === undefined) {
-        out[i] = { error: `version ${String(payload.version)} of ${rows[i].entity_id}, which holds its changes, is missing` };
+        out[i] = {
+          error: `version ${String(payload.version)} of ${rows[i].entity_id}, which holds its changes, is missing`,
+        };
       } else if (found instanceof Error) {
-        out[i] = { error: `version ${String(payload.version)} of ${rows[i].entity_id}, which holds its changes, cannot be read (${found.message})` };
+        out[i] = {
+          error: `version ${String(payload.version)} of ${rows[i].entity_id}, which holds its changes, cannot be read (${found.message})`,
+        };
       } else {
         delete payload[CHANGES_REF];
         out[i] = { text: stableStringify({ ...payload, changes: found }), fromVersion: true };

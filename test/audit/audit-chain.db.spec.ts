@@ -140,17 +140,23 @@ describe(`audit hash chain (${process.env.DATABASE_URL?.startsWith('postgres') ?
       change: { connection: 'sf', sourceTimestamp: at, fields },
     });
     const [created] = await db.transaction((tx) =>
-      writer.apply(tx, [rec('2026-01-01T00:00:00.000Z', { email: 'ada@example.com', firstName: 'Ada' })], { actor }),
+      writer.apply(tx, [rec('2026-01-01T00:00:00.000Z', { email: 'ada@example.com', firstName: 'Ada' })], {
+        actor,
+      }),
     );
     await db.transaction((tx) =>
-      writer.apply(tx, [rec('2026-01-02T00:00:00.000Z', { lastName: 'Lovelace', title: 'Countess' })], { actor }),
+      writer.apply(tx, [rec('2026-01-02T00:00:00.000Z', { lastName: 'Lovelace', title: 'Countess' })], {
+        actor,
+      }),
     );
     const id = created.customerId;
     const versions = await t.app.get(CustomerRepository).versions(id);
     const { entries } = await audit.list({ entityId: id });
     // Readers get the payload whole: its changes are the version's, values included.
     expect(entries.map((e) => e.action)).toEqual(['customer.created', 'customer.updated']);
-    expect(entries.map((e) => (e.payload as { changes: unknown }).changes)).toEqual(versions.map((v) => v.changes));
+    expect(entries.map((e) => (e.payload as { changes: unknown }).changes)).toEqual(
+      versions.map((v) => v.changes),
+    );
     expect((entries[1].payload as { changes: unknown }).changes).toEqual([
       { field: 'lastName', before: null, after: 'Lovelace' },
       { field: 'title', before: null, after: 'Countess' },
@@ -169,10 +175,16 @@ describe(`audit hash chain (${process.env.DATABASE_URL?.startsWith('postgres') ?
 
     // The entry's digest covers the version row's changes: editing them breaks the chain's verification.
     const seq = entries[1].seq;
-    const [row] = await db.query('SELECT changes FROM customer_versions WHERE customer_id = ? AND version = 2', [id]);
+    const [row] = await db.query(
+      'SELECT changes FROM customer_versions WHERE customer_id = ? AND version = 2',
+      [id],
+    );
     const setChanges = (changes: string) =>
       db.transaction((tx) =>
-        tx.execute('UPDATE customer_versions SET changes = ? WHERE customer_id = ? AND version = 2', [changes, id]),
+        tx.execute('UPDATE customer_versions SET changes = ? WHERE customer_id = ? AND version = 2', [
+          changes,
+          id,
+        ]),
       );
     await setChanges(JSON.stringify([{ field: 'title', before: null, after: 'Duchess' }]));
     expect((await audit.verify()).firstBroken).toMatchObject({
@@ -183,7 +195,10 @@ describe(`audit hash chain (${process.env.DATABASE_URL?.startsWith('postgres') ?
     expect((await audit.verify()).ok).toBe(true);
 
     // A lost version row is named, not read as "no changes".
-    const [version] = await db.query('SELECT * FROM customer_versions WHERE customer_id = ? AND version = 2', [id]);
+    const [version] = await db.query(
+      'SELECT * FROM customer_versions WHERE customer_id = ? AND version = 2',
+      [id],
+    );
     const columns = Object.keys(version);
     await db.transaction((tx) =>
       tx.execute('DELETE FROM customer_versions WHERE customer_id = ? AND version = 2', [id]),
@@ -193,7 +208,9 @@ describe(`audit hash chain (${process.env.DATABASE_URL?.startsWith('postgres') ?
       reason: expect.stringMatching(/version 2 of .* which holds its changes, is missing/),
     });
     await expect(audit.list({ entityId: id })).rejects.toThrow(/is missing/);
-    await db.transaction((tx) => tx.insertMany('customer_versions', columns, [columns.map((c) => version[c])]));
+    await db.transaction((tx) =>
+      tx.insertMany('customer_versions', columns, [columns.map((c) => version[c])]),
+    );
     expect((await audit.verify()).ok).toBe(true);
   });
 });
