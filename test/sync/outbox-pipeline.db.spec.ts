@@ -3,6 +3,7 @@
 // observe the connector's calls (each spy calls through to the SDK).
 import { ConnectorRegistry } from '../../src/connectors/connector.registry';
 import type { Connector } from '../../src/connectors/connector.types';
+import type { CustomerRow } from '../../src/store/customer.repository';
 import { Database } from '../../src/store/database';
 import { OutboxService } from '../../src/sync/outbox.service';
 import { OutboxOp, RunTrigger } from '../../src/sync/sync.types';
@@ -89,6 +90,37 @@ describe(`outbound batches in flight together (${target.type})`, () => {
     expect(run.counts.sent).toBe(written.length);
   });
 
+  /** Spies on the drain's selections (rows with their loser deletes), calling through; `after` sees each one. */
+  function spySelections(after: (rows: { customer_id: string }[]) => Promise<void>) {
+    const outbox = env.app.get(OutboxService);
+    const o = outbox as unknown as {
+      withLoserDeletes: (...a: unknown[]) => Promise<{ customer_id: string }[]>;
+    };
+    const withLoserDeletes = o.withLoserDeletes.bind(outbox);
+    return jest.spyOn(o, 'withLoserDeletes').mockImplementation(async (...a: unknown[]) => {
+      const rows = await withLoserDeletes(...a);
+      await after(rows);
+      return rows;
+    });
+  }
+
+  /** Nothing left to send, the loser's contact gone, and the survivor alone at SendGrid with the loser's email. */
+  async function expectSurvivorTookLoserContact(pair: {
+    survivor: CustomerRow;
+    loser: CustomerRow;
+    loserContact: string;
+  }) {
+    const { survivor, loser, loserContact } = pair;
+    expect(
+      await env.app.get(Database).query("SELECT id FROM outbox WHERE status IN ('pending', 'dead')"),
+    ).toEqual([]);
+    expect(env.sendgrid.store.contacts.has(loserContact)).toBe(false);
+    const atSg = (env.sendgrid.state().records as { external_id: string; email: string }[]).filter((r) =>
+      [survivor.id, loser.id].includes(r.external_id),
+    );
+    expect(atSg).toEqual([expect.objectContaining({ external_id: survivor.id, email: loser.fields.email })]);
+  }
+
   // A merge's loser delete and the survivor's update (which may carry the loser's email) must reach SendGrid in that
   // order. Here they fall into different batches; the survivor's batch is selected while the delete is still in
   // flight, and must hold the update back rather than send it (refused: it would match both contacts) or send the
@@ -131,14 +163,8 @@ describe(`outbound batches in flight together (${target.type})`, () => {
       return write(ctx, object, items);
     });
     const selections: string[][] = [];
-    const o = outbox as unknown as {
-      withLoserDeletes: (...a: unknown[]) => Promise<{ customer_id: string }[]>;
-    };
-    const withLoserDeletes = o.withLoserDeletes.bind(outbox);
-    const selSpy = jest.spyOn(o, 'withLoserDeletes').mockImplementation(async (...a: unknown[]) => {
-      const rows = await withLoserDeletes(...a);
+    const selSpy = spySelections(async (rows) => {
       selections.push(rows.map((r) => r.customer_id));
-      return rows;
     });
     // (Spies first: a background drain that took these rows would be observed as well.)
     await db.transaction(async (tx) => {
@@ -170,12 +196,7 @@ describe(`outbound batches in flight together (${target.type})`, () => {
     // The delete ran once, before the survivor's update, which went out once the delete had settled.
     expect(events.filter((e) => e.startsWith('delete:start'))).toHaveLength(1);
     expect(events.indexOf('delete:end')).toBeLessThan(events.indexOf('write:survivor'));
-    expect(await db.query("SELECT id FROM outbox WHERE status IN ('pending', 'dead')")).toEqual([]);
-    expect(env.sendgrid.store.contacts.has(loserContact)).toBe(false);
-    const atSg = (env.sendgrid.state().records as { external_id: string; email: string }[]).filter((r) =>
-      [survivor.id, loser.id].includes(r.external_id),
-    );
-    expect(atSg).toEqual([expect.objectContaining({ external_id: survivor.id, email: loser.fields.email })]);
+    await expectSurvivorTookLoserContact(pair!);
   }, 120_000);
 
   // A merge can commit after a batch was selected and before its customers are loaded: the survivor then goes out
@@ -188,7 +209,7 @@ describe(`outbound batches in flight together (${target.type})`, () => {
     env.app.get(SyncScheduler).onApplicationShutdown();
     const pair = await pendingSendGridPair(env.app);
     expect(pair).toBeDefined();
-    const { survivor, loser, loserContact } = pair!;
+    const { survivor, loserContact } = pair!;
     // The survivor due again (its last push forgotten), alone in the outbox.
     await db.transaction(async (tx) => {
       await tx.execute(
@@ -209,19 +230,13 @@ describe(`outbound batches in flight together (${target.type})`, () => {
       return del(ctx, object, ids);
     });
     // The merge commits right after the first selection (which holds the survivor alone), before its load.
-    const o = outbox as unknown as {
-      withLoserDeletes: (...a: unknown[]) => Promise<{ customer_id: string }[]>;
-    };
-    const withLoserDeletes = o.withLoserDeletes.bind(outbox);
     let merged = false;
-    const selSpy = jest.spyOn(o, 'withLoserDeletes').mockImplementation(async (...a: unknown[]) => {
-      const rows = await withLoserDeletes(...a);
+    const selSpy = spySelections(async (rows) => {
       if (!merged && rows.some((r) => r.customer_id === survivor.id)) {
         expect(rows.map((r) => r.customer_id)).toEqual([survivor.id]);
         merged = true;
         await mergeTakingLoserEmailOf(env.app, pair!);
       }
-      return rows;
     });
     try {
       await outbox.drain('sendgrid', 'contacts', { waitForLock: true });
@@ -233,11 +248,6 @@ describe(`outbound batches in flight together (${target.type})`, () => {
     expect(merged).toBe(true);
     // The first batch sent nothing; the next one deleted the loser's contact, then updated the survivor.
     expect(events).toEqual([`delete:${loserContact}`, 'write:survivor']);
-    expect(await db.query("SELECT id FROM outbox WHERE status IN ('pending', 'dead')")).toEqual([]);
-    expect(env.sendgrid.store.contacts.has(loserContact)).toBe(false);
-    const atSg = (env.sendgrid.state().records as { external_id: string; email: string }[]).filter((r) =>
-      [survivor.id, loser.id].includes(r.external_id),
-    );
-    expect(atSg).toEqual([expect.objectContaining({ external_id: survivor.id, email: loser.fields.email })]);
+    await expectSurvivorTookLoserContact(pair!);
   }, 120_000);
 });
