@@ -26,6 +26,8 @@ traceSql();
   // When each phase first started and last ended (ms since `spanZero`): what overlaps and what waits.
   const spans: Record<string, [number, number]> = {};
   let spanZero = performance.now();
+  const trace: string[] = [];
+  let tracing = false;
   const wrap = (obj: any, name: string, label: string) => {
     const orig = obj[name].bind(obj);
     obj[name] = async (...a: unknown[]) => {
@@ -37,6 +39,8 @@ traceSql();
         timers[label] = (timers[label] ?? 0) + e - s;
         const span = (spans[label] ??= [s - spanZero, 0]);
         span[1] = e - spanZero;
+        // PROBE_TRACE=1: every call of the incremental run, in order (what waits for what).
+        if (tracing) trace.push(`${label} ${Math.round(s - spanZero)}-${Math.round(e - spanZero)}`);
       }
     };
   };
@@ -111,6 +115,7 @@ traceSql();
     }
     const i0 = Date.now();
     spanZero = performance.now();
+    tracing = !!process.env.PROBE_TRACE;
     const inc = await env.app.get(SyncRunner).run('sf-contacts', { trigger: RunTrigger.Manual });
     if (session) {
       const { profile } = await session.post('Profiler.stop');
@@ -132,6 +137,8 @@ traceSql();
     );
     for (const r of sqlStatsRows().slice(0, Number(process.env.PROBE_TOP ?? 15)))
       console.log(r.ms, r.n, r.sql);
+    tracing = false;
+    if (trace.length) console.log('trace:', trace.join(' | '));
   }
   // Consistency: SendGrid holds exactly the contacts tracked for live customers.
   const { Database: Db } = await import('../src/store/database');

@@ -139,7 +139,13 @@ export class SyncRunner {
     };
     const pusher = new Repeater(drainAll);
     const detector = new Repeater(async () => {
-      await this.duplicates?.drain();
+      const detected = await this.duplicates?.drain();
+      // Customers just detected were held back from the push (see OutboxService.nextBatch): push them now rather
+      // than when the next page commits, or at the end of the run.
+      if (detected?.processed && !dryRun) {
+        if (clusterPushes) queuePushes();
+        else pusher.kick();
+      }
     });
     // On a cluster, pushes during the read are drain jobs that whichever worker is free takes (one drainer per
     // destination at a time, by its lock), not this process's: the reader has the read and its share of pages.
@@ -593,10 +599,11 @@ async function* readAhead<T>(source: AsyncIterable<T>): AsyncGenerator<T> {
 
 const PAGE_POLL_MS = 25;
 /**
- * Default page size of incremental reads: a few hundred changes are applied, checked and pushed while the next
- * ones are read, where one large page would run those steps one after the other.
+ * Default page size of incremental reads. Smaller pages overlap apply, detection and push more, but each costs a
+ * commit, a detection batch and a push of its own: 1,000 changes in a 100,000 base took a median 1.41 s in pages
+ * of 250 and 1.25 s in one page of 1,000 (bench, 5 rounds each).
  */
-const INCREMENTAL_PAGE = 250;
+const INCREMENTAL_PAGE = 1000;
 /** Pages handed out and not yet applied, at most: the reader stays this far ahead of the cluster. */
 const PAGES_AHEAD = 6;
 
