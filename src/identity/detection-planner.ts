@@ -8,7 +8,7 @@ import type { Actor, ActorType } from '../audit/audit.types';
 import { BoundedMemo } from '../common/bounded-memo';
 import {
   readForMatching,
-  readMatchHeads,
+  readMatchHeadsOpening,
   type FieldsOpener,
   type MatchHead,
   type MatchRow,
@@ -333,21 +333,29 @@ export class DetectionPlanner {
     const loaded = new Map<string, MatchHead>(touched.map((c) => [c.id, c]));
     const outside = [...everyone].filter((id) => !loaded.has(id));
     if (outside.length) {
-      const heads = await readMatchHeads(r, outside);
-      const misses: string[] = [];
+      // Merged or erased: never compared again, and an erased person's values leave this cache too. A cached
+      // profile of the same version saves opening the fields; the others are opened from the same read.
+      const heads = await readMatchHeadsOpening(
+        r,
+        outside,
+        (h) => {
+          if (h.mergedInto || h.erasedAt) {
+            this.profiles.delete(h.id);
+            return false;
+          }
+          const hit = this.profiles.get(h.id);
+          if (hit && hit.version === h.version) {
+            profiles.set(h.id, this.remember(h.id, h.version, hit.profile));
+            return false;
+          }
+          return true;
+        },
+        this.open,
+      );
       for (const h of heads.values()) {
-        // Merged or erased: never compared again, and an erased person's values leave this cache too.
-        if (h.mergedInto || h.erasedAt) {
-          this.profiles.delete(h.id);
-          continue;
-        }
-        const hit = this.profiles.get(h.id);
-        if (hit && hit.version === h.version) profiles.set(h.id, this.remember(h.id, h.version, hit.profile));
-        else misses.push(h.id);
+        if (h.fields) profiles.set(h.id, this.remember(h.id, h.version, matchProfile(h.fields)));
+        if (profiles.has(h.id)) loaded.set(h.id, h);
       }
-      for (const row of (await readForMatching(r, misses, this.open)).values())
-        profiles.set(row.id, this.remember(row.id, row.version, matchProfile(row.fields)));
-      for (const h of heads.values()) if (profiles.has(h.id)) loaded.set(h.id, h);
     }
 
     // 3. Score and keep the best few per customer.
