@@ -506,6 +506,7 @@ async function main(): Promise<void> {
         console.error('bench: full_sync (sqlite)…');
         const full = syncFigures(await bc.request({ cmd: 'run', sync: FULL_SYNC_ID }));
         full.at_destination = await sendgridCount(sg);
+        full.dead_letter_reasons = (await bc.request({ cmd: 'dead_letters' })).reasons;
         results.full_sync = { sqlite: full };
         console.error(
           `bench: full_sync sqlite timeline (t_s read sent awaiting_detection awaiting_push): ${(full.timeline as Json[]).map((x) => `${x.t_s} ${x.read} ${x.sent} ${x.awaiting_detection ?? '-'} ${x.awaiting_push ?? '-'}`).join(' | ')}`,
@@ -563,6 +564,7 @@ async function main(): Promise<void> {
         try {
           const full = syncFigures(await bc.request({ cmd: 'run', sync: FULL_SYNC_ID }));
           full.at_destination = await sendgridCount(sg);
+          full.dead_letter_reasons = (await bc.request({ cmd: 'dead_letters' })).reasons;
           results.full_sync.postgres = full;
           note(
             'full_sync postgres',

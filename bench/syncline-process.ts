@@ -268,6 +268,17 @@ async function main(): Promise<void> {
       }
       case 'stats':
         return { peak_rss_mb: peakRssMb() };
+      case 'dead_letters':
+        // Why pushes were refused for good, grouped (stored error texts are masked: no personal values).
+        return {
+          reasons: (
+            await app
+              .get(Database)
+              .query<{ connection: string; op: string; last_error: string | null; n: number }>(
+                "SELECT connection, op, last_error, COUNT(*) AS n FROM outbox WHERE status = 'dead' GROUP BY connection, op, last_error ORDER BY n DESC LIMIT 20",
+              )
+          ).map((r) => ({ connection: r.connection, op: r.op, error: r.last_error, n: Number(r.n) })),
+        };
       case 'exit':
         await app.close();
         writeSqlStats();
