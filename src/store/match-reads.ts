@@ -67,16 +67,20 @@ export async function readMatchHeads(reader: Reader, ids: string[]): Promise<Map
       `SELECT id, version, email_key, merged_into, erased_at FROM customers WHERE id IN (${placeholders(slice.length)})`,
       slice,
     );
-    for (const r of rows)
-      out.set(r.id, {
-        id: r.id,
-        version: Number(r.version),
-        emailKey: r.email_key ?? null,
-        mergedInto: r.merged_into ?? null,
-        erasedAt: r.erased_at ?? null,
-      });
+    for (const r of rows) out.set(r.id, headOf(r));
   }
   return out;
+}
+
+/** A customer row's head (what detection checks before it compares). */
+function headOf(r: Row): MatchHead {
+  return {
+    id: r.id,
+    version: Number(r.version),
+    emailKey: r.email_key ?? null,
+    mergedInto: r.merged_into ?? null,
+    erasedAt: r.erased_at ?? null,
+  };
 }
 
 /**
@@ -97,13 +101,7 @@ export async function readMatchHeadsOpening(
       slice,
     );
     for (const r of rows) {
-      const head: MatchHead & { fields?: CustomerFields } = {
-        id: r.id,
-        version: Number(r.version),
-        emailKey: r.email_key ?? null,
-        mergedInto: r.merged_into ?? null,
-        erasedAt: r.erased_at ?? null,
-      };
+      const head: MatchHead & { fields?: CustomerFields } = headOf(r);
       if (wanted(head)) {
         const stored = JSON.parse(r.fields);
         head.fields = open ? open(stored) : stored;
