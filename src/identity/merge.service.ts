@@ -26,6 +26,13 @@ export interface MergeOutcome {
   changes: FieldChange[];
 }
 
+/** Thrown by a merge asked not to wait (`ifFree`) when another transaction holds one of the pair (PostgreSQL). */
+export class PairBusyError extends Error {
+  constructor(readonly candidateId: number) {
+    super(`merge candidate ${candidateId}: a customer of the pair is held by another transaction`);
+  }
+}
+
 @Injectable()
 export class MergeService {
   constructor(
@@ -39,8 +46,18 @@ export class MergeService {
     @Optional() private readonly pii?: PiiCodec,
   ) {}
 
-  /** Merges the pair of candidate `candidateId`. Returns null when either side is gone (merged or erased). */
-  async merge(tx: Tx, candidateId: number, reason: MergeReason, actor: Actor): Promise<MergeOutcome | null> {
+  /**
+   * Merges the pair of candidate `candidateId`. Returns null when either side is gone (merged or erased).
+   * `ifFree`: throws PairBusyError, having changed nothing, instead of waiting for another transaction holding
+   * either customer (automatic merges, which detection retries later).
+   */
+  async merge(
+    tx: Tx,
+    candidateId: number,
+    reason: MergeReason,
+    actor: Actor,
+    opts: { ifFree?: boolean } = {},
+  ): Promise<MergeOutcome | null> {
     const [cand] = await tx.query('SELECT * FROM merge_candidates WHERE id = ?', [candidateId]);
     if (!cand) throw new NotFoundException(`merge candidate ${candidateId} not found`);
     if (cand.status !== CandidateStatus.Pending)
@@ -48,11 +65,20 @@ export class MergeService {
     // Both customers locked before anything of theirs is read: a push settling for either (OutboxService's settle
     // takes FOR KEY SHARE on its customers) then either commits first, and this merge sees its destination state,
     // or waits for this merge and folds into the survivor. Without it both can miss each other (write skew).
-    if (tx.dialect === 'postgres')
-      await tx.query('SELECT id FROM customers WHERE id IN (?, ?) ORDER BY id FOR UPDATE', [
-        cand.customer_a,
-        cand.customer_b,
-      ]);
+    if (tx.dialect === 'postgres') {
+      const ids = [cand.customer_a, cand.customer_b];
+      const locked = await tx.query(
+        `SELECT id FROM customers WHERE id IN (?, ?) ORDER BY id FOR UPDATE${opts.ifFree ? ' SKIP LOCKED' : ''}`,
+        ids,
+      );
+      // Fewer rows than customers that exist: one is held elsewhere (locks this transaction holds are not skipped).
+      if (
+        opts.ifFree &&
+        locked.length < 2 &&
+        (await tx.query('SELECT id FROM customers WHERE id IN (?, ?)', ids)).length > locked.length
+      )
+        throw new PairBusyError(candidateId);
+    }
     const rows = await this.customers.loadMany(tx, [cand.customer_a, cand.customer_b]);
     const a = rows.get(cand.customer_a);
     const b = rows.get(cand.customer_b);
