@@ -72,6 +72,8 @@ interface PushTarget {
   connector: Connector;
   mapping: CompiledMapping;
   esp: boolean;
+  /** Customers whose update is in a batch in flight (this drain holds the destination's lock: all of them). */
+  sending: Set<string>;
 }
 
 const OUTBOX_COLUMNS = [
@@ -328,6 +330,7 @@ export class OutboxService {
       connector,
       mapping,
       esp: connector.manifest.kind === ConnectorKind.Esp,
+      sending: new Set(),
     };
     // Up to `pushConcurrency` batches in flight: while the vendor works on one, the next is selected, prepared and
     // sent. Rows of a batch in flight are left out of the next selections (a re-enqueued newer version waits for
@@ -339,7 +342,7 @@ export class OutboxService {
     while (!failed && (options.maxBatches === undefined || started < options.maxBatches)) {
       if (started > 0 && !(await renew())) break; // lost the lock (we stalled past its expiry): let the new holder go on
       const now = this.clock.nowIso();
-      const rows = await this.nextBatch(connectionId, object, batchSize, now, inFlight);
+      const rows = await this.nextBatch(target, batchSize, now, inFlight);
       if (!rows.length) {
         if (!running.size) break;
         // Nothing more now; a batch settling may leave a newer version of one of its rows due.
@@ -347,7 +350,10 @@ export class OutboxService {
         continue;
       }
       started++;
-      for (const r of rows) inFlight.add(r.id);
+      for (const r of rows) {
+        inFlight.add(r.id);
+        if (r.op === OutboxOp.Upsert) target.sending.add(r.customer_id);
+      }
       const push: Promise<void> = this.pushBatch(target, rows, options)
         .then((counts) => {
           for (const [k, v] of Object.entries(counts)) (total as unknown as Record<string, number>)[k] += v;
@@ -356,7 +362,10 @@ export class OutboxService {
           failed ??= { err };
         })
         .finally(() => {
-          for (const r of rows) inFlight.delete(r.id);
+          for (const r of rows) {
+            inFlight.delete(r.id);
+            if (r.op === OutboxOp.Upsert) target.sending.delete(r.customer_id);
+          }
           running.delete(push);
         });
       running.add(push);
@@ -372,12 +381,12 @@ export class OutboxService {
    * deletes of their customers' merged-away twins (see withLoserDeletes).
    */
   private async nextBatch(
-    connectionId: string,
-    object: string,
+    target: PushTarget,
     batchSize: number,
     now: string,
     inFlight: ReadonlySet<number>,
   ): Promise<OutboxRow[]> {
+    const { connectionId, object } = target;
     // In-flight rows are still pending (the lowest ids, mostly): read past them rather than list them in the SQL.
     const found = await this.db.query<OutboxRow>(
       // A customer waiting for duplicate detection is not pushed yet: a merge could still fold it into another,
@@ -387,7 +396,7 @@ export class OutboxService {
     );
     const rows = inFlight.size ? found.filter((r) => !inFlight.has(r.id)).slice(0, batchSize) : found;
     if (!rows.length) return rows;
-    return this.withLoserDeletes(connectionId, object, rows, now, inFlight);
+    return this.withLoserDeletes(target, rows, now, inFlight);
   }
 
   /** Pushes one batch and settles it in one transaction; vendor failures settle as retries, never throw. */
@@ -440,7 +449,9 @@ export class OutboxService {
         else settle.push({ row, status: OutboxStatus.Sent });
         continue;
       }
-      if (!c || c.erasedAt) {
+      // Merged away after this batch was selected (the merge deleted the row; the survivor is queued instead):
+      // sent now, it would create or update a record the survivor's update then collides with.
+      if (!c || c.erasedAt || c.mergedInto) {
         settle.push({ row, status: OutboxStatus.Sent });
         continue;
       }
@@ -732,8 +743,7 @@ export class OutboxService {
    * holds the survivor's update back with it. Returns the batch to push.
    */
   private async withLoserDeletes(
-    connectionId: string,
-    object: string,
+    target: PushTarget,
     rows: OutboxRow[],
     now: string,
     inFlight: ReadonlySet<number>,
@@ -741,7 +751,11 @@ export class OutboxService {
     const have = new Set(rows.map((r) => r.id));
     const held = new Set<string>();
     const survivors = [...new Set(rows.filter((r) => r.op === OutboxOp.Upsert).map((r) => r.customer_id))];
-    for (const { survivor, row: d } of await this.pendingLoserDeletes(connectionId, object, survivors)) {
+    const { losers, deletes } = await this.loserRows(target.connectionId, target.object, survivors);
+    // A loser whose own update is being sent right now (merged meanwhile): its record may appear at the vendor
+    // when that batch's job runs, and the fold of its settle then queues its delete; the survivor waits for that.
+    for (const [loser, survivor] of losers) if (target.sending.has(loser)) held.add(survivor);
+    for (const { survivor, row: d } of deletes) {
       // Not due yet, or being sent in another batch right now: the survivor's update waits for it.
       if (String(d.next_attempt_at) > now || inFlight.has(d.id)) held.add(survivor);
       else if (!have.has(d.id)) {
@@ -752,26 +766,36 @@ export class OutboxService {
     return held.size ? rows.filter((r) => !(r.op === OutboxOp.Upsert && held.has(r.customer_id))) : rows;
   }
 
-  /** Ids of the batch's upsert rows whose customer has a merged-away customer's delete pending outside the batch. */
+  /**
+   * Ids of the batch's upsert rows whose customer has a merged-away customer's delete pending outside the batch,
+   * or whose merged-away customer's update is being sent by another batch in flight.
+   */
   private async survivorsAwaitingDeletes(target: PushTarget, rows: OutboxRow[]): Promise<Set<number>> {
     const inBatch = new Set(rows.map((r) => r.id));
     const upserts = rows.filter((r) => r.op === OutboxOp.Upsert);
+    const mine = new Set(upserts.map((r) => r.customer_id));
     const waiting = new Set<string>();
-    for (const { survivor, row } of await this.pendingLoserDeletes(
+    const { losers, deletes } = await this.loserRows(
       target.connectionId,
       target.object,
       upserts.map((r) => r.customer_id),
-    ))
-      if (!inBatch.has(row.id)) waiting.add(survivor);
+    );
+    for (const [loser, survivor] of losers)
+      if (target.sending.has(loser) && !mine.has(loser)) waiting.add(survivor);
+    for (const { survivor, row } of deletes) if (!inBatch.has(row.id)) waiting.add(survivor);
     return new Set(upserts.filter((r) => waiting.has(r.customer_id)).map((r) => r.id));
   }
 
-  /** The pending deletes, at this destination, of customers merged into these survivors. */
-  private async pendingLoserDeletes(
+  /** The customers merged into these survivors (loser → survivor), and their pending deletes at this destination. */
+  private async loserRows(
     connectionId: string,
     object: string,
     survivors: string[],
-  ): Promise<{ survivor: string; row: OutboxRow & { next_attempt_at: string } }[]> {
+  ): Promise<{
+    losers: Map<string, string>;
+    deletes: { survivor: string; row: OutboxRow & { next_attempt_at: string } }[];
+  }> {
+    const all = new Map<string, string>();
     const out: { survivor: string; row: OutboxRow & { next_attempt_at: string } }[] = [];
     for (let i = 0; i < survivors.length; i += 500) {
       const slice = survivors.slice(i, i + 500);
@@ -783,6 +807,7 @@ export class OutboxService {
       );
       if (!losers.length) continue;
       const survivorOf = new Map(losers.map((l) => [l.id, l.merged_into]));
+      for (const [l, sv] of survivorOf) all.set(l, sv);
       // Status checked here, not in SQL: with `status = 'pending'` and a long id list, SQLite's planner walked
       // every pending row of the destination instead of looking the customers up.
       const deletes = await this.db.query<OutboxRow & { next_attempt_at: string }>(
@@ -792,7 +817,7 @@ export class OutboxService {
       for (const d of deletes)
         if (d.status === OutboxStatus.Pending) out.push({ survivor: survivorOf.get(d.customer_id)!, row: d });
     }
-    return out;
+    return { losers: all, deletes: out };
   }
 
   /**

@@ -13,7 +13,9 @@ import { OutboxService } from '../../src/sync/outbox.service';
 import { OutboxOp, RunTrigger } from '../../src/sync/sync.types';
 import { SyncRunner } from '../../src/sync/sync-runner.service';
 import { startEnvironment, type Environment } from '../../scripts/lib/sandbox-environment';
-import { mergeTakingLoserEmail } from '../support/merge-pair';
+import { ConnectorRegistry } from '../../src/connectors/connector.registry';
+import type { WriteItem } from '../../src/connectors/connector.types';
+import { mergeTakingLoserEmail, mergeTakingLoserEmailOf, pendingSendGridPair } from '../support/merge-pair';
 import { dropTestDatabase, testDatabaseEnv, testDatabaseTarget } from '../support/test-database';
 
 const target = testDatabaseTarget();
@@ -150,6 +152,100 @@ describe(`a merge and the pushes of its pair (${target.type})`, () => {
     expect(await rowOf(survivor.id)).toEqual({ op: OutboxOp.Upsert, status: 'sent' });
     expect(await db.query("SELECT id FROM outbox WHERE status = 'dead'")).toEqual([]);
     expect(env.sendgrid.store.contacts.has(loserContact)).toBe(false);
+    const atSg = (env.sendgrid.state().records as { external_id: string; email: string }[]).filter((r) =>
+      [survivor.id, loser.id].includes(r.external_id),
+    );
+    expect(atSg).toEqual([expect.objectContaining({ external_id: survivor.id, email: loser.fields.email })]);
+  }, 60_000);
+
+  // Seen at 1,000,000 contacts (5 dead letters): the loser's own first push was in flight when the merge committed,
+  // another batch settled meanwhile (two are in flight), and the next selection sent the survivor's update, which
+  // carries the loser's email, before the loser's push settled and its fold queued the loser's delete. SendGrid had
+  // made the loser's new record by then, so the update matched two records and was refused. The survivor now waits
+  // while a merged-away customer of its own is being sent.
+  it("holds a survivor's update while its loser's own push is still in flight", async () => {
+    const db = env.app.get(Database);
+    const outbox = env.app.get(OutboxService);
+    const pair = await pendingSendGridPair(env.app);
+    expect(pair).toBeDefined();
+    const { survivor, loser, loserContact } = pair!;
+    // The loser is not at SendGrid yet: the push in flight is its first (a create).
+    env.sendgrid.store.removeContact(env.sendgrid.store.contacts.get(loserContact)!);
+    await db.transaction(async (tx) => {
+      await tx.execute("DELETE FROM destination_state WHERE connection = 'sendgrid' AND customer_id = ?", [
+        loser.id,
+      ]);
+      await tx.execute("DELETE FROM customer_identities WHERE connection = 'sendgrid' AND customer_id = ?", [
+        loser.id,
+      ]);
+    });
+    const [other] = await db.query(
+      "SELECT c.id FROM customers c JOIN destination_state d ON d.customer_id = c.id AND d.connection = 'sendgrid' WHERE c.merged_into IS NULL AND c.id NOT IN (?, ?) ORDER BY c.id LIMIT 1",
+      [survivor.id, loser.id],
+    );
+    await db.transaction((tx) =>
+      outbox.enqueue(tx, 'sendgrid', 'contacts', [loser.id], OutboxOp.Upsert, 'sf-contacts'),
+    );
+    // Sent again as if changed (an unchanged record is not sent at all).
+    await db.transaction(async (tx) => {
+      await tx.execute(
+        "UPDATE destination_state SET last_hash = 'changed' WHERE connection = 'sendgrid' AND customer_id = ?",
+        [other.id],
+      );
+      await outbox.enqueue(tx, 'sendgrid', 'contacts', [other.id], OutboxOp.Upsert, 'sf-contacts');
+    });
+    // Batches of one, so the loser's push and another customer's are two batches in flight. The vendor calls are
+    // the real ones; the test only decides when each batch gets their answer back.
+    const connector = env.app.get(ConnectorRegistry).get('sendgrid');
+    const limits = connector.manifest.limits;
+    (connector.manifest as { limits: typeof limits }).limits = { ...limits, maxBatchSize: 1 };
+    const gate = () => {
+      let open!: () => void;
+      const opened = new Promise<void>((r) => (open = r));
+      let reach!: () => void;
+      const reached = new Promise<void>((r) => (reach = r));
+      return { open, opened, reach, reached };
+    };
+    const loserBack = gate();
+    const otherSent = gate();
+    const write = connector.write.bind(connector);
+    const spy = jest.spyOn(connector, 'write').mockImplementation(async (ctx, object, items: WriteItem[]) => {
+      const ids = items.map((i) => i.key);
+      if (ids.includes(other.id)) {
+        otherSent.reach();
+        await otherSent.opened;
+      }
+      const out = await write(ctx, object, items);
+      if (ids.includes(loser.id)) {
+        // Created at SendGrid; its settle (and the fold that queues its delete) waits.
+        loserBack.reach();
+        await loserBack.opened;
+      }
+      return out;
+    });
+    try {
+      const draining = outbox.drain('sendgrid', 'contacts', { waitForLock: true });
+      await Promise.all([loserBack.reached, otherSent.reached]);
+      expect(env.sendgrid.store.findByIdentifier('external_id', loser.id)).toBeDefined();
+      await mergeTakingLoserEmailOf(env.app, pair!);
+      // The other batch settles; the next selection finds the survivor's update.
+      otherSent.open();
+      await sleep(300);
+      loserBack.open();
+      await draining;
+    } finally {
+      loserBack.open();
+      otherSent.open();
+      spy.mockRestore();
+      (connector.manifest as { limits: typeof limits }).limits = limits;
+    }
+    for (let i = 0; i < 3; i++) await outbox.drain('sendgrid', 'contacts', { waitForLock: true });
+    expect(
+      await db.query(
+        "SELECT customer_id, op, status, last_error FROM outbox WHERE connection = 'sendgrid' AND status <> 'sent' AND customer_id IN (?, ?)",
+        [survivor.id, loser.id],
+      ),
+    ).toEqual([]);
     const atSg = (env.sendgrid.state().records as { external_id: string; email: string }[]).filter((r) =>
       [survivor.id, loser.id].includes(r.external_id),
     );
