@@ -58,8 +58,6 @@ export interface DetectionResult {
   processed: number;
   /** Pending rows of the batch left for a later one: their customers were held by another transaction. */
   skipped?: number;
-  /** Automatic merges left for a later batch (`deferBusy`): their pair was held by another transaction. */
-  deferred?: number;
   compared: number;
   candidates: number;
   merged: MergeOutcome[];
@@ -471,7 +469,6 @@ export class DuplicateDetector implements OnModuleDestroy {
         ['customer_id', 'actor_type', 'actor_id', 'queued_at'],
         [...again].map(([id, a]) => [id, a.type, a.id.slice(0, 128), now]),
       );
-      result.deferred = busy.length;
     }
     return result;
   }
