@@ -74,6 +74,14 @@ function machine(): Json {
   };
 }
 
+/** The bench child's dead-letter answer as results fields: grouped reasons, and the first cases with their merges. */
+function deadLetters(answer: Json): Json {
+  return {
+    dead_letter_reasons: answer.reasons,
+    ...(answer.cases?.length ? { dead_letter_cases: answer.cases } : {}),
+  };
+}
+
 async function sendgridSandbox(): Promise<RunningSandbox> {
   const sg = await startSandbox('sendgrid', 0, SENDGRID_OPTIONS);
   // 600 requests a minute would pace job polling; the bench measures Syncline, not SendGrid's budget.
@@ -506,7 +514,7 @@ async function main(): Promise<void> {
         console.error('bench: full_sync (sqlite)…');
         const full = syncFigures(await bc.request({ cmd: 'run', sync: FULL_SYNC_ID }));
         full.at_destination = await sendgridCount(sg);
-        full.dead_letter_reasons = (await bc.request({ cmd: 'dead_letters' })).reasons;
+        Object.assign(full, deadLetters(await bc.request({ cmd: 'dead_letters' })));
         results.full_sync = { sqlite: full };
         console.error(
           `bench: full_sync sqlite timeline (t_s read sent awaiting_detection awaiting_push): ${(full.timeline as Json[]).map((x) => `${x.t_s} ${x.read} ${x.sent} ${x.awaiting_detection ?? '-'} ${x.awaiting_push ?? '-'}`).join(' | ')}`,
@@ -545,7 +553,9 @@ async function main(): Promise<void> {
         else if (results.full_sync?.sqlite && peak) results.full_sync.sqlite.process_peak_rss_mb = peak;
         await stopChild(sg.child);
         if (hs) await stopChild(hs.child);
-        fs.rmSync(dir, { recursive: true, force: true });
+        // BENCH_KEEP_DB=1 keeps the SQLite database for inspection (a 1,000,000 run's is ~8 GB).
+        if (!process.env.BENCH_KEEP_DB) fs.rmSync(dir, { recursive: true, force: true });
+        else console.error(`bench: kept the SQLite database in ${dir}`);
       }
     }
 
@@ -564,7 +574,7 @@ async function main(): Promise<void> {
         try {
           const full = syncFigures(await bc.request({ cmd: 'run', sync: FULL_SYNC_ID }));
           full.at_destination = await sendgridCount(sg);
-          full.dead_letter_reasons = (await bc.request({ cmd: 'dead_letters' })).reasons;
+          Object.assign(full, deadLetters(await bc.request({ cmd: 'dead_letters' })));
           results.full_sync.postgres = full;
           note(
             'full_sync postgres',

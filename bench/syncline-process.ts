@@ -99,6 +99,59 @@ export function benchConfig(sb: Sandboxes) {
   return synclineConfigSchema.parse({ connections, syncs });
 }
 
+/**
+ * The first dead letters with their merge context (internal ids, statuses and counts only; no personal values):
+ * what a dead-lettered push's customer merged, two levels down, and what each of those left at the destination.
+ */
+async function deadLetterCases(db: Database): Promise<unknown[]> {
+  const dead = await db.query<{
+    connection: string;
+    object: string;
+    customer_id: string;
+    op: string;
+    attempts: number;
+  }>(
+    "SELECT connection, object, customer_id, op, attempts FROM outbox WHERE status = 'dead' ORDER BY id LIMIT 10",
+  );
+  const out: unknown[] = [];
+  for (const d of dead) {
+    const at = async (id: string) => {
+      const [state] = await db.query<{ external_id: string | null }>(
+        'SELECT external_id FROM destination_state WHERE connection = ? AND object = ? AND customer_id = ?',
+        [d.connection, d.object, id],
+      );
+      const rows = await db.query<{ op: string; status: string }>(
+        'SELECT op, status FROM outbox WHERE connection = ? AND object = ? AND customer_id = ?',
+        [d.connection, d.object, id],
+      );
+      const [c] = await db.query<{ version: number; merged_into: string | null }>(
+        'SELECT version, merged_into FROM customers WHERE id = ?',
+        [id],
+      );
+      return {
+        id,
+        version: c?.version,
+        merged_into: c?.merged_into ?? null,
+        at_destination: !!state?.external_id,
+        outbox: rows,
+      };
+    };
+    const losersOf = async (id: string) =>
+      (await db.query<{ id: string }>('SELECT id FROM customers WHERE merged_into = ?', [id])).map(
+        (r) => r.id,
+      );
+    const losers = [];
+    for (const l of await losersOf(d.customer_id))
+      losers.push({ ...(await at(l)), losers: await Promise.all((await losersOf(l)).map(at)) });
+    const outcomes = await db.query<{ action: string; direction: string; at: string }>(
+      'SELECT action, direction, at FROM record_outcomes WHERE connection = ? AND customer_id = ? ORDER BY id',
+      [d.connection, d.customer_id],
+    );
+    out.push({ ...(await at(d.customer_id)), op: d.op, attempts: d.attempts, losers, outcomes });
+  }
+  return out;
+}
+
 /** Diagnostic (BENCH_SQL_STATS=1): time per SQL statement shape, written to bench/out/sql-stats.json at exit. */
 function writeSqlStats(): void {
   const rows = sqlStatsRows();
@@ -278,6 +331,7 @@ async function main(): Promise<void> {
                 "SELECT connection, op, last_error, COUNT(*) AS n FROM outbox WHERE status = 'dead' GROUP BY connection, op, last_error ORDER BY n DESC LIMIT 20",
               )
           ).map((r) => ({ connection: r.connection, op: r.op, error: r.last_error, n: Number(r.n) })),
+          cases: await deadLetterCases(app.get(Database)),
         };
       case 'exit':
         await app.close();

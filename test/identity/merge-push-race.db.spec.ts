@@ -230,7 +230,15 @@ describe(`a merge and the pushes of its pair (${target.type})`, () => {
       await mergeTakingLoserEmailOf(env.app, pair!);
       // The other batch settles; the next selection finds the survivor's update.
       otherSent.open();
-      await sleep(300);
+      for (let i = 0; i < 100; i++) {
+        const [row] = await db.query(
+          "SELECT status FROM outbox WHERE connection = 'sendgrid' AND customer_id = ? AND op = 'upsert'",
+          [other.id],
+        );
+        if (row?.status === 'sent') break;
+        await sleep(50);
+      }
+      await sleep(200);
       loserBack.open();
       await draining;
     } finally {
