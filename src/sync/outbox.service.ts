@@ -807,11 +807,24 @@ export class OutboxService {
       );
       if (!losers.length) continue;
       const survivorOf = new Map(losers.map((l) => [l.id, l.merged_into]));
+      // Customers merged into those losers before they were merged away themselves: their deletes come first too.
+      for (let level = [...survivorOf.keys()], hops = 0; level.length && hops < 8; hops++) {
+        const deeper = await this.db.query<{ id: string; merged_into: string }>(
+          `SELECT id, merged_into FROM customers WHERE merged_into IN (${level.map(() => '?').join(',')})`,
+          level,
+        );
+        level = [];
+        for (const d of deeper)
+          if (!survivorOf.has(d.id)) {
+            survivorOf.set(d.id, survivorOf.get(d.merged_into)!);
+            level.push(d.id);
+          }
+      }
       for (const [l, sv] of survivorOf) all.set(l, sv);
       // Status checked here, not in SQL: with `status = 'pending'` and a long id list, SQLite's planner walked
       // every pending row of the destination instead of looking the customers up.
       const deletes = await this.db.query<OutboxRow & { next_attempt_at: string }>(
-        `SELECT * FROM outbox WHERE connection = ? AND object = ? AND customer_id IN (${losers.map(() => '?').join(',')}) AND op = ?`,
+        `SELECT * FROM outbox WHERE connection = ? AND object = ? AND customer_id IN (${[...survivorOf.keys()].map(() => '?').join(',')}) AND op = ?`,
         [connectionId, object, ...survivorOf.keys(), OutboxOp.Delete],
       );
       for (const d of deletes)
@@ -844,11 +857,13 @@ export class OutboxService {
       );
       for (const m of merged) {
         const syncId = syncOf.get(m.id) ?? null;
+        // The customer it ended in: its survivor may have been merged away too meanwhile (a chain of merges).
+        const into = await this.finalSurvivor(tx, m.merged_into);
         const held = await tx.query<{ customer_id: string; external_id: string | null }>(
           'SELECT customer_id, external_id FROM destination_state WHERE connection = ? AND object = ? AND customer_id IN (?, ?)',
-          [connection, object, m.merged_into, m.id],
+          [connection, object, into, m.id],
         );
-        const theirs = held.find((h) => h.customer_id === m.merged_into);
+        const theirs = held.find((h) => h.customer_id === into);
         const mine = held.find((h) => h.customer_id === m.id);
         if (theirs && mine?.external_id && theirs.external_id === mine.external_id) {
           // The merge already gave the loser's record to the survivor; this push only touched that same record.
@@ -856,18 +871,32 @@ export class OutboxService {
             'DELETE FROM destination_state WHERE connection = ? AND object = ? AND customer_id = ?',
             [connection, object, m.id],
           );
-          await this.enqueue(tx, connection, object, [m.merged_into], OutboxOp.Upsert, syncId);
+          await this.enqueue(tx, connection, object, [into], OutboxOp.Upsert, syncId);
         } else if (theirs) {
           await this.enqueue(tx, connection, object, [m.id], OutboxOp.Delete, syncId);
         } else {
           await tx.execute(
             'UPDATE destination_state SET customer_id = ? WHERE connection = ? AND object = ? AND customer_id = ?',
-            [m.merged_into, connection, object, m.id],
+            [into, connection, object, m.id],
           );
-          await this.enqueue(tx, connection, object, [m.merged_into], OutboxOp.Upsert, syncId);
+          await this.enqueue(tx, connection, object, [into], OutboxOp.Upsert, syncId);
         }
       }
     }
+  }
+
+  /** The live customer a merge chain ends in (a survivor merged away later points on; merges never cycle). */
+  private async finalSurvivor(tx: Tx, id: string): Promise<string> {
+    let at = id;
+    for (let hops = 0; hops < 64; hops++) {
+      const [r] = await tx.query<{ merged_into: string | null }>(
+        'SELECT merged_into FROM customers WHERE id = ?',
+        [at],
+      );
+      if (!r?.merged_into) return at;
+      at = r.merged_into;
+    }
+    return at;
   }
 
   private async saveDestinationStates(

@@ -46,6 +46,34 @@ describe(`a merge and the pushes of its pair (${target.type})`, () => {
         )
     )[0]?.external_id as string | undefined;
 
+  /** Takes a customer's SendGrid contact away, as if it had never been pushed (its next push creates one). */
+  const notYetAtSendGrid = async (id: string) => {
+    env.sendgrid.store.removeContact(env.sendgrid.store.contacts.get((await sg(id))!)!);
+    await env.app.get(Database).transaction(async (tx) => {
+      await tx.execute("DELETE FROM destination_state WHERE connection = 'sendgrid' AND customer_id = ?", [
+        id,
+      ]);
+      await tx.execute("DELETE FROM customer_identities WHERE connection = 'sendgrid' AND customer_id = ?", [
+        id,
+      ]);
+    });
+  };
+
+  /** A pending candidate pair made by hand (the tests decide which pairs merge, and in which order). */
+  const candidate = async (a: string, b: string) => {
+    const db = env.app.get(Database);
+    const now = new Date().toISOString();
+    await db.query(
+      "INSERT INTO merge_candidates (customer_a, customer_b, score, explanation, block_key, status, created_at, updated_at) VALUES (?, ?, 0.99, '{\"fields\":[]}', 'test', 'pending', ?, ?)",
+      [a, b, now, now],
+    );
+    const [row] = await db.query('SELECT id FROM merge_candidates WHERE customer_a = ? AND customer_b = ?', [
+      a,
+      b,
+    ]);
+    return Number(row.id);
+  };
+
   it("the loser's record created by a push settling inside the merge's transaction window is deleted", async () => {
     const db = env.app.get(Database);
     const cands = await db.query(
@@ -60,16 +88,7 @@ describe(`a merge and the pushes of its pair (${target.type})`, () => {
     expect(c).toBeDefined();
     const [survivor, loser] = [c!.customer_a, c!.customer_b].sort();
     // The loser never reached SendGrid yet: its first push (a create) is the one in flight.
-    const loserContact = (await sg(loser))!;
-    env.sendgrid.store.removeContact(env.sendgrid.store.contacts.get(loserContact)!);
-    await db.transaction(async (tx) => {
-      await tx.execute("DELETE FROM destination_state WHERE connection = 'sendgrid' AND customer_id = ?", [
-        loser,
-      ]);
-      await tx.execute("DELETE FROM customer_identities WHERE connection = 'sendgrid' AND customer_id = ?", [
-        loser,
-      ]);
-    });
+    await notYetAtSendGrid(loser);
     const outbox = env.app.get(OutboxService);
     await db.transaction((tx) =>
       outbox.enqueue(tx, 'sendgrid', 'contacts', [loser], OutboxOp.Upsert, 'sf-contacts'),
@@ -168,17 +187,9 @@ describe(`a merge and the pushes of its pair (${target.type})`, () => {
     const outbox = env.app.get(OutboxService);
     const pair = await pendingSendGridPair(env.app);
     expect(pair).toBeDefined();
-    const { survivor, loser, loserContact } = pair!;
+    const { survivor, loser } = pair!;
     // The loser is not at SendGrid yet: the push in flight is its first (a create).
-    env.sendgrid.store.removeContact(env.sendgrid.store.contacts.get(loserContact)!);
-    await db.transaction(async (tx) => {
-      await tx.execute("DELETE FROM destination_state WHERE connection = 'sendgrid' AND customer_id = ?", [
-        loser.id,
-      ]);
-      await tx.execute("DELETE FROM customer_identities WHERE connection = 'sendgrid' AND customer_id = ?", [
-        loser.id,
-      ]);
-    });
+    await notYetAtSendGrid(loser.id);
     const [other] = await db.query(
       "SELECT c.id FROM customers c JOIN destination_state d ON d.customer_id = c.id AND d.connection = 'sendgrid' WHERE c.merged_into IS NULL AND c.id NOT IN (?, ?) ORDER BY c.id LIMIT 1",
       [survivor.id, loser.id],
@@ -258,5 +269,99 @@ describe(`a merge and the pushes of its pair (${target.type})`, () => {
       [survivor.id, loser.id].includes(r.external_id),
     );
     expect(atSg).toEqual([expect.objectContaining({ external_id: survivor.id, email: loser.fields.email })]);
+  }, 60_000);
+
+  // A chain of merges while a first push is in flight: Z (not at SendGrid yet, its create in flight) is merged into Y
+  // (not at SendGrid), and Y into X (at SendGrid). The fold of Z's settle looked at Y only: finding no record there it
+  // gave Z's new record to Y, a merged-away customer nobody pushes, and SendGrid kept two records for one person (the
+  // survivor's update then also matched both when it carried Z's email). It follows the chain to X now, whose record
+  // exists, so Z's record is deleted as a twin.
+  it('folds a record pushed for a customer merged twice meanwhile into the customer the chain ends in', async () => {
+    const db = env.app.get(Database);
+    const outbox = env.app.get(OutboxService);
+    const live = await db.query(
+      "SELECT c.id FROM customers c JOIN destination_state d ON d.customer_id = c.id AND d.connection = 'sendgrid' WHERE c.merged_into IS NULL AND c.erased_at IS NULL AND NOT EXISTS (SELECT 1 FROM merge_candidates m WHERE m.customer_a = c.id OR m.customer_b = c.id) ORDER BY c.id LIMIT 3",
+    );
+    expect(live.length).toBe(3);
+    const [x, y, z] = live.map((r) => r.id as string);
+    // Y and Z are not at SendGrid: Z's push in flight is its first (a create).
+    for (const id of [y, z]) await notYetAtSendGrid(id);
+    await db.transaction((tx) =>
+      outbox.enqueue(tx, 'sendgrid', 'contacts', [z], OutboxOp.Upsert, 'sf-contacts'),
+    );
+    const yz = await candidate(y, z);
+    const xy = await candidate(x, y);
+    env.sendgrid.setJobDelay(600);
+    try {
+      const inFlight = outbox.drain('sendgrid', 'contacts', { waitForLock: true });
+      await sleep(150);
+      const actor = { type: ActorType.System, id: 'identity' };
+      await db.transaction(async (tx) => {
+        await env.app.get(MergeService).merge(tx, yz, MergeReason.Automatic, actor);
+        await env.app.get(MergeService).merge(tx, xy, MergeReason.Automatic, actor);
+      });
+      await inFlight;
+    } finally {
+      env.sendgrid.setJobDelay(20);
+    }
+    for (let i = 0; i < 3; i++) await outbox.drain('sendgrid', 'contacts', { waitForLock: true });
+    const atSg = (env.sendgrid.state().records as { external_id: string }[]).filter((r) =>
+      [x, y, z].includes(r.external_id),
+    );
+    expect(atSg.map((r) => r.external_id)).toEqual([x]);
+    expect(await sg(x)).toBeDefined();
+    expect(await sg(y)).toBeUndefined();
+    expect(await sg(z)).toBeUndefined();
+    expect(
+      await db.query(
+        "SELECT customer_id FROM outbox WHERE connection = 'sendgrid' AND status <> 'sent' AND customer_id IN (?, ?, ?)",
+        [x, y, z],
+      ),
+    ).toEqual([]);
+  }, 60_000);
+
+  // The same chain with every customer at SendGrid: Z merged into Y (Z's delete queued), then Y into X (Y's delete
+  // queued). X's update, which may carry Z's email by now, waits for both deletes, not only for that of the customer
+  // merged into it directly.
+  it("holds a survivor's update until the deletes of a whole merge chain are done", async () => {
+    const db = env.app.get(Database);
+    const outbox = env.app.get(OutboxService);
+    const live = await db.query(
+      "SELECT c.id FROM customers c JOIN destination_state d ON d.customer_id = c.id AND d.connection = 'sendgrid' WHERE c.merged_into IS NULL AND c.erased_at IS NULL AND NOT EXISTS (SELECT 1 FROM merge_candidates m WHERE m.customer_a = c.id OR m.customer_b = c.id) ORDER BY c.id DESC LIMIT 3",
+    );
+    expect(live.length).toBe(3);
+    const [x, y, z] = live.map((r) => r.id as string).sort();
+    const zContact = (await sg(z))!;
+    const actor = { type: ActorType.System, id: 'identity' };
+    const yz = await candidate(y, z);
+    await db.transaction((tx) => env.app.get(MergeService).merge(tx, yz, MergeReason.Automatic, actor));
+    // Z's delete backs off (say the vendor failed it once).
+    await db.query(
+      "UPDATE outbox SET next_attempt_at = ? WHERE connection = 'sendgrid' AND customer_id = ? AND op = 'delete'",
+      [new Date(Date.now() + 3_600_000).toISOString(), z],
+    );
+    const xy = await candidate(x, y);
+    await db.transaction((tx) => env.app.get(MergeService).merge(tx, xy, MergeReason.Automatic, actor));
+    await outbox.drain('sendgrid', 'contacts', { waitForLock: true });
+    const rowOf = async (id: string) =>
+      (
+        await db.query("SELECT op, status FROM outbox WHERE connection = 'sendgrid' AND customer_id = ?", [
+          id,
+        ])
+      )[0];
+    expect(await rowOf(x)).toEqual({ op: OutboxOp.Upsert, status: 'pending' });
+    expect(env.sendgrid.store.contacts.has(zContact)).toBe(true);
+
+    await db.query(
+      "UPDATE outbox SET next_attempt_at = ? WHERE connection = 'sendgrid' AND customer_id = ? AND op = 'delete'",
+      [new Date(Date.now() - 1_000).toISOString(), z],
+    );
+    await outbox.drain('sendgrid', 'contacts', { waitForLock: true });
+    expect(await rowOf(x)).toEqual({ op: OutboxOp.Upsert, status: 'sent' });
+    expect(env.sendgrid.store.contacts.has(zContact)).toBe(false);
+    const atSg = (env.sendgrid.state().records as { external_id: string }[]).filter((r) =>
+      [x, y, z].includes(r.external_id),
+    );
+    expect(atSg.map((r) => r.external_id)).toEqual([x]);
   }, 60_000);
 });
