@@ -227,6 +227,40 @@ describe('SendGridConnector against the sandbox', () => {
     }
   });
 
+  it("write: an email another contact holds, sent with this contact's external id, fails temporary (retried)", async () => {
+    const [a, b] = [...sb.store.contacts.values()].filter((c) => c.text.email).slice(0, 2);
+    await connector.write(conn(), 'contacts', [
+      { key: 'a', externalId: a.id, record: { email: a.text.email, external_id: 'cust-a' } },
+      { key: 'b', externalId: b.id, record: { email: b.text.email, external_id: 'cust-b' } },
+    ]);
+    // Customer b is given a's email (a merge moved it) while a's record still holds it at SendGrid.
+    const [out] = await connector.write(conn(), 'contacts', [
+      {
+        key: 'b',
+        externalId: b.id,
+        record: { email: a.text.email, external_id: 'cust-b', first_name: 'Moved' },
+      },
+    ]);
+    expect(out).toMatchObject({ key: 'b', status: WriteStatus.Failed });
+    expect(out.error).toMatchObject({
+      code: ConnectorErrorCode.Temporary,
+      message: expect.stringMatching(/identifiers match more than one existing contact/),
+    });
+    expect(sb.store.contacts.get(b.id)!.text.first_name).not.toBe('Moved');
+
+    // Once a's record is gone, the same write goes through, to b's contact.
+    sb.store.removeContact(a);
+    const [again] = await connector.write(conn(), 'contacts', [
+      {
+        key: 'b',
+        externalId: b.id,
+        record: { email: a.text.email, external_id: 'cust-b', first_name: 'Moved' },
+      },
+    ]);
+    expect(again).toEqual({ key: 'b', status: WriteStatus.Updated, externalId: b.id });
+    expect(sb.store.contacts.get(b.id)!.text).toMatchObject({ email: a.text.email, first_name: 'Moved' });
+  });
+
   it('delete: deleted and not-found per id, after the job', async () => {
     const ids = [...sb.store.contacts.keys()].slice(0, 3);
     const unknown = '00000000-0000-4000-8000-000000000000';

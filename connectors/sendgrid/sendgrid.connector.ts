@@ -86,6 +86,8 @@ export const DEFAULT_SEARCH_LAG_MS = 10 * 60_000;
 /** A contact created this long before our write started was there already (allows for clock skew with SendGrid). */
 const CLOCK_SKEW_MS = 60_000;
 const LOOKUP_MAX = 100; // search/emails and contacts/batch take at most 100 each
+/** An import error for a contact whose identifiers (email, external id) point at two different contacts. */
+const IDENTIFIER_CONFLICT = /match(es)? more than one (existing )?contact/i;
 const DELETE_IDS_PER_REQUEST = 100; // ids travel in the query string; keep URLs well under proxies' limits
 
 interface SgContact {
@@ -621,7 +623,10 @@ export class SendGridConnector implements Connector {
       if (msg === undefined) ok.push(e);
       else {
         if (/custom_fields/.test(msg)) this.fieldCache.delete(connection.id); // a field vanished under us
-        fail(e.index, ConnectorErrorCode.InvalidData, msg);
+        // One contact has the email, another the external id: a conflict a pending write usually resolves (the
+        // other record deleted, or its email changed, by a batch still in flight), so it is retried, then dead-lettered.
+        const conflict = IDENTIFIER_CONFLICT.test(msg);
+        fail(e.index, conflict ? ConnectorErrorCode.Temporary : ConnectorErrorCode.InvalidData, msg);
       }
     });
     return { ok, created: Number(job.results?.created_count ?? 0) };

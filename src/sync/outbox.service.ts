@@ -436,9 +436,12 @@ export class OutboxService {
       externalId?: string;
       hash?: string;
       attempts?: number;
+      /** The customer's record at this destination is gone: its destination state is removed. */
+      gone?: boolean;
     }[] = [];
     const writes: { row: OutboxRow; item: WriteItem; hash: string }[] = [];
-    const deletes: { row: OutboxRow; externalId: string }[] = [];
+    /** `removal`: the consent gate's reason, for the record of a customer who left an ESP's audience. */
+    const deletes: { row: OutboxRow; externalId: string; removal?: string }[] = [];
 
     for (const row of rows) {
       if (held.has(row.id)) continue;
@@ -461,6 +464,13 @@ export class OutboxService {
         consents?.get(c.id),
       );
       if (gate) {
+        // Already at an ESP: its record there is deleted. Left as it was, it would stay on the ESP's audience
+        // (an opt-out made elsewhere never reaching it), and its email would stay taken there: another customer
+        // given that address later (merges move emails) would be refused by the vendor as matching two records.
+        if (esp && state?.external_id) {
+          deletes.push({ row, externalId: state.external_id, removal: gate });
+          continue;
+        }
         counts.suppressed++;
         settle.push({ row, status: OutboxStatus.Suppressed, error: gate });
         outcomes.push({
@@ -535,9 +545,20 @@ export class OutboxService {
                 base,
               ),
             );
+          } else if (d.removal) {
+            counts.suppressed++;
+            settle.push({ row: d.row, status: OutboxStatus.Suppressed, error: d.removal, gone: true });
+            outcomes.push({
+              ...base,
+              syncId: d.row.sync_id,
+              customerId: d.row.customer_id,
+              externalId: d.externalId,
+              action: OutcomeAction.Suppressed,
+              detail: { reason: d.removal, removed: true },
+            });
           } else {
             counts.deleted++;
-            settle.push({ row: d.row, status: OutboxStatus.Sent, externalId: undefined });
+            settle.push({ row: d.row, status: OutboxStatus.Sent, externalId: undefined, gone: true });
             outcomes.push({
               ...base,
               syncId: d.row.sync_id,
@@ -671,7 +692,7 @@ export class OutboxService {
       );
       await this.foldMergedAfterPush(tx, connectionId, object, states);
       for (const x of settle) {
-        if (x.status === OutboxStatus.Sent && x.row.op === OutboxOp.Delete) {
+        if (x.gone) {
           await tx.execute(
             'DELETE FROM destination_state WHERE connection = ? AND object = ? AND customer_id = ?',
             [x.row.connection, x.row.object, x.row.customer_id],

@@ -1,0 +1,123 @@
+// An ESP holds the customers it may email, and no one else: a customer already at SendGrid who opts out (or loses
+// consent otherwise, say by a merge with an opted-out twin) has their contact there deleted, not just left out of
+// later pushes. Left, the contact stayed on SendGrid's audience, and kept its email taken: a customer given that
+// address later (merges move emails) was refused by SendGrid as matching two contacts and dead-lettered (the
+// five dead letters of every 1,000,000-contact bench run).
+import { Database } from '../../src/store/database';
+import { SyncRunner } from '../../src/sync/sync-runner.service';
+import { RunTrigger } from '../../src/sync/sync.types';
+import { startEnvironment, type Environment } from '../../scripts/lib/sandbox-environment';
+import { dropTestDatabase, testDatabaseEnv, testDatabaseTarget } from '../support/test-database';
+
+const target = testDatabaseTarget();
+
+describe(`an ESP holds only the customers it may email (${target.type})`, () => {
+  let env: Environment;
+  let db: Database;
+  beforeAll(async () => {
+    env = await startEnvironment({ contacts: 150, env: { ...testDatabaseEnv(target), LOG_LEVEL: 'silent' } });
+    db = env.app.get(Database);
+    env.salesforce.webhooks.configure({ enabled: false });
+    await sync();
+  }, 120_000);
+  afterAll(async () => {
+    await env?.close();
+    await dropTestDatabase(target);
+  });
+
+  const sync = () => env.app.get(SyncRunner).run('sf-contacts', { trigger: RunTrigger.Manual });
+  /** An edit in Salesforce, a minute after the last one. */
+  const edit = (sfId: string, values: Record<string, unknown>) => {
+    env.salesforce.clock.advance?.(60_000);
+    env.salesforce.mutate(sfId, values);
+  };
+  /** The SendGrid contact a customer holds, per the destination state. */
+  const sgContact = async (customerId: string) =>
+    (
+      await db.query(
+        "SELECT external_id FROM destination_state WHERE connection = 'sendgrid' AND object = 'contacts' AND customer_id = ?",
+        [customerId],
+      )
+    )[0]?.external_id as string | undefined;
+  const outboxRow = async (customerId: string) =>
+    (
+      await db.query(
+        "SELECT status, last_error FROM outbox WHERE connection = 'sendgrid' AND object = 'contacts' AND customer_id = ?",
+        [customerId],
+      )
+    )[0] as { status: string; last_error: string | null } | undefined;
+
+  /** Customers at SendGrid from exactly one Salesforce contact, with the email their SendGrid contact holds. */
+  const atSendGrid = async () => {
+    const rows = await db.query<{ customer_id: string; sf: string; sg: string }>(
+      `SELECT i.customer_id, i.external_id AS sf, d.external_id AS sg FROM customer_identities i
+         JOIN destination_state d ON d.customer_id = i.customer_id AND d.connection = 'sendgrid'
+         JOIN customers c ON c.id = i.customer_id AND c.merged_into IS NULL
+        WHERE i.connection = 'salesforce' AND i.object = 'Contact'
+          AND (SELECT COUNT(*) FROM customer_identities j WHERE j.customer_id = i.customer_id AND j.connection = 'salesforce') = 1
+        ORDER BY i.customer_id`,
+    );
+    return rows.map((r) => ({ ...r, email: env.sendgrid.store.contacts.get(r.sg)!.text.email! }));
+  };
+
+  it('deletes the SendGrid contact of a customer who opts out, and creates one again when they opt back in', async () => {
+    const [c] = await atSendGrid();
+    edit(c.sf, { HasOptedOutOfEmail: true });
+    await sync();
+
+    expect(env.sendgrid.store.contacts.has(c.sg)).toBe(false);
+    expect(await sgContact(c.customer_id)).toBeUndefined();
+    expect(await outboxRow(c.customer_id)).toEqual({ status: 'suppressed', last_error: 'unsubscribed' });
+    const [outcome] = await db.query<{ action: string; external_id: string }>(
+      "SELECT action, external_id FROM record_outcomes WHERE connection = 'sendgrid' AND customer_id = ? AND direction = 'out' ORDER BY id DESC LIMIT 1",
+      [c.customer_id],
+    );
+    expect(outcome).toEqual({ action: 'suppressed', external_id: c.sg });
+
+    // Opted in again: a new contact, held as the customer's record again.
+    edit(c.sf, { HasOptedOutOfEmail: false });
+    await sync();
+    const again = await sgContact(c.customer_id);
+    expect(again).toBeDefined();
+    expect(again).not.toBe(c.sg);
+    expect(env.sendgrid.store.contacts.get(again!)!.text).toMatchObject({
+      email: c.email,
+      external_id: c.customer_id,
+    });
+    expect(await outboxRow(c.customer_id)).toEqual({ status: 'sent', last_error: null });
+  });
+
+  it("gives the email an opted-out customer's contact held at SendGrid to the customer it moved to", async () => {
+    const [, t, s] = await atSendGrid();
+    // t opts out and changes address; s takes t's old one. SendGrid still has t's contact under that address
+    // until Syncline removes it.
+    edit(t.sf, { HasOptedOutOfEmail: true, Email: `moved.${t.email}` });
+    edit(s.sf, { Email: t.email });
+    await sync();
+
+    expect(env.sendgrid.store.contacts.has(t.sg)).toBe(false);
+    expect(await outboxRow(t.customer_id)).toEqual({ status: 'suppressed', last_error: 'unsubscribed' });
+    expect(await outboxRow(s.customer_id)).toEqual({ status: 'sent', last_error: null });
+    expect(await sgContact(s.customer_id)).toBe(s.sg);
+    expect(env.sendgrid.store.contacts.get(s.sg)!.text).toMatchObject({
+      email: t.email,
+      external_id: s.customer_id,
+    });
+    expect(await db.query("SELECT customer_id FROM outbox WHERE status = 'dead'")).toEqual([]);
+  });
+
+  it('leaves a customer who was never at SendGrid out of it, with the reason', async () => {
+    const [never] = await db.query<{ customer_id: string }>(
+      "SELECT customer_id FROM outbox WHERE connection = 'sendgrid' AND status = 'suppressed' AND customer_id NOT IN (SELECT customer_id FROM destination_state WHERE connection = 'sendgrid') ORDER BY customer_id LIMIT 1",
+    );
+    expect(never).toBeDefined();
+    const [outcome] = await db.query<{ action: string; external_id: string | null }>(
+      "SELECT action, external_id FROM record_outcomes WHERE connection = 'sendgrid' AND customer_id = ? AND direction = 'out' ORDER BY id DESC LIMIT 1",
+      [never.customer_id],
+    );
+    expect(outcome).toEqual({ action: 'suppressed', external_id: null });
+    expect(
+      [...env.sendgrid.store.contacts.values()].some((x) => x.text.external_id === never.customer_id),
+    ).toBe(false);
+  });
+});
