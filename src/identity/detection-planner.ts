@@ -329,6 +329,18 @@ export class DetectionPlanner {
       othersOf.set(c.id, best);
       for (const o of best) everyone.add(o.id);
     }
+    // The same email key is the writer's identity rule, not fuzzy evidence, so its holders are always compared,
+    // found through the key itself: through the blocks they could be missed (a mailbox block of a common local
+    // part is capped at MAX_BLOCK, and customers sharing more keys fill MAX_COMPARED first). Two live customers
+    // with one email were then never merged, and each kept pushing it to the ESP, which refused the second.
+    for (const [id, holders] of await sameEmailKeyHolders(r, touched)) {
+      const list = othersOf.get(id) ?? [];
+      const listed = new Set(list.map((o) => o.id));
+      const extra = holders.filter((h) => !listed.has(h)).map((h) => ({ id: h, key: SAME_EMAIL_KEY }));
+      if (!extra.length) continue;
+      othersOf.set(id, [...extra, ...list]);
+      for (const o of extra) everyone.add(o.id);
+    }
     // Neighbours in this batch are already loaded; the others' fields only when their profile is not cached.
     const loaded = new Map<string, MatchHead>(touched.map((c) => [c.id, c]));
     const outside = [...everyone].filter((id) => !loaded.has(id));
@@ -384,6 +396,31 @@ export class DetectionPlanner {
     }
     plan.pairs = [...pairs.values()];
   }
+}
+
+/** What a pair found through the email key (not a block) records as its block key. */
+const SAME_EMAIL_KEY = 'email-key';
+
+/** Live customers holding each touched customer's email key, by touched customer (itself left out). */
+async function sameEmailKeyHolders(r: Reader, touched: MatchHead[]): Promise<Map<string, string[]>> {
+  const keys = [...new Set(touched.flatMap((c) => (c.emailKey ? [c.emailKey] : [])))];
+  const byKey = new Map<string, string[]>();
+  for (let i = 0; i < keys.length; i += 500) {
+    const slice = keys.slice(i, i + 500);
+    for (const row of await r.query<{ id: string; email_key: string }>(
+      `SELECT id, email_key FROM customers WHERE email_key IN (${placeholders(slice.length)}) AND merged_into IS NULL AND erased_at IS NULL`,
+      slice,
+    )) {
+      if (!byKey.has(row.email_key)) byKey.set(row.email_key, []);
+      byKey.get(row.email_key)!.push(row.id);
+    }
+  }
+  const out = new Map<string, string[]>();
+  for (const c of touched) {
+    const others = (c.emailKey ? byKey.get(c.emailKey) : undefined)?.filter((id) => id !== c.id);
+    if (others?.length) out.set(c.id, others);
+  }
+  return out;
 }
 
 function sameIdentityKey(a: MatchProfile, b: MatchProfile): MatchScore {

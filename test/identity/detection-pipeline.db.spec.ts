@@ -2,12 +2,13 @@
 // detection is held back from its destinations until it has been checked.
 import { randomUUID } from 'node:crypto';
 import { ActorType } from '../../src/audit/audit.types';
-import { EmailKeyer } from '../../src/canonical/customer-writer.service';
+import { CustomerWriter, EmailKeyer } from '../../src/canonical/customer-writer.service';
 import { Clock } from '../../src/common/clock';
 import { AppConfig } from '../../src/config/app-config';
 import { MergeService } from '../../src/identity/merge.service';
-import { CustomerRepository } from '../../src/store/customer.repository';
+import { CustomerRepository, type CustomerRow } from '../../src/store/customer.repository';
 import { DuplicateDetector } from '../../src/identity/duplicate-detector.service';
+import { MAX_BLOCK } from '../../src/identity/detection-planner';
 import { Database } from '../../src/store/database';
 import { OutboxService } from '../../src/sync/outbox.service';
 import { SyncRunner } from '../../src/sync/sync-runner.service';
@@ -351,6 +352,91 @@ describe(`duplicate detection pipeline (${target.type})`, () => {
       await count('SELECT COUNT(*) AS n FROM customers WHERE id IN (?, ?) AND merged_into IS NULL', [lo, hi]),
     ).toBe(1);
     expect(await count('SELECT COUNT(*) AS n FROM identity_pending')).toBe(0);
+  });
+
+  // Two live customers holding one email (a merge moved an address away and a Salesforce edit brought it back while
+  // another customer had taken it: 45 such pairs in a 1,000,000-contact run). The same email key is the writer's
+  // identity rule, so they are merged whatever else differs; found only through the blocks, they were missed when
+  // the mailbox block was longer than MAX_BLOCK (a common local part at many domains, lowest ids first) and nothing
+  // else was shared, and each kept pushing the address to SendGrid, which refused the second.
+  it('merges two live customers holding one email key, however long their mailbox block', async () => {
+    const repo = env.app.get(CustomerRepository);
+    const detector = env.app.get(DuplicateDetector);
+    const writer = env.app.get(CustomerWriter);
+    const actor = { type: ActorType.Cli, id: 'same-email-key' };
+    const now = new Date().toISOString();
+    const row = (id: string, fields: Record<string, string>): CustomerRow => ({
+      id,
+      version: 1,
+      emailKey: writer.emailKeyOf(fields.email),
+      fields,
+      provenance: {},
+      createdAt: now,
+      updatedAt: now,
+      mergedInto: null,
+      erasedAt: null,
+    });
+    // Unrelated names (no filler is anyone's duplicate): letters from a fixed sequence.
+    const word = (seed: number, n: number) => {
+      let v = seed * 2654435761 + 12345;
+      let out = '';
+      for (let k = 0; k < n; k++) {
+        v = (v * 1103515245 + 12345) % 2147483648;
+        out += String.fromCharCode(97 + (v % 26));
+      }
+      return out[0].toUpperCase() + out.slice(1);
+    };
+    // Other people's mailboxes of that local part at other domains, with lower ids: they fill the block's first
+    // MAX_BLOCK + 1.
+    const fillers = Array.from({ length: MAX_BLOCK + 5 }, (_, i) =>
+      row(`00000000-0000-7000-8000-${String(i).padStart(12, '0')}`, {
+        email: `quillonby@domain${i}.example`,
+        firstName: word(i, 6),
+        lastName: word(i + 1000, 9),
+      }),
+    );
+    const x = row('ffffffff-0000-7000-8000-000000000001', {
+      email: 'quillonby@example.org',
+      firstName: 'Ottoline',
+      lastName: 'Brackwater',
+    });
+    const y = row('ffffffff-0000-7000-8000-000000000002', {
+      email: 'Quillonby@Example.org',
+      firstName: 'Benedikt',
+      lastName: 'Sorrelwick',
+    });
+    expect(x.emailKey).toBe(y.emailKey);
+    await db.transaction(async (tx) => {
+      await repo.insertCustomers(tx, fillers);
+      await detector.enqueue(
+        tx,
+        fillers.map((f) => f.id),
+        actor,
+      );
+    });
+    await detector.drain();
+    expect(
+      await count(
+        "SELECT COUNT(*) AS n FROM customers WHERE id LIKE '00000000-0000-7000-8000-%' AND merged_into IS NULL",
+      ),
+    ).toBe(fillers.length);
+    await db.transaction(async (tx) => {
+      await repo.insertCustomers(tx, [x, y]);
+      await detector.enqueue(tx, [x.id, y.id], actor);
+    });
+    const result = await detector.drain();
+    expect(result.merged).toBe(1);
+    const live = await db.query('SELECT id FROM customers WHERE id IN (?, ?) AND merged_into IS NULL', [
+      x.id,
+      y.id,
+    ]);
+    expect(live).toHaveLength(1);
+    const [cand] = await db.query(
+      'SELECT score, block_key, status FROM merge_candidates WHERE customer_a = ? AND customer_b = ?',
+      [x.id, y.id],
+    );
+    expect(cand).toMatchObject({ block_key: 'email-key', status: 'merged' });
+    expect(Number(cand.score)).toBe(1);
   });
 });
 
