@@ -142,4 +142,63 @@ describe('merge rules', () => {
     mergeFields(base, change('hs', T2, { firstName: 'Changed' }));
     expect(JSON.stringify(base)).toBe(snapshot);
   });
+  describe('opt-outs (emailConsent)', () => {
+    const T3 = '2026-01-01T12:00:00.000Z';
+    const optedOut = mergeFields(
+      mergeFields(null, change('sf', T0, { emailConsent: 'subscribed' }, { record: 'B' })),
+      change('sf', T1, { emailConsent: 'unsubscribed' }, { record: 'A' }),
+    );
+
+    it('are not lifted by a newer value from another record or connection', () => {
+      expect(optedOut.fields.emailConsent).toBe('unsubscribed');
+      // Record B edited later (any field): its unchanged "subscribed" is newer, and still refused.
+      const r = mergeFields(
+        optedOut,
+        change('sf', T2, { emailConsent: 'subscribed', firstName: 'B' }, { record: 'B' }),
+      );
+      expect(r.fields).toEqual({ emailConsent: 'unsubscribed', firstName: 'B' });
+      expect(r.changes).toEqual([{ field: 'firstName', before: null, after: 'B' }]);
+      expect(
+        mergeFields(optedOut, change('hs', T2, { emailConsent: 'subscribed' })).fields.emailConsent,
+      ).toBe('unsubscribed');
+    });
+
+    it('are lifted by the record that holds them, when newer, and not by a replay of its older state', () => {
+      const lifted = mergeFields(optedOut, change('sf', T2, { emailConsent: 'subscribed' }, { record: 'A' }));
+      expect(lifted.fields.emailConsent).toBe('subscribed');
+      expect(lifted.provenance.emailConsent).toEqual({ connection: 'sf', at: T2, record: 'A' });
+      expect(
+        mergeFields(lifted, change('sf', T1, { emailConsent: 'unsubscribed' }, { record: 'A' })).changes,
+      ).toEqual([]);
+      // An event stream (no record) lifts its own opt-out.
+      const viaEvent = mergeFields(
+        mergeFields(null, change('sg', T1, { emailConsent: 'unsubscribed' })),
+        change('sg', T2, { emailConsent: 'subscribed' }),
+      );
+      expect(viaEvent.fields.emailConsent).toBe('subscribed');
+    });
+
+    it('win over a newer opposite value from another source, whichever arrives first', () => {
+      const subscribed = mergeFields(null, change('sf', T3, { emailConsent: 'subscribed' }, { record: 'B' }));
+      const older = change('sf', T1, { emailConsent: 'unsubscribed' }, { record: 'A' });
+      const r = mergeFields(subscribed, older);
+      expect(r.fields.emailConsent).toBe('unsubscribed');
+      expect(r.changes).toEqual([{ field: 'emailConsent', before: 'subscribed', after: 'unsubscribed' }]);
+      // The other order gives the same customer, and replaying either changes nothing.
+      const other = mergeFields(
+        mergeFields(null, older),
+        change('sf', T3, { emailConsent: 'subscribed' }, { record: 'B' }),
+      );
+      expect(other.fields.emailConsent).toBe('unsubscribed');
+      expect(mergeFields(r, older).changes).toEqual([]);
+      expect(
+        mergeFields(r, change('sf', T3, { emailConsent: 'subscribed' }, { record: 'B' })).changes,
+      ).toEqual([]);
+    });
+
+    it('leave other fields to the timestamps', () => {
+      const r = mergeFields(optedOut, change('hs', T0, { firstName: 'Older' }));
+      expect(r.fields.firstName).toBe('Older');
+    });
+  });
 });

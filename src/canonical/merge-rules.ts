@@ -6,8 +6,19 @@
 //      one connection to the higher source record id (the same record re-sending wins), so replaying the
 //      records of a customer merged from several records of one source changes nothing;
 //   3. null or empty never overwrites a value unless the mapping marks the field clearable;
-//   4. a change that alters no value yields no FieldChange (so no version, no history, no audit entry).
-import type { CustomerFields, FieldValue, Provenance } from './customer.model';
+//   4. a change that alters no value yields no FieldChange (so no version, no history, no audit entry);
+//   5. an opt-out (OPT_OUTS) from one source beats the opposite value from any other, whatever the times: only
+//      the source that holds it lifts it (see below).
+import { EmailConsent, type CustomerFields, type FieldValue, type Provenance } from './customer.model';
+
+/**
+ * Fields whose restrictive value is sticky across sources, as Salesforce and HubSpot keep an opt-out when they
+ * merge duplicates. Source timestamps are per record (Salesforce's LastModifiedDate), so without this a person
+ * who opted out on one record was subscribed again by any later edit of a duplicate record (a mass update of first
+ * names did it to dozens in a 1,000,000-contact run), or by a merge with a newer duplicate that never opted out.
+ * Lifting it takes the same source: the same connection and record (or an event stream, which has no record).
+ */
+const OPT_OUTS: Readonly<Record<string, FieldValue>> = { emailConsent: EmailConsent.Unsubscribed };
 
 export interface IncomingChange {
   connection: string;
@@ -85,7 +96,19 @@ export function mergeFields(
 
     if (isEmpty(value) && !clearable.has(field)) continue;
 
-    if (prov) {
+    const optOut = OPT_OUTS[field];
+    let optingOut = false;
+    if (optOut !== undefined && prov) {
+      const sameSource =
+        prov.connection === incoming.connection &&
+        (prov.record === undefined || incoming.record === undefined || prov.record === incoming.record);
+      if (!sameSource) {
+        if (before === optOut && value !== optOut) continue;
+        optingOut = value === optOut && before !== optOut;
+      }
+    }
+
+    if (prov && !optingOut) {
       const storedMs = toMillis(prov.at);
       if (atMs < storedMs) continue;
       if (atMs === storedMs) {

@@ -3,6 +3,10 @@
 // later pushes. Left, the contact stayed on SendGrid's audience, and kept its email taken: a customer given that
 // address later (merges move emails) was refused by SendGrid as matching two contacts and dead-lettered (the
 // five dead letters of every 1,000,000-contact bench run).
+import { ActorType } from '../../src/audit/audit.types';
+import { MergeReason } from '../../src/identity/identity.types';
+import { MergeService } from '../../src/identity/merge.service';
+import { CustomerRepository } from '../../src/store/customer.repository';
 import { Database } from '../../src/store/database';
 import { SyncRunner } from '../../src/sync/sync-runner.service';
 import { RunTrigger } from '../../src/sync/sync.types';
@@ -119,5 +123,42 @@ describe(`an ESP holds only the customers it may email (${target.type})`, () => 
     expect(
       [...env.sendgrid.store.contacts.values()].some((x) => x.text.external_id === never.customer_id),
     ).toBe(false);
+  });
+  // One person, two Salesforce records merged into one customer; one record opts out. A later edit of the other
+  // record (any field) makes all of its values newer, its "not opted out" included: without sticky opt-outs that
+  // subscribed the person again and pushed them back to SendGrid.
+  it('keeps a merged person opted out when a duplicate record that never opted out is edited later', async () => {
+    const [, , , a, b] = await atSendGrid();
+    const now = new Date().toISOString();
+    await db.query(
+      "INSERT INTO merge_candidates (customer_a, customer_b, score, explanation, block_key, status, created_at, updated_at) VALUES (?, ?, 0.99, '{\"fields\":[]}', 'test', 'pending', ?, ?)",
+      [a.customer_id, b.customer_id, now, now],
+    );
+    const [cand] = await db.query('SELECT id FROM merge_candidates WHERE customer_a = ? AND customer_b = ?', [
+      a.customer_id,
+      b.customer_id,
+    ]);
+    await db.transaction((tx) =>
+      env.app
+        .get(MergeService)
+        .merge(tx, Number(cand.id), MergeReason.Reviewed, { type: ActorType.Cli, id: 'esp-audience' }),
+    );
+    const person = [a.customer_id, b.customer_id].sort()[0];
+    await sync();
+    edit(b.sf, { HasOptedOutOfEmail: true });
+    await sync();
+    const consent = async () => (await env.app.get(CustomerRepository).get(person))!.fields.emailConsent;
+    expect(await consent()).toBe('unsubscribed');
+    expect(await sgContact(person)).toBeUndefined();
+
+    edit(a.sf, { Title: 'Edited later' });
+    await sync();
+    expect(await consent()).toBe('unsubscribed');
+    expect(await sgContact(person)).toBeUndefined();
+    expect(
+      [...env.sendgrid.store.contacts.values()].filter((x) =>
+        [a.customer_id, b.customer_id].includes(x.text.external_id ?? ''),
+      ),
+    ).toEqual([]);
   });
 });
