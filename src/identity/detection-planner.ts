@@ -417,7 +417,11 @@ async function sameEmailKeyHolders(r: Reader, touched: MatchHead[]): Promise<Map
   }
   const out = new Map<string, string[]>();
   for (const c of touched) {
-    const others = (c.emailKey ? byKey.get(c.emailKey) : undefined)?.filter((id) => id !== c.id);
+    // Capped as a block is (the writer attaches a new record to the key's holder, so more than two are rare).
+    const others = (c.emailKey ? byKey.get(c.emailKey) : undefined)
+      ?.filter((id) => id !== c.id)
+      .sort()
+      .slice(0, MAX_BLOCK);
     if (others?.length) out.set(c.id, others);
   }
   return out;

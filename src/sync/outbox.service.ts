@@ -436,8 +436,12 @@ export class OutboxService {
       externalId?: string;
       hash?: string;
       attempts?: number;
-      /** The customer's record at this destination is gone: its destination state is removed. */
+      /**
+       * The customer's record at this destination is gone: its destination state is removed, and with a vendor id
+       * (`removed`), that id's state and identity whichever customer holds them now (a merge may have moved them).
+       */
       gone?: boolean;
+      removed?: string;
     }[] = [];
     const writes: { row: OutboxRow; item: WriteItem; hash: string }[] = [];
     /** `removal`: the consent gate's reason, for the record of a customer who left an ESP's audience. */
@@ -449,7 +453,7 @@ export class OutboxService {
       const state = states.get(row.customer_id);
       if (row.op === OutboxOp.Delete) {
         if (state?.external_id) deletes.push({ row, externalId: state.external_id });
-        else settle.push({ row, status: OutboxStatus.Sent });
+        else settle.push({ row, status: OutboxStatus.Sent, gone: true });
         continue;
       }
       // Merged away after this batch was selected (the merge deleted the row; the survivor is queued instead):
@@ -467,7 +471,9 @@ export class OutboxService {
         // Already at an ESP: its record there is deleted. Left as it was, it would stay on the ESP's audience
         // (an opt-out made elsewhere never reaching it), and its email would stay taken there: another customer
         // given that address later (merges move emails) would be refused by the vendor as matching two records.
-        if (esp && state?.external_id) {
+        // Only an opt-out, and only a contact Syncline pushed there (one it read from the vendor, known by its
+        // identity alone, is the vendor's own; a bounce the ESP suppresses itself).
+        if (esp && gate === 'unsubscribed' && state?.external_id && state.last_hash) {
           deletes.push({ row, externalId: state.external_id, removal: gate });
           continue;
         }
@@ -547,7 +553,13 @@ export class OutboxService {
             );
           } else if (d.removal) {
             counts.suppressed++;
-            settle.push({ row: d.row, status: OutboxStatus.Suppressed, error: d.removal, gone: true });
+            settle.push({
+              row: d.row,
+              status: OutboxStatus.Suppressed,
+              error: d.removal,
+              gone: true,
+              removed: d.externalId,
+            });
             outcomes.push({
               ...base,
               syncId: d.row.sync_id,
@@ -697,6 +709,18 @@ export class OutboxService {
             'DELETE FROM destination_state WHERE connection = ? AND object = ? AND customer_id = ?',
             [x.row.connection, x.row.object, x.row.customer_id],
           );
+          if (x.removed) {
+            // The vendor no longer holds the record: nothing is left to link to it (as an erasure does).
+            const key = [x.row.connection, x.row.object, x.removed];
+            await tx.execute(
+              'DELETE FROM destination_state WHERE connection = ? AND object = ? AND external_id = ?',
+              key,
+            );
+            await tx.execute(
+              'DELETE FROM customer_identities WHERE connection = ? AND object = ? AND external_id = ?',
+              key,
+            );
+          }
         }
       }
       await writeOutcomes(tx, outcomes, now2, this.pii);

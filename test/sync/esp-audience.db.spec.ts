@@ -8,6 +8,7 @@ import { MergeReason } from '../../src/identity/identity.types';
 import { MergeService } from '../../src/identity/merge.service';
 import { CustomerRepository } from '../../src/store/customer.repository';
 import { Database } from '../../src/store/database';
+import { OutboxService } from '../../src/sync/outbox.service';
 import { SyncRunner } from '../../src/sync/sync-runner.service';
 import { RunTrigger } from '../../src/sync/sync.types';
 import { startEnvironment, type Environment } from '../../scripts/lib/sandbox-environment';
@@ -19,7 +20,15 @@ describe(`an ESP holds only the customers it may email (${target.type})`, () => 
   let env: Environment;
   let db: Database;
   beforeAll(async () => {
-    env = await startEnvironment({ contacts: 150, env: { ...testDatabaseEnv(target), LOG_LEVEL: 'silent' } });
+    env = await startEnvironment({
+      contacts: 150,
+      env: {
+        ...testDatabaseEnv(target),
+        LOG_LEVEL: 'silent',
+        OUTBOX_BASE_DELAY_MS: '20',
+        OUTBOX_MAX_DELAY_MS: '100',
+      },
+    });
     db = env.app.get(Database);
     env.salesforce.webhooks.configure({ enabled: false });
     await sync();
@@ -77,6 +86,23 @@ describe(`an ESP holds only the customers it may email (${target.type})`, () => 
       [c.customer_id],
     );
     expect(outcome).toEqual({ action: 'suppressed', external_id: c.sg });
+    // Nothing links to the deleted contact any more, so a later change of the opted-out customer sends nothing.
+    expect(
+      await db.query(
+        "SELECT external_id FROM customer_identities WHERE connection = 'sendgrid' AND customer_id = ?",
+        [c.customer_id],
+      ),
+    ).toEqual([]);
+    edit(c.sf, { Title: 'Still opted out' });
+    await sync();
+    const outcomes = await db.query<{ action: string; external_id: string | null }>(
+      "SELECT action, external_id FROM record_outcomes WHERE connection = 'sendgrid' AND customer_id = ? AND direction = 'out' AND action = 'suppressed' ORDER BY id",
+      [c.customer_id],
+    );
+    expect(outcomes).toEqual([
+      { action: 'suppressed', external_id: c.sg },
+      { action: 'suppressed', external_id: null },
+    ]);
 
     // Opted in again: a new contact, held as the customer's record again.
     edit(c.sf, { HasOptedOutOfEmail: false });
@@ -108,6 +134,39 @@ describe(`an ESP holds only the customers it may email (${target.type})`, () => 
       external_id: s.customer_id,
     });
     expect(await db.query("SELECT customer_id FROM outbox WHERE status = 'dead'")).toEqual([]);
+  });
+
+  it('retries a removal SendGrid cannot take now, and removes the contact once it can', async () => {
+    const [, , , , , , c] = await atSendGrid();
+    env.sendgrid.faults.configure({ outageUntil: Date.now() + 60_000 });
+    try {
+      edit(c.sf, { HasOptedOutOfEmail: true });
+      await sync();
+      expect(env.sendgrid.store.contacts.has(c.sg)).toBe(true);
+      const row = await outboxRow(c.customer_id);
+      expect(row?.status).toBe('pending');
+      expect(row?.last_error).toMatch(/^temporary: /);
+      expect(await sgContact(c.customer_id)).toBe(c.sg);
+    } finally {
+      env.sendgrid.faults.reset();
+    }
+    await new Promise((r) => setTimeout(r, 250)); // the retry's back-off (OUTBOX_MAX_DELAY_MS)
+    await env.app.get(OutboxService).drain('sendgrid', 'contacts', { waitForLock: true });
+    expect(env.sendgrid.store.contacts.has(c.sg)).toBe(false);
+    expect(await sgContact(c.customer_id)).toBeUndefined();
+    expect(await outboxRow(c.customer_id)).toEqual({ status: 'suppressed', last_error: 'unsubscribed' });
+  });
+
+  it('leaves a contact Syncline did not push there (known by its identity alone) to SendGrid', async () => {
+    const [, , , , , , , c] = await atSendGrid();
+    // As if read from SendGrid: the identity links the contact, no push of ours left a state.
+    await db.query("DELETE FROM destination_state WHERE connection = 'sendgrid' AND customer_id = ?", [
+      c.customer_id,
+    ]);
+    edit(c.sf, { HasOptedOutOfEmail: true });
+    await sync();
+    expect(env.sendgrid.store.contacts.has(c.sg)).toBe(true);
+    expect(await outboxRow(c.customer_id)).toEqual({ status: 'suppressed', last_error: 'unsubscribed' });
   });
 
   it('leaves a customer who was never at SendGrid out of it, with the reason', async () => {
