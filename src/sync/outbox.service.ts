@@ -19,6 +19,7 @@ import {
   ConnectorKind,
   WriteStatus,
   type ConnectionContext,
+  type VendorRecord,
   type Connector,
   type WriteItem,
 } from '../connectors/connector.types';
@@ -446,6 +447,8 @@ export class OutboxService {
     const writes: { row: OutboxRow; item: WriteItem; hash: string }[] = [];
     /** `removal`: the consent gate's reason, for the record of a customer who left an ESP's audience. */
     const deletes: { row: OutboxRow; externalId: string; removal?: string }[] = [];
+    /** Removals of records pushed without their vendor id ever learned: looked up by address below. */
+    const unknownIds: { row: OutboxRow; email: string }[] = [];
 
     for (const row of rows) {
       if (held.has(row.id)) continue;
@@ -473,9 +476,15 @@ export class OutboxService {
         // given that address later (merges move emails) would be refused by the vendor as matching two records.
         // Only an opt-out, and only a contact Syncline pushed there (one it read from the vendor, known by its
         // identity alone, is the vendor's own; a bounce the ESP suppresses itself).
-        if (esp && gate === 'unsubscribed' && state?.external_id && state.last_hash) {
-          deletes.push({ row, externalId: state.external_id, removal: gate });
-          continue;
+        if (esp && gate === 'unsubscribed' && state?.last_hash) {
+          if (state.external_id) {
+            deletes.push({ row, externalId: state.external_id, removal: gate });
+            continue;
+          }
+          if (typeof c.fields.email === 'string' && c.fields.email) {
+            unknownIds.push({ row, email: c.fields.email });
+            continue;
+          }
         }
         counts.suppressed++;
         settle.push({ row, status: OutboxStatus.Suppressed, error: gate });
@@ -524,6 +533,42 @@ export class OutboxService {
         item: { key: c.id, externalId: state?.external_id ?? undefined, record: mapped.record },
         hash,
       });
+    }
+
+    // A removal of a record whose id the lookup after its creation missed (the vendor's search lags): found by its
+    // address, and only the record that carries this customer's id (the mapping's sync id field) is taken. Not
+    // found yet, it is retried like an outage, then dead-lettered with the reason.
+    if (unknownIds.length) {
+      let found: VendorRecord[] = [];
+      let lookupError: unknown;
+      try {
+        found = await connector.readByIds(
+          ctx,
+          object,
+          unknownIds.map((u) => u.email),
+        );
+      } catch (err) {
+        lookupError = err;
+      }
+      const bySyncId = new Map(found.map((r) => [String(mapping.readSyncId?.(r.data) ?? ''), r.id]));
+      for (const u of unknownIds) {
+        const id = bySyncId.get(u.row.customer_id);
+        if (id) deletes.push({ row: u.row, externalId: id, removal: 'unsubscribed' });
+        else
+          settle.push(
+            this.failure(
+              u.row,
+              lookupError ??
+                new ConnectorError(
+                  ConnectorErrorCode.Temporary,
+                  "the opted-out customer's record to remove is not found by its address yet (its id was never learned)",
+                ),
+              counts,
+              outcomes,
+              base,
+            ),
+          );
+      }
     }
 
     // Deletes first: a merge deletes the loser's record before the survivor's update, which may carry the

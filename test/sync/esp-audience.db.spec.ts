@@ -169,6 +169,28 @@ describe(`an ESP holds only the customers it may email (${target.type})`, () => 
     expect(await outboxRow(c.customer_id)).toEqual({ status: 'suppressed', last_error: 'unsubscribed' });
   });
 
+  it('finds the contact of an opted-out customer whose id was never learned by its address, and removes it', async () => {
+    const c = (await atSendGrid()).at(-1)!;
+    // As if the lookup after its creation had missed (SendGrid's search lags): pushed, id unknown.
+    await db.query(
+      "UPDATE destination_state SET external_id = NULL WHERE connection = 'sendgrid' AND customer_id = ?",
+      [c.customer_id],
+    );
+    await db.query("DELETE FROM customer_identities WHERE connection = 'sendgrid' AND customer_id = ?", [
+      c.customer_id,
+    ]);
+    edit(c.sf, { HasOptedOutOfEmail: true });
+    await sync();
+    expect(env.sendgrid.store.contacts.has(c.sg)).toBe(false);
+    expect(await sgContact(c.customer_id)).toBeUndefined();
+    expect(await outboxRow(c.customer_id)).toEqual({ status: 'suppressed', last_error: 'unsubscribed' });
+    const [outcome] = await db.query<{ action: string; external_id: string }>(
+      "SELECT action, external_id FROM record_outcomes WHERE connection = 'sendgrid' AND customer_id = ? AND direction = 'out' ORDER BY id DESC LIMIT 1",
+      [c.customer_id],
+    );
+    expect(outcome).toEqual({ action: 'suppressed', external_id: c.sg });
+  });
+
   it('leaves a customer who was never at SendGrid out of it, with the reason', async () => {
     const [never] = await db.query<{ customer_id: string }>(
       "SELECT customer_id FROM outbox WHERE connection = 'sendgrid' AND status = 'suppressed' AND customer_id NOT IN (SELECT customer_id FROM destination_state WHERE connection = 'sendgrid') ORDER BY customer_id LIMIT 1",
