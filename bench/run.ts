@@ -217,6 +217,8 @@ async function incremental(
       changes: ids.length,
       read: run.counts.read,
       sent: run.counts.sent,
+      // Refused for good in this round (the full sync's own count does not cover the rounds after it).
+      dead_lettered: Number(run.counts.deadLettered ?? 0),
       wall_s: run.wall_s,
       busy_s: run.busy_s,
       cpu_s: run.cpu_s,
@@ -232,6 +234,7 @@ async function incremental(
     base,
     read: mid.read,
     sent: mid.sent,
+    dead_lettered: rounds.reduce((n, r) => n + (r.dead_lettered as number), 0),
     wall_s: median,
     wall_min_s: walls[0],
     wall_max_s: walls[walls.length - 1],
