@@ -59,6 +59,21 @@ describe(`an ESP holds only the customers it may email (${target.type})`, () => 
         [customerId],
       )
     )[0] as { status: string; last_error: string | null } | undefined;
+  /** The customer's latest outbound outcome at SendGrid. */
+  const lastOutcome = async (customerId: string) =>
+    (
+      await db.query<{ action: string; external_id: string | null }>(
+        "SELECT action, external_id FROM record_outcomes WHERE connection = 'sendgrid' AND customer_id = ? AND direction = 'out' ORDER BY id DESC LIMIT 1",
+        [customerId],
+      )
+    )[0];
+  /** The customer's SendGrid contact is deleted, nothing of ours points at it, and its row settled suppressed. */
+  const expectRemoved = async (c: { customer_id: string; sg: string }) => {
+    expect(env.sendgrid.store.contacts.has(c.sg)).toBe(false);
+    expect(await sgContact(c.customer_id)).toBeUndefined();
+    expect(await outboxRow(c.customer_id)).toEqual({ status: 'suppressed', last_error: 'unsubscribed' });
+    expect(await lastOutcome(c.customer_id)).toEqual({ action: 'suppressed', external_id: c.sg });
+  };
 
   /** Customers at SendGrid from exactly one Salesforce contact, with the email their SendGrid contact holds. */
   const atSendGrid = async () => {
@@ -78,14 +93,7 @@ describe(`an ESP holds only the customers it may email (${target.type})`, () => 
     edit(c.sf, { HasOptedOutOfEmail: true });
     await sync();
 
-    expect(env.sendgrid.store.contacts.has(c.sg)).toBe(false);
-    expect(await sgContact(c.customer_id)).toBeUndefined();
-    expect(await outboxRow(c.customer_id)).toEqual({ status: 'suppressed', last_error: 'unsubscribed' });
-    const [outcome] = await db.query<{ action: string; external_id: string }>(
-      "SELECT action, external_id FROM record_outcomes WHERE connection = 'sendgrid' AND customer_id = ? AND direction = 'out' ORDER BY id DESC LIMIT 1",
-      [c.customer_id],
-    );
-    expect(outcome).toEqual({ action: 'suppressed', external_id: c.sg });
+    await expectRemoved(c);
     // Nothing links to the deleted contact any more, so a later change of the opted-out customer sends nothing.
     expect(
       await db.query(
@@ -181,14 +189,7 @@ describe(`an ESP holds only the customers it may email (${target.type})`, () => 
     ]);
     edit(c.sf, { HasOptedOutOfEmail: true });
     await sync();
-    expect(env.sendgrid.store.contacts.has(c.sg)).toBe(false);
-    expect(await sgContact(c.customer_id)).toBeUndefined();
-    expect(await outboxRow(c.customer_id)).toEqual({ status: 'suppressed', last_error: 'unsubscribed' });
-    const [outcome] = await db.query<{ action: string; external_id: string }>(
-      "SELECT action, external_id FROM record_outcomes WHERE connection = 'sendgrid' AND customer_id = ? AND direction = 'out' ORDER BY id DESC LIMIT 1",
-      [c.customer_id],
-    );
-    expect(outcome).toEqual({ action: 'suppressed', external_id: c.sg });
+    await expectRemoved(c);
   });
 
   it('leaves a customer who was never at SendGrid out of it, with the reason', async () => {
@@ -196,11 +197,7 @@ describe(`an ESP holds only the customers it may email (${target.type})`, () => 
       "SELECT customer_id FROM outbox WHERE connection = 'sendgrid' AND status = 'suppressed' AND customer_id NOT IN (SELECT customer_id FROM destination_state WHERE connection = 'sendgrid') ORDER BY customer_id LIMIT 1",
     );
     expect(never).toBeDefined();
-    const [outcome] = await db.query<{ action: string; external_id: string | null }>(
-      "SELECT action, external_id FROM record_outcomes WHERE connection = 'sendgrid' AND customer_id = ? AND direction = 'out' ORDER BY id DESC LIMIT 1",
-      [never.customer_id],
-    );
-    expect(outcome).toEqual({ action: 'suppressed', external_id: null });
+    expect(await lastOutcome(never.customer_id)).toEqual({ action: 'suppressed', external_id: null });
     expect(
       [...env.sendgrid.store.contacts.values()].some((x) => x.text.external_id === never.customer_id),
     ).toBe(false);
