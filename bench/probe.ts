@@ -76,6 +76,19 @@ traceSql();
     'updateCustomer',
   ])
     wrap(repo, m, `repo.${m}`);
+  // PROBE_ALLOC=file: a sampling profile of every allocation of the full sync, collected or not (what makes the
+  // garbage the young generation scavenges); summarize with bench/alloc-summary.ts.
+  const { Session: AllocSession } = await import('node:inspector/promises');
+  const alloc = process.env.PROBE_ALLOC ? new AllocSession() : null;
+  if (alloc) {
+    alloc.connect();
+    await alloc.post('HeapProfiler.enable');
+    await alloc.post('HeapProfiler.startSampling', {
+      samplingInterval: 64 * 1024,
+      includeObjectsCollectedByMajorGC: true,
+      includeObjectsCollectedByMinorGC: true,
+    });
+  }
   const t0 = Date.now();
   let inboundDone = 0;
   const run = await env.app.get(SyncRunner).run('sf-contacts', {
@@ -86,6 +99,11 @@ traceSql();
     },
   });
   const t1 = Date.now();
+  if (alloc) {
+    const { profile } = await alloc.post('HeapProfiler.stopSampling');
+    (await import('node:fs')).writeFileSync(process.env.PROBE_ALLOC!, JSON.stringify(profile));
+    alloc.disconnect();
+  }
   console.log(
     JSON.stringify({
       n,
