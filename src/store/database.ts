@@ -1,8 +1,9 @@
 // Owns transactions. SQLite has one writer, so write transactions are serialized here; PostgreSQL transactions
 // run concurrently and are retried on serialization failures, deadlocks and stale-version conflicts.
 // The hot paths use plain parameterized SQL through this class; nothing a client sends is ever interpolated.
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import type { DataSource, QueryRunner } from 'typeorm';
+import { PlannerStatistics } from './planner-statistics';
 import { padInLists, pow2Pieces } from './statement-shapes';
 import { writeGates, type WriteScope } from './write-gate';
 
@@ -93,12 +94,20 @@ class RunnerTx implements Tx {
 }
 
 @Injectable()
-export class Database {
+export class Database implements OnModuleDestroy {
   private readonly log = new Logger(Database.name);
   readonly dialect: Dialect;
+  /** PostgreSQL: keeps the planner's statistics of the tables current as they grow (see planner-statistics.ts). */
+  readonly statistics: PlannerStatistics | null;
 
   constructor(readonly dataSource: DataSource) {
     this.dialect = dataSource.options.type === 'postgres' ? 'postgres' : 'sqlite';
+    this.statistics =
+      this.dialect === 'postgres' ? new PlannerStatistics((fn) => this.transaction(fn, 0)) : null;
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.statistics?.idle();
   }
 
   /**
@@ -126,9 +135,11 @@ export class Database {
   ): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       try {
-        return this.dialect === 'sqlite'
-          ? await this.serialized(() => this.once(fn), options.urgent ?? false, options.scope ?? 'main')
-          : await this.once(fn);
+        if (this.dialect === 'sqlite')
+          return await this.serialized(() => this.once(fn), options.urgent ?? false, options.scope ?? 'main');
+        const result = await this.once(fn);
+        this.statistics?.touch();
+        return result;
       } catch (err) {
         const code =
           (err as { driverError?: { code?: string }; code?: string }).driverError?.code ??
