@@ -19,6 +19,7 @@ import { InboxFile1763801200000 } from './migrations/1763801200000-inbox-file';
 import { DestinationPushed1763801300000 } from './migrations/1763801300000-destination-pushed';
 import { KeyTablesWithoutRowid1763801500000 } from './migrations/1763801500000-key-tables-without-rowid';
 import { IdentityPendingClaims1763801400000 } from './migrations/1763801400000-identity-pending-claims';
+import { OutboxPendingById1763801600000 } from './migrations/1763801600000-outbox-pending-by-id';
 
 export const ENTITIES = [
   CustomerEntity,
@@ -44,4 +45,5 @@ export const MIGRATIONS = [
   DestinationPushed1763801300000,
   IdentityPendingClaims1763801400000,
   KeyTablesWithoutRowid1763801500000,
+  OutboxPendingById1763801600000,
 ];

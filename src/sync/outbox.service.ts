@@ -391,8 +391,10 @@ export class OutboxService {
     // In-flight rows are still pending (the lowest ids, mostly): read past them rather than list them in the SQL.
     const found = await this.db.query<OutboxRow>(
       // A customer waiting for duplicate detection is not pushed yet: a merge could still fold it into another,
-      // and the vendor would be left with both.
-      `SELECT * FROM outbox WHERE connection = ? AND object = ? AND status = 'pending' AND next_attempt_at <= ? AND NOT EXISTS (SELECT 1 FROM identity_pending p WHERE p.customer_id = outbox.customer_id) ORDER BY id LIMIT ?`,
+      // and the vendor would be left with both. Pending rows are walked in id order (ix_outbox_pending_id) up to the
+      // limit; the due time is compared as an expression (`|| ''`) so that SQLite's planner does not take an index
+      // on it instead and sort every due row by id.
+      `SELECT * FROM outbox WHERE connection = ? AND object = ? AND status = 'pending' AND next_attempt_at || '' <= ? AND NOT EXISTS (SELECT 1 FROM identity_pending p WHERE p.customer_id = outbox.customer_id) ORDER BY id LIMIT ?`,
       [connectionId, object, now, batchSize + inFlight.size],
     );
     const rows = inFlight.size ? found.filter((r) => !inFlight.has(r.id)).slice(0, batchSize) : found;
