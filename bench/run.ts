@@ -79,6 +79,8 @@ function deadLetters(answer: Json): Json {
   return {
     dead_letter_reasons: answer.reasons,
     ...(answer.cases?.length ? { dead_letter_cases: answer.cases } : {}),
+    left_pending: answer.pending,
+    tracked_at_destination: answer.tracked,
   };
 }
 
@@ -562,7 +564,8 @@ async function main(): Promise<void> {
       }
     }
 
-    if (wants('full_sync') && !PROFILE) {
+    // `--only=full_sync_postgres`: this one alone.
+    if ((wants('full_sync') || ONLY.includes('full_sync_postgres')) && !PROFILE) {
       const unreachable = await pgReachable();
       if (unreachable) results.full_sync.postgres = { skipped: unreachable };
       else {
@@ -581,7 +584,7 @@ async function main(): Promise<void> {
           results.full_sync.postgres = full;
           note(
             'full_sync postgres',
-            `${full.records} records (${full.at_destination} at SendGrid), ${full.wall_s} s (read and applied by ${full.read_done_s} s, ${full.cpu_s} CPU-s, ${full.cpu_system_s} of them system), ${full.records_per_s}/s, peak RSS ${full.peak_rss_mb} MB, GC ${JSON.stringify(full.gc_pauses)}`,
+            `${full.records} records (${full.at_destination} at SendGrid, ${full.tracked_at_destination} tracked, left pending ${JSON.stringify(full.left_pending)}), ${full.wall_s} s (read and applied by ${full.read_done_s} s, ${full.cpu_s} CPU-s, ${full.cpu_system_s} of them system), ${full.records_per_s}/s, peak RSS ${full.peak_rss_mb} MB, GC ${JSON.stringify(full.gc_pauses)}`,
           );
         } catch (e) {
           // A failed run is a finding, not a reason to lose the other scenarios' figures.

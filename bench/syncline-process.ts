@@ -332,6 +332,24 @@ async function main(): Promise<void> {
               )
           ).map((r) => ({ connection: r.connection, op: r.op, error: r.last_error, n: Number(r.n) })),
           cases: await deadLetterCases(app.get(Database)),
+          // What the run left to send (rows in back-off after a temporary refusal), and how many live customers
+          // the destinations should hold: a count at the vendor above it is a record nobody tracks.
+          pending: (
+            await app
+              .get(Database)
+              .query<{ op: string; attempts: number; last_error: string | null; n: number }>(
+                "SELECT op, attempts, last_error, COUNT(*) AS n FROM outbox WHERE status = 'pending' GROUP BY op, attempts, last_error ORDER BY n DESC LIMIT 20",
+              )
+          ).map((r) => ({ op: r.op, attempts: Number(r.attempts), error: r.last_error, n: Number(r.n) })),
+          tracked: Number(
+            (
+              await app
+                .get(Database)
+                .query(
+                  'SELECT COUNT(*) AS n FROM destination_state d JOIN customers c ON c.id = d.customer_id WHERE d.external_id IS NOT NULL AND c.merged_into IS NULL AND c.erased_at IS NULL',
+                )
+            )[0].n,
+          ),
         };
       case 'exit':
         await app.close();
