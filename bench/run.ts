@@ -566,6 +566,7 @@ async function main(): Promise<void> {
 
     // `--only=full_sync_postgres`: this one alone.
     if ((wants('full_sync') || ONLY.includes('full_sync_postgres')) && !PROFILE) {
+      results.full_sync ??= {};
       const unreachable = await pgReachable();
       if (unreachable) results.full_sync.postgres = { skipped: unreachable };
       else {
