@@ -213,6 +213,9 @@ export function mergeResults(measured: Record<string, unknown>): Record<string, 
     }
   }
   const merged = { ...existing, ...measured };
+  // `--only=full_sync_postgres` measures one database of full_sync: the other's figures stay.
+  const sub = (o: Record<string, unknown>) => (o.full_sync ?? {}) as Record<string, unknown>;
+  if (measured.full_sync) merged.full_sync = { ...sub(existing), ...sub(measured) };
   fs.writeFileSync(RESULTS, `${JSON.stringify(merged, null, 2)}\n`);
   return merged;
 }

@@ -8,7 +8,9 @@ export function stableStringify(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value ?? null);
   if (Array.isArray(value)) {
     let out = '[';
-    for (let i = 0; i < value.length; i++) out += (i ? ',' : '') + stableStringify(value[i]);
+    // A hole, or a member JSON has no text for (a function), leaves its place empty, as join() did.
+    for (let i = 0; i < value.length; i++)
+      out += (i ? ',' : '') + ((i in value && stableStringify(value[i])) || '');
     return out + ']';
   }
   const obj = value as Record<string, unknown>;

@@ -9,13 +9,7 @@
 // than applying the page itself, and on SQLite the page transaction holds the only writer.
 import { randomUUID } from 'node:crypto';
 import * as os from 'node:os';
-import {
-  ConflictException,
-  Injectable,
-  Logger,
-  type OnApplicationBootstrap,
-  type OnModuleDestroy,
-} from '@nestjs/common';
+import { ConflictException, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { ActorType, type Actor } from '../audit/audit.types';
 import { EmailKeyer, PlainEmailKeyer } from '../canonical/customer-writer.service';
 import { Clock } from '../common/clock';
@@ -83,7 +77,7 @@ const MEMBER_CHUNK = 256;
 const placeholders = (n: number) => Array.from({ length: n }, () => '?').join(',');
 
 @Injectable()
-export class DuplicateDetector implements OnModuleDestroy, OnApplicationBootstrap {
+export class DuplicateDetector implements OnModuleDestroy {
   private readonly log = new Logger('DuplicateDetector');
   readonly settings: DetectionSettings;
   /** One drain at a time in this process; across processes, PostgreSQL row locks split the pending set. */
@@ -161,18 +155,6 @@ export class DuplicateDetector implements OnModuleDestroy, OnApplicationBootstra
       this.log.warn(`detection thread unavailable, detecting on this thread: ${(err as Error).message}`);
     }
     return this.thread;
-  }
-
-  /**
-   * With detection turned off, customers still queued for it (from before) would never be checked, and the outbox
-   * holds a customer back until it is (OutboxService.nextBatch): they are released here, so turning detection off
-   * never leaves anyone unpushed.
-   */
-  async onApplicationBootstrap(): Promise<void> {
-    if (this.enabled) return;
-    const released = await this.db.transaction((tx) => tx.execute('DELETE FROM identity_pending'));
-    if (released)
-      this.log.log(`duplicate detection is off: released ${released} customer(s) still queued for it`);
   }
 
   async onModuleDestroy(): Promise<void> {

@@ -107,6 +107,7 @@ export class Database implements OnModuleDestroy {
   }
 
   async onModuleDestroy(): Promise<void> {
+    this.statistics?.stop();
     await this.statistics?.idle();
   }
 

@@ -9,7 +9,9 @@
 // transactions Syncline checks, at most every CHECK_MS, which of its tables changed by more than a fraction of
 // their size since their last analysis, and analyzes those. Where autovacuum keeps up, nothing is left to do:
 // its analyses reset the same counters. One process of a cluster does it at a time (a transaction-level advisory
-// lock per schema); the others skip that check.
+// lock per schema); the others skip that check. Each table is analyzed in a short transaction of its own with
+// SKIP_LOCKED (PostgreSQL 12 and later), so a table autovacuum is vacuuming is left for the next check: waiting for
+// it would make PostgreSQL cancel that vacuum.
 import { Logger } from '@nestjs/common';
 import type { Tx } from './database';
 
@@ -18,6 +20,9 @@ const CHECK_MS = 5_000;
 /** A table is analyzed again once this many rows changed, plus FRACTION of its rows (as autovacuum's thresholds). */
 const BASE_CHANGES = 1_000;
 const FRACTION = 0.25;
+
+/** A catalog name as a quoted identifier. */
+const ident = (name: string) => `"${name.replace(/"/g, '""')}"`;
 
 export interface StaleTable {
   table: string;
@@ -30,6 +35,7 @@ export class PlannerStatistics {
   private lastCheck = 0;
   private running: Promise<unknown> | null = null;
   private autovacuumChecked = false;
+  private stopped = false;
   /** Tables analyzed by this process so far (for operators and tests). */
   analyzed = 0;
 
@@ -41,7 +47,7 @@ export class PlannerStatistics {
   /** After a committed transaction: starts a check in the background when the last one is CHECK_MS old. */
   touch(): void {
     const now = Date.now();
-    if (this.running || now - this.lastCheck < this.checkMs) return;
+    if (this.stopped || this.running || now - this.lastCheck < this.checkMs) return;
     this.lastCheck = now;
     this.running = this.refresh()
       .catch((err: Error) => this.log.debug(`statistics check skipped: ${err.message}`))
@@ -57,12 +63,10 @@ export class PlannerStatistics {
    * Analyzes the tables of the current schema whose statistics are stale; returns them (empty when another
    * process holds the check, or nothing is stale).
    */
-  refresh(): Promise<StaleTable[]> {
-    return this.transaction(async (tx) => {
-      const [lock] = await tx.query<{ ok: boolean }>(
-        "SELECT pg_try_advisory_xact_lock(hashtext(current_schema() || ':syncline-analyze')) AS ok",
-      );
-      if (!lock.ok) return [];
+  async refresh(): Promise<StaleTable[]> {
+    const lock = "SELECT pg_try_advisory_xact_lock(hashtext(current_schema() || ':syncline-analyze')) AS ok";
+    const stale = await this.transaction(async (tx) => {
+      if (!(await tx.query<{ ok: boolean }>(lock))[0].ok) return [];
       if (!this.autovacuumChecked) {
         this.autovacuumChecked = true;
         const [av] = await tx.query<{ on: string }>("SELECT current_setting('autovacuum') AS on");
@@ -71,25 +75,48 @@ export class PlannerStatistics {
             'autovacuum is off: Syncline analyzes its own tables as they grow, but only VACUUM reclaims the dead rows of its queue tables (outbox, identity_pending)',
           );
       }
-      const stale = (
-        await tx.query<{ table: string; changed: string; rows: string }>(
-          `SELECT s.relname AS "table", s.n_mod_since_analyze AS changed, GREATEST(c.reltuples, 0) AS rows
+      return (
+        await tx.query<{ schema: string; table: string; changed: string; rows: string }>(
+          `SELECT s.schemaname AS "schema", s.relname AS "table", s.n_mod_since_analyze AS changed,
+                  GREATEST(c.reltuples, 0) AS rows
              FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid
             WHERE s.schemaname = current_schema()
               AND s.n_mod_since_analyze > CAST(? AS float8) + CAST(? AS float8) * GREATEST(c.reltuples, 0)
             ORDER BY s.n_mod_since_analyze DESC`,
           [BASE_CHANGES, FRACTION],
         )
-      ).map((r) => ({ table: r.table, changed: Number(r.changed), rows: Math.round(Number(r.rows)) }));
-      const started = Date.now();
-      // Names come from the catalog, quoted as identifiers (they are Syncline's own tables).
-      for (const s of stale) await tx.execute(`ANALYZE "${s.table.replace(/"/g, '""')}"`);
-      this.analyzed += stale.length;
-      if (stale.length)
-        this.log.debug(
-          `analyzed ${stale.map((s) => `${s.table} (${s.changed} changes, ~${s.rows} rows)`).join(', ')} in ${Date.now() - started} ms`,
-        );
-      return stale;
+      ).map((r) => ({
+        schema: r.schema,
+        table: r.table,
+        changed: Number(r.changed),
+        rows: Math.round(Number(r.rows)),
+      }));
     });
+    const started = Date.now();
+    const done: StaleTable[] = [];
+    for (const { schema, ...t } of stale) {
+      if (this.stopped) break;
+      // One short transaction per table (ANALYZE keeps its lock until commit), still one process at a time.
+      // SKIP_LOCKED: a table another session holds that lock on (autovacuum's VACUUM, a migration) is left for the
+      // next check rather than waited for; waiting would also make PostgreSQL cancel an autovacuum in progress.
+      const ran = await this.transaction(async (tx) => {
+        if (!(await tx.query<{ ok: boolean }>(lock))[0].ok) return false;
+        await tx.execute(`ANALYZE (SKIP_LOCKED) ${ident(schema)}.${ident(t.table)}`);
+        return true;
+      });
+      if (!ran) break;
+      done.push(t);
+    }
+    this.analyzed += done.length;
+    if (done.length)
+      this.log.debug(
+        `analyzed ${done.map((s) => `${s.table} (${s.changed} changes, ~${s.rows} rows)`).join(', ')} in ${Date.now() - started} ms`,
+      );
+    return done;
+  }
+
+  /** No check starts after this (the connection is about to close). */
+  stop(): void {
+    this.stopped = true;
   }
 }

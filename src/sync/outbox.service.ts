@@ -102,16 +102,16 @@ export function sentShape(record: Record<string, unknown>): Record<string, unkno
   return out;
 }
 
-/**
- * Due pending rows a drain's selection looks at, at most (or four batches, if more), in id order: the rows of
- * customers awaiting duplicate detection among them are skipped, those beyond it wait for a later selection.
- */
-const SELECTION_WINDOW = 2_000;
-
 @Injectable()
 export class OutboxService {
   private readonly log = new Logger('Outbox');
   readonly retry: RetryPolicy;
+  /**
+   * Whether a customer queued for duplicate detection waits for it before being pushed. With detection off nobody
+   * checks the queue, so customers left in it (queued while detection was on) are pushed as they are; should
+   * detection be turned on again, it takes them up where they are.
+   */
+  private readonly waitsForDetection: boolean;
   /** Drain lock length (SYNCLINE_LEASE_MS, like run leases), renewed every third of it while draining. */
   private readonly lockMs: number;
   /** Outbound batches in flight per drainer (OUTBOX_PUSH_CONCURRENCY). */
@@ -130,6 +130,7 @@ export class OutboxService {
     // Outcome details can quote rejected values: sealed at rest.
     @Optional() private readonly pii?: PiiCodec,
   ) {
+    this.waitsForDetection = config.env.SYNCLINE_IDENTITY_MODE !== 'off';
     this.retry = {
       maxAttempts: config.env.OUTBOX_MAX_ATTEMPTS,
       baseDelayMs: config.env.OUTBOX_BASE_DELAY_MS,
@@ -397,23 +398,15 @@ export class OutboxService {
     // In-flight rows are still pending (the lowest ids, mostly): read past them rather than list them in the SQL.
     const found = await this.db.query<OutboxRow>(
       // A customer waiting for duplicate detection is not pushed yet: a merge could still fold it into another,
-      // and the vendor would be left with both. Only the first SELECTION_WINDOW due pending rows in id order are
-      // looked at (ix_outbox_pending_id, walked in order and stopped there): during a full sync tens of thousands
-      // wait for detection, and when the pushes have caught up with it every selection walked all of them to
-      // find none (~37 ms a call at 60,000 on PostgreSQL). Detection takes customers in the order they were
-      // queued, which is mostly id order here, so rows it released are not left behind a window of rows it has
-      // not reached for long. The due time is compared as an expression (`|| ''`) so that SQLite's planner does
-      // not take an index on it instead and sort every due row by id. The wait for detection is a scalar subquery,
-      // looked up by index for each row of the window: as NOT EXISTS, PostgreSQL read the whole pending set into a
-      // hash instead (~10 ms of a ~20 ms call with 34,000 waiting).
-      `SELECT * FROM (SELECT * FROM outbox WHERE connection = ? AND object = ? AND status = 'pending' AND next_attempt_at || '' <= ? ORDER BY id LIMIT ?) o WHERE (SELECT 1 FROM identity_pending p WHERE p.customer_id = o.customer_id LIMIT 1) IS NULL ORDER BY id LIMIT ?`,
-      [
-        connectionId,
-        object,
-        now,
-        Math.max(SELECTION_WINDOW, 4 * batchSize) + inFlight.size,
-        batchSize + inFlight.size,
-      ],
+      // and the vendor would be left with both. Pending rows are walked in id order (ix_outbox_pending_id) up to the
+      // limit; the due time is compared as an expression (`|| ''`) so that SQLite's planner does not take an index
+      // on it instead and sort every due row by id.
+      `SELECT * FROM outbox WHERE connection = ? AND object = ? AND status = 'pending' AND next_attempt_at || '' <= ?${
+        this.waitsForDetection
+          ? ' AND NOT EXISTS (SELECT 1 FROM identity_pending p WHERE p.customer_id = outbox.customer_id)'
+          : ''
+      } ORDER BY id LIMIT ?`,
+      [connectionId, object, now, batchSize + inFlight.size],
     );
     const rows = inFlight.size ? found.filter((r) => !inFlight.has(r.id)).slice(0, batchSize) : found;
     if (!rows.length) return rows;

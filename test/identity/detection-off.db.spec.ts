@@ -1,35 +1,57 @@
-// Turning duplicate detection off releases the customers still queued for it: the outbox holds a customer back
-// until it has been checked, and with detection off nobody would ever check it.
-import { randomUUID } from 'node:crypto';
-import { DuplicateDetector } from '../../src/identity/duplicate-detector.service';
+// With duplicate detection turned off, nobody checks the detection queue: customers left in it (queued while
+// detection was on) are pushed as they are, not held back for a check that never comes.
+import { startEnvironment, type Environment } from '../../scripts/lib/sandbox-environment';
 import { Database } from '../../src/store/database';
-import { startTestApp, type TestApp } from '../support/test-app';
+import { OutboxService } from '../../src/sync/outbox.service';
+import { SyncRunner } from '../../src/sync/sync-runner.service';
+import { RunTrigger } from '../../src/sync/sync.types';
+import { dropTestDatabase, testDatabaseEnv, testDatabaseTarget } from '../support/test-database';
 
-describe(`duplicate detection turned off (${process.env.DATABASE_URL?.startsWith('postgres') ? 'postgres' : 'sqlite'})`, () => {
-  let t: TestApp;
+const target = testDatabaseTarget();
+
+describe(`duplicate detection turned off (${target.type})`, () => {
+  let env: Environment;
   let db: Database;
 
   beforeAll(async () => {
-    t = await startTestApp({ SYNCLINE_IDENTITY_MODE: 'off', SYNCLINE_BACKGROUND_JOBS: 'off' });
-    db = t.app.get(Database);
+    env = await startEnvironment({
+      contacts: 20,
+      env: {
+        ...testDatabaseEnv(target),
+        LOG_LEVEL: 'silent',
+        SYNCLINE_BACKGROUND_JOBS: 'off',
+        SYNCLINE_IDENTITY_MODE: 'off',
+      },
+    });
+    for (const sb of [env.salesforce, env.hubspot, env.sendgrid]) sb.webhooks.configure({ enabled: false });
+    db = env.app.get(Database);
+    await env.app.get(SyncRunner).run('sf-contacts', { trigger: RunTrigger.Manual });
   });
-  afterAll(() => t.close());
+  afterAll(async () => {
+    await env?.close();
+    await dropTestDatabase(target);
+  });
 
-  it('releases, at start, the customers queued for detection while it was on', async () => {
-    const now = new Date().toISOString();
-    const queued = [randomUUID(), randomUUID(), randomUUID()];
-    // What a process with detection on left behind (a page queued them, no drain ran before the restart).
-    await db.transaction((tx) =>
-      tx.insertMany(
+  it('pushes a customer still queued for detection from when it was on', async () => {
+    const [row] = await db.query<{ id: number; customer_id: string }>(
+      "SELECT id, customer_id FROM outbox WHERE connection = 'sendgrid' AND status = 'sent' ORDER BY id LIMIT 1",
+    );
+    // Left by a process with detection on: the customer queued for it, its push due again.
+    await db.transaction(async (tx) => {
+      await tx.insertMany(
         'identity_pending',
         ['customer_id', 'actor_type', 'actor_id', 'queued_at'],
-        queued.map((id) => [id, 'sync_run', 'run-1', now]),
-      ),
-    );
-    const count = async () => Number((await db.query('SELECT COUNT(*) AS n FROM identity_pending'))[0].n);
-    expect(await count()).toBe(3);
-    // The next start with detection off (the hook Nest runs when the application boots).
-    await t.app.get(DuplicateDetector).onApplicationBootstrap();
-    expect(await count()).toBe(0);
+        [[row.customer_id, 'sync_run', 'run-before', new Date().toISOString()]],
+      );
+      await tx.execute("UPDATE outbox SET status = 'pending' WHERE id = ?", [row.id]);
+    });
+    await env.app.get(OutboxService).drain('sendgrid', 'contacts');
+    const [after] = await db.query<{ status: string }>('SELECT status FROM outbox WHERE id = ?', [row.id]);
+    expect(after.status).toBe('sent');
+    // Still queued: should detection be turned on again, it checks the customer then.
+    const [queued] = await db.query('SELECT COUNT(*) AS n FROM identity_pending WHERE customer_id = ?', [
+      row.customer_id,
+    ]);
+    expect(Number(queued.n)).toBe(1);
   });
 });
