@@ -184,9 +184,21 @@ export async function scaleOut(o: ScaleOutOptions): Promise<Json> {
       const cpu = Object.fromEntries(
         Object.keys(groups).map((k) => [k, round((after[k] - before[k]) / TICKS_PER_S, 1)]),
       );
+      // What the run could not deliver, and what it left to retry when it ended (as the full syncs report).
+      const outbox = async (status: string) =>
+        (
+          await ds.query(
+            `SELECT op, last_error, COUNT(*) AS n FROM "${schema}".outbox WHERE status = $1 GROUP BY op, last_error ORDER BY n DESC LIMIT 10`,
+            [status],
+          )
+        ).map((r: Json) => ({ op: r.op, error: r.last_error, n: Number(r.n) }));
+      const dead = await outbox('dead');
       out[String(n)] = {
         records: counts.read,
         sent: counts.sent,
+        dead_lettered: dead.reduce((a: number, r: Json) => a + r.n, 0),
+        dead_letter_reasons: dead,
+        left_pending: await outbox('pending'),
         wall_s: round(wall, 2),
         records_per_s: Math.round(counts.read / wall),
         pages_per_worker: pages.map((p: Json) => Number(p.n)),
