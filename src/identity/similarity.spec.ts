@@ -54,6 +54,68 @@ describe('fuzzy duplicate scoring', () => {
     expect(colleague.score).toBeLessThan(0.75);
   });
 
+  // Namesakes: in a base of 30,000 seeded people nearly all pairs agreeing on the name and nothing else are two
+  // people (bench/scoring-eval.ts). They neither merge nor wait for review.
+  describe('evidence an automatic merge needs besides the name', () => {
+    const lei = { firstName: 'Lei', lastName: 'Li', email: 'lei.li@hotmail.com', city: 'Toronto' };
+
+    it('caps agreeing names alone below the review floor, with the reason', () => {
+      const s = scorePair({ firstName: 'Lei', lastName: 'Li' }, { firstName: 'LEI', lastName: 'li ' })!;
+      expect(s.fields.map((f) => f.similarity)).toEqual([1, 1]);
+      expect(s.score).toBe(0.7);
+      expect(s.cap).toBe('nothing but the name agrees: capped at 0.7');
+    });
+
+    it('does not take a mailbox made of the name at another provider, nor the city, as corroboration', () => {
+      const s = scorePair(lei, { ...lei, email: 'lei.li@proton.me' })!;
+      expect(s.fields.find((f) => f.field === 'email')!.note).toBe('same local part, different domain');
+      expect(s.fields.find((f) => f.field === 'city')!.similarity).toBe(1);
+      expect(s.score).toBe(0.7);
+      // A similar address at one provider is another mailbox.
+      const other = scorePair({ ...lei, email: 'leili@gmail.com' }, { ...lei, email: 'leili4@gmail.com' })!;
+      expect(other.cap).toMatch(/nothing but the name/);
+    });
+
+    it('merges agreeing names with the same number, the same handle with its number, or the same company', () => {
+      const phone = scorePair(
+        { ...lei, phone: '+14165550123' },
+        { ...lei, email: 'lei.li@proton.me', phone: '416 555 0123' },
+      )!;
+      expect(phone.cap).toBeUndefined();
+      expect(phone.score).toBeGreaterThan(0.92);
+      const handle = scorePair(
+        { ...lei, email: 'lli1987@hotmail.com' },
+        { ...lei, email: 'lli1987@126.com' },
+      )!;
+      expect(handle.fields.find((f) => f.field === 'email')!.note).toBe(
+        'same local part with its number, different domain',
+      );
+      expect(handle.score).toBeGreaterThan(0.92);
+      const company = scorePair(
+        { ...lei, company: 'Harbor Ltd' },
+        { ...lei, company: 'Harbor', email: 'lei.li@proton.me' },
+      )!;
+      expect(company.score).toBeGreaterThan(0.92);
+    });
+
+    it('matches a mobile number against the main one, and blocks them together', () => {
+      const a = { ...ann, phone: null, 'custom.mobilePhone': '+4930123456789' };
+      const s = scorePair(a, { ...ann, email: 'ann@gmail.com' })!;
+      expect(s.fields.find((f) => f.field === 'phone')!.note).toBe('same number');
+      expect(blockKeys(a)).toContain('p:3456789');
+    });
+
+    it('caps customers in different countries below the automatic threshold', () => {
+      const s = scorePair({ ...ann, country: 'DE' }, { ...ann, country: 'AT' })!;
+      expect(s.score).toBe(0.8);
+      expect(s.cap).toBe('different countries: capped at 0.8');
+      expect(scorePair({ ...ann, country: 'DE' }, { ...ann })!.cap).toBeUndefined();
+      // Namesakes in two countries: the lower cap.
+      const namesakes = { firstName: 'Ann', lastName: 'Lee', country: 'DE' };
+      expect(scorePair(namesakes, { ...namesakes, country: 'US' })!.score).toBe(0.7);
+    });
+  });
+
   it('does not score pairs with fewer than two comparable fields', () => {
     expect(scorePair({ firstName: 'Ann' }, { firstName: 'Ann', company: 'X' })).toBeNull();
   });
@@ -69,8 +131,14 @@ describe('fuzzy duplicate scoring', () => {
 describe('match fields', () => {
   // Inbound skips detection for changes outside MATCH_FIELDS: that is only safe if nothing else reaches a profile.
   it('are the only fields a match profile (and so scoring and blocking) reads', () => {
-    const base = { ...ann, jobTitle: 'CTO', city: 'Berlin', 'custom.tier': 'gold' };
-    for (const field of [...STANDARD_FIELDS, 'custom.tier']) {
+    const base = {
+      ...ann,
+      jobTitle: 'CTO',
+      city: 'Berlin',
+      'custom.tier': 'gold',
+      'custom.mobilePhone': '+4915112345678',
+    };
+    for (const field of [...STANDARD_FIELDS, 'custom.tier', 'custom.mobilePhone']) {
       const changed = {
         ...base,
         [field]: field.endsWith('At') ? '2030-01-01T00:00:00.000Z' : 'Changed Value 9',
