@@ -27,6 +27,7 @@ import {
   buildForBench,
   type RunningSandbox,
 } from './lib';
+import { detectionQualityOf } from './detection-quality';
 import { scaleOut } from './scale-out';
 import { FULL_SYNC_ID, SF_WEBHOOK_SECRET } from './syncline-process';
 
@@ -42,6 +43,8 @@ const wants = (s: string) => !ONLY.length || ONLY.includes(s);
 const PG_URL = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const FULL_COUNT = LARGE ? 1_000_000 : QUICK ? 10_000 : 100_000;
+/** The Salesforce sandbox's seed: which seeded people (and duplicates) the full syncs read. */
+const SF_SEED = 1;
 const CHANGES = 1_000;
 /**
  * Incremental runs, each on its own 1,000 contacts (none of them warmed by an earlier round): one run of about a
@@ -501,7 +504,7 @@ async function main(): Promise<void> {
     buildForBench();
   }
   console.error(`bench: seeding Salesforce with ${FULL_COUNT} contacts…`);
-  const sf = await startSandbox('salesforce', FULL_COUNT, undefined, 1);
+  const sf = await startSandbox('salesforce', FULL_COUNT, undefined, SF_SEED);
   const live: SfContactRow[] = wants('incremental') || wants('webhook_ingest') ? await sfContacts(sf) : [];
   try {
     // SQLite: full sync, then the incremental and webhook scenarios on the same base.
@@ -520,13 +523,14 @@ async function main(): Promise<void> {
         const full = syncFigures(await bc.request({ cmd: 'run', sync: FULL_SYNC_ID }));
         full.at_destination = await sendgridCount(sg);
         Object.assign(full, deadLetters(await bc.request({ cmd: 'dead_letters' })));
+        full.detection = await detectionQualityOf(DATABASE_URL, undefined, FULL_COUNT, SF_SEED);
         results.full_sync = { sqlite: full };
         console.error(
           `bench: full_sync sqlite timeline (t_s read sent awaiting_detection awaiting_push): ${(full.timeline as Json[]).map((x) => `${x.t_s} ${x.read} ${x.sent} ${x.awaiting_detection ?? '-'} ${x.awaiting_push ?? '-'}`).join(' | ')}`,
         );
         note(
           'full_sync sqlite',
-          `${full.records} records (${full.at_destination} at SendGrid), ${full.wall_s} s (read and applied by ${full.read_done_s} s, ${full.cpu_s} CPU-s, ${full.cpu_system_s} of them system), ${full.records_per_s}/s, peak RSS ${full.peak_rss_mb} MB, GC ${JSON.stringify(full.gc_pauses)}`,
+          `${full.records} records (${full.at_destination} at SendGrid), ${full.wall_s} s (read and applied by ${full.read_done_s} s, ${full.cpu_s} CPU-s, ${full.cpu_system_s} of them system), ${full.records_per_s}/s, peak RSS ${full.peak_rss_mb} MB, GC ${JSON.stringify(full.gc_pauses)}, duplicates: precision ${full.detection.precision} recall ${full.detection.recall}`,
         );
         if (wants('incremental') && !PROFILE) {
           console.error('bench: incremental…');
@@ -582,10 +586,11 @@ async function main(): Promise<void> {
           const full = syncFigures(await bc.request({ cmd: 'run', sync: FULL_SYNC_ID }));
           full.at_destination = await sendgridCount(sg);
           Object.assign(full, deadLetters(await bc.request({ cmd: 'dead_letters' })));
+          full.detection = await detectionQualityOf(PG_URL, schema, FULL_COUNT, SF_SEED);
           results.full_sync.postgres = full;
           note(
             'full_sync postgres',
-            `${full.records} records (${full.at_destination} at SendGrid, ${full.tracked_at_destination} tracked, left pending ${JSON.stringify(full.left_pending)}), ${full.wall_s} s (read and applied by ${full.read_done_s} s, ${full.cpu_s} CPU-s, ${full.cpu_system_s} of them system), ${full.records_per_s}/s, peak RSS ${full.peak_rss_mb} MB, GC ${JSON.stringify(full.gc_pauses)}`,
+            `${full.records} records (${full.at_destination} at SendGrid, ${full.tracked_at_destination} tracked, left pending ${JSON.stringify(full.left_pending)}), ${full.wall_s} s (read and applied by ${full.read_done_s} s, ${full.cpu_s} CPU-s, ${full.cpu_system_s} of them system), ${full.records_per_s}/s, peak RSS ${full.peak_rss_mb} MB, GC ${JSON.stringify(full.gc_pauses)}, duplicates: precision ${full.detection.precision} recall ${full.detection.recall}`,
           );
         } catch (e) {
           // A failed run is a finding, not a reason to lose the other scenarios' figures.
@@ -626,6 +631,9 @@ async function main(): Promise<void> {
           stopSandbox: (s) => stopChild(s.child),
           workers: SCALE_OUT_WORKERS,
           pageSize: QUICK ? 500 : 2000,
+          detection: async (schema) => ({
+            ...(await detectionQualityOf(PG_URL, schema, FULL_COUNT, SF_SEED)),
+          }),
         }).catch((e: Error) => ({ error: e.message }));
         so.mode = results.machine.mode;
         results.scale_out = so;

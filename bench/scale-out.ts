@@ -79,6 +79,8 @@ export interface ScaleOutOptions {
   stopSandbox: (s: RunningSandbox) => Promise<void>;
   workers: number[];
   pageSize: number;
+  /** Measures duplicate detection on a cluster's schema once its run is done. */
+  detection?: (schema: string) => Promise<Json>;
 }
 
 export async function scaleOut(o: ScaleOutOptions): Promise<Json> {
@@ -199,6 +201,8 @@ export async function scaleOut(o: ScaleOutOptions): Promise<Json> {
         dead_lettered: dead.reduce((a: number, r: Json) => a + r.n, 0),
         dead_letter_reasons: dead,
         left_pending: await outbox('pending'),
+        // Duplicate detection against the seeded people: whether more workers merge other pairs.
+        detection: o.detection ? await o.detection(schema) : undefined,
         wall_s: round(wall, 2),
         records_per_s: Math.round(counts.read / wall),
         pages_per_worker: pages.map((p: Json) => Number(p.n)),
