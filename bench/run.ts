@@ -568,6 +568,14 @@ async function main(): Promise<void> {
       }
     }
 
+    // The incremental and webhook scenarios edited Salesforce (first names of thousands of contacts): the syncs
+    // below must read the same seeded people as the SQLite full sync, or their duplicate detection (and the
+    // contacts that reach SendGrid) differ from it for that reason alone.
+    if ((wants('incremental') || wants('webhook_ingest')) && (wants('full_sync') || wants('scale_out'))) {
+      console.error('bench: seeding Salesforce again (the scenarios above edited it)…');
+      await postJson(`${sf.ready.url}/__admin/seed`, { count: FULL_COUNT, seed: SF_SEED });
+    }
+
     // `--only=full_sync_postgres`: this one alone.
     if ((wants('full_sync') || ONLY.includes('full_sync_postgres')) && !PROFILE) {
       results.full_sync ??= {};
@@ -599,7 +607,9 @@ async function main(): Promise<void> {
         } finally {
           await stopSyncline(bc);
           await stopChild(sg.child);
-          await dropSchema(schema).catch(() => undefined);
+          // BENCH_KEEP_DB=1 keeps the schema for inspection.
+          if (!process.env.BENCH_KEEP_DB) await dropSchema(schema).catch(() => undefined);
+          else console.error(`bench: kept the PostgreSQL schema ${schema}`);
         }
       }
     }
