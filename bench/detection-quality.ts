@@ -85,7 +85,12 @@ export async function detectionQuality(
   const sharedAddress = wrong.filter(
     ([a, b]) => address(a) !== undefined && address(a) === address(b),
   ).length;
-  const candidates = await query('SELECT status, COUNT(*) AS n FROM merge_candidates GROUP BY status');
+  // As the review queue lists them: a pending pair with a customer merged away or erased since is left out.
+  const candidates = await query(
+    `SELECT status, COUNT(*) AS n FROM merge_candidates m WHERE status <> 'pending' OR NOT EXISTS (SELECT 1 FROM
+     customers c WHERE c.id IN (m.customer_a, m.customer_b) AND (c.merged_into IS NOT NULL OR c.erased_at IS NOT NULL))
+     GROUP BY status`,
+  );
   const status = (s: string) => Number(candidates.find((c) => c.status === s)?.n ?? 0);
   if (list) {
     const describe = ([a, b]: [number, number]) =>
@@ -120,13 +125,16 @@ export async function detectionQualityOf(
   seed: number,
   list?: string,
 ): Promise<DetectionQuality> {
+  // PostgreSQL: every pooled connection searches the schema (a SET would hold for one connection of the pool).
   const ds = url.startsWith('sqlite:')
     ? new DataSource({ type: 'better-sqlite3', database: url.slice('sqlite:'.length), readonly: true })
-    : new DataSource({ type: 'postgres', url, schema });
+    : new DataSource({
+        type: 'postgres',
+        url,
+        ...(schema ? { extra: { options: `-c search_path="${schema}"` } } : {}),
+      });
   await ds.initialize();
   try {
-    const prefix = schema && ds.options.type === 'postgres' ? `SET search_path TO "${schema}"; ` : '';
-    if (prefix) await ds.query(prefix);
     return await detectionQuality((sql) => ds.query(sql), count, seed, list);
   } finally {
     await ds.destroy();

@@ -227,7 +227,8 @@ export class DuplicateDetector implements OnModuleDestroy {
             total.compared += r.compared;
             total.candidates += r.candidates;
             total.merged += r.merged.length;
-            if (r.processed + (r.skipped ?? 0) < size) break;
+            // A short batch means the queue is empty, unless it merged: a merge queues its survivor again.
+            if (r.processed + (r.skipped ?? 0) < size && !r.merged.length) break;
           }
         } while (this.again);
       } finally {

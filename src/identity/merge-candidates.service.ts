@@ -32,6 +32,12 @@ export class MergeCandidatesService {
       params.push(v);
     };
     if (q.status) add('status = ?', q.status);
+    // A pending pair with a customer merged away or erased since cannot be decided (accept answers 409): it is left
+    // out of the queue. Its survivor is checked again, so a pair worth a look comes back with the survivor; an
+    // undone merge brings the pair back as it was.
+    where.push(
+      `(status <> '${CandidateStatus.Pending}' OR NOT EXISTS (SELECT 1 FROM customers c WHERE c.id IN (customer_a, customer_b) AND (c.merged_into IS NOT NULL OR c.erased_at IS NOT NULL)))`,
+    );
     if (q.minScore !== undefined) add('score >= ?', q.minScore);
     if (q.after !== undefined) add('id > ?', q.after);
     const limit = Math.min(Math.max(q.limit ?? 50, 1), 500);

@@ -18,6 +18,7 @@ import type { Tx } from '../store/database';
 import { OutboxService } from '../sync/outbox.service';
 import { OutboxOp } from '../sync/sync.types';
 import { CandidateStatus, MergeReason, type MergeSnapshot } from './identity.types';
+import { MATCH_FIELDS } from './similarity';
 
 export interface MergeOutcome {
   candidateId: number;
@@ -245,6 +246,15 @@ export class MergeService {
     ]);
     await this.recordConsent(tx, newSurvivor, changes, 'merge', candidateId, actor);
     await this.enqueueDestinations(tx, [survivor.id]);
+    // A survivor that took values detection compares is checked for duplicates again: a customer that matched the
+    // loser (its candidate left pending, the loser gone) may match it now. Appended to the queue as a page does
+    // (DuplicateDetector.enqueue); until then the outbox holds the survivor back.
+    if (changes.some((c) => MATCH_FIELDS.has(c.field)))
+      await tx.insertMany(
+        'identity_pending',
+        ['customer_id', 'actor_type', 'actor_id', 'queued_at'],
+        [[survivor.id, actor.type, actor.id.slice(0, 128), now]],
+      );
     return { candidateId, survivorId: survivor.id, loserId: loser.id, changes };
   }
 

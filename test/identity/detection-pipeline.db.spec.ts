@@ -6,6 +6,8 @@ import { CustomerWriter, EmailKeyer } from '../../src/canonical/customer-writer.
 import { Clock } from '../../src/common/clock';
 import { AppConfig } from '../../src/config/app-config';
 import { MergeService } from '../../src/identity/merge.service';
+import { MergeCandidatesService } from '../../src/identity/merge-candidates.service';
+import { CandidateStatus } from '../../src/identity/identity.types';
 import { CustomerRepository, type CustomerRow } from '../../src/store/customer.repository';
 import { DuplicateDetector } from '../../src/identity/duplicate-detector.service';
 import { MAX_BLOCK } from '../../src/identity/detection-planner';
@@ -22,6 +24,25 @@ describe(`duplicate detection pipeline (${target.type})`, () => {
   let env: Environment;
   let db: Database;
   const count = async (sql: string, params: unknown[] = []) => Number((await db.query(sql, params))[0].n);
+  /** A customer row to insert as it is; with `sourced`, each field set by a Salesforce record of its own id. */
+  const customerRow = (id: string, fields: Record<string, string>, sourced = false): CustomerRow => {
+    const now = new Date().toISOString();
+    return {
+      id,
+      version: 1,
+      emailKey: env.app.get(CustomerWriter).emailKeyOf(fields.email),
+      fields,
+      provenance: sourced
+        ? Object.fromEntries(
+            Object.keys(fields).map((f) => [f, { connection: 'salesforce', at: now, record: id }]),
+          )
+        : {},
+      createdAt: now,
+      updatedAt: now,
+      mergedInto: null,
+      erasedAt: null,
+    };
+  };
 
   beforeAll(async () => {
     env = await startEnvironment({
@@ -354,6 +375,49 @@ describe(`duplicate detection pipeline (${target.type})`, () => {
     expect(await count('SELECT COUNT(*) AS n FROM identity_pending')).toBe(0);
   });
 
+  // A merge changes its survivor, so the survivor is detected again. Here B and C are one person (one email) and A is
+  // B's duplicate by phone; C never had a phone, so A and C agree on nothing the name does not give. In one batch
+  // B merges into C first (the higher score), and A's merge with B then finds B gone: only the survivor, holding
+  // B's phone now and checked again, merges A. Without the second check A stayed apart with a candidate nobody could
+  // accept (409: B merged), shown in the review queue.
+  it('checks a survivor again after a merge, so a duplicate of the loser merges into it', async () => {
+    const repo = env.app.get(CustomerRepository);
+    const detector = env.app.get(DuplicateDetector);
+    const row = (id: string, fields: Record<string, string>) => customerRow(id, fields, true);
+    const person = { firstName: 'Isolde', lastName: 'Varga-Thornquist' };
+    const [c, b, a] = ['1', '2', '3'].map((n) => `eeeeeeee-0000-7000-8000-00000000000${n}`);
+    const rows = [
+      row(c, { ...person, company: 'Quillfeather Labs', email: 'isolde.vt@quillfeather.example' }),
+      row(b, { ...person, email: 'isolde.vt@quillfeather.example', phone: '+4930555123456' }),
+      row(a, { ...person, email: 'isolde.vt1987@mailbox.example', phone: '+4930555123456' }),
+    ];
+    await db.transaction(async (tx) => {
+      await repo.insertCustomers(tx, rows);
+      await detector.enqueue(tx, [a, b, c], { type: ActorType.Cli, id: 'merge-chain' });
+    });
+    await detector.drain();
+    const live = await db.query('SELECT id FROM customers WHERE id IN (?, ?, ?) AND merged_into IS NULL', [
+      a,
+      b,
+      c,
+    ]);
+    expect(live).toEqual([{ id: c }]);
+    expect(await count('SELECT COUNT(*) AS n FROM identity_pending')).toBe(0);
+    // The pair of A and B was scored above the threshold and never merged (B was gone): left out of the queue.
+    const [ab] = await db.query(
+      'SELECT id, status FROM merge_candidates WHERE customer_a = ? AND customer_b = ?',
+      [b, a],
+    );
+    expect(ab).toMatchObject({ status: 'pending' });
+    const queue = await env.app
+      .get(MergeCandidatesService)
+      .list({ status: CandidateStatus.Pending, limit: 500 });
+    expect(queue.candidates.map((x) => x.id)).not.toContain(Number(ab.id));
+    expect(
+      queue.candidates.every((x) => ![a, b, c].includes(x.customerA) && ![a, b, c].includes(x.customerB)),
+    ).toBe(true);
+  });
+
   // Two live customers holding one email (a merge moved an address away and a Salesforce edit brought it back while
   // another customer had taken it: 45 such pairs in a 1,000,000-contact run). The same email key is the writer's
   // identity rule, so they are merged whatever else differs; found only through the blocks, they were missed when
@@ -362,20 +426,8 @@ describe(`duplicate detection pipeline (${target.type})`, () => {
   it('merges two live customers holding one email key, however long their mailbox block', async () => {
     const repo = env.app.get(CustomerRepository);
     const detector = env.app.get(DuplicateDetector);
-    const writer = env.app.get(CustomerWriter);
     const actor = { type: ActorType.Cli, id: 'same-email-key' };
-    const now = new Date().toISOString();
-    const row = (id: string, fields: Record<string, string>): CustomerRow => ({
-      id,
-      version: 1,
-      emailKey: writer.emailKeyOf(fields.email),
-      fields,
-      provenance: {},
-      createdAt: now,
-      updatedAt: now,
-      mergedInto: null,
-      erasedAt: null,
-    });
+    const row = (id: string, fields: Record<string, string>) => customerRow(id, fields);
     // Unrelated names (no filler is anyone's duplicate): letters from a fixed sequence.
     const word = (seed: number, n: number) => {
       let v = seed * 2654435761 + 12345;

@@ -10,6 +10,7 @@ import { OutboxOp, RunTrigger } from '../../src/sync/sync.types';
 import { SyncRunner } from '../../src/sync/sync-runner.service';
 import { SyncScheduler } from '../../src/sync/sync-scheduler.service';
 import { startEnvironment, type Environment } from '../../scripts/lib/sandbox-environment';
+import { DuplicateDetector } from '../../src/identity/duplicate-detector.service';
 import { mergeTakingLoserEmail, mergeTakingLoserEmailOf, pendingSendGridPair } from '../support/merge-pair';
 import { dropTestDatabase, testDatabaseEnv, testDatabaseTarget } from '../support/test-database';
 
@@ -134,6 +135,9 @@ describe(`outbound batches in flight together (${target.type})`, () => {
     const pair = await mergeTakingLoserEmail(env.app);
     expect(pair).toBeDefined();
     const { survivor, loser, loserContact } = pair!;
+    // The merge queued the survivor for duplicate detection again (it took the loser's email): checked now, as a
+    // detection batch would next, so that only the loser's delete holds it back below.
+    await env.app.get(DuplicateDetector).drain();
     // Order the outbox as: the loser's delete, a full batch of other contacts, then the survivor's update (its row
     // re-created, so it takes the newest id). The first batch is the delete and 999 others; the survivor is next.
     const others = (
@@ -240,13 +244,17 @@ describe(`outbound batches in flight together (${target.type})`, () => {
     });
     try {
       await outbox.drain('sendgrid', 'contacts', { waitForLock: true });
+      // The merge queued the survivor for detection again (it took the loser's email): once it is checked, its
+      // update goes out.
+      await env.app.get(DuplicateDetector).drain();
+      await outbox.drain('sendgrid', 'contacts', { waitForLock: true });
     } finally {
       writeSpy.mockRestore();
       delSpy.mockRestore();
       selSpy.mockRestore();
     }
     expect(merged).toBe(true);
-    // The first batch sent nothing; the next one deleted the loser's contact, then updated the survivor.
+    // The first batch sent nothing; the next one deleted the loser's contact; the survivor was updated after.
     expect(events).toEqual([`delete:${loserContact}`, 'write:survivor']);
     await expectSurvivorTookLoserContact(pair!);
   }, 120_000);
