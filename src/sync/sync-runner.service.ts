@@ -254,18 +254,32 @@ export class SyncRunner {
         }
       }
       if (!dryRun) {
+        // How long each step after the read took (debug log): where the end of a run waits.
+        const tail: Record<string, number> = {};
+        let t = Date.now();
+        const lap = (step: string) => {
+          tail[step] = Date.now() - t;
+          t = Date.now();
+        };
         // Detection first: its merges enqueue the survivors, which the last drain then pushes. A failure fails
         // the run; what it left pending is retried by the background sweep (the pages themselves are committed).
         if (this.duplicates?.enabled) {
           await detector.settle();
+          lap('detection_in_flight_ms');
           await this.duplicates.drain();
+          lap('detection_drain_ms');
           // Other workers may still hold some of this run's customers (row locks): wait until they are done.
           if (ledger)
             await this.duplicates.waitFor({ type: actor.type, id: actor.id }, () => this.duplicates!.drain());
+          lap('detection_wait_ms');
         }
         await pusher.settle();
+        lap('pushes_in_flight_ms');
         await drainAll();
+        lap('last_drain_ms');
         if (clusterPushes) Object.assign(counts, await this.outboundCounts(runId));
+        lap('counts_ms');
+        this.log.debug(`run ${runId}: after the read ${JSON.stringify(tail)}`);
         if (def.reconcile.afterRun && counts.sent > 0 && this.reconciliation) {
           // Read back a sample of what this run pushed; drift past the threshold raises the alert. A vendor
           // unreachable for the read-back does not fail a run whose records were delivered.
