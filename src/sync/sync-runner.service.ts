@@ -279,7 +279,6 @@ export class SyncRunner {
         lap('last_drain_ms');
         if (clusterPushes) Object.assign(counts, await this.outboundCounts(runId));
         lap('counts_ms');
-        this.log.debug(`run ${runId}: after the read ${JSON.stringify(tail)}`);
         if (def.reconcile.afterRun && counts.sent > 0 && this.reconciliation) {
           // Read back a sample of what this run pushed; drift past the threshold raises the alert. A vendor
           // unreachable for the read-back does not fail a run whose records were delivered.
@@ -302,7 +301,9 @@ export class SyncRunner {
               ),
             );
           }
+          lap('reconcile_ms');
         }
+        this.log.debug(`run ${runId}: after the read ${JSON.stringify(tail)}`);
       }
     } catch (err) {
       status = RunStatus.Failed;
