@@ -237,9 +237,6 @@ export class SendGridConnector implements Connector {
   private readonly clients = new Map<string, { fingerprint: string; client: SendGridClient }>();
   private readonly fieldCache = new Map<string, Promise<Map<string, FieldDef>>>();
 
-  /** The request budget each connection's answers stated (X-RateLimit-Limit). */
-  private readonly budgets = new Map<string, RateBudget>();
-
   constructor(private readonly limiter: RateLimiter) {}
 
   async check(connection: ConnectionContext): Promise<void> {
@@ -799,7 +796,7 @@ export class SendGridConnector implements Connector {
     what: string,
   ): Promise<SendGridResponse<T>> {
     const key = this.limiterKey(connection);
-    await this.limiter.acquire(key, this.budgets.get(key) ?? RATE_BUDGET);
+    await this.limiter.acquire(key, RATE_BUDGET);
     try {
       const res = await this.client(connection).request<T>(req);
       this.learnBudget(key, res.headers);
@@ -841,13 +838,13 @@ export class SendGridConnector implements Connector {
   /**
    * SendGrid's limits differ by account and endpoint and every answer states the one that applies
    * (`X-RateLimit-Limit` requests per window, a minute for the contacts endpoints). Until an answer says otherwise
-   * the documented 600 a minute is kept; a 429 still holds every caller until its reset.
+   * the documented 600 a minute is kept; a 429 still holds every caller until its reset. The limiter keeps what
+   * was stated for every worker sharing it.
    */
   private learnBudget(key: string, headers: Record<string, string>): void {
     const limit = Number(headers['x-ratelimit-limit']);
     if (!Number.isInteger(limit) || limit <= 0) return;
-    const known = this.budgets.get(key);
-    if (known?.requests !== limit) this.budgets.set(key, { requests: limit, perMs: RATE_BUDGET.perMs });
+    this.limiter.learn(key, { requests: limit, perMs: RATE_BUDGET.perMs });
   }
 
   private limiterKey(connection: ConnectionContext): string {

@@ -8,19 +8,34 @@ export interface RateBudget {
 }
 
 export abstract class RateLimiter {
-  /** Resolves when one more request under `key` fits the budget. */
+  /**
+   * Resolves when one more request under `key` fits the budget: the one the vendor stated (`learn`), else `budget`
+   * (the connector's documented default).
+   */
   abstract acquire(key: string, budget: RateBudget, signal?: AbortSignal): Promise<void>;
   /** The vendor told us to back off (429 with retry-after): hold every caller of this key until then. */
   abstract pause(key: string, untilMs: number): void;
+  /**
+   * The vendor stated the budget of `key` (SendGrid's X-RateLimit-Limit, say): every caller of the key keeps it from
+   * now on, in every process sharing the limiter. Kept per process, a worker that had not heard the vendor yet
+   * counted the cluster's requests against the default and waited for a window it did not need to.
+   */
+  abstract learn(key: string, budget: RateBudget): void;
 }
 
 /** Sliding-window limiter for one process. */
 @Injectable()
 export class InProcessRateLimiter extends RateLimiter {
   private readonly windows = new Map<string, { stamps: number[]; pausedUntil: number }>();
+  private readonly learned = new Map<string, RateBudget>();
 
-  async acquire(key: string, budget: RateBudget, signal?: AbortSignal): Promise<void> {
+  learn(key: string, budget: RateBudget): void {
+    this.learned.set(key, budget);
+  }
+
+  async acquire(key: string, fallback: RateBudget, signal?: AbortSignal): Promise<void> {
     for (;;) {
+      const budget = this.learned.get(key) ?? fallback;
       signal?.throwIfAborted();
       const w = this.window(key);
       const now = Date.now();

@@ -10,7 +10,8 @@ import type { AppConfig } from '../config/app-config';
 import { createRedis, RedisRole } from './redis-connection';
 
 /**
- * KEYS[1] window (sorted set of stamps), KEYS[2] pause (until, ms). ARGV: requests, perMs, unique member.
+ * KEYS[1] window (sorted set of stamps), KEYS[2] pause (until, ms), KEYS[3] the budget the vendor stated
+ * ("requests:perMs", see learn). ARGV: requests, perMs (the default), unique member.
  * Returns 0 when the request was admitted, else how many ms to wait before asking again.
  */
 const ACQUIRE = `
@@ -20,6 +21,14 @@ local paused = tonumber(redis.call('GET', KEYS[2]) or '0')
 if paused > now then return paused - now end
 local limit = tonumber(ARGV[1])
 local per = tonumber(ARGV[2])
+local learned = redis.call('GET', KEYS[3])
+if learned then
+  local r, p = string.match(learned, '^(%d+):(%d+)$')
+  if r then
+    limit = tonumber(r)
+    per = tonumber(p)
+  end
+end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - per)
 if redis.call('ZCARD', KEYS[1]) < limit then
   redis.call('ZADD', KEYS[1], now, ARGV[3])
@@ -44,6 +53,7 @@ type ScriptedRedis = IORedis & {
   rateAcquire(
     window: string,
     pause: string,
+    budget: string,
     requests: number,
     perMs: number,
     member: string,
@@ -53,6 +63,10 @@ type ScriptedRedis = IORedis & {
 
 /** Longest single wait, so an abort or a lifted pause is noticed soon. */
 const MAX_WAIT_MS = 1000;
+/** How long a stated budget is kept without being stated again (every answer states it). */
+const LEARNED_TTL_MS = 60 * 60_000;
+/** A budget stated again unchanged is written to Redis again after this long (keeps its TTL, not every answer). */
+const LEARNED_REFRESH_MS = 5 * 60_000;
 
 export class RedisRateLimiter extends RateLimiter implements OnModuleDestroy {
   private readonly log = new Logger('RateLimiter');
@@ -61,6 +75,8 @@ export class RedisRateLimiter extends RateLimiter implements OnModuleDestroy {
   private seq = 0;
   /** This process's copy of pauses, so a 429 holds local callers even before Redis has heard of it. */
   private readonly localPauses = new Map<string, number>();
+  /** Stated budgets this process last wrote, and when: Redis is written when one changes or needs its TTL renewed. */
+  private readonly written = new Map<string, { value: string; at: number }>();
 
   constructor(
     url: string,
@@ -69,18 +85,33 @@ export class RedisRateLimiter extends RateLimiter implements OnModuleDestroy {
     super();
     const redis = createRedis(url, RedisRole.Worker, 'syncline-rate-limiter');
     // defineCommand sends EVALSHA and falls back to EVAL, so a restarted Redis (empty script cache) still works.
-    redis.defineCommand('rateAcquire', { numberOfKeys: 2, lua: ACQUIRE });
+    redis.defineCommand('rateAcquire', { numberOfKeys: 3, lua: ACQUIRE });
     redis.defineCommand('ratePause', { numberOfKeys: 1, lua: PAUSE });
     this.redis = redis as ScriptedRedis;
   }
 
-  private keys(key: string): [string, string] {
-    // The hash tag keeps both keys of one budget on one Redis Cluster slot, as a script requires.
-    return [`${this.prefix}:rate:{${key}}:window`, `${this.prefix}:rate:{${key}}:pause`];
+  private keys(key: string): [string, string, string] {
+    // The hash tag keeps the keys of one budget on one Redis Cluster slot, as a script requires.
+    return [
+      `${this.prefix}:rate:{${key}}:window`,
+      `${this.prefix}:rate:{${key}}:pause`,
+      `${this.prefix}:rate:{${key}}:budget`,
+    ];
+  }
+
+  learn(key: string, budget: RateBudget): void {
+    const value = `${Math.floor(budget.requests)}:${Math.floor(budget.perMs)}`;
+    const last = this.written.get(key);
+    const now = Date.now();
+    if (last && last.value === value && now - last.at < LEARNED_REFRESH_MS) return;
+    this.written.set(key, { value, at: now });
+    this.redis
+      .set(this.keys(key)[2], value, 'PX', LEARNED_TTL_MS)
+      .catch((err: Error) => this.log.warn(`sharing the budget of ${key} failed: ${err.message}`));
   }
 
   async acquire(key: string, budget: RateBudget, signal?: AbortSignal): Promise<void> {
-    const [window, pause] = this.keys(key);
+    const [window, pause, learned] = this.keys(key);
     for (;;) {
       signal?.throwIfAborted();
       const local = (this.localPauses.get(key) ?? 0) - Date.now();
@@ -90,6 +121,7 @@ export class RedisRateLimiter extends RateLimiter implements OnModuleDestroy {
           : await this.redis.rateAcquire(
               window,
               pause,
+              learned,
               budget.requests,
               budget.perMs,
               `${this.member}:${++this.seq}`,
