@@ -116,6 +116,17 @@ describe('fuzzy duplicate scoring', () => {
     });
   });
 
+  it('leaves a placeholder last name out (the first name again, or "[not provided]"), as a missing one', () => {
+    const greco = { firstName: 'Andrea', lastName: 'Greco', company: 'Summit', phone: '+61403979411' };
+    for (const lastName of ['Andrea', 'ANDREA', '[not provided]']) {
+      const s = scorePair(greco, { ...greco, lastName })!;
+      expect(s.fields.map((f) => f.field)).not.toContain('lastName');
+      expect(s.cap).toBeUndefined();
+      expect(s.score).toBeGreaterThan(0.92);
+    }
+    expect(matchProfile({ firstName: 'Andrea', lastName: 'Andrea' }).lastName).toBe('');
+  });
+
   it('does not score pairs with fewer than two comparable fields', () => {
     expect(scorePair({ firstName: 'Ann' }, { firstName: 'Ann', company: 'X' })).toBeNull();
   });

@@ -164,15 +164,24 @@ export const MATCH_FIELDS: ReadonlySet<string> = new Set([
   'country',
 ]);
 
+/**
+ * Last names that say the source had none: CRMs require one (Salesforce's LastName), so imports fill it with a
+ * placeholder or the first name again ("Andrea Andrea" next to "Andrea Greco"). Compared as names they made one
+ * person's two records "disagree"; such a last name is left out of matching, as a missing one is.
+ */
+const LAST_NAME_PLACEHOLDERS = new Set(['notprovided', 'unknown', 'na', 'none', 'lastname', 'noname']);
+
 export function matchProfile(f: CustomerFields): MatchProfile {
   const phones: string[] = [];
   for (const field of PHONE_FIELDS) {
     const d = phoneDigits(f[field]);
     if (d && !phones.includes(d)) phones.push(d);
   }
+  const firstName = normalizeName(f.firstName);
+  const lastName = normalizeName(f.lastName);
   return {
-    firstName: normalizeName(f.firstName),
-    lastName: normalizeName(f.lastName),
+    firstName,
+    lastName: lastName === firstName || LAST_NAME_PLACEHOLDERS.has(lastName) ? '' : lastName,
     company: normalizeCompany(f.company),
     phones,
     email: emailParts(f.email),
