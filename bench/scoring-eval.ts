@@ -20,14 +20,13 @@ import {
 import { seedStore } from '../connectors/salesforce/sandbox/salesforce-seed';
 import { SalesforceStore } from '../connectors/salesforce/sandbox/salesforce-store';
 import { blockKeysOf } from '../src/identity/blocking';
+import { MAX_BLOCK, MAX_COMPARED } from '../src/identity/detection-planner';
 import { normalizeEmailForMatching, EmailRule } from '../src/identity/email-normalization';
 import { matchProfile, scoreProfiles, type MatchProfile, type MatchScore } from '../src/identity/similarity';
 import { mapInbound } from '../src/mapping/mapping.engine';
 import { parseMappingFile } from '../src/mapping/mapping.loader';
 import { generatePeople } from '../src/sandbox/people';
 
-const MAX_BLOCK = 50;
-const MAX_COMPARED = 16;
 const REVIEW_FLOOR = 0.75;
 
 function main(): void {
@@ -113,13 +112,7 @@ function main(): void {
   for (const [pair, s] of scored) {
     if (s.score < REVIEW_FLOOR || s.score >= threshold) continue;
     const [a, b] = pair.split('|').map(Number);
-    const corroborated = s.fields.some(
-      (f) =>
-        f.corroborates ||
-        (f.field === 'phone' && f.similarity === 1) ||
-        (f.field === 'email' && f.similarity === 1) ||
-        (f.field === 'company' && f.similarity >= 0.95),
-    );
+    const corroborated = s.fields.some((f) => f.corroborates);
     const why = (s.cap ?? (corroborated ? 'corroborated' : 'uncorroborated'))
       .replace(/ \(.*\)/, '')
       .replace(/: capped.*/, '');

@@ -30,7 +30,10 @@ export class InProcessRateLimiter extends RateLimiter {
   private readonly learned = new Map<string, RateBudget>();
 
   learn(key: string, budget: RateBudget): void {
-    this.learned.set(key, budget);
+    this.learned.set(key, {
+      requests: Math.max(1, Math.floor(budget.requests)),
+      perMs: Math.max(1, Math.floor(budget.perMs)),
+    });
   }
 
   async acquire(key: string, fallback: RateBudget, signal?: AbortSignal): Promise<void> {

@@ -31,7 +31,7 @@ export function blockKeysOf(p: MatchProfile): string[] {
   if (last && first) keys.add(`n:${phonetic(last)}:${first[0]}`);
   if (first && company) keys.add(`f:${phonetic(first)}:${company}`);
   if (last && company) keys.add(`c:${phonetic(last)}:${company}`);
-  for (const phone of p.phones) keys.add(`p:${phone.slice(-7)}`);
+  for (const phone of p.phones) if (phone) keys.add(`p:${phone.slice(-7)}`);
   const email = p.email;
   // Very short local parts ("info", "jo") say little about the person and make huge blocks.
   if (email && email.local.replace(/\d+$/, '').length >= 4) keys.add(`e:${email.local.replace(/\d+$/, '')}`);

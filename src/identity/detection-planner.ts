@@ -27,7 +27,7 @@ const MEMBER_CHUNK = 256;
  * Customers compared per touched customer at most, those sharing the most block keys first: a true duplicate
  * shares several keys (phone, mailbox, name and company), a namesake only one.
  */
-const MAX_COMPARED = 16;
+export const MAX_COMPARED = 16;
 /** Block keys built from a phone number or an email local part (blocking.ts prefixes). */
 const STRONG_KEY = /^[pe]:/;
 /** A name block this small is compared in full (the customer itself included). */

@@ -284,7 +284,17 @@ export class DuplicateDetector implements OnModuleDestroy {
    */
   async detectFor(actor: Actor): Promise<DetectionResult> {
     try {
-      return await this.detectOnce(BATCH, actor);
+      const total = await this.detectOnce(BATCH, actor);
+      // A merge queued its survivor again (under the same actor): checked now too, so its push is not left for the
+      // background sweep. Each round merges customers away, so this ends.
+      for (let last = total; last.merged.length;) {
+        last = await this.detectOnce(BATCH, actor);
+        total.processed += last.processed;
+        total.compared += last.compared;
+        total.candidates += last.candidates;
+        total.merged.push(...last.merged);
+      }
+      return total;
     } finally {
       // Once more after the commit: a thread plan requested while this ran must not be written (see epoch).
       this.epoch++;

@@ -33,10 +33,10 @@ export class MergeCandidatesService {
     };
     if (q.status) add('status = ?', q.status);
     // A pending pair with a customer merged away or erased since cannot be decided (accept answers 409): it is left
-    // out of the queue. Its survivor is checked again, so a pair worth a look comes back with the survivor; an
-    // undone merge brings the pair back as it was.
+    // out of the queue. A survivor that took values detection compares is checked again, so a pair still worth a
+    // look comes back with the survivor; an undone merge brings the pair back as it was.
     where.push(
-      `(status <> '${CandidateStatus.Pending}' OR NOT EXISTS (SELECT 1 FROM customers c WHERE c.id IN (customer_a, customer_b) AND (c.merged_into IS NOT NULL OR c.erased_at IS NOT NULL)))`,
+      `(status <> '${CandidateStatus.Pending}' OR NOT EXISTS (SELECT 1 FROM customers c WHERE c.id IN (merge_candidates.customer_a, merge_candidates.customer_b) AND (c.merged_into IS NOT NULL OR c.erased_at IS NOT NULL)))`,
     );
     if (q.minScore !== undefined) add('score >= ?', q.minScore);
     if (q.after !== undefined) add('id > ?', q.after);

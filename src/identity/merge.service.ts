@@ -10,6 +10,7 @@ import type { CustomerFields, Provenance } from '../canonical/customer.model';
 import { mergeFields, type FieldChange } from '../canonical/merge-rules';
 import { Clock } from '../common/clock';
 import type { SyncConfig } from '../config/syncline-config.schema';
+import { AppConfig } from '../config/app-config';
 import { ConsentService } from '../consent/consent.service';
 import { consentStatusOf } from '../consent/consent.types';
 import { PiiCodec } from '../privacy/pii-codec';
@@ -43,9 +44,24 @@ export class MergeService {
     private readonly outbox: OutboxService,
     private readonly consent: ConsentService,
     private readonly clock: Clock,
+    private readonly config: AppConfig,
     // The undo snapshot holds both customers' personal fields: sealed at rest like the customers themselves.
     @Optional() private readonly pii?: PiiCodec,
   ) {}
+
+  /**
+   * Queues customers for duplicate detection again, in the caller's transaction (as a page does for a change; see
+   * DuplicateDetector.enqueue); until then the outbox holds them back. Not with detection off: nothing would check
+   * them.
+   */
+  private async detectAgain(tx: Tx, ids: string[], actor: Actor, now: string): Promise<void> {
+    if (this.config.env.SYNCLINE_IDENTITY_MODE === 'off') return;
+    await tx.insertMany(
+      'identity_pending',
+      ['customer_id', 'actor_type', 'actor_id', 'queued_at'],
+      ids.map((id) => [id, actor.type, actor.id.slice(0, 128), now]),
+    );
+  }
 
   /**
    * Merges the pair of candidate `candidateId`. Returns null when either side is gone (merged or erased).
@@ -247,14 +263,8 @@ export class MergeService {
     await this.recordConsent(tx, newSurvivor, changes, 'merge', candidateId, actor);
     await this.enqueueDestinations(tx, [survivor.id]);
     // A survivor that took values detection compares is checked for duplicates again: a customer that matched the
-    // loser (its candidate left pending, the loser gone) may match it now. Appended to the queue as a page does
-    // (DuplicateDetector.enqueue); until then the outbox holds the survivor back.
-    if (changes.some((c) => MATCH_FIELDS.has(c.field)))
-      await tx.insertMany(
-        'identity_pending',
-        ['customer_id', 'actor_type', 'actor_id', 'queued_at'],
-        [[survivor.id, actor.type, actor.id.slice(0, 128), now]],
-      );
+    // loser (its candidate left pending, the loser gone) may match it now.
+    if (changes.some((c) => MATCH_FIELDS.has(c.field))) await this.detectAgain(tx, [survivor.id], actor, now);
     return { candidateId, survivorId: survivor.id, loserId: loser.id, changes };
   }
 
@@ -274,6 +284,12 @@ export class MergeService {
       throw new ConflictException(`merge ${candidateId}: a customer was erased`);
     if (loserNow.mergedInto !== snap.survivor.id)
       throw new ConflictException(`merge ${candidateId}: the loser was moved since`);
+    // The survivor merged on into another customer since (a survivor is checked again after its merge): its
+    // identities and destinations are that customer's now, so this merge is undone only after that one.
+    if (survivorNow.mergedInto)
+      throw new ConflictException(
+        `merge ${candidateId}: the survivor was merged into ${survivorNow.mergedInto} since; undo that merge first`,
+      );
     const now = this.clock.nowIso();
     const restore = (now_: CustomerRow, then: CustomerRow): { row: CustomerRow; changes: FieldChange[] } => ({
       row: {
@@ -324,6 +340,9 @@ export class MergeService {
     ]);
     await this.recordConsent(tx, s.row, s.changes, 'unmerge', candidateId, actor);
     await this.enqueueDestinations(tx, [s.row.id, l.row.id]);
+    // Both have their fields at the merge point again: their block keys and candidates are made from those (the
+    // undone pair itself is never proposed again).
+    await this.detectAgain(tx, [s.row.id, l.row.id], actor, now);
     return { survivorId: s.row.id, loserId: l.row.id };
   }
 

@@ -101,8 +101,48 @@ describe('fuzzy duplicate scoring', () => {
     it('matches a mobile number against the main one, and blocks them together', () => {
       const a = { ...ann, phone: null, 'custom.mobilePhone': '+4930123456789' };
       const s = scorePair(a, { ...ann, email: 'ann@gmail.com' })!;
-      expect(s.fields.find((f) => f.field === 'phone')!.note).toBe('same number');
+      expect(s.fields.find((f) => f.field === 'phone')).toMatchObject({
+        similarity: 1,
+        note: 'same number (custom.mobilePhone and phone)',
+        corroborates: true,
+      });
       expect(blockKeys(a)).toContain('p:3456789');
+      // An office number on one side and a mobile on the other, different: not evidence of two people.
+      const officeOnly = { ...ann, email: 'ann@gmail.com', phone: '+4930111222333' };
+      const mobileOnly = { ...ann, phone: null, 'custom.mobilePhone': '+4915199988877' };
+      expect(scorePair(officeOnly, mobileOnly)!.fields.map((f) => f.field)).not.toContain('phone');
+      // Two office numbers that differ are.
+      expect(scorePair(officeOnly, ann)!.fields.find((f) => f.field === 'phone')!.similarity).toBe(0);
+    });
+
+    it('takes two full numbers sharing their last 7 digits as two numbers, a number without its area code as one', () => {
+      const toronto = { ...lei, phone: '+1 416 555 0123' };
+      expect(
+        scorePair(toronto, { ...lei, phone: '+1 212 555 0123' })!.fields.find((f) => f.field === 'phone'),
+      ).toMatchObject({
+        similarity: 0,
+      });
+      expect(
+        scorePair(toronto, { ...lei, phone: '555-0123' })!.fields.find((f) => f.field === 'phone'),
+      ).toMatchObject({
+        similarity: 1,
+      });
+    });
+
+    it('counts only the same company as evidence, and no placeholder company at all', () => {
+      const li = { firstName: 'Lei', lastName: 'Li', city: 'Toronto' };
+      const bank = scorePair({ ...li, company: 'Deutsche Bank AG' }, { ...li, company: 'Deutsche Bahn AG' })!;
+      expect(bank.fields.find((f) => f.field === 'company')!.similarity).toBeGreaterThan(0.95);
+      expect(bank.cap).toMatch(/nothing but the name/);
+      const self = scorePair({ ...li, company: 'Self-employed' }, { ...li, company: 'self employed' })!;
+      expect(self.fields.map((f) => f.field)).not.toContain('company');
+      expect(self.cap).toMatch(/nothing but the name/);
+    });
+
+    it('does not count the city toward the two fields a pair needs to be scored', () => {
+      expect(
+        scorePair({ phone: '+4930123456789', city: 'Berlin' }, { phone: '+4930123456789', city: 'Berlin' }),
+      ).toBeNull();
     });
 
     it('caps customers in different countries below the automatic threshold', () => {

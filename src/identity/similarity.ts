@@ -12,7 +12,10 @@ export interface FieldExplanation {
   similarity: number;
   weight: number;
   note: string;
-  /** Set when the field corroborates agreeing names although its similarity is below CORROBORATES. */
+  /**
+   * Set on a field that counts as evidence besides the name (the same number, the same address or numbered handle,
+   * the same company); without one a pair is capped below the review floor.
+   */
   corroborates?: true;
 }
 
@@ -40,22 +43,31 @@ const NAME_CAP = 0.7;
  * Agreeing names, alone or with a mailbox made of those names at another provider ("lei.li@hotmail.com" and
  * "lei.li@proton.me") or the same city, are what namesakes share: on the sandbox's 30,000 seeded people, 5 of 3,280
  * such pairs scoring above the review floor were one person (bench/scoring-eval.ts). So something the name does not
- * give has to agree too (CORROBORATES) for a merge or a review; without it a pair is capped below the default
+ * give has to agree too (a field marked `corroborates`) for a merge or a review; without it a pair is capped below the default
  * review floor (0.75), where it is not kept as a candidate.
  */
 const UNCORROBORATED_CAP = 0.7;
-/**
- * Fields that can corroborate agreeing names, with the similarity they need: the same number, the same address
- * (a similar one is another mailbox: "alexanderz" and "alexanderz4" at one provider are two people), a similar
- * company name. A city is shared by namesakes, so it adds to a score but corroborates nothing by itself.
- */
 /** A local part carrying a number of two digits or more (a year, a counter): a handle, not just a name. */
 const HANDLE_NUMBER = /\d{2}/;
-const CORROBORATES: Partial<Record<FieldExplanation['field'], number>> = {
-  phone: 1,
-  email: 1,
-  company: 0.95,
-};
+/**
+ * Company names that say nothing about an employer: two people "self employed" share no company, and neither do
+ * two imported with a placeholder. Left out of matching, as a missing company is.
+ */
+const COMPANY_PLACEHOLDERS = new Set([
+  'self employed',
+  'selfemployed',
+  'freelance',
+  'freelancer',
+  'n a',
+  'na',
+  'none',
+  'not provided',
+  'unknown',
+  'retired',
+  'student',
+  'private',
+  'individual',
+]);
 /**
  * Both customers have a country and they differ: a person in two countries is rare, two namesakes are not. A pair
  * corroborated otherwise (the same number, say) goes to review: someone may have moved.
@@ -142,7 +154,7 @@ export interface MatchProfile {
   firstName: string;
   lastName: string;
   company: string;
-  /** Each number's last 9 digits (see phoneDigits), without repeats. */
+  /** Per PHONE_FIELDS, in its order: the number's last 9 digits (see phoneDigits), '' when there is none. */
   phones: string[];
   email: { local: string; domain: string } | null;
   city: string;
@@ -172,27 +184,26 @@ export const MATCH_FIELDS: ReadonlySet<string> = new Set([
 const LAST_NAME_PLACEHOLDERS = new Set(['notprovided', 'unknown', 'na', 'none', 'lastname', 'noname']);
 
 export function matchProfile(f: CustomerFields): MatchProfile {
-  const phones: string[] = [];
-  for (const field of PHONE_FIELDS) {
-    const d = phoneDigits(f[field]);
-    if (d && !phones.includes(d)) phones.push(d);
-  }
   const firstName = normalizeName(f.firstName);
   const lastName = normalizeName(f.lastName);
+  const company = normalizeCompany(f.company);
   return {
     firstName,
     lastName: lastName === firstName || LAST_NAME_PLACEHOLDERS.has(lastName) ? '' : lastName,
-    company: normalizeCompany(f.company),
-    phones,
+    company: COMPANY_PLACEHOLDERS.has(company) ? '' : company,
+    phones: PHONE_FIELDS.map((field) => phoneDigits(f[field])),
     email: emailParts(f.email),
     city: normalizeName(f.city),
     country: typeof f.country === 'string' ? f.country.toUpperCase() : '',
   };
 }
 
-/** Two numbers are one when their last 9 digits are, or their last 7 (a trunk prefix or area code left out). */
+/**
+ * Two numbers are one when their last 9 digits are, or, when one of them has fewer than 9 digits (an area code left
+ * out), their last 7. Two full numbers sharing their last 7 digits are two numbers (416 555 0123, 212 555 0123).
+ */
 function samePhone(a: string, b: string): boolean {
-  return a === b || a.slice(-7) === b.slice(-7);
+  return a === b || (Math.min(a.length, b.length) < 9 && a.slice(-7) === b.slice(-7));
 }
 
 export function scorePair(a: CustomerFields, b: CustomerFields): MatchScore | null {
@@ -211,20 +222,31 @@ export function scoreProfiles(a: MatchProfile, b: MatchProfile): MatchScore | nu
       similarity: round(s),
       weight: FIELD_WEIGHTS[field],
       note: x === y ? 'equal' : 'Jaro-Winkler',
+      // Only the same company corroborates: similar names are often two firms ("deutsche bank", "deutsche bahn").
+      ...(field === 'company' && x === y ? { corroborates: true as const } : {}),
     });
   };
   text('firstName');
   text('lastName');
   text('company');
 
-  if (a.phones.length && b.phones.length) {
-    const same = a.phones.some((x) => b.phones.some((y) => samePhone(x, y)));
+  // Any number of one against any of the other's; different numbers count against a pair only when both have one
+  // in the same field (an office number and a mobile are not evidence of two people).
+  let samePair: [number, number] | undefined;
+  for (let i = 0; i < PHONE_FIELDS.length && !samePair; i++)
+    for (let j = 0; j < PHONE_FIELDS.length && !samePair; j++)
+      if (a.phones[i] && b.phones[j] && samePhone(a.phones[i], b.phones[j])) samePair = [i, j];
+  if (samePair) {
+    const [i, j] = samePair;
     fields.push({
       field: 'phone',
-      similarity: same ? 1 : 0,
+      similarity: 1,
       weight: FIELD_WEIGHTS.phone,
-      note: same ? 'same number' : 'different numbers',
+      note: i === 0 && j === 0 ? 'same number' : `same number (${PHONE_FIELDS[i]} and ${PHONE_FIELDS[j]})`,
+      corroborates: true,
     });
+  } else if (PHONE_FIELDS.some((_, i) => a.phones[i] && b.phones[i])) {
+    fields.push({ field: 'phone', similarity: 0, weight: FIELD_WEIGHTS.phone, note: 'different numbers' });
   }
 
   const ea = a.email;
@@ -236,6 +258,7 @@ export function scoreProfiles(a: MatchProfile, b: MatchProfile): MatchScore | nu
         similarity: 1,
         weight: FIELD_WEIGHTS.email,
         note: 'same address after normalization',
+        corroborates: true,
       });
     } else {
       const local = ea.local === eb.local ? 1 : jaroWinkler(ea.local, eb.local);
@@ -255,6 +278,8 @@ export function scoreProfiles(a: MatchProfile, b: MatchProfile): MatchScore | nu
     }
   }
 
+  // Two fields besides the city: a phone and a city alone, say, are not a person.
+  if (fields.length < MIN_FIELDS) return null;
   if (a.city && b.city) {
     const same = a.city === b.city;
     fields.push({
@@ -265,7 +290,6 @@ export function scoreProfiles(a: MatchProfile, b: MatchProfile): MatchScore | nu
     });
   }
 
-  if (fields.length < MIN_FIELDS) return null;
   const total = fields.reduce((n, f) => n + f.weight, 0);
   let score = fields.reduce((n, f) => n + f.weight * f.similarity, 0) / total;
   let cap: string | undefined;
@@ -280,8 +304,7 @@ export function scoreProfiles(a: MatchProfile, b: MatchProfile): MatchScore | nu
       names.reduce((n, f) => n + f.similarity * f.weight, 0) / names.reduce((n, f) => n + f.weight, 0);
     if (nameSim < NAME_DISAGREEMENT) capAt(NAME_CAP, `names disagree (${round(nameSim)})`);
   }
-  if (!fields.some((f) => f.corroborates || f.similarity >= (CORROBORATES[f.field] ?? Infinity)))
-    capAt(UNCORROBORATED_CAP, 'nothing but the name agrees');
+  if (!fields.some((f) => f.corroborates)) capAt(UNCORROBORATED_CAP, 'nothing but the name agrees');
   if (a.country && b.country && a.country !== b.country) capAt(COUNTRY_CAP, 'different countries');
   return { score: round(score), fields, ...(cap ? { cap } : {}) };
 }

@@ -65,8 +65,11 @@ type ScriptedRedis = IORedis & {
 const MAX_WAIT_MS = 1000;
 /** How long a stated budget is kept without being stated again (every answer states it). */
 const LEARNED_TTL_MS = 60 * 60_000;
-/** A budget stated again unchanged is written to Redis again after this long (keeps its TTL, not every answer). */
-const LEARNED_REFRESH_MS = 5 * 60_000;
+/**
+ * A budget stated again unchanged is written to Redis again after this long: keeps its TTL, and undoes within a
+ * minute another worker's write of a budget the vendor has since changed back. Not on every answer.
+ */
+const LEARNED_REFRESH_MS = 60_000;
 
 export class RedisRateLimiter extends RateLimiter implements OnModuleDestroy {
   private readonly log = new Logger('RateLimiter');
@@ -100,13 +103,14 @@ export class RedisRateLimiter extends RateLimiter implements OnModuleDestroy {
   }
 
   learn(key: string, budget: RateBudget): void {
-    const value = `${Math.floor(budget.requests)}:${Math.floor(budget.perMs)}`;
+    const value = `${Math.max(1, Math.floor(budget.requests))}:${Math.max(1, Math.floor(budget.perMs))}`;
     const last = this.written.get(key);
     const now = Date.now();
     if (last && last.value === value && now - last.at < LEARNED_REFRESH_MS) return;
-    this.written.set(key, { value, at: now });
     this.redis
       .set(this.keys(key)[2], value, 'PX', LEARNED_TTL_MS)
+      // Remembered once written, so a failed write is tried again with the next answer.
+      .then(() => this.written.set(key, { value, at: now }))
       .catch((err: Error) => this.log.warn(`sharing the budget of ${key} failed: ${err.message}`));
   }
 

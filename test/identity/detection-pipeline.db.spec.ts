@@ -7,7 +7,7 @@ import { Clock } from '../../src/common/clock';
 import { AppConfig } from '../../src/config/app-config';
 import { MergeService } from '../../src/identity/merge.service';
 import { MergeCandidatesService } from '../../src/identity/merge-candidates.service';
-import { CandidateStatus } from '../../src/identity/identity.types';
+import { CandidateStatus, MergeReason } from '../../src/identity/identity.types';
 import { CustomerRepository, type CustomerRow } from '../../src/store/customer.repository';
 import { DuplicateDetector } from '../../src/identity/duplicate-detector.service';
 import { MAX_BLOCK } from '../../src/identity/detection-planner';
@@ -24,6 +24,7 @@ describe(`duplicate detection pipeline (${target.type})`, () => {
   let env: Environment;
   let db: Database;
   const count = async (sql: string, params: unknown[] = []) => Number((await db.query(sql, params))[0].n);
+  const detector = () => env.app.get(DuplicateDetector);
   /** A customer row to insert as it is; with `sourced`, each field set by a Salesforce record of its own id. */
   const customerRow = (id: string, fields: Record<string, string>, sourced = false): CustomerRow => {
     const now = new Date().toISOString();
@@ -416,6 +417,85 @@ describe(`duplicate detection pipeline (${target.type})`, () => {
     expect(
       queue.candidates.every((x) => ![a, b, c].includes(x.customerA) && ![a, b, c].includes(x.customerB)),
     ).toBe(true);
+  });
+
+  // A survivor checked again can merge on into another customer: Z into Y, then Y into X. Undoing Z's merge first
+  // would bring Y back without the identities and destinations X now holds (and move Z's away from X): refused until
+  // Y's own merge is undone.
+  it('undoes the merges of a chain from its last link back, refusing the first link while its survivor is merged', async () => {
+    const repo = env.app.get(CustomerRepository);
+    const merges = env.app.get(MergeService);
+    const actor = { type: ActorType.Cli, id: 'merge-chain-undo' };
+    const [x, y, z] = ['1', '2', '3'].map((n) => `dddddddd-0000-7000-8000-00000000000${n}`);
+    const person = { firstName: 'Perpetua', lastName: 'Oyelaran-Fitch' };
+    await db.transaction((tx) =>
+      repo.insertCustomers(tx, [
+        customerRow(x, { ...person, email: 'perpetua@x.example' }, true),
+        customerRow(y, { ...person, email: 'perpetua@y.example' }, true),
+        customerRow(z, { ...person, email: 'perpetua@z.example' }, true),
+      ]),
+    );
+    await db.transaction((tx) =>
+      repo.insertIdentities(
+        tx,
+        [x, y, z].map((id) => ({
+          connection: 'salesforce',
+          object: 'Contact',
+          externalId: `chain-${id}`,
+          customerId: id,
+          createdAt: new Date().toISOString(),
+        })),
+      ),
+    );
+    const candidate = async (a: string, b: string) => {
+      const now = new Date().toISOString();
+      await db.query(
+        "INSERT INTO merge_candidates (customer_a, customer_b, score, explanation, block_key, status, created_at, updated_at) VALUES (?, ?, 0.99, '{\"fields\":[]}', 'test', 'pending', ?, ?)",
+        [a, b, now, now],
+      );
+      return Number(
+        (await db.query('SELECT id FROM merge_candidates WHERE customer_a = ? AND customer_b = ?', [a, b]))[0]
+          .id,
+      );
+    };
+    const yz = await candidate(y, z);
+    await db.transaction((tx) => merges.merge(tx, yz, MergeReason.Reviewed, actor));
+    const xy = await candidate(x, y);
+    await db.transaction((tx) => merges.merge(tx, xy, MergeReason.Reviewed, actor));
+    expect(await repo.identitiesOf(x)).toHaveLength(3);
+    await expect(db.transaction((tx) => merges.unmerge(tx, yz, actor))).rejects.toThrow(
+      /undo that merge first/,
+    );
+    expect(await repo.identitiesOf(x)).toHaveLength(3);
+    await db.transaction((tx) => merges.unmerge(tx, xy, actor));
+    await db.transaction((tx) => merges.unmerge(tx, yz, actor));
+    const live = await db.query(
+      'SELECT id FROM customers WHERE id IN (?, ?, ?) AND merged_into IS NULL ORDER BY id',
+      [x, y, z],
+    );
+    expect(live.map((r) => r.id)).toEqual([x, y, z]);
+    for (const id of [x, y, z])
+      expect((await repo.identitiesOf(id)).map((i) => i.externalId)).toEqual([`chain-${id}`]);
+    // Each is checked for duplicates again from its own values (the undone pairs are never proposed again).
+    expect(
+      (
+        await db.query('SELECT DISTINCT customer_id FROM identity_pending WHERE customer_id IN (?, ?, ?)', [
+          x,
+          y,
+          z,
+        ])
+      )
+        .map((r) => r.customer_id)
+        .sort(),
+    ).toEqual([x, y, z]);
+    await detector().drain();
+    expect(
+      await count('SELECT COUNT(*) AS n FROM customers WHERE id IN (?, ?, ?) AND merged_into IS NULL', [
+        x,
+        y,
+        z,
+      ]),
+    ).toBe(3);
   });
 
   // Two live customers holding one email (a merge moved an address away and a Salesforce edit brought it back while
