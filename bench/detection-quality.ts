@@ -23,6 +23,8 @@ export interface DetectionQuality {
   wrong_merges: number;
   /** Of the wrong merges, pairs of two people whose seeded records have the same email address. */
   wrong_merges_shared_address: number;
+  /** Precision with the shared-address pairs left out: what fuzzy matching (and its merges) got right. */
+  precision_without_shared_address: number;
   precision: number;
   recall: number;
   auto_merges: number;
@@ -111,6 +113,7 @@ export async function detectionQuality(
     wrong_merges: wrong.length,
     wrong_merges_shared_address: sharedAddress,
     precision: ratio(found, predicted.length),
+    precision_without_shared_address: ratio(found, predicted.length - sharedAddress),
     recall: ratio(found, truth.length),
     auto_merges: status('merged'),
     pending_review: status('pending'),
