@@ -17,6 +17,7 @@ import { AppConfig } from '../config/app-config';
 import { BlindIndexEmailKeyer } from '../privacy/blind-index';
 import { CustomerRepository } from '../store/customer.repository';
 import { Database, type Tx } from '../store/database';
+import { queueForDetection } from './detection-queue';
 import { DetectionPlanner, type DetectionPlan, type PendingRow, type PlannedPair } from './detection-planner';
 import { DetectionThread } from './detection-thread';
 import { CandidateStatus, MergeReason } from './identity.types';
@@ -166,13 +167,10 @@ export class DuplicateDetector implements OnModuleDestroy {
   /** Records, in the caller's transaction, that these customers changed and need detection. */
   async enqueue(tx: Tx, customerIds: string[], actor: Actor): Promise<void> {
     if (!this.enabled || !customerIds.length) return;
-    const now = this.clock.nowIso();
-    // Appended, never merged with a row already queued: that row may be in a detection batch right now (locked on
-    // PostgreSQL), and waiting on it deadlocked against the batch's merges. A customer queued twice is detected once.
-    await tx.insertMany(
-      'identity_pending',
-      ['customer_id', 'actor_type', 'actor_id', 'queued_at'],
-      [...new Set(customerIds)].map((id) => [id, actor.type, actor.id.slice(0, 128), now]),
+    await queueForDetection(
+      tx,
+      [...new Set(customerIds)].map((id) => [id, actor] as const),
+      this.clock.nowIso(),
     );
   }
 
@@ -460,12 +458,7 @@ export class DuplicateDetector implements OnModuleDestroy {
       }
       // Changed since the plan read them: detected again from their new version (the change queued them too,
       // unless it was one that does not; queued twice, a customer is detected once).
-      const now = this.clock.nowIso();
-      await tx.insertMany(
-        'identity_pending',
-        ['customer_id', 'actor_type', 'actor_id', 'queued_at'],
-        [...requeue].map(([id, a]) => [id, a.type, a.id.slice(0, 128), now]),
-      );
+      await queueForDetection(tx, requeue, this.clock.nowIso());
     }
     await this.writeKeys(tx, added, removed);
     if (!pairs.length) return result;
@@ -474,12 +467,7 @@ export class DuplicateDetector implements OnModuleDestroy {
       const touched = new Map(plan.touched.map((t) => [t.id, t.actor]));
       const again = new Map<string, Actor>();
       for (const p of busy) for (const id of [p.a, p.b]) if (touched.has(id)) again.set(id, touched.get(id)!);
-      const now = this.clock.nowIso();
-      await tx.insertMany(
-        'identity_pending',
-        ['customer_id', 'actor_type', 'actor_id', 'queued_at'],
-        [...again].map(([id, a]) => [id, a.type, a.id.slice(0, 128), now]),
-      );
+      await queueForDetection(tx, again, this.clock.nowIso());
     }
     return result;
   }

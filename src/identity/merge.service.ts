@@ -19,6 +19,7 @@ import type { Tx } from '../store/database';
 import { OutboxService } from '../sync/outbox.service';
 import { OutboxOp } from '../sync/sync.types';
 import { CandidateStatus, MergeReason, type MergeSnapshot } from './identity.types';
+import { queueForDetection } from './detection-queue';
 import { MATCH_FIELDS } from './similarity';
 
 export interface MergeOutcome {
@@ -50,16 +51,15 @@ export class MergeService {
   ) {}
 
   /**
-   * Queues customers for duplicate detection again, in the caller's transaction (as a page does for a change; see
-   * DuplicateDetector.enqueue); until then the outbox holds them back. Not with detection off: nothing would check
-   * them.
+   * Queues customers for duplicate detection again, in the caller's transaction (as a page does for a change); until
+   * then the outbox holds them back. Not with detection off: nothing would check them.
    */
   private async detectAgain(tx: Tx, ids: string[], actor: Actor, now: string): Promise<void> {
     if (this.config.env.SYNCLINE_IDENTITY_MODE === 'off') return;
-    await tx.insertMany(
-      'identity_pending',
-      ['customer_id', 'actor_type', 'actor_id', 'queued_at'],
-      ids.map((id) => [id, actor.type, actor.id.slice(0, 128), now]),
+    await queueForDetection(
+      tx,
+      ids.map((id) => [id, actor] as const),
+      now,
     );
   }
 

@@ -43,8 +43,8 @@ const NAME_CAP = 0.7;
  * Agreeing names, alone or with a mailbox made of those names at another provider ("lei.li@hotmail.com" and
  * "lei.li@proton.me") or the same city, are what namesakes share: on the sandbox's 30,000 seeded people, 5 of 3,280
  * such pairs scoring above the review floor were one person (bench/scoring-eval.ts). So something the name does not
- * give has to agree too (a field marked `corroborates`) for a merge or a review; without it a pair is capped below the default
- * review floor (0.75), where it is not kept as a candidate.
+ * give has to agree too (a field marked `corroborates`) for a merge or a review; without it a pair is capped below
+ * the default review floor (0.75), where it is not kept as a candidate.
  */
 const UNCORROBORATED_CAP = 0.7;
 /** A local part carrying a number of two digits or more (a year, a counter): a handle, not just a name. */
