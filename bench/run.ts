@@ -507,8 +507,14 @@ async function main(): Promise<void> {
   const sf = await startSandbox('salesforce', FULL_COUNT, undefined, SF_SEED);
   const live: SfContactRow[] = wants('incremental') || wants('webhook_ingest') ? await sfContacts(sf) : [];
   try {
-    // SQLite: full sync, then the incremental and webhook scenarios on the same base.
-    if (wants('full_sync') || wants('incremental') || wants('webhook_ingest')) {
+    // SQLite: full sync, then the incremental and webhook scenarios on the same base (`--only=full_sync_sqlite`:
+    // the full sync alone).
+    if (
+      wants('full_sync') ||
+      wants('incremental') ||
+      wants('webhook_ingest') ||
+      ONLY.includes('full_sync_sqlite')
+    ) {
       const sg = await sendgridSandbox();
       const hs = wants('webhook_ingest')
         ? await startSandbox('hubspot', HUBSPOT_CONTACTS, { rateLimit: { max: 0 } }, 7)

@@ -7,6 +7,7 @@
 // the previous batch's block keys were committed would miss its customers (the write skew detection guards
 // against across a cluster with a lock).
 import { Worker } from 'node:worker_threads';
+import { startBoundedWorker } from '../common/bounded-worker';
 import { threadEntry } from '../common/thread-entry';
 import type { Env } from '../config/env.schema';
 import type { DetectionPlan } from './detection-planner';
@@ -34,6 +35,11 @@ export type DetectionReply =
  * too, so there it has the default limits.
  */
 const HEAP_MB = 48;
+/**
+ * Its young generation. A plan allocates briefly (rows read, profiles, scores) and keeps little: small semi-spaces
+ * cost a few more scavenges, and each MB here is a MB of the process's peak (see startBoundedWorker).
+ */
+const YOUNG_MB = 4;
 
 export class DetectionThread {
   private readonly worker: Worker;
@@ -47,14 +53,13 @@ export class DetectionThread {
 
   constructor(data: DetectionThreadData) {
     const { file, execArgv } = threadEntry(__filename, 'detection-thread.entry');
-    this.worker = new Worker(file, {
-      workerData: data,
-      execArgv,
-      name: 'syncline-detection',
-      ...(execArgv.length
-        ? {}
-        : { resourceLimits: { maxOldGenerationSizeMb: HEAP_MB, maxYoungGenerationSizeMb: 4 } }),
-    });
+    const options = { workerData: data, execArgv, name: 'syncline-detection' };
+    this.worker = execArgv.length
+      ? new Worker(file, options)
+      : startBoundedWorker(file, {
+          ...options,
+          resourceLimits: { maxOldGenerationSizeMb: HEAP_MB, maxYoungGenerationSizeMb: YOUNG_MB },
+        });
     // Never what keeps a process alive: while a plan is awaited, the engine's own work does.
     this.worker.unref();
     this.ready = new Promise<void>((resolve, reject) => {

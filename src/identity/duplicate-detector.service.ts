@@ -36,11 +36,19 @@ export interface DetectionSettings {
  */
 const BATCH = 500;
 /**
- * Cores from which `SYNCLINE_DETECTION_THREAD=auto` plans detection on its own thread. On this project's 2-core
- * benchmark machine (shared with the vendor sandboxes) it made a 100,000-contact sync 9-17% faster for ~75-95 MB
- * more peak memory; with a core to spare, the gain is what the thread takes off the engine (ARCHITECTURE.md).
+ * Cores from which `SYNCLINE_DETECTION_THREAD=auto` plans large drains on the detection thread: with a second core
+ * the thread reads and scores while the engine applies pages. On this project's 2-core benchmark machine (shared
+ * with the vendor sandboxes) a 100,000-contact full sync took 60 s with it against 104 s without, and 90 CPU-s
+ * against 126 (detection kept up with the read, so the push selections never skipped a long backlog).
  */
-const AUTO_THREAD_CORES = 4;
+export const AUTO_THREAD_CORES = 2;
+/**
+ * Customers awaiting detection from which `auto` hands a drain to the thread. A full sync's backlog grows by a
+ * page at a time and passes this early; an incremental's 1,000 changes and webhook batches stay on the engine's
+ * thread, where they were no slower (a plan's round trip and its check cost what the thread saves on them), and a
+ * service that never sees a large backlog never starts the thread (~60 MB of peak memory).
+ */
+export const AUTO_THREAD_BACKLOG = 4_000;
 /**
  * Batches planned on the detection thread are this many times larger: their transaction only writes (the reads
  * and the scoring were done on the thread), and each write waits its turn behind the engine's other
@@ -124,6 +132,23 @@ export class DuplicateDetector implements OnModuleDestroy {
     return !!this.thread && !this.thread.failed;
   }
 
+  /**
+   * The thread this drain round plans on, if any: always with `on`; with `auto`, from AUTO_THREAD_CORES and only
+   * for a backlog of AUTO_THREAD_BACKLOG customers or more (counted up to that, so the check stays cheap).
+   */
+  private async threadForDrain(): Promise<DetectionThread | null> {
+    const wanted = this.config.env.SYNCLINE_DETECTION_THREAD;
+    if (wanted === 'off' || this.thread === null) return null;
+    if (wanted === 'auto') {
+      if (os.availableParallelism() < AUTO_THREAD_CORES || this.db.dialect !== 'sqlite') return null;
+      const [r] = await this.db.query(
+        `SELECT COUNT(*) AS n FROM (SELECT 1 FROM identity_pending LIMIT ${AUTO_THREAD_BACKLOG}) p`,
+      );
+      if (Number(r.n) < AUTO_THREAD_BACKLOG) return null;
+    }
+    return this.detectionThread();
+  }
+
   /** The detection thread, where this process can have one: a SQLite file, and keys the thread can rebuild. */
   private detectionThread(): DetectionThread | null {
     if (this.thread !== undefined) return this.thread;
@@ -133,7 +158,6 @@ export class DuplicateDetector implements OnModuleDestroy {
     const wanted = this.config.env.SYNCLINE_DETECTION_THREAD;
     if (
       wanted === 'off' ||
-      (wanted === 'auto' && os.availableParallelism() < AUTO_THREAD_CORES) ||
       o.type !== 'better-sqlite3' ||
       typeof o.database !== 'string' ||
       o.database === ':memory:' ||
@@ -216,9 +240,11 @@ export class DuplicateDetector implements OnModuleDestroy {
       try {
         do {
           this.again = false;
-          const thread = this.enabled ? this.detectionThread() : null;
-          if (thread && !thread.failed) await this.drainOnThread(thread, total);
           for (;;) {
+            // Asked again before every batch here: a sync's pages keep coming while a drain works, and with `auto` the
+            // backlog they leave is what hands the drain to the thread.
+            const thread = this.enabled ? await this.threadForDrain() : null;
+            if (thread && !thread.failed) await this.drainOnThread(thread, total);
             const size = this.batchSize;
             const r = await this.detectOnce(size);
             total.processed += r.processed;

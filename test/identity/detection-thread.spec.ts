@@ -4,7 +4,12 @@
 import { ActorType, type Actor } from '../../src/audit/audit.types';
 import { CustomerWriter, type InboundRecord } from '../../src/canonical/customer-writer.service';
 import type { DetectionThread } from '../../src/identity/detection-thread';
-import { DuplicateDetector } from '../../src/identity/duplicate-detector.service';
+import * as os from 'node:os';
+import {
+  AUTO_THREAD_BACKLOG,
+  AUTO_THREAD_CORES,
+  DuplicateDetector,
+} from '../../src/identity/duplicate-detector.service';
 import { Database } from '../../src/store/database';
 import { startTestApp, type TestApp } from '../support/test-app';
 
@@ -164,4 +169,83 @@ describe('duplicate detection on its own thread (sqlite file)', () => {
     expect(await pairOf(i, j)).toEqual([expect.objectContaining({ status: 'pending' })]);
     expect(await pendingOf(i)).toBe(0);
   });
+});
+
+describe('SYNCLINE_DETECTION_THREAD=auto (sqlite file)', () => {
+  let t: TestApp;
+  let db: Database;
+  let detector: DuplicateDetector;
+  let writer: CustomerWriter;
+
+  beforeAll(async () => {
+    t = await startTestApp({ SYNCLINE_IDENTITY_MODE: 'review', SYNCLINE_DETECTION_THREAD: 'auto' });
+    db = t.app.get(Database);
+    detector = t.app.get(DuplicateDetector);
+    writer = t.app.get(CustomerWriter);
+  });
+  afterAll(() => t.close());
+
+  const create = (records: InboundRecord[]) =>
+    db.transaction(async (tx) => {
+      const ids = (await writer.apply(tx, records, { actor: run })).map((o) => o.customerId);
+      await detector.enqueue(tx, ids, run);
+      return ids;
+    });
+  const pending = async () => Number((await db.query('SELECT COUNT(*) AS n FROM identity_pending'))[0].n);
+
+  it("keeps a small backlog (an incremental's, a webhook batch's) on the engine's thread", async () => {
+    const [a, b] = await create([person('Hopper', 'grace'), person('Hopper', 'g.hopper')]);
+    const totals = await detector.drain();
+    expect(totals).toMatchObject({ processed: 2, candidates: 1 });
+    expect(detector.threaded).toBe(false);
+    const [x, y] = a < b ? [a, b] : [b, a];
+    expect(
+      await db.query('SELECT status FROM merge_candidates WHERE customer_a = ? AND customer_b = ?', [x, y]),
+    ).toEqual([{ status: 'pending' }]);
+  });
+
+  it("hands a backlog that grows during a drain (a sync's pages) to the thread", async () => {
+    // The drain starts on the engine's thread with a small backlog, in batches of one; pages then arrive while it
+    // works, as they do in a sync.
+    await create([person('Meitner', 'lise'), person('Meitner', 'l.meitner'), person('Franklin', 'rosalind')]);
+    const drained = detector.drain(1);
+    const pages = [];
+    for (let p = 0; p < 4; p++)
+      pages.push(
+        create(
+          Array.from({ length: AUTO_THREAD_BACKLOG / 4 }, (_, i) =>
+            person(`Page${p}x${i}`, `page${p}.${i}`, {
+              firstName: `Given${p}x${i}`,
+              phone: `+44 161 ${String(1_000_000 + p * 10_000 + i).slice(1)}`,
+            }),
+          ),
+        ),
+      );
+    await Promise.all(pages);
+    const totals = await drained;
+    expect(detector.threaded).toBe(os.availableParallelism() >= AUTO_THREAD_CORES);
+    expect(totals.processed).toBe(AUTO_THREAD_BACKLOG + 3);
+    expect(await pending()).toBe(0);
+  }, 60_000);
+
+  it("hands a full sync's backlog to the thread from two cores, and detects all of it either way", async () => {
+    // Distinct people (no shared name, phone or company), plus one pair of twins among them.
+    const people = Array.from({ length: AUTO_THREAD_BACKLOG }, (_, i) =>
+      person(`Person${i}`, `p${i}`, {
+        firstName: `First${i}`,
+        phone: `+44 20 7${String(1_000_000 + i).slice(1)}`,
+      }),
+    );
+    const ids = await create([...people, person('Lamarr', 'hedy'), person('Lamarr', 'h.lamarr')]);
+    expect(await pending()).toBe(AUTO_THREAD_BACKLOG + 2);
+    const totals = await detector.drain();
+    expect(detector.threaded).toBe(os.availableParallelism() >= AUTO_THREAD_CORES);
+    expect(totals.processed).toBe(AUTO_THREAD_BACKLOG + 2);
+    expect(await pending()).toBe(0);
+    const [a, b] = ids.slice(-2);
+    const [x, y] = a < b ? [a, b] : [b, a];
+    expect(
+      await db.query('SELECT status FROM merge_candidates WHERE customer_a = ? AND customer_b = ?', [x, y]),
+    ).toEqual([{ status: 'pending' }]);
+  }, 60_000);
 });
