@@ -101,18 +101,20 @@ export interface KeyedBatch {
 const placeholders = (n: number) => Array.from({ length: n }, () => '?').join(',');
 
 export class DetectionPlanner {
-  private readonly profiles = new BoundedMemo<string, { version: number; profile: MatchProfile }>(
-    PROFILE_CACHE,
-  );
+  private readonly profiles: BoundedMemo<string, { version: number; profile: MatchProfile }>;
 
   /**
    * @param blockKey stored form of a block key (a keyed digest with PII encryption on)
    * @param open opens a customer's stored fields (sealed personal values)
+   * @param profileCache profiles remembered (twice this at most, see BoundedMemo)
    */
   constructor(
     private readonly blockKey: (key: string) => string,
     private readonly open?: FieldsOpener,
-  ) {}
+    profileCache = PROFILE_CACHE,
+  ) {
+    this.profiles = new BoundedMemo(profileCache);
+  }
 
   /** Drops a customer's remembered profile (merged away, erased). */
   forget(id: string): void {

@@ -18,6 +18,13 @@ import type { DetectionReply, DetectionRequest, DetectionThreadData } from './de
 const IN_FLIGHT = 4;
 /** Prepared statements kept (texts are size-classed, see statement-shapes.ts: a few dozen in practice). */
 const STATEMENTS = 200;
+/**
+ * The thread's memos, smaller than the engine's: every MB the thread holds adds to the process's peak, on top of
+ * the engine's heap. Profiles (~1 KB each) are most of it; a plan reads its neighbours' versions anyway, and a
+ * profile missed costs one row read and an open.
+ */
+const PROFILES = 4_000;
+const DIGESTS = 10_000;
 
 function main(): void {
   const port = parentPort!;
@@ -44,11 +51,12 @@ function main(): void {
       return prepared(s.sql).all(...s.params) as T[];
     },
   };
-  const index = data.keyed ? blindIndexFromEnv(data.env) : undefined;
+  const index = data.keyed ? blindIndexFromEnv(data.env, DIGESTS) : undefined;
   const codec = data.sealed ? new PiiCodec(cipherFromEnv(data.env), [], 500) : undefined;
   const planner = new DetectionPlanner(
     (k) => (index ? index.of(k) : k),
     codec && ((stored) => codec.openFields(stored)),
+    PROFILES,
   );
   const reply = (m: DetectionReply) => port.postMessage(m);
   const inFlight = new Map<number, InFlight>();

@@ -50,6 +50,12 @@ export const AUTO_THREAD_CORES = 2;
  */
 export const AUTO_THREAD_BACKLOG = 4_000;
 /**
+ * How long the detection thread may sit idle after a drain before it is closed (a later large drain starts a new
+ * one in ~0.2 s). Its heap and page cache are ~40-50 MB of the process's peak: a full sync's pushes go on after
+ * detection is done, and a service keeps running long after its first sync.
+ */
+const THREAD_IDLE_MS = 10_000;
+/**
  * Batches planned on the detection thread are this many times larger: their transaction only writes (the reads
  * and the scoring were done on the thread), and each write waits its turn behind the engine's other
  * transactions (a page of a sync), so fewer, larger writes keep up with the pages.
@@ -95,8 +101,15 @@ export class DuplicateDetector implements OnModuleDestroy {
   private batchSize = 0;
   /** Plans batches: whole on SQLite (in-memory, and the fallback), in two halves on PostgreSQL (detectInTwo). */
   private readonly planner: DetectionPlanner;
-  /** Plans drain batches on a thread of its own (SQLite files; see detection-thread.ts); started on first use. */
+  /**
+   * Plans drain batches on a thread of its own (SQLite files; see detection-thread.ts): started on first use,
+   * closed when idle (undefined again), null where this process cannot have one.
+   */
   private thread: DetectionThread | null | undefined;
+  private threadIdle: NodeJS.Timeout | undefined;
+  /** Whether the drain in progress planned on the thread (its end starts the idle timer). */
+  private threadUsed = false;
+  private readonly threadIdleMs = THREAD_IDLE_MS;
   /**
    * Counts the detection writes of this process that were not planned on the thread (a webhook's detectFor, a
    * fallback batch). A thread plan read before one of them committed may miss that batch's block keys, so it is
@@ -146,6 +159,8 @@ export class DuplicateDetector implements OnModuleDestroy {
       );
       if (Number(r.n) < AUTO_THREAD_BACKLOG) return null;
     }
+    clearTimeout(this.threadIdle);
+    this.threadUsed = true;
     return this.detectionThread();
   }
 
@@ -182,7 +197,22 @@ export class DuplicateDetector implements OnModuleDestroy {
     return this.thread;
   }
 
+  /** After a drain: the thread, if running, is closed once it has been idle for threadIdleMs. */
+  private closeThreadWhenIdle(): void {
+    // A thread that failed stays as it is: the detector keeps detecting here rather than start one again.
+    if (!this.thread || this.thread.failed) return;
+    clearTimeout(this.threadIdle);
+    this.threadIdle = setTimeout(() => {
+      const t = this.thread;
+      if (this.draining || !t) return;
+      this.thread = undefined;
+      void t.close();
+    }, this.threadIdleMs);
+    this.threadIdle.unref();
+  }
+
   async onModuleDestroy(): Promise<void> {
+    clearTimeout(this.threadIdle);
     const t = this.thread;
     this.thread = null;
     await t?.close();
@@ -258,6 +288,8 @@ export class DuplicateDetector implements OnModuleDestroy {
       } finally {
         this.draining = null;
         this.batchSize = 0;
+        if (this.threadUsed) this.closeThreadWhenIdle();
+        this.threadUsed = false;
       }
       if (total.merged) this.log.log(`auto-merged ${total.merged} duplicate pair(s)`);
       return total;

@@ -7,14 +7,16 @@ import { BoundedMemo } from '../common/bounded-memo';
 export class BlindIndex {
   private readonly key: KeyObject;
 
-  constructor(key: Buffer) {
-    this.key = createSecretKey(key);
-  }
-
   // Emails and block keys recur on every re-read and across a page; an HMAC per lookup dominated duplicate
   // detection. The memo is exact (same input, same key -> same digest) and bounded: ~60 bytes of text an entry,
   // ~120 with V8's overheads, so up to ~6 MB (sized with the others to the 160 MB heap budget `npm start` sets).
-  private readonly memo = new BoundedMemo<string, string>(25_000);
+  private readonly memo: BoundedMemo<string, string>;
+
+  /** @param memo digests remembered (twice this at most, see BoundedMemo) */
+  constructor(key: Buffer, memo = 25_000) {
+    this.key = createSecretKey(key);
+    this.memo = new BoundedMemo(memo);
+  }
 
   of(normalized: string): string {
     const hit = this.memo.get(normalized);

@@ -50,11 +50,15 @@ export function cipherFromEnv(
   return new FieldCipher(keys);
 }
 
-export function blindIndexFromEnv(env: Pick<Env, 'NODE_ENV' | 'SYNCLINE_BLIND_INDEX_KEY'>): BlindIndex {
+/** @param memo digests the index remembers (see BlindIndex) */
+export function blindIndexFromEnv(
+  env: Pick<Env, 'NODE_ENV' | 'SYNCLINE_BLIND_INDEX_KEY'>,
+  memo?: number,
+): BlindIndex {
   if (!env.SYNCLINE_BLIND_INDEX_KEY) {
     if (isProduction(env))
       throw new KeyConfigError('SYNCLINE_BLIND_INDEX_KEY is required when NODE_ENV=production');
-    return new BlindIndex(DEV_BLIND_INDEX_KEY);
+    return new BlindIndex(DEV_BLIND_INDEX_KEY, memo);
   }
   const key = Buffer.from(env.SYNCLINE_BLIND_INDEX_KEY, 'base64');
   if (key.length < 32)
@@ -63,7 +67,7 @@ export function blindIndexFromEnv(env: Pick<Env, 'NODE_ENV' | 'SYNCLINE_BLIND_IN
     );
   if (isProduction(env) && key.equals(DEV_BLIND_INDEX_KEY))
     throw new KeyConfigError('SYNCLINE_BLIND_INDEX_KEY is the public development key');
-  return new BlindIndex(key);
+  return new BlindIndex(key, memo);
 }
 
 export function extraPiiFields(env: Pick<Env, 'SYNCLINE_PII_FIELDS'>): string[] {

@@ -248,4 +248,26 @@ describe('SYNCLINE_DETECTION_THREAD=auto (sqlite file)', () => {
       await db.query('SELECT status FROM merge_candidates WHERE customer_a = ? AND customer_b = ?', [x, y]),
     ).toEqual([{ status: 'pending' }]);
   }, 60_000);
+  it('closes the thread once it has been idle, and starts a new one for the next large backlog', async () => {
+    (detector as unknown as { threadIdleMs: number }).threadIdleMs = 100;
+    const threaded = os.availableParallelism() >= AUTO_THREAD_CORES;
+    const batch = (tag: string) =>
+      Array.from({ length: AUTO_THREAD_BACKLOG }, (_, i) =>
+        person(`${tag}${i}`, `${tag}.${i}`, {
+          firstName: `${tag}Given${i}`,
+          phone: `+44 131 ${String(1_000_000 + i).slice(1)}`,
+          company: `${tag} Works ${i}`,
+        }),
+      );
+    await create(batch('Idle'));
+    await detector.drain();
+    expect(detector.threaded).toBe(threaded);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(detector.threaded).toBe(false);
+    await create(batch('Again'));
+    const totals = await detector.drain();
+    expect(detector.threaded).toBe(threaded);
+    expect(totals.processed).toBe(AUTO_THREAD_BACKLOG);
+    expect(await pending()).toBe(0);
+  }, 60_000);
 });
