@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { startupHeapFlag } from './bounded-worker';
 
@@ -31,6 +32,28 @@ describe('startBoundedWorker', () => {
       const after = await limitOf(new Worker(code, { eval: true }));
       console.log(JSON.stringify({ plain, bounded, after }));
     })();`;
+
+  // The command line is read from /proc (Linux); elsewhere a worker falls back to its own execArgv.
+  (fs.existsSync('/proc/self/cmdline') ? it : it.skip)(
+    'reads the flags from the command line in a worker thread too (its execArgv is its own)',
+    () => {
+      const inWorker = `
+      const { Worker } = require('node:worker_threads');
+      new Worker(
+        "require('ts-node/register/transpile-only'); const { startupHeapFlag } = require(" +
+          ${JSON.stringify(JSON.stringify(path.join(__dirname, 'bounded-worker.ts')))} +
+          "); console.log(JSON.stringify([startupHeapFlag('max-old-space-size'), startupHeapFlag('max-semi-space-size')]))",
+        { eval: true, execArgv: [] },
+      );`;
+      const out = execFileSync(
+        process.execPath,
+        ['--max-old-space-size=160', '--max-semi-space-size=8', '-e', inWorker],
+        { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } },
+      );
+      expect(JSON.parse(out.trim().split('\n').pop()!)).toEqual([160, 8]);
+    },
+    30_000,
+  );
 
   it("gives a worker its own heap limits under the process's heap flags, and leaves the flags as they were", () => {
     const out = execFileSync(

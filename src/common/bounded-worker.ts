@@ -4,15 +4,29 @@
 // 100,000-contact sync: the detection thread's young generation held 16 MB). So the two flags are cleared while
 // the worker's isolate is made, and set back to the command line's values once it is online. V8 reads them only
 // when an isolate's heap is configured: the running isolates keep theirs.
+import * as fs from 'node:fs';
 import * as v8 from 'node:v8';
 import { Worker, type WorkerOptions } from 'node:worker_threads';
 
 const HEAP_FLAGS = ['max-old-space-size', 'max-semi-space-size'] as const;
 
+/**
+ * The process's own command line. In a worker thread (the engine thread of `syncline serve` starts the detection
+ * thread) `process.execArgv` is the worker's, not the process's: on Linux the command line is read instead (all
+ * of it: which options take a value is node's to know, and the script's arguments never carry V8 heap flags).
+ */
+function processExecArgv(): string[] {
+  try {
+    return fs.readFileSync('/proc/self/cmdline', 'utf8').split('\0').slice(1);
+  } catch {
+    return process.execArgv;
+  }
+}
+
 /** A heap flag's value as the process was started with it (command line, then NODE_OPTIONS); 0 when unset. */
 export function startupHeapFlag(
   flag: (typeof HEAP_FLAGS)[number],
-  execArgv: readonly string[] = process.execArgv,
+  execArgv: readonly string[] = processExecArgv(),
   nodeOptions = process.env.NODE_OPTIONS ?? '',
 ): number {
   const names = [flag, flag.replace(/-/g, '_')];
