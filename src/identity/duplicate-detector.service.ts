@@ -9,7 +9,7 @@
 // than applying the page itself, and on SQLite the page transaction holds the only writer.
 import { randomUUID } from 'node:crypto';
 import * as os from 'node:os';
-import { ConflictException, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
+import { ConflictException, Injectable, Logger, Optional, type OnModuleDestroy } from '@nestjs/common';
 import { ActorType, type Actor } from '../audit/audit.types';
 import { EmailKeyer, PlainEmailKeyer } from '../canonical/customer-writer.service';
 import { Clock } from '../common/clock';
@@ -17,6 +17,7 @@ import { AppConfig } from '../config/app-config';
 import { BlindIndexEmailKeyer } from '../privacy/blind-index';
 import { CustomerRepository } from '../store/customer.repository';
 import { Database, type Tx } from '../store/database';
+import { WalCheckpointer } from '../store/wal-checkpointer';
 import { queueForDetection } from './detection-queue';
 import { DetectionPlanner, type DetectionPlan, type PendingRow, type PlannedPair } from './detection-planner';
 import { DetectionThread } from './detection-thread';
@@ -55,6 +56,13 @@ export const AUTO_THREAD_BACKLOG = 4_000;
  * detection is done, and a service keeps running long after its first sync.
  */
 const THREAD_IDLE_MS = 10_000;
+/**
+ * WAL frames (4 KB pages, so ~100 MB) from which the thread's next plan waits for the checkpoints to catch up (see
+ * WalCheckpointer.caughtUp): planning a long backlog, the thread reads snapshot after snapshot and the WAL never
+ * starts over. At most WAL_PAUSE_MS per plan, so checkpoints held back by another reader never stall detection.
+ */
+const WAL_PAUSE_FRAMES = 25_000;
+const WAL_PAUSE_MS = 2_000;
 /**
  * Batches planned on the detection thread are this many times larger: their transaction only writes (the reads
  * and the scoring were done on the thread), and each write waits its turn behind the engine's other
@@ -110,6 +118,9 @@ export class DuplicateDetector implements OnModuleDestroy {
   /** Whether the drain in progress planned on the thread (its end starts the idle timer). */
   private threadUsed = false;
   private readonly threadIdleMs = THREAD_IDLE_MS;
+  private readonly walPauseFrames = WAL_PAUSE_FRAMES;
+  /** Plans that waited for the checkpoints, and how many of those waits saw them catch up. */
+  readonly walPauses = { waited: 0, caughtUp: 0 };
   /**
    * Counts the detection writes of this process that were not planned on the thread (a webhook's detectFor, a
    * fallback batch). A thread plan read before one of them committed may miss that batch's block keys, so it is
@@ -126,6 +137,7 @@ export class DuplicateDetector implements OnModuleDestroy {
     private readonly keyer: EmailKeyer,
     private readonly clock: Clock,
     private readonly config: AppConfig,
+    @Optional() private readonly checkpointer?: WalCheckpointer,
   ) {
     this.settings = {
       mode: config.env.SYNCLINE_IDENTITY_MODE,
@@ -320,7 +332,9 @@ export class DuplicateDetector implements OnModuleDestroy {
       }
       const { plan, epoch, size } = planned;
       if (!plan.pendingIds.length) return;
-      next = request();
+      // The thread holds no snapshot until the next request: with a long WAL, that waits (beside this plan's write)
+      // until the checkpoints have copied it back, so the next write starts the WAL over.
+      next = this.walCaughtUp().then(request);
       // Keeps the next plan's failure for the loop's next turn (not an unhandled rejection meanwhile).
       next.catch(() => undefined);
       const r = await this.db.transaction(async (tx) =>
@@ -332,6 +346,16 @@ export class DuplicateDetector implements OnModuleDestroy {
       total.candidates += r.candidates;
       total.merged += r.merged.length;
     }
+  }
+
+  /** Resolves once the WAL is short, or copied back (see WAL_PAUSE_FRAMES), for the thread to read again. */
+  private async walCaughtUp(): Promise<void> {
+    const c = this.checkpointer;
+    if (!c?.active || (await c.caughtUp(this.walPauseFrames, 0))) return;
+    this.walPauses.waited++;
+    if (await c.caughtUp(this.walPauseFrames, WAL_PAUSE_MS)) this.walPauses.caughtUp++;
+    else
+      this.log.debug(`checkpoints still behind a ${this.walPauseFrames}+ frame WAL after ${WAL_PAUSE_MS} ms`);
   }
 
   /**

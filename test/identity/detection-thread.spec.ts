@@ -4,6 +4,7 @@
 import { ActorType, type Actor } from '../../src/audit/audit.types';
 import { CustomerWriter, type InboundRecord } from '../../src/canonical/customer-writer.service';
 import type { DetectionThread } from '../../src/identity/detection-thread';
+import Sqlite from 'better-sqlite3';
 import * as os from 'node:os';
 import {
   AUTO_THREAD_BACKLOG,
@@ -11,6 +12,7 @@ import {
   DuplicateDetector,
 } from '../../src/identity/duplicate-detector.service';
 import { Database } from '../../src/store/database';
+import { WalCheckpointer } from '../../src/store/wal-checkpointer';
 import { startTestApp, type TestApp } from '../support/test-app';
 
 const run: Actor = { type: ActorType.SyncRun, id: 'run-1' };
@@ -269,5 +271,46 @@ describe('SYNCLINE_DETECTION_THREAD=auto (sqlite file)', () => {
     expect(detector.threaded).toBe(threaded);
     expect(totals.processed).toBe(AUTO_THREAD_BACKLOG);
     expect(await pending()).toBe(0);
+  }, 60_000);
+  it('lets the checkpoints catch up before the next plan once the WAL is long', async () => {
+    (detector as unknown as { walPauseFrames: number }).walPauseFrames = 50;
+    const checkpointer = t.app.get(WalCheckpointer);
+    const threaded = os.availableParallelism() >= AUTO_THREAD_CORES;
+    const waited = detector.walPauses.waited;
+    // Another reader holds a snapshot (as the thread does, plan after plan, on a long backlog): what is written
+    // after it cannot be copied back.
+    const reader = new Sqlite((db.dataSource.options as { database: string }).database, { readonly: true });
+    reader.exec('BEGIN');
+    reader.prepare('SELECT COUNT(*) FROM customers').get();
+    await create(
+      Array.from({ length: AUTO_THREAD_BACKLOG }, (_, i) =>
+        person(`Wal${i}`, `wal.${i}`, {
+          firstName: `WalGiven${i}`,
+          phone: `+44 117 ${String(1_000_000 + i).slice(1)}`,
+          company: `Wal Works ${i}`,
+        }),
+      ),
+    );
+    await new Promise((r) => setTimeout(r, 400)); // a checkpoint tick or two
+    const behind = (await checkpointer.stats())!;
+    expect(behind.walFrames).toBeGreaterThan(50);
+    expect(behind.checkpointedFrames).toBeLessThan(behind.walFrames);
+    expect(await checkpointer.caughtUp(50, 0)).toBe(false);
+    // The reader lets go while the drain's first plan is being written.
+    const released = new Promise<void>((r) =>
+      setTimeout(() => {
+        reader.exec('COMMIT');
+        reader.close();
+        r();
+      }, 500),
+    );
+    await detector.drain();
+    await released;
+    expect(await pending()).toBe(0);
+    if (threaded) {
+      expect(detector.walPauses.waited).toBeGreaterThan(waited);
+      expect(detector.walPauses.caughtUp).toBeGreaterThan(0);
+    } else expect(detector.walPauses.waited).toBe(waited);
+    expect(await checkpointer.caughtUp(50, 2_000)).toBe(true);
   }, 60_000);
 });
