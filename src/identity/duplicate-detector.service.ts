@@ -17,7 +17,7 @@ import { AppConfig } from '../config/app-config';
 import { BlindIndexEmailKeyer } from '../privacy/blind-index';
 import { CustomerRepository } from '../store/customer.repository';
 import { Database, type Tx } from '../store/database';
-import { WalCheckpointer } from '../store/wal-checkpointer';
+import { BACKSTOP_PAGES, WalCheckpointer } from '../store/wal-checkpointer';
 import { queueForDetection } from './detection-queue';
 import { DetectionPlanner, type DetectionPlan, type PendingRow, type PlannedPair } from './detection-planner';
 import { DetectionThread } from './detection-thread';
@@ -57,12 +57,15 @@ export const AUTO_THREAD_BACKLOG = 4_000;
  */
 const THREAD_IDLE_MS = 10_000;
 /**
- * WAL frames (4 KB pages, so ~100 MB) from which the thread's next plan waits for the checkpoints to catch up (see
- * WalCheckpointer.caughtUp): planning a long backlog, the thread reads snapshot after snapshot and the WAL never
- * starts over. At most WAL_PAUSE_MS per plan, so checkpoints held back by another reader never stall detection.
+ * WAL frames (4 KB pages, ~400 MB: twice the engine's automatic checkpoint, BACKSTOP_PAGES) from which a drain plans
+ * on the engine's thread instead of the detection thread, until the WAL has started over. Planning a long backlog,
+ * the thread reads one snapshot after the next; a checkpoint never copies frames past a reader's snapshot, and the
+ * WAL starts over only at a write that begins with every frame copied, so it grew without bound (4.2 GB beside a
+ * 2.8 GB database, 400 s into a 1,000,000-contact sync, every engine commit past the backstop trying to
+ * checkpoint). With no other reader, the engine's next commit copies it all and the WAL starts over; detection
+ * goes on meanwhile, in the engine's batches.
  */
-const WAL_PAUSE_FRAMES = 25_000;
-const WAL_PAUSE_MS = 2_000;
+export const WAL_HANDBACK_FRAMES = 2 * BACKSTOP_PAGES;
 /**
  * Batches planned on the detection thread are this many times larger: their transaction only writes (the reads
  * and the scoring were done on the thread), and each write waits its turn behind the engine's other
@@ -118,9 +121,9 @@ export class DuplicateDetector implements OnModuleDestroy {
   /** Whether the drain in progress planned on the thread (its end starts the idle timer). */
   private threadUsed = false;
   private readonly threadIdleMs = THREAD_IDLE_MS;
-  private readonly walPauseFrames = WAL_PAUSE_FRAMES;
-  /** Plans that waited for the checkpoints, and how many of those waits saw them catch up. */
-  readonly walPauses = { waited: 0, caughtUp: 0 };
+  private readonly walHandbackFrames = WAL_HANDBACK_FRAMES;
+  /** Engine batches a drain ran instead of the thread's for a long WAL (see WAL_HANDBACK_FRAMES). */
+  walHandbacks = 0;
   /**
    * Counts the detection writes of this process that were not planned on the thread (a webhook's detectFor, a
    * fallback batch). A thread plan read before one of them committed may miss that batch's block keys, so it is
@@ -170,6 +173,10 @@ export class DuplicateDetector implements OnModuleDestroy {
         `SELECT COUNT(*) AS n FROM (SELECT 1 FROM identity_pending LIMIT ${AUTO_THREAD_BACKLOG}) p`,
       );
       if (Number(r.n) < AUTO_THREAD_BACKLOG) return null;
+    }
+    if (await this.walLong()) {
+      this.walHandbacks++;
+      return null;
     }
     clearTimeout(this.threadIdle);
     this.threadUsed = true;
@@ -332,11 +339,13 @@ export class DuplicateDetector implements OnModuleDestroy {
       }
       const { plan, epoch, size } = planned;
       if (!plan.pendingIds.length) return;
-      // The thread holds no snapshot until the next request: with a long WAL, that waits (beside this plan's write)
-      // until the checkpoints have copied it back, so the next write starts the WAL over.
-      next = this.walCaughtUp().then(request);
-      // Keeps the next plan's failure for the loop's next turn (not an unhandled rejection meanwhile).
-      next.catch(() => undefined);
+      // A long WAL: this plan is written, and the drain goes on in the engine's batches until the WAL starts over.
+      const handback = await this.walLong();
+      if (!handback) {
+        next = request();
+        // Keeps the next plan's failure for the loop's next turn (not an unhandled rejection meanwhile).
+        next.catch(() => undefined);
+      }
       const r = await this.db.transaction(async (tx) =>
         epoch === this.epoch ? this.write(tx, plan, true) : this.detectBatch(tx, size),
       );
@@ -345,17 +354,17 @@ export class DuplicateDetector implements OnModuleDestroy {
       total.compared += r.compared;
       total.candidates += r.candidates;
       total.merged += r.merged.length;
+      if (handback) {
+        this.walHandbacks++;
+        return;
+      }
     }
   }
 
-  /** Resolves once the WAL is short, or copied back (see WAL_PAUSE_FRAMES), for the thread to read again. */
-  private async walCaughtUp(): Promise<void> {
-    const c = this.checkpointer;
-    if (!c?.active || (await c.caughtUp(this.walPauseFrames, 0))) return;
-    this.walPauses.waited++;
-    if (await c.caughtUp(this.walPauseFrames, WAL_PAUSE_MS)) this.walPauses.caughtUp++;
-    else
-      this.log.debug(`checkpoints still behind a ${this.walPauseFrames}+ frame WAL after ${WAL_PAUSE_MS} ms`);
+  /** Whether the WAL is too long for the thread to go on reading (see WAL_HANDBACK_FRAMES). */
+  private async walLong(): Promise<boolean> {
+    const s = this.checkpointer?.active ? await this.checkpointer.stats() : undefined;
+    return !!s && s.walFrames >= this.walHandbackFrames;
   }
 
   /**

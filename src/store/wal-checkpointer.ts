@@ -14,8 +14,6 @@ import { inboxFileOf } from './data-source';
 export const BACKSTOP_PAGES = 50_000;
 /** How often the thread checkpoints. */
 const INTERVAL_MS = 250;
-/** How often `caughtUp` asks the thread how far the WAL got. */
-const CATCH_UP_POLL_MS = 50;
 
 export interface CheckpointStats {
   /** Checkpoints run by the thread so far. */
@@ -134,25 +132,6 @@ export class WalCheckpointer implements OnModuleInit, OnModuleDestroy {
 
   stats(): Promise<CheckpointStats | undefined> {
     return this.thread?.stats() ?? Promise.resolve(undefined);
-  }
-
-  /**
-   * Waits, up to `maxMs`, until the WAL holds fewer than `frames` frames or every frame in it is copied back, and
-   * says whether it got there. A checkpoint copies frames back only up to the oldest snapshot a reader holds, and
-   * the WAL starts over from its beginning only at a write that finds every frame copied: a reader that is never
-   * idle (the detection thread planning a long backlog, one snapshot after the next) keeps it growing without
-   * bound (4.2 GB of WAL beside a 2.8 GB database, 400 s into a 1,000,000-contact sync). The caller holds no
-   * snapshot meanwhile; once all is copied, a reader starting then reads the database file alone, and the next
-   * write starts the WAL over.
-   */
-  async caughtUp(frames: number, maxMs: number): Promise<boolean> {
-    const until = Date.now() + maxMs;
-    for (;;) {
-      const s = await this.stats();
-      if (!s || s.walFrames < frames || s.checkpointedFrames >= s.walFrames) return true;
-      if (Date.now() >= until) return false;
-      await new Promise((r) => setTimeout(r, CATCH_UP_POLL_MS));
-    }
   }
 
   async onModuleDestroy(): Promise<void> {
