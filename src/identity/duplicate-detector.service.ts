@@ -37,12 +37,13 @@ export interface DetectionSettings {
  */
 const BATCH = 500;
 /**
- * Cores from which `SYNCLINE_DETECTION_THREAD=auto` plans large drains on the detection thread: with a second core
- * the thread reads and scores while the engine applies pages. On this project's 2-core benchmark machine (shared
- * with the vendor sandboxes) a 100,000-contact full sync took 60 s with it against 104 s without, and 90 CPU-s
- * against 126 (detection kept up with the read, so the push selections never skipped a long backlog).
+ * Cores from which `SYNCLINE_DETECTION_THREAD=auto` plans large drains on the detection thread. On this project's
+ * 2-core benchmark machine (shared with the vendor sandboxes) the thread made a 100,000-contact full sync ~1.5x
+ * faster (60.7-68 s against 89-104 s in one session), but a 1,000,000-contact sync peaked at ~320 MB with it
+ * against 277 MB without, over the 300 MB the project holds itself to: with 2 cores it is `on` by choice, from 4
+ * by default (ARCHITECTURE.md, "Decisions").
  */
-export const AUTO_THREAD_CORES = 2;
+export const AUTO_THREAD_CORES = 4;
 /**
  * Customers awaiting detection from which `auto` hands a drain to the thread. A full sync's backlog grows by a
  * page at a time and passes this early; an incremental's 1,000 changes and webhook batches stay on the engine's
@@ -121,6 +122,7 @@ export class DuplicateDetector implements OnModuleDestroy {
   /** Whether the drain in progress planned on the thread (its end starts the idle timer). */
   private threadUsed = false;
   private readonly threadIdleMs = THREAD_IDLE_MS;
+  private readonly autoThreadCores = AUTO_THREAD_CORES;
   private readonly walHandbackFrames = WAL_HANDBACK_FRAMES;
   /** Engine batches a drain ran instead of the thread's for a long WAL (see WAL_HANDBACK_FRAMES). */
   walHandbacks = 0;
@@ -168,7 +170,7 @@ export class DuplicateDetector implements OnModuleDestroy {
     const wanted = this.config.env.SYNCLINE_DETECTION_THREAD;
     if (wanted === 'off' || this.thread === null) return null;
     if (wanted === 'auto') {
-      if (os.availableParallelism() < AUTO_THREAD_CORES || this.db.dialect !== 'sqlite') return null;
+      if (os.availableParallelism() < this.autoThreadCores || this.db.dialect !== 'sqlite') return null;
       const [r] = await this.db.query(
         `SELECT COUNT(*) AS n FROM (SELECT 1 FROM identity_pending LIMIT ${AUTO_THREAD_BACKLOG}) p`,
       );
