@@ -38,8 +38,8 @@ export interface DetectionSettings {
 const BATCH = 500;
 /**
  * Cores from which `SYNCLINE_DETECTION_THREAD=auto` plans large drains on the detection thread. On this project's
- * 2-core benchmark machine (shared with the vendor sandboxes) the thread made a 100,000-contact full sync ~1.5x
- * faster (60.7-68 s against 89-104 s in one session), but a 1,000,000-contact sync peaked at ~320 MB with it
+ * 2-core benchmark machine (shared with the vendor sandboxes) the thread made a 100,000-contact full sync ~1.45x
+ * faster (medians 64.2 s against 93.7 s over eight and six runs of one session), but a 1,000,000-contact sync peaked at ~320 MB with it
  * against 277 MB without, over the 300 MB the project holds itself to: with 2 cores it is `on` by choice, from 4
  * by default (ARCHITECTURE.md, "Decisions").
  */
@@ -48,7 +48,7 @@ export const AUTO_THREAD_CORES = 4;
  * Customers awaiting detection from which `auto` hands a drain to the thread. A full sync's backlog grows by a
  * page at a time and passes this early; an incremental's 1,000 changes and webhook batches stay on the engine's
  * thread, where they were no slower (a plan's round trip and its check cost what the thread saves on them), and a
- * service that never sees a large backlog never starts the thread (~60 MB of peak memory).
+ * service that never sees a large backlog never starts the thread (~40-50 MB of peak memory).
  */
 export const AUTO_THREAD_BACKLOG = 4_000;
 /**
@@ -225,7 +225,13 @@ export class DuplicateDetector implements OnModuleDestroy {
     clearTimeout(this.threadIdle);
     this.threadIdle = setTimeout(() => {
       const t = this.thread;
-      if (this.draining || !t) return;
+      if (!t) return;
+      // A drain on the engine's thread (a small backlog) may be running: the thread is idle all the same, but it
+      // is closed between drains, so that a drain that wants it never finds it closing.
+      if (this.draining) {
+        this.closeThreadWhenIdle();
+        return;
+      }
       this.thread = undefined;
       void t.close();
     }, this.threadIdleMs);
