@@ -161,6 +161,8 @@ function syncFigures(run: Json): Json {
     gc_pauses: run.gc_pauses,
     // Seconds until the last record was read and applied; the rest of wall_s is the push/detection tail.
     read_done_s: run.read_done_s,
+    // Where duplicate detection ran (SQLite): the detection thread's plans and failures, long-WAL handbacks.
+    detection_thread: run.detection_thread,
     timeline: run.timeline,
   };
 }
@@ -536,7 +538,7 @@ async function main(): Promise<void> {
         );
         note(
           'full_sync sqlite',
-          `${full.records} records (${full.at_destination} at SendGrid), ${full.wall_s} s (read and applied by ${full.read_done_s} s, ${full.cpu_s} CPU-s, ${full.cpu_system_s} of them system), ${full.records_per_s}/s, peak RSS ${full.peak_rss_mb} MB, GC ${JSON.stringify(full.gc_pauses)}, duplicates: precision ${full.detection.precision} recall ${full.detection.recall}`,
+          `${full.records} records (${full.at_destination} at SendGrid), ${full.wall_s} s (read and applied by ${full.read_done_s} s, ${full.cpu_s} CPU-s, ${full.cpu_system_s} of them system), ${full.records_per_s}/s, peak RSS ${full.peak_rss_mb} MB, GC ${JSON.stringify(full.gc_pauses)}, duplicates: precision ${full.detection.precision} recall ${full.detection.recall}, detection thread ${JSON.stringify(full.detection_thread)}`,
         );
         if (wants('incremental') && !PROFILE) {
           console.error('bench: incremental…');
@@ -604,7 +606,7 @@ async function main(): Promise<void> {
           results.full_sync.postgres = full;
           note(
             'full_sync postgres',
-            `${full.records} records (${full.at_destination} at SendGrid, ${full.tracked_at_destination} tracked, left pending ${JSON.stringify(full.left_pending)}), ${full.wall_s} s (read and applied by ${full.read_done_s} s, ${full.cpu_s} CPU-s, ${full.cpu_system_s} of them system), ${full.records_per_s}/s, peak RSS ${full.peak_rss_mb} MB, GC ${JSON.stringify(full.gc_pauses)}, duplicates: precision ${full.detection.precision} recall ${full.detection.recall}`,
+            `${full.records} records (${full.at_destination} at SendGrid, ${full.tracked_at_destination} tracked, left pending ${JSON.stringify(full.left_pending)}), ${full.wall_s} s (read and applied by ${full.read_done_s} s, ${full.cpu_s} CPU-s, ${full.cpu_system_s} of them system), ${full.records_per_s}/s, peak RSS ${full.peak_rss_mb} MB, GC ${JSON.stringify(full.gc_pauses)}, duplicates: precision ${full.detection.precision} recall ${full.detection.recall}, detection thread ${JSON.stringify(full.detection_thread)}`,
           );
         } catch (e) {
           // A failed run is a finding, not a reason to lose the other scenarios' figures.

@@ -13,6 +13,7 @@ import { createApp } from '../src/bootstrap';
 import { AppConfig } from '../src/config/app-config';
 import { parseEnv } from '../src/config/env.schema';
 import { synclineConfigSchema } from '../src/config/syncline-config.schema';
+import { DuplicateDetector } from '../src/identity/duplicate-detector.service';
 import { Database } from '../src/store/database';
 import { SyncRunner } from '../src/sync/sync-runner.service';
 import { RunTrigger } from '../src/sync/sync.types';
@@ -246,6 +247,11 @@ async function main(): Promise<void> {
         // CPU the Syncline process used during the run (every thread): on this shared 2-core VM wall times drift
         // with the neighbours, CPU-seconds less so.
         const cpuAtStart = process.cpuUsage();
+        const detectionAtStart = ((d: DuplicateDetector) => ({
+          plans: d.threadPlans,
+          failures: d.threadFailures.length,
+          handbacks: d.walHandbacks,
+        }))(app.get(DuplicateDetector));
         // Time the event loop (the thread running the sync) was busy rather than waiting, on vendors mostly.
         const eluAtStart = performance.eventLoopUtilization();
         // Where a run spends its wall time: records read and applied vs records sent, sampled over the run.
@@ -288,6 +294,14 @@ async function main(): Promise<void> {
           },
         });
         const wallS = Number(process.hrtime.bigint() - started) / 1e9;
+        const detector = app.get(DuplicateDetector);
+        // Where duplicate detection ran: plans of the detection thread, the thread's failures (it then detects on
+        // the engine's thread), batches handed back to the engine for a long WAL.
+        const detection = {
+          thread_plans: detector.threadPlans - detectionAtStart.plans,
+          thread_failures: detector.threadFailures.slice(detectionAtStart.failures),
+          wal_handbacks: detector.walHandbacks - detectionAtStart.handbacks,
+        };
         const cpu = process.cpuUsage(cpuAtStart);
         const elu = performance.eventLoopUtilization(eluAtStart);
         gcObserver.disconnect();
@@ -316,6 +330,7 @@ async function main(): Promise<void> {
             major_count: gc.major_count,
           },
           read_done_s: readDone,
+          detection_thread: detection,
           timeline,
         };
       }

@@ -147,6 +147,7 @@ export class DetectionPlanner {
     reviewFloor: number,
     actor?: Actor,
     inFlight: InFlight[] = [],
+    part = limit,
   ): Promise<DetectionPlan> {
     const taken = new Set<number>();
     for (const f of inFlight) for (const id of f.pendingIds) taken.add(id);
@@ -160,9 +161,17 @@ export class DetectionPlanner {
     )
       .filter((p) => !taken.has(Number(p.id)))
       .slice(0, limit);
-    const keyed = await this.keys(r, pending, inFlight);
-    await this.score(r, keyed, reviewFloor);
-    return keyed.plan;
+    // In parts of `part` pending rows, each seeing the parts before it as in flight: what one part reads (its
+    // neighbours' block members, heads and opened fields) is garbage before the next, so the memory a plan needs
+    // is one part's, however many rows it takes. A plan of 2,000 customers at 1,000,000 read up to ~32,000
+    // neighbours at once, more than the detection thread's heap holds.
+    const parts: DetectionPlan[] = [];
+    for (let i = 0; i < pending.length || i === 0; i += part) {
+      const keyed = await this.keys(r, pending.slice(i, i + part), [...inFlight, ...parts]);
+      await this.score(r, keyed, reviewFloor);
+      parts.push(keyed.plan);
+    }
+    return parts.length === 1 ? parts[0] : joinPlans(parts);
   }
 
   /**
@@ -398,6 +407,32 @@ export class DetectionPlanner {
     }
     plan.pairs = [...pairs.values()];
   }
+}
+
+/**
+ * One plan of parts planned one after the other on one snapshot, each seeing the ones before it in flight: so
+ * their key changes follow each other, a customer in two parts (two pending rows) is touched once, and a pair two
+ * parts found is kept once, with its best score.
+ */
+function joinPlans(parts: DetectionPlan[]): DetectionPlan {
+  const touched = new Map<string, DetectionPlan['touched'][number]>();
+  const pairs = new Map<string, PlannedPair>();
+  const plan: DetectionPlan = { seq: 0, pendingIds: [], touched: [], added: [], removed: [], pairs: [], compared: 0 };
+  for (const p of parts) {
+    plan.pendingIds.push(...p.pendingIds);
+    for (const t of p.touched) if (!touched.has(t.id)) touched.set(t.id, t);
+    plan.added.push(...p.added);
+    plan.removed.push(...p.removed);
+    for (const pair of p.pairs) {
+      const k = `${pair.a}\u0000${pair.b}`;
+      const had = pairs.get(k);
+      if (!had || had.s.score < pair.s.score) pairs.set(k, pair);
+    }
+    plan.compared += p.compared;
+  }
+  plan.touched = [...touched.values()];
+  plan.pairs = [...pairs.values()];
+  return plan;
 }
 
 /** What a pair found through the email key (not a block) records as its block key. */

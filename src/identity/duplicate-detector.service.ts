@@ -126,6 +126,9 @@ export class DuplicateDetector implements OnModuleDestroy {
   private readonly walHandbackFrames = WAL_HANDBACK_FRAMES;
   /** Engine batches a drain ran instead of the thread's for a long WAL (see WAL_HANDBACK_FRAMES). */
   walHandbacks = 0;
+  /** Plans of the detection thread written (or detected again in their batch), and the thread's failures. */
+  threadPlans = 0;
+  threadFailures: string[] = [];
   /**
    * Counts the detection writes of this process that were not planned on the thread (a webhook's detectFor, a
    * fallback batch). A thread plan read before one of them committed may miss that batch's block keys, so it is
@@ -343,6 +346,7 @@ export class DuplicateDetector implements OnModuleDestroy {
         planned = await next;
       } catch (err) {
         this.log.warn(`detection thread failed, detecting on this thread: ${(err as Error).message}`);
+        this.threadFailures.push((err as Error).message.slice(0, 500));
         return;
       }
       const { plan, epoch, size } = planned;
@@ -358,6 +362,7 @@ export class DuplicateDetector implements OnModuleDestroy {
         epoch === this.epoch ? this.write(tx, plan, true) : this.detectBatch(tx, size),
       );
       thread.written(plan);
+      this.threadPlans++;
       total.processed += r.processed;
       total.compared += r.compared;
       total.candidates += r.candidates;

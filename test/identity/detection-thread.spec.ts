@@ -3,6 +3,7 @@
 // thread reads the database file); PostgreSQL detects in the batch's transaction, under its cluster lock.
 import { ActorType, type Actor } from '../../src/audit/audit.types';
 import { CustomerWriter, type InboundRecord } from '../../src/canonical/customer-writer.service';
+import type { DetectionPlan, DetectionPlanner } from '../../src/identity/detection-planner';
 import type { DetectionThread } from '../../src/identity/detection-thread';
 import Sqlite from 'better-sqlite3';
 import * as os from 'node:os';
@@ -161,6 +162,38 @@ describe('duplicate detection on its own thread (sqlite file)', () => {
     [g] = await create(run, person('Herschel', 'caroline'));
     await detector.drain();
     expect(await pairOf(g, h)).toEqual([expect.objectContaining({ status: 'pending' })]);
+  });
+
+  it('plans a batch in parts as it would whole: the same keys and pairs, its later parts seeing the earlier ones', async () => {
+    // Three people with three records each (no two share a mailbox), in one batch; names and phones no other test uses.
+    const families = ['Curie', 'Blackwell', 'Kovalevskaya'];
+    await create(
+      run,
+      ...families.flatMap((f) => [person(f, `${f}.a`), person(f, `${f[0]}.${f}`), person(f, `${f}1`)]),
+    );
+    const planner = (detector as unknown as { planner: DetectionPlanner }).planner;
+    const floor = detector.settings.reviewFloor;
+    // Both on one snapshot (read only), in one transaction rolled back.
+    const [whole, inParts] = await db
+      .transaction(async (tx) => {
+        const r = [await planner.plan(tx, 100, floor), await planner.plan(tx, 100, floor, undefined, [], 2)];
+        throw Object.assign(new Error('rollback'), { r });
+      })
+      .catch((e: { r: DetectionPlan[] }) => e.r);
+    const rows = (x: [string, string][]) => x.map((k) => k.join('|')).sort();
+    const pairs = (p: DetectionPlan) => p.pairs.map((x) => `${x.a}|${x.b}|${x.s.score.toFixed(6)}`).sort();
+    expect(whole.pendingIds).toHaveLength(9);
+    expect([...inParts.pendingIds].sort()).toEqual([...whole.pendingIds].sort());
+    expect(inParts.touched.map((x) => x.id).sort()).toEqual(whole.touched.map((x) => x.id).sort());
+    expect(rows(inParts.added)).toEqual(rows(whole.added));
+    expect(rows(inParts.removed)).toEqual(rows(whole.removed));
+    // Three pairs per family; a part sees the customers of the parts before it (their keys laid over the read).
+    expect(pairs(whole)).toHaveLength(9);
+    expect(pairs(inParts)).toEqual(pairs(whole));
+    // A part's customers are compared with the earlier parts' from their side only.
+    expect(inParts.compared).toBeLessThan(whole.compared);
+    expect(inParts.compared).toBeGreaterThanOrEqual(9);
+    await detector.drain();
   });
 
   it("goes on detecting on the engine's thread when the detection thread dies", async () => {
