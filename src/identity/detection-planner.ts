@@ -417,7 +417,15 @@ export class DetectionPlanner {
 function joinPlans(parts: DetectionPlan[]): DetectionPlan {
   const touched = new Map<string, DetectionPlan['touched'][number]>();
   const pairs = new Map<string, PlannedPair>();
-  const plan: DetectionPlan = { seq: 0, pendingIds: [], touched: [], added: [], removed: [], pairs: [], compared: 0 };
+  const plan: DetectionPlan = {
+    seq: 0,
+    pendingIds: [],
+    touched: [],
+    added: [],
+    removed: [],
+    pairs: [],
+    compared: 0,
+  };
   for (const p of parts) {
     plan.pendingIds.push(...p.pendingIds);
     for (const t of p.touched) if (!touched.has(t.id)) touched.set(t.id, t);

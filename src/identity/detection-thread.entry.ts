@@ -79,7 +79,14 @@ function main(): void {
     try {
       db.exec('BEGIN');
       try {
-        const plan = await planner.plan(reader, m.limit, m.reviewFloor, undefined, [...inFlight.values()], PART);
+        const plan = await planner.plan(
+          reader,
+          m.limit,
+          m.reviewFloor,
+          undefined,
+          [...inFlight.values()],
+          PART,
+        );
         plan.seq = m.seq;
         if (plan.pendingIds.length) {
           inFlight.set(m.seq, plan);
