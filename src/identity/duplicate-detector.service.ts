@@ -45,6 +45,12 @@ const BATCH = 500;
  */
 export const AUTO_THREAD_CORES = 4;
 /**
+ * Match profiles the engine's planner keeps where large drains plan on the detection thread (which keeps its own):
+ * the engine then plans small drains and the batches a long WAL hands back. With the planner's usual 10,000, those
+ * handbacks (~46,000 customers of a 1,000,000 sync) filled it beside the thread's, in a process held to 300 MB.
+ */
+const PROFILES_BESIDE_THREAD = 4_000;
+/**
  * Customers awaiting detection from which `auto` hands a drain to the thread. A full sync's backlog grows by a
  * page at a time and passes this early; an incremental's 1,000 changes and webhook batches stay on the engine's
  * thread, where they were no slower (a plan's round trip and its check cost what the thread saves on them), and a
@@ -153,7 +159,23 @@ export class DuplicateDetector implements OnModuleDestroy {
       reviewFloor: Math.min(config.env.SYNCLINE_MERGE_REVIEW_FLOOR, config.env.SYNCLINE_MERGE_AUTO_THRESHOLD),
     };
     // Block keys go through the email keyer, so with PII encryption on they are keyed digests, not fragments of PII.
-    this.planner = new DetectionPlanner((k) => keyer.key(k), customers.opener);
+    this.planner = new DetectionPlanner(
+      (k) => keyer.key(k),
+      customers.opener,
+      this.threadExpected() ? PROFILES_BESIDE_THREAD : undefined,
+    );
+  }
+
+  /** Whether large drains are expected to plan on the detection thread here (by configuration and machine). */
+  private threadExpected(): boolean {
+    const wanted = this.config.env.SYNCLINE_DETECTION_THREAD;
+    const o = this.db.dataSource.options;
+    return (
+      wanted !== 'off' &&
+      o.type === 'better-sqlite3' &&
+      o.database !== ':memory:' &&
+      (wanted === 'on' || os.availableParallelism() >= this.autoThreadCores)
+    );
   }
 
   get enabled(): boolean {
