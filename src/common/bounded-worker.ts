@@ -1,5 +1,5 @@
 // Starts a worker thread whose `resourceLimits` are the ones it gets. V8's heap-size flags are process-wide and win
-// over an isolate's own constraints: under `npm start` (--max-old-space-size=160 --max-semi-space-size=8) a worker
+// over an isolate's own constraints: under `npm start` (then --max-old-space-size=160 --max-semi-space-size=8) a worker
 // asking for a 48 MB old space and a 4 MB young generation got the engine's 160 MB and 16 MB (measured in a
 // 100,000-contact sync: the detection thread's young generation held 16 MB). So the two flags are cleared while
 // the worker's isolate is made, and set back to the command line's values once it is online. V8 reads them only

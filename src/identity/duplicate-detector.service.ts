@@ -37,13 +37,14 @@ export interface DetectionSettings {
  */
 const BATCH = 500;
 /**
- * Cores from which `SYNCLINE_DETECTION_THREAD=auto` plans large drains on the detection thread. On this project's
- * 2-core benchmark machine (shared with the vendor sandboxes) the thread made a 100,000-contact full sync ~1.45x
- * faster (medians 64.2 s against 93.7 s over eight and six runs of one session), but a 1,000,000-contact sync peaked at ~320 MB with it
- * against 277 MB without, over the 300 MB the project holds itself to: with 2 cores it is `on` by choice, from 4
- * by default (ARCHITECTURE.md, "Decisions").
+ * Cores from which `SYNCLINE_DETECTION_THREAD=auto` plans large drains on the detection thread: two, one for the
+ * engine and one for the thread. On this project's 2-core benchmark machine (shared with the vendor sandboxes) the
+ * thread made a 100,000-contact full sync ~1.2-1.45x faster. Until session 20 it was 4, because a 1,000,000-contact
+ * sync peaked at ~320 MB with the thread, over the 300 MB the project holds itself to; smaller phone memos, the
+ * engine's planner keeping fewer profiles beside the thread and 4 MB semi-spaces in `npm start` brought that to
+ * ~290 MB (ARCHITECTURE.md, "Decisions").
  */
-export const AUTO_THREAD_CORES = 4;
+export const AUTO_THREAD_CORES = 2;
 /**
  * Match profiles the engine's planner keeps where large drains plan on the detection thread (which keeps its own):
  * the engine then plans small drains and the batches a long WAL hands back. With the planner's usual 10,000, those
