@@ -121,8 +121,15 @@ export class DetectionPlanner {
     this.profiles.delete(id);
   }
 
+  /**
+   * Whether the profiles a plan builds are remembered (remembered ones are used either way). Off for the batches a
+   * long WAL hands back from the detection thread to the engine: they are the thread's drain, whose profiles the
+   * thread keeps, and at 1,000,000 customers they filled the engine's memo beside the thread's.
+   */
+  remembering = true;
+
   private remember(id: string, version: number, profile: MatchProfile): MatchProfile {
-    this.profiles.set(id, { version, profile });
+    if (this.remembering) this.profiles.set(id, { version, profile });
     return profile;
   }
 

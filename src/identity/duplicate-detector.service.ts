@@ -41,16 +41,10 @@ const BATCH = 500;
  * engine and one for the thread. On this project's 2-core benchmark machine (shared with the vendor sandboxes) the
  * thread made a 100,000-contact full sync ~1.2-1.45x faster. Until session 20 it was 4, because a 1,000,000-contact
  * sync peaked at ~320 MB with the thread, over the 300 MB the project holds itself to; smaller phone memos, the
- * engine's planner keeping fewer profiles beside the thread and 4 MB semi-spaces in `npm start` brought that to
- * ~290 MB (ARCHITECTURE.md, "Decisions").
+ * engine keeping no profiles of the batches a long WAL hands back and 4 MB semi-spaces in `npm start` brought that
+ * under 300 MB (ARCHITECTURE.md, "Decisions").
  */
 export const AUTO_THREAD_CORES = 2;
-/**
- * Match profiles the engine's planner keeps where large drains plan on the detection thread (which keeps its own):
- * the engine then plans small drains and the batches a long WAL hands back. With the planner's usual 10,000, those
- * handbacks (~46,000 customers of a 1,000,000 sync) filled it beside the thread's, in a process held to 300 MB.
- */
-const PROFILES_BESIDE_THREAD = 4_000;
 /**
  * Customers awaiting detection from which `auto` hands a drain to the thread. A full sync's backlog grows by a
  * page at a time and passes this early; an incremental's 1,000 changes and webhook batches stay on the engine's
@@ -160,23 +154,7 @@ export class DuplicateDetector implements OnModuleDestroy {
       reviewFloor: Math.min(config.env.SYNCLINE_MERGE_REVIEW_FLOOR, config.env.SYNCLINE_MERGE_AUTO_THRESHOLD),
     };
     // Block keys go through the email keyer, so with PII encryption on they are keyed digests, not fragments of PII.
-    this.planner = new DetectionPlanner(
-      (k) => keyer.key(k),
-      customers.opener,
-      this.threadExpected() ? PROFILES_BESIDE_THREAD : undefined,
-    );
-  }
-
-  /** Whether large drains are expected to plan on the detection thread here (by configuration and machine). */
-  private threadExpected(): boolean {
-    const wanted = this.config.env.SYNCLINE_DETECTION_THREAD;
-    const o = this.db.dataSource.options;
-    return (
-      wanted !== 'off' &&
-      o.type === 'better-sqlite3' &&
-      o.database !== ':memory:' &&
-      (wanted === 'on' || os.availableParallelism() >= this.autoThreadCores)
-    );
+    this.planner = new DetectionPlanner((k) => keyer.key(k), customers.opener);
   }
 
   get enabled(): boolean {
@@ -204,6 +182,7 @@ export class DuplicateDetector implements OnModuleDestroy {
     }
     if (this.walLong()) {
       this.walHandbacks++;
+      this.handingBack = true;
       return null;
     }
     clearTimeout(this.threadIdle);
@@ -320,14 +299,22 @@ export class DuplicateDetector implements OnModuleDestroy {
     }
     this.draining = (async () => {
       const total: DrainTotals = { processed: 0, compared: 0, candidates: 0, merged: 0 };
+      let threads = false;
       try {
         do {
           this.again = false;
           for (;;) {
             // Asked again before every batch here: a sync's pages keep coming while a drain works, and with `auto` the
             // backlog they leave is what hands the drain to the thread.
+            this.handingBack = false;
             const thread = this.enabled ? await this.threadForDrain() : null;
+            // A drain that is the thread's (it planned there, or a long WAL handed its batches back) keeps no
+            // profiles on this thread for the batches it runs here, to its end: the thread keeps its own.
+            threads ||= this.threadUsed || this.handingBack;
+            this.planner.remembering = !threads;
             if (thread && !thread.failed) await this.drainOnThread(thread, total);
+            threads ||= this.handingBack;
+            this.planner.remembering = !threads;
             const size = this.batchSize;
             const r = await this.detectOnce(size);
             total.processed += r.processed;
@@ -339,6 +326,7 @@ export class DuplicateDetector implements OnModuleDestroy {
           }
         } while (this.again);
       } finally {
+        this.planner.remembering = true;
         this.draining = null;
         this.batchSize = 0;
         if (this.threadUsed) this.closeThreadWhenIdle();
@@ -392,6 +380,7 @@ export class DuplicateDetector implements OnModuleDestroy {
       total.merged += r.merged.length;
       if (handback) {
         this.walHandbacks++;
+        this.handingBack = true;
         return;
       }
     }
@@ -417,6 +406,8 @@ export class DuplicateDetector implements OnModuleDestroy {
 
   private walFrames = 0;
   private walAsking = false;
+  /** Whether the drain's next engine batch is one a long WAL handed back from the thread. */
+  private handingBack = false;
 
   /**
    * Detects now, in one transaction, the customers one actor (a webhook batch) left pending: its push is held

@@ -329,16 +329,24 @@ describe('SYNCLINE_DETECTION_THREAD=auto (sqlite file)', () => {
     expect((await checkpointer.stats())!.walFrames).toBeGreaterThan(50);
     reader.exec('COMMIT');
     reader.close();
+    const remembered = () =>
+      (detector as unknown as { planner: { profiles: { size: number } } }).planner.profiles.size;
+    const before = remembered();
     const totals = await detector.drain();
     expect(totals.processed).toBe(AUTO_THREAD_BACKLOG);
     expect(await pending()).toBe(0);
     // A backlog the thread would have planned went to the engine's batches instead.
     expect(detector.walHandbacks).toBeGreaterThan(handbacks);
+    // They were the thread's drain: the engine's planner kept none of their profiles (the thread keeps its own).
+    expect(remembered()).toBe(before);
     // No reader left: the checkpoints copy everything back, and the next write starts the WAL over.
     await new Promise((r) => setTimeout(r, 400));
     await create(people('Tail', 1));
     await new Promise((r) => setTimeout(r, 400));
     expect((await checkpointer.stats())!.walFrames).toBeLessThan(50);
+    // A drain of the engine's own (a small backlog) keeps its profiles.
+    await detector.drain();
+    expect(remembered()).toBeGreaterThan(before);
   }, 60_000);
   it("keeps even a large backlog on the engine's thread with fewer cores than AUTO_THREAD_CORES", async () => {
     cores(Math.max(AUTO_THREAD_CORES, os.availableParallelism() + 1));
