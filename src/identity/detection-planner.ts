@@ -122,9 +122,10 @@ export class DetectionPlanner {
   }
 
   /**
-   * Whether the profiles a plan builds are remembered (remembered ones are used either way). Off for the batches a
-   * long WAL hands back from the detection thread to the engine: they are the thread's drain, whose profiles the
-   * thread keeps, and at 1,000,000 customers they filled the engine's memo beside the thread's.
+   * Whether the profiles a plan builds are remembered (remembered ones are used either way). The detector turns it
+   * off on the engine's thread for a drain that is the detection thread's (batches a long WAL hands back, plans
+   * detected again in their batch): the thread keeps those profiles, and at 1,000,000 customers the handbacks filled
+   * the engine's memo beside the thread's. A webhook batch detected meanwhile keeps none either.
    */
   remembering = true;
 
