@@ -247,11 +247,12 @@ async function main(): Promise<void> {
         // CPU the Syncline process used during the run (every thread): on this shared 2-core VM wall times drift
         // with the neighbours, CPU-seconds less so.
         const cpuAtStart = process.cpuUsage();
-        const detectionAtStart = ((d: DuplicateDetector) => ({
-          plans: d.threadPlans,
-          failures: d.threadFailures.length,
-          handbacks: d.walHandbacks,
-        }))(app.get(DuplicateDetector));
+        const detector = app.get(DuplicateDetector);
+        const detectionAtStart = {
+          plans: detector.threadPlans,
+          failures: detector.threadFailures.length,
+          handbacks: detector.walHandbacks,
+        };
         // Time the event loop (the thread running the sync) was busy rather than waiting, on vendors mostly.
         const eluAtStart = performance.eventLoopUtilization();
         // Where a run spends its wall time: records read and applied vs records sent, sampled over the run.
@@ -294,7 +295,6 @@ async function main(): Promise<void> {
           },
         });
         const wallS = Number(process.hrtime.bigint() - started) / 1e9;
-        const detector = app.get(DuplicateDetector);
         // Where duplicate detection ran: plans of the detection thread, the thread's failures (it then detects on
         // the engine's thread), batches handed back to the engine for a long WAL.
         const detection = {

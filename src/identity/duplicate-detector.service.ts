@@ -313,8 +313,6 @@ export class DuplicateDetector implements OnModuleDestroy {
             threads ||= this.threadUsed || this.handingBack;
             this.planner.remembering = !threads;
             if (thread && !thread.failed) await this.drainOnThread(thread, total);
-            threads ||= this.handingBack;
-            this.planner.remembering = !threads;
             const size = this.batchSize;
             const r = await this.detectOnce(size);
             total.processed += r.processed;
@@ -380,7 +378,6 @@ export class DuplicateDetector implements OnModuleDestroy {
       total.merged += r.merged.length;
       if (handback) {
         this.walHandbacks++;
-        this.handingBack = true;
         return;
       }
     }
@@ -406,7 +403,10 @@ export class DuplicateDetector implements OnModuleDestroy {
 
   private walFrames = 0;
   private walAsking = false;
-  /** Whether the drain's next engine batch is one a long WAL handed back from the thread. */
+  /**
+   * Whether this drain round's engine batch is one a long WAL handed back before the thread was asked (a handback
+   * from drainOnThread needs no flag: that drain has used the thread).
+   */
   private handingBack = false;
 
   /**
