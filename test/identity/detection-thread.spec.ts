@@ -339,11 +339,16 @@ describe('SYNCLINE_DETECTION_THREAD=auto (sqlite file)', () => {
     expect(detector.walHandbacks).toBeGreaterThan(handbacks);
     // They were the thread's drain: the engine's planner kept none of their profiles (the thread keeps its own).
     expect(remembered()).toBe(before);
-    // No reader left: the checkpoints copy everything back, and the next write starts the WAL over.
-    await new Promise((r) => setTimeout(r, 400));
-    await create(people('Tail', 1));
-    await new Promise((r) => setTimeout(r, 400));
-    expect((await checkpointer.stats())!.walFrames).toBeLessThan(50);
+    // No reader left: the checkpoints copy everything back, and the next write starts the WAL over. On a loaded
+    // machine (CI runs suites side by side) a checkpoint tick can take longer than 400 ms: a few more chances.
+    let frames = Infinity;
+    for (let i = 0; i < 10 && frames >= 50; i++) {
+      await new Promise((r) => setTimeout(r, 400));
+      await create(people(`Tail${i}`, 1));
+      await new Promise((r) => setTimeout(r, 400));
+      frames = (await checkpointer.stats())!.walFrames;
+    }
+    expect(frames).toBeLessThan(50);
     // A drain of the engine's own (a small backlog) keeps its profiles.
     await detector.drain();
     expect(remembered()).toBeGreaterThan(before);
