@@ -325,8 +325,13 @@ describe('SYNCLINE_DETECTION_THREAD=auto (sqlite file)', () => {
         }),
       );
     await create(people('Wal', AUTO_THREAD_BACKLOG));
-    await new Promise((r) => setTimeout(r, 400)); // a checkpoint tick or two
-    expect((await checkpointer.stats())!.walFrames).toBeGreaterThan(50);
+    // The next checkpoint tick (CHECKPOINT_INTERVAL_MS) reports the WAL it could not copy back.
+    let long = 0;
+    for (let i = 0; i < 50 && long <= 50; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      long = (await checkpointer.stats())!.walFrames;
+    }
+    expect(long).toBeGreaterThan(50);
     reader.exec('COMMIT');
     reader.close();
     const remembered = () =>
@@ -339,16 +344,23 @@ describe('SYNCLINE_DETECTION_THREAD=auto (sqlite file)', () => {
     expect(detector.walHandbacks).toBeGreaterThan(handbacks);
     // They were the thread's drain: the engine's planner kept none of their profiles (the thread keeps its own).
     expect(remembered()).toBe(before);
-    // No reader left: the checkpoints copy everything back, and the next write starts the WAL over. On a loaded
-    // machine (CI runs suites side by side) a checkpoint tick can take longer than 400 ms: a few more chances.
-    let frames = Infinity;
-    for (let i = 0; i < 10 && frames >= 50; i++) {
-      await new Promise((r) => setTimeout(r, 400));
-      await create(people(`Tail${i}`, 1));
-      await new Promise((r) => setTimeout(r, 400));
-      frames = (await checkpointer.stats())!.walFrames;
-    }
-    expect(frames).toBeLessThan(50);
+    // No reader left: a checkpoint copies everything back, the next write starts the WAL over, and the tick after
+    // reports it short. Ticks are CHECKPOINT_INTERVAL_MS apart (longer on a loaded machine, where CI runs suites
+    // side by side), so each step waits for the next tick, up to 40 s in all.
+    const nextTick = async () => {
+      const runs = (await checkpointer.stats())!.runs;
+      for (let i = 0; i < 100; i++) {
+        await new Promise((r) => setTimeout(r, 200));
+        const s = (await checkpointer.stats())!;
+        if (s.runs > runs) return s;
+      }
+      throw new Error('no checkpoint tick in 20 s');
+    };
+    let s = await nextTick();
+    if (s.checkpointedFrames < s.walFrames) s = await nextTick();
+    expect(s.checkpointedFrames).toBe(s.walFrames);
+    await create(people('Tail', 1));
+    expect((await nextTick()).walFrames).toBeLessThan(50);
     // A drain of the engine's own (a small backlog) keeps its profiles.
     await detector.drain();
     expect(remembered()).toBeGreaterThan(before);

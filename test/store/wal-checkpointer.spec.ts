@@ -96,6 +96,7 @@ describe('WAL checkpoints on a background thread', () => {
     const inboxWal = `${inboxFileOf(file)}-wal`;
     await ds.query('PRAGMA wal_autocheckpoint = 0');
     const cp = new WalCheckpointer(ds);
+    cp.intervalMs = 50;
     await cp.onModuleInit();
     await ds.query('PRAGMA wal_autocheckpoint = 0');
     const event = 'x'.repeat(3500);
