@@ -293,22 +293,23 @@ export class DetectionPlanner {
             size: 5_000,
           }))
         : pow2Pieces(allKeys.length, MEMBER_CHUNK);
+    // Each row names its key by its place in the slice, not by the key's text: a full sync reads ~22 members per
+    // customer, and a stored key (a 32-character digest) per row was that many strings more to make and collect.
     for (const { start, size } of pieces) {
       const slice = allKeys.slice(start, start + size);
-      const perKey = `SELECT * FROM (SELECT block_key, customer_id FROM customer_block_keys WHERE block_key = ? ORDER BY customer_id LIMIT ${MAX_BLOCK + 1}) m`;
       for (const row of await (r.dialect === 'postgres'
-        ? r.query<{ block_key: string; customer_id: string }>(
-            `SELECT k.block_key, m.customer_id FROM unnest(CAST(? AS text[])) AS k (block_key)
+        ? r.query<{ k: number; customer_id: string }>(
+            `SELECT CAST(k.n AS integer) - 1 AS k, m.customer_id
+             FROM unnest(CAST(? AS text[])) WITH ORDINALITY AS k (block_key, n)
              CROSS JOIN LATERAL (SELECT b.customer_id FROM customer_block_keys b WHERE b.block_key = k.block_key
                ORDER BY b.customer_id LIMIT ${MAX_BLOCK + 1}) m`,
             [slice],
           )
-        : r.query<{ block_key: string; customer_id: string }>(
-            slice.map(() => perKey).join(' UNION ALL '),
-            slice,
-          ))) {
-        if (!members.has(row.block_key)) members.set(row.block_key, []);
-        members.get(row.block_key)!.push(row.customer_id);
+        : r.query<{ k: number; customer_id: string }>(memberStatement(slice.length), slice))) {
+        const key = slice[row.k];
+        const list = members.get(key);
+        if (list) list.push(row.customer_id);
+        else members.set(key, [row.customer_id]);
       }
     }
     const edited = new Map<string, Set<string>>();
@@ -415,6 +416,21 @@ export class DetectionPlanner {
     }
     plan.pairs = [...pairs.values()];
   }
+}
+
+/** SQLite: up to MAX_BLOCK + 1 members of each of n keys, lowest customer ids first, each row with its key's place. */
+const memberStatements = new Map<number, string>();
+function memberStatement(n: number): string {
+  let sql = memberStatements.get(n);
+  if (!sql) {
+    sql = Array.from(
+      { length: n },
+      (_, i) =>
+        `SELECT * FROM (SELECT ${i} AS k, customer_id FROM customer_block_keys WHERE block_key = ? ORDER BY customer_id LIMIT ${MAX_BLOCK + 1}) m`,
+    ).join(' UNION ALL ');
+    memberStatements.set(n, sql);
+  }
+  return sql;
 }
 
 /**
