@@ -19,6 +19,16 @@ const COUNTRIES = new Set<string>(getCountries());
  * of heap (measured alone), all held at 1,000,000 customers.
  */
 const phoneVerdicts = new BoundedMemo<string, boolean>(5_000);
+
+/**
+ * Records that a number is valid E.164, checked by its producer against the full numbering plan (the `e164`
+ * transform, which uses libphonenumber-js's "max" metadata, stricter than the check below): a mapped record's phone
+ * is then not parsed a second time here, ~2% of a full sync's engine thread.
+ */
+export function knownValidPhone(e164: string): void {
+  phoneVerdicts.set(e164, true);
+}
+
 function validPhone(v: string): boolean {
   let ok = phoneVerdicts.get(v);
   if (ok === undefined) {

@@ -2,6 +2,7 @@
 // against the real numbering plan rather than only its length. An invalid number is an error, never
 // passed through: a wrong phone is worse than a missing one for SMS and for identity matching.
 import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max';
+import { knownValidPhone } from '../../canonical/customer.validator';
 import { z } from 'zod';
 import { resolveCountry } from './country.transforms';
 import { defineTransform, TransformError } from './transform.types';
@@ -50,6 +51,7 @@ function parse(text: string, defaultCountry: string | undefined): string | Trans
     const hint = text.startsWith('+') || defaultCountry ? '' : ' (no country to read it in)';
     return new TransformError(`invalid phone number ${show(text)}${hint}`);
   }
+  knownValidPhone(parsed.number);
   return parsed.number;
 }
 
