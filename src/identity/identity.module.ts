@@ -2,6 +2,7 @@
 // path can call the detector after each page without the sync module importing this one.
 import { Global, Module } from '@nestjs/common';
 import { SyncModule } from '../sync/sync.module';
+import { BlockKeyRules } from './block-key-rules.service';
 import { DuplicateDetector } from './duplicate-detector.service';
 import { MergeCandidatesService } from './merge-candidates.service';
 import { MergeService } from './merge.service';
@@ -19,6 +20,7 @@ import { MergesController } from './merges.controller';
   imports: [SyncModule],
   providers: [
     DuplicateDetector,
+    BlockKeyRules,
     MergeService,
     MergeCandidatesService,
     MergesCommand,
@@ -28,6 +30,6 @@ import { MergesController } from './merges.controller';
     MergesUndoCommand,
   ],
   controllers: [MergesController],
-  exports: [DuplicateDetector, MergeService, MergeCandidatesService],
+  exports: [DuplicateDetector, BlockKeyRules, MergeService, MergeCandidatesService],
 })
 export class IdentityModule {}

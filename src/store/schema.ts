@@ -20,6 +20,7 @@ import { DestinationPushed1763801300000 } from './migrations/1763801300000-desti
 import { KeyTablesWithoutRowid1763801500000 } from './migrations/1763801500000-key-tables-without-rowid';
 import { IdentityPendingClaims1763801400000 } from './migrations/1763801400000-identity-pending-claims';
 import { OutboxPendingById1763801600000 } from './migrations/1763801600000-outbox-pending-by-id';
+import { BlockKeyRules1763801700000 } from './migrations/1763801700000-block-key-rules';
 
 export const ENTITIES = [
   CustomerEntity,
@@ -46,4 +47,5 @@ export const MIGRATIONS = [
   IdentityPendingClaims1763801400000,
   KeyTablesWithoutRowid1763801500000,
   OutboxPendingById1763801600000,
+  BlockKeyRules1763801700000,
 ];

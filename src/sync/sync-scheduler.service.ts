@@ -1,7 +1,8 @@
 // Per-sync schedules through the job queue (a cron in-process, one BullMQ job scheduler for the cluster on Redis).
 // Scheduled ticks stay thin: they enqueue a sync-run job, the same job the API and CLI trigger. A background sweep
 // re-enqueues due outbox retries and inbox events, so work that was due while the process was down is picked up
-// at boot; on a shared queue it runs in every process, and job ids coalesce what they enqueue.
+// at boot; on a shared queue it runs in every process, and job ids coalesce what they enqueue. It also paces the
+// re-keying of the base after a change of the blocking rules (BlockKeyRules).
 import {
   Injectable,
   Logger,
@@ -11,6 +12,7 @@ import {
 } from '@nestjs/common';
 import { ConflictException } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
+import { BlockKeyRules } from '../identity/block-key-rules.service';
 import { BACKGROUND_BATCH, DuplicateDetector } from '../identity/duplicate-detector.service';
 import { engineThreadWanted } from '../queue/engine-thread';
 import { JobName, JobQueue } from '../queue/job-queue';
@@ -35,6 +37,7 @@ export class SyncScheduler implements OnApplicationBootstrap, OnApplicationShutd
     private readonly inbox: WebhookInboxService,
     private readonly config: AppConfig,
     @Optional() private readonly duplicates?: DuplicateDetector,
+    @Optional() private readonly blockRules?: BlockKeyRules,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -137,6 +140,10 @@ export class SyncScheduler implements OnApplicationBootstrap, OnApplicationShutd
       }
       for (const c of await this.inbox.pendingConnections())
         await this.queue.add(JobName.ProcessInbox, { connectionId: c }, { jobId: `inbox:${c}` });
+      // After a release changed the blocking rules, the next slice of the base to detect again (see BlockKeyRules).
+      await this.blockRules
+        ?.step()
+        .catch((err: Error) => this.log.warn(`re-keying for new blocking rules failed: ${err.message}`));
       // Customers changed while detection was not running (a crash, a webhook burst) are detected here.
       if (await this.duplicates?.hasPending())
         await this.queue.add(JobName.DetectDuplicates, {}, { jobId: 'detect-duplicates' });
