@@ -40,11 +40,17 @@ describe(`outbound batches in flight together (${target.type})`, () => {
     sendgrid = env.app.get(ConnectorRegistry).get('sendgrid');
     const write = sendgrid.write.bind(sendgrid);
     let now = 0;
+    let secondInFlight!: () => void;
+    const second = new Promise<void>((r) => (secondInFlight = r));
+    // Observed, not replaced. The first batch waits (up to 5 s) for a second one to be in flight beside it: on a
+    // loaded machine it could otherwise be done before the next batch was selected, and nothing would overlap.
     const spy = jest.spyOn(sendgrid, 'write').mockImplementation(async (ctx, object, items) => {
       now++;
       writeCalls++;
       most = Math.max(most, now);
+      if (now === 2) secondInFlight();
       written.push(...items.map((i) => i.key));
+      if (writeCalls === 1) await Promise.race([second, new Promise((r) => setTimeout(r, 5_000))]);
       try {
         return await write(ctx, object, items);
       } finally {
