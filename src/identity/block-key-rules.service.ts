@@ -55,6 +55,23 @@ export class BlockKeyRules {
     };
   }
 
+  /** What `GET /duplicate-detection` reports: the mode, the customers waiting, and where a re-keying stands. */
+  async report(): Promise<{
+    mode: string;
+    pending: number;
+    blockingRules: { version: number; current: number; rekeying: boolean; rekeyedThrough: string | null };
+  }> {
+    const [{ n }] = await this.db.query<{ n: number | string }>(
+      'SELECT COUNT(DISTINCT customer_id) AS n FROM identity_pending',
+    );
+    const s = await this.status();
+    return {
+      mode: this.detector.settings.mode,
+      pending: Number(n),
+      blockingRules: { ...s, rekeying: this.detector.enabled && s.version < s.current },
+    };
+  }
+
   /** One step of a re-keying, if one is due: cheap when none is (one row read). */
   async step(slice = REKEY_SLICE): Promise<RekeyStep> {
     if (!this.detector.enabled) return { state: 'current' };

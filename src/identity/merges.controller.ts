@@ -5,6 +5,7 @@ import type { Request } from 'express';
 import { z } from 'zod';
 import { ActorType, type Actor } from '../audit/audit.types';
 import { ZodValidationPipe } from '../http/zod-validation.pipe';
+import { BlockKeyRules } from './block-key-rules.service';
 import { CandidateStatus } from './identity.types';
 import { MergeCandidatesService } from './merge-candidates.service';
 
@@ -28,7 +29,16 @@ function actorOf(req: Request): Actor {
 @ApiBearerAuth()
 @Controller()
 export class MergesController {
-  constructor(private readonly candidates: MergeCandidatesService) {}
+  constructor(
+    private readonly candidates: MergeCandidatesService,
+    private readonly rules: BlockKeyRules,
+  ) {}
+
+  /** Duplicate detection's state: its mode, the customers waiting for it, a re-keying after new blocking rules. */
+  @Get('duplicate-detection')
+  detection() {
+    return this.rules.report();
+  }
 
   @Get('merge-candidates')
   list(

@@ -1,6 +1,7 @@
 // A release that changes the blocking rules re-keys the base: every live customer is detected again, a slice at a
 // time, and the duplicates the old keys kept apart are found.
 import { createHash, randomUUID } from 'node:crypto';
+import request from 'supertest';
 import { ActorType } from '../../src/audit/audit.types';
 import { BLOCKING_RULES_VERSION, blockKeys } from '../../src/identity/blocking';
 import { BlockKeyRules, REKEY_ACTOR } from '../../src/identity/block-key-rules.service';
@@ -133,6 +134,22 @@ describe(`re-keying for new blocking rules (${target.type})`, () => {
         ).toBe(s.queued);
         // Paced: no further slice while a full one waits for detection.
         if (s.queued === slice) expect((await rules().step(slice)).state).toBe('waiting');
+        if (slices === 1) {
+          // Visible over the API while it goes on.
+          const report = await request(env.url)
+            .get('/duplicate-detection')
+            .set({ Authorization: `Bearer ${env.token}` })
+            .expect(200);
+          expect(report.body).toMatchObject({
+            pending: s.queued,
+            blockingRules: {
+              version: BLOCKING_RULES_VERSION - 1,
+              current: BLOCKING_RULES_VERSION,
+              rekeying: true,
+            },
+          });
+          expect(report.body.blockingRules.rekeyedThrough).toBe(s.through);
+        }
       }
       await detector().drain();
     }
@@ -142,6 +159,7 @@ describe(`re-keying for new blocking rules (${target.type})`, () => {
     expect(slices).toBe(Math.ceil(queued / slice));
     await keyedByRulesInForce();
     expect(await rules().step()).toEqual({ state: 'current' });
+    expect((await rules().report()).blockingRules.rekeying).toBe(false);
     // Every live customer holds the rules' keys again, none of the old ones.
     expect(await count("SELECT COUNT(*) AS n FROM customer_block_keys WHERE block_key LIKE 'old:%'")).toBe(0);
     expect(
