@@ -11,6 +11,7 @@ import {
   MergesCommand,
   MergesListCommand,
   MergesRejectCommand,
+  MergesStatusCommand,
   MergesUndoCommand,
 } from './merges.commands';
 import { MergesController } from './merges.controller';
@@ -28,6 +29,7 @@ import { MergesController } from './merges.controller';
     MergesAcceptCommand,
     MergesRejectCommand,
     MergesUndoCommand,
+    MergesStatusCommand,
   ],
   controllers: [MergesController],
   exports: [DuplicateDetector, BlockKeyRules, MergeService, MergeCandidatesService],

@@ -1,6 +1,7 @@
-// `syncline merges list|accept|reject|undo`: the review queue from the command line.
+// `syncline merges list|accept|reject|undo|status`: the review queue, and detection's state, from the command line.
 import { Command, CommandRunner, Option, SubCommand } from 'nest-commander';
 import { ActorType } from '../audit/audit.types';
+import { BlockKeyRules } from './block-key-rules.service';
 import { CandidateStatus } from './identity.types';
 import { MergeCandidatesService } from './merge-candidates.service';
 
@@ -71,10 +72,29 @@ export class MergesUndoCommand extends CommandRunner {
   }
 }
 
+@SubCommand({
+  name: 'status',
+  description: 'Duplicate detection: its mode, the customers waiting, a re-keying after new blocking rules',
+})
+export class MergesStatusCommand extends CommandRunner {
+  constructor(private readonly rules: BlockKeyRules) {
+    super();
+  }
+  async run(): Promise<void> {
+    out(await this.rules.report());
+  }
+}
+
 @Command({
   name: 'merges',
   description: 'Duplicate review queue and merge history',
-  subCommands: [MergesListCommand, MergesAcceptCommand, MergesRejectCommand, MergesUndoCommand],
+  subCommands: [
+    MergesListCommand,
+    MergesAcceptCommand,
+    MergesRejectCommand,
+    MergesUndoCommand,
+    MergesStatusCommand,
+  ],
 })
 export class MergesCommand extends CommandRunner {
   async run(): Promise<void> {

@@ -12,6 +12,7 @@ import { startSandbox as startSalesforce, type SalesforceSandbox } from '../../c
 import { startSandbox as startSendGrid, type SendGridSandbox } from '../../connectors/sendgrid/sandbox';
 import { AppConfig } from '../../src/config/app-config';
 import { runCli } from '../../src/cli/main';
+import { BLOCKING_RULES_VERSION } from '../../src/identity/blocking';
 
 jest.setTimeout(180_000);
 
@@ -185,6 +186,21 @@ describe('syncline CLI', () => {
     const all = await cli('dead-letters', 'replay');
     expect(all.stdout).toContain('replayed 1 dead letter(s)');
     expect(count("SELECT COUNT(*) AS n FROM outbox WHERE status = 'dead'")).toBe(0);
+  });
+
+  it("reports duplicate detection's state: nothing waiting after a run, the blocking rules current", async () => {
+    const r = await cli('merges', 'status');
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({
+      mode: 'auto',
+      pending: 0,
+      blockingRules: {
+        version: BLOCKING_RULES_VERSION,
+        current: BLOCKING_RULES_VERSION,
+        rekeying: false,
+        rekeyedThrough: null,
+      },
+    });
   });
 
   it('exits 1 for a failure and 2 for a usage error', async () => {
