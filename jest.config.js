@@ -1,7 +1,7 @@
 /** Unit specs live beside the code; integration, conformance and e2e suites under test/. */
 module.exports = {
   rootDir: '.',
-  roots: ['<rootDir>/src', '<rootDir>/connectors', '<rootDir>/test', '<rootDir>/scripts'],
+  roots: ['<rootDir>/src', '<rootDir>/connectors', '<rootDir>/test', '<rootDir>/scripts', '<rootDir>/bench'],
   testRegex: '.*\\.spec\\.ts$',
   moduleFileExtensions: ['ts', 'js', 'json'],
   transform: { '^.+\\.ts$': 'ts-jest' },

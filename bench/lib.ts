@@ -99,14 +99,43 @@ export function peakRssMb(pid: number | 'self' = 'self'): number {
 
 /** utime + stime of a process in clock ticks (USER_HZ, 100 on Linux), or 0 once it is gone. */
 export function cpuTicks(pid: number): number {
+  return procStat(pid)?.own ?? 0;
+}
+
+/**
+ * A process's parent, its own CPU ticks (user + system, every thread) and the ticks of its children it has reaped
+ * (their CPU moves there when they exit), or undefined once it is gone.
+ */
+export function procStat(pid: number): { ppid: number; own: number; reaped: number } | undefined {
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
     // The command name may hold spaces and parentheses: fields are counted after the last ')'.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return Number(fields[11]) + Number(fields[12]);
+    return {
+      ppid: Number(fields[1]),
+      own: Number(fields[11]) + Number(fields[12]),
+      reaped: Number(fields[13]) + Number(fields[14]),
+    };
   } catch {
-    return 0;
+    return undefined;
   }
+}
+
+/**
+ * CPU ticks of a group of processes that come and go, such as PostgreSQL's backends (one per connection, ended
+ * when a pool closes an idle one): every live process's own ticks, plus what the group's roots (those whose parent
+ * is outside it, the postmaster) have reaped from children that exited. Summing live processes alone loses an
+ * exited backend's whole CPU time, and the sum can fall between two samples.
+ */
+export function groupCpuTicks(pids: number[]): number {
+  const stats = new Map<number, { ppid: number; own: number; reaped: number }>();
+  for (const pid of pids) {
+    const s = procStat(pid);
+    if (s) stats.set(pid, s);
+  }
+  let ticks = 0;
+  for (const s of stats.values()) ticks += s.own + (stats.has(s.ppid) ? 0 : s.reaped);
+  return ticks;
 }
 
 /** fetch + JSON that throws with the body on a non-2xx answer. */

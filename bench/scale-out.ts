@@ -10,6 +10,7 @@ import { Queue } from 'bullmq';
 import { DataSource } from 'typeorm';
 import {
   cpuTicks,
+  groupCpuTicks,
   OUT_DIR,
   ROOT,
   round,
@@ -40,7 +41,7 @@ function pidsOf(name: string): number[] {
   return out;
 }
 
-const cpuOf = (pids: number[]) => pids.reduce((n, p) => n + cpuTicks(p), 0);
+const cpuOf = groupCpuTicks;
 
 function startWorker(env: Record<string, string>): Promise<ChildProcess> {
   const child = spawn(process.execPath, runArgs(path.join(ROOT, 'scripts', 'worker.ts')), {
