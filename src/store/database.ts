@@ -3,7 +3,7 @@
 // The hot paths use plain parameterized SQL through this class; nothing a client sends is ever interpolated.
 import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import type { DataSource, QueryRunner } from 'typeorm';
-import { PlannerStatistics } from './planner-statistics';
+import { poolSession, TableMaintenance } from './table-maintenance';
 import { padInLists, pow2Pieces } from './statement-shapes';
 import { writeGates, type WriteScope } from './write-gate';
 
@@ -97,18 +97,18 @@ class RunnerTx implements Tx {
 export class Database implements OnModuleDestroy {
   private readonly log = new Logger(Database.name);
   readonly dialect: Dialect;
-  /** PostgreSQL: keeps the planner's statistics of the tables current as they grow (see planner-statistics.ts). */
-  readonly statistics: PlannerStatistics | null;
+  /** PostgreSQL: analyzes and vacuums the tables as they change (see table-maintenance.ts). */
+  readonly maintenance: TableMaintenance | null;
 
   constructor(readonly dataSource: DataSource) {
     this.dialect = dataSource.options.type === 'postgres' ? 'postgres' : 'sqlite';
-    this.statistics =
-      this.dialect === 'postgres' ? new PlannerStatistics((fn) => this.transaction(fn, 0)) : null;
+    // A connection of its own, outside any transaction: VACUUM cannot run inside one.
+    this.maintenance = this.dialect === 'postgres' ? new TableMaintenance(poolSession(dataSource)) : null;
   }
 
   async onModuleDestroy(): Promise<void> {
-    this.statistics?.stop();
-    await this.statistics?.idle();
+    this.maintenance?.stop();
+    await this.maintenance?.idle();
   }
 
   /**
@@ -139,7 +139,7 @@ export class Database implements OnModuleDestroy {
         if (this.dialect === 'sqlite')
           return await this.serialized(() => this.once(fn), options.urgent ?? false, options.scope ?? 'main');
         const result = await this.once(fn);
-        this.statistics?.touch();
+        this.maintenance?.touch();
         return result;
       } catch (err) {
         const code =
