@@ -44,7 +44,9 @@ function pidsOf(name: string): number[] {
 const cpuOf = groupCpuTicks;
 
 function startWorker(env: Record<string, string>): Promise<ChildProcess> {
-  const child = spawn(process.execPath, runArgs(path.join(ROOT, 'scripts', 'worker.ts')), {
+  // BENCH_WORKER_NODE_ARGS: node options for every worker (`--cpu-prof --cpu-prof-dir=…` profiles them).
+  const nodeArgs = (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, ...runArgs(path.join(ROOT, 'scripts', 'worker.ts'))], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
