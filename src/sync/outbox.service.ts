@@ -77,7 +77,8 @@ interface PushTarget {
   sending: Set<string>;
 }
 
-const OUTBOX_COLUMNS = [
+/** The outbox's columns as its multi-row inserts list them. */
+export const OUTBOX_COLUMNS = [
   'connection',
   'object',
   'customer_id',

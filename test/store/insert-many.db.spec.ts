@@ -2,23 +2,11 @@
 // per column cast to the column's type on PostgreSQL (`INSERT … SELECT * FROM unnest(…)`). Whatever a value holds
 // (quotes, backslashes, braces, commas, the text NULL, emoji), it comes back as it went in.
 import { Database } from '../../src/store/database';
+import { OUTBOX_COLUMNS } from '../../src/sync/outbox.service';
 import { startTestApp, type TestApp } from '../support/test-app';
 import { testDatabaseTarget } from '../support/test-database';
 
-const COLUMNS = [
-  'connection',
-  'object',
-  'customer_id',
-  'op',
-  'sync_id',
-  'customer_version',
-  'status',
-  'attempts',
-  'next_attempt_at',
-  'last_error',
-  'created_at',
-  'updated_at',
-];
+const COLUMNS = OUTBOX_COLUMNS;
 
 /** Values an array literal or a statement could get wrong. */
 const AWKWARD = [
@@ -45,20 +33,25 @@ describe(`Tx.insertMany (${testDatabaseTarget().type})`, () => {
   });
   afterAll(() => t.close());
 
-  const row = (i: number, connection = 'insert-many') => [
-    connection,
-    'contacts',
-    `c-${i}`,
-    'upsert',
-    i % 3 ? `sync-${i}` : null,
-    i,
-    'sent',
-    i % 7,
-    '2026-12-07T00:00:00.000Z',
-    AWKWARD[i % AWKWARD.length],
-    '2026-12-07T00:00:00.000Z',
-    '2026-12-07T00:00:00.000Z',
-  ];
+  const at = '2026-12-07T00:00:00.000Z';
+  /** An outbox row, its values in COLUMNS' order. */
+  const row = (i: number, connection = 'insert-many', lastError = AWKWARD[i % AWKWARD.length]) => {
+    const values: Record<string, unknown> = {
+      connection,
+      object: 'contacts',
+      customer_id: `c-${i}`,
+      op: 'upsert',
+      sync_id: i % 3 ? `sync-${i}` : null,
+      customer_version: i,
+      status: 'sent',
+      attempts: i % 7,
+      next_attempt_at: at,
+      last_error: lastError,
+      created_at: at,
+      updated_at: at,
+    };
+    return COLUMNS.map((c) => values[c]);
+  };
 
   it('writes 2,345 rows (several statements) exactly as given, nulls and numbers included', async () => {
     const rows = Array.from({ length: 2_345 }, (_, i) => row(i));
@@ -68,14 +61,14 @@ describe(`Tx.insertMany (${testDatabaseTarget().type})`, () => {
     );
     expect(back).toHaveLength(rows.length);
     expect(back.map((r) => COLUMNS.map((c) => r[c]))).toEqual(rows);
-    expect(back.filter((r) => r.last_error === null)).toHaveLength(rows.filter((r) => r[9] === null).length);
+    expect(back.filter((r) => r.last_error === null).length).toBeGreaterThan(200);
   });
 
   it('applies the suffix (ON CONFLICT) to every statement', async () => {
-    const rows = Array.from({ length: 1_500 }, (_, i) => row(i, 'insert-many-conflict'));
-    await db.transaction((tx) => tx.insertMany('outbox', COLUMNS, rows.slice(0, 700)));
-    // Overlapping the first 700: those are left as they are, the other 800 are added.
-    const again = rows.map((r) => [...r.slice(0, 9), 'second', ...r.slice(10)]);
+    const rows = Array.from({ length: 700 }, (_, i) => row(i, 'insert-many-conflict'));
+    await db.transaction((tx) => tx.insertMany('outbox', COLUMNS, rows));
+    // Overlapping those 700: they are left as they are, the other 800 are added.
+    const again = Array.from({ length: 1_500 }, (_, i) => row(i, 'insert-many-conflict', 'second'));
     await db.transaction((tx) =>
       tx.insertMany('outbox', COLUMNS, again, 'ON CONFLICT (connection, object, customer_id) DO NOTHING'),
     );
