@@ -79,6 +79,12 @@ describe(`Tx.insertMany (${testDatabaseTarget().type})`, () => {
     expect(Number(back[0].second)).toBe(800);
   });
 
+  it('names a table that does not exist', async () => {
+    await expect(db.transaction((tx) => tx.insertMany('no_such_table', ['a'], [[1]]))).rejects.toThrow(
+      /no_such_table/,
+    );
+  });
+
   it('names a column the table does not have', async () => {
     await expect(
       db.transaction((tx) => tx.insertMany('outbox', [...COLUMNS, 'no_such_column'], [[...row(1, 'x'), 1]])),
