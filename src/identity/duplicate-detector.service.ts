@@ -111,6 +111,8 @@ export class DuplicateDetector implements OnModuleDestroy {
   /** One drain at a time in this process; across processes, PostgreSQL row locks split the pending set. */
   private draining: Promise<DrainTotals> | null = null;
   private again = false;
+  /** Told after each committed batch of a drain (see onBatch). */
+  private readonly batchListeners = new Set<() => void>();
   private batchSize = 0;
   /** Plans batches: whole on SQLite (in-memory, and the fallback), in two halves on PostgreSQL (detectInTwo). */
   private readonly planner: DetectionPlanner;
@@ -291,6 +293,21 @@ export class DuplicateDetector implements OnModuleDestroy {
    * loop and every webhook acknowledgement waits for it: 500 customers took 150-330 ms in the webhook benchmark.
    * With the detection thread, a batch's transaction only writes what the thread planned.
    */
+  /**
+   * Calls `listener` after each batch a drain of this process commits with customers in it, until the returned
+   * function is called. A sync run pushes the customers a batch released from the outbox's hold (see
+   * OutboxService.nextBatch) while the drain goes on: at the end of a read, one drain can take a backlog of tens of
+   * thousands, and the pushes waiting behind it would otherwise go out only when it ends.
+   */
+  onBatch(listener: () => void): () => void {
+    this.batchListeners.add(listener);
+    return () => this.batchListeners.delete(listener);
+  }
+
+  private batchCommitted(processed: number): void {
+    if (processed) for (const listener of this.batchListeners) listener();
+  }
+
   drain(batch = BATCH): Promise<DrainTotals> {
     this.batchSize = Math.max(this.batchSize, batch);
     if (this.draining) {
@@ -315,6 +332,7 @@ export class DuplicateDetector implements OnModuleDestroy {
             if (thread && !thread.failed) await this.drainOnThread(thread, total);
             const size = this.batchSize;
             const r = await this.detectOnce(size);
+            this.batchCommitted(r.processed);
             total.processed += r.processed;
             total.compared += r.compared;
             total.candidates += r.candidates;
@@ -372,6 +390,7 @@ export class DuplicateDetector implements OnModuleDestroy {
       );
       thread.written(plan);
       this.threadPlans++;
+      this.batchCommitted(r.processed);
       total.processed += r.processed;
       total.compared += r.compared;
       total.candidates += r.candidates;

@@ -139,14 +139,17 @@ export class SyncRunner {
     };
     const pusher = new Repeater(drainAll);
     const detector = new Repeater(async () => {
-      const detected = await this.duplicates?.drain();
-      // Customers just detected were held back from the push (see OutboxService.nextBatch): push them now rather
-      // than when the next page commits, or at the end of the run.
-      if (detected?.processed && !dryRun) {
-        if (clusterPushes) queuePushes();
-        else pusher.kick();
-      }
+      await this.duplicates?.drain();
     });
+    // Customers a detection batch just checked were held back from the push (see OutboxService.nextBatch): push
+    // them as each batch commits, rather than when the next page commits or the drain ends (at the end of a read,
+    // one drain can take a backlog of tens of thousands).
+    const stopListening = dryRun
+      ? undefined
+      : this.duplicates?.onBatch(() => {
+          if (clusterPushes) queuePushes();
+          else pusher.kick();
+        });
     // On a cluster, pushes during the read are drain jobs that whichever worker is free takes (one drainer per
     // destination at a time, by its lock), not this process's: the reader has the read and its share of pages.
     // They carry the run's id, so the run's outbound counts are read back from its outcome log at the end.
@@ -311,6 +314,7 @@ export class SyncRunner {
       this.log.error(`run ${runId} of sync ${syncId} failed: ${errors[errors.length - 1]}`);
     } finally {
       // A failed read must not leave pushes or detection running past the run's end.
+      stopListening?.();
       await pusher.settle().catch(() => undefined);
       await detector.settle().catch(() => undefined);
       clearInterval(renew);

@@ -78,6 +78,43 @@ describe(`duplicate detection pipeline (${target.type})`, () => {
   // row (one row per customer), while the batch, merging, waited on the page's customer rows: a deadlock PostgreSQL
   // broke after a second by rolling one back. The queue is rows now: the page does not wait, and the change it
   // queued is detected by the next batch. (On SQLite the two transactions take turns anyway.)
+  it('tells its listeners after each batch it commits: a run pushes what a batch released while the drain goes on', async () => {
+    const queue = async (n: number) => {
+      const ids = await db.query<{ id: string }>(
+        'SELECT id FROM customers WHERE merged_into IS NULL AND erased_at IS NULL ORDER BY id LIMIT ?',
+        [n],
+      );
+      const now = new Date().toISOString();
+      await db.transaction((tx) =>
+        tx.insertMany(
+          'identity_pending',
+          ['customer_id', 'actor_type', 'actor_id', 'queued_at'],
+          ids.map((r) => [r.id, ActorType.SyncRun, 'backlog', now]),
+        ),
+      );
+      return ids.length;
+    };
+    // A backlog of 300 (as a read can leave), drained in batches of 100: the listener hears of each batch as it
+    // commits, with the customers still waiting fewer each time, not once at the end.
+    expect(await queue(300)).toBe(300);
+    const waiting: Promise<number>[] = [];
+    const stop = detector().onBatch(() =>
+      waiting.push(count('SELECT COUNT(*) AS n FROM identity_pending WHERE actor_id = ?', ['backlog'])),
+    );
+    const total = await detector().drain(100);
+    stop();
+    expect(total.processed).toBeGreaterThanOrEqual(300);
+    const seen = await Promise.all(waiting);
+    expect(seen.length).toBeGreaterThanOrEqual(3);
+    expect(seen[0]).toBeGreaterThan(0);
+    expect(seen[0]).toBeLessThan(300);
+    expect(seen[seen.length - 1]).toBe(0);
+    // Unsubscribed: a later drain's batches are not told.
+    await queue(50);
+    await detector().drain(100);
+    expect(waiting).toHaveLength(seen.length);
+  });
+
   it('queues a customer again while a detection batch holds it, without waiting, and detects it once more', async () => {
     const [c] = await db.query(
       'SELECT id FROM customers WHERE merged_into IS NULL AND erased_at IS NULL ORDER BY id LIMIT 1',
