@@ -36,13 +36,18 @@ describe('bench CPU accounting', () => {
         });
         // The child is gone: summing live members alone would lose its 40-odd ticks (400 ms of user CPU).
         expect(fs.existsSync(`/proc/${childPid}`)).toBe(false);
+        // Stopped, the parent's own ticks hold still between the readings below.
+        parent.kill('SIGSTOP');
+        const state = () => fs.readFileSync(`/proc/${parent.pid}/stat`, 'utf8').split(') ')[1][0];
+        for (let i = 0; i < 200 && state() !== 'T'; i++) await new Promise((r) => setTimeout(r, 10));
+        expect(state()).toBe('T');
         const parentOwn = cpuTicks(parent.pid!);
         const group = groupCpuTicks([parent.pid!, childPid]);
         expect(group - parentOwn).toBeGreaterThanOrEqual(38);
         // A member whose parent is in the group counts its own time once, not again through the parent.
         expect(groupCpuTicks([parent.pid!])).toBe(group);
       } finally {
-        parent.kill();
+        parent.kill('SIGKILL');
       }
     },
   );
