@@ -80,7 +80,7 @@ export const BACKGROUND_BATCH = 50;
  * How long a PostgreSQL batch's claim on its pending rows lasts: between its two transactions (see detectInTwo),
  * normally well under a second. A worker that dies in between holds its customers' pushes back this long.
  */
-const CLAIM_MS = 60_000;
+export const CLAIM_MS = 60_000;
 
 export interface DetectionResult {
   processed: number;

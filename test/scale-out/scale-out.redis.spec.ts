@@ -12,6 +12,7 @@ import { DataSource } from 'typeorm';
 import { startSandbox as startHubSpot, type HubSpotSandbox } from '../../connectors/hubspot/sandbox';
 import { startSandbox as startSalesforce, type SalesforceSandbox } from '../../connectors/salesforce/sandbox';
 import { startSandbox as startSendGrid, type SendGridSandbox } from '../../connectors/sendgrid/sandbox';
+import { CLAIM_MS } from '../../src/identity/duplicate-detector.service';
 import { JobName } from '../../src/queue/job-queue';
 import { dropTestDatabase, testDatabaseEnv, testDatabaseTarget } from '../support/test-database';
 import {
@@ -439,11 +440,14 @@ if (!REDIS_URL) {
       victim!.child.kill('SIGKILL');
       await waitFor('the victim to die', async () => !victim!.alive(), 5_000, 50);
       sendgrid.faults.reset();
-      // Its run lease and drain locks expire after LEASE_MS; its stalled job is retried by a survivor.
-      await waitSettled("the survivors to finish the victim's work", 60_000);
+      // Its run lease and drain locks expire after LEASE_MS; its stalled job is retried by a survivor. Customers in
+      // a detection batch it had claimed stay held from their push until the claim lapses (CLAIM_MS after it was
+      // taken), then a survivor's sweep detects and pushes them: waiting only CLAIM_MS, a run where it died just
+      // after claiming left 3 pushes pending at the deadline.
+      await waitSettled("the survivors to finish the victim's work", CLAIM_MS + 30_000);
       await expectConsistent('Title v3');
       expect(workers.filter((w) => w.alive()).length).toBe(2);
-    }, 120_000);
+    }, 180_000);
 
     it('the cluster recovers by itself from a Redis restart: schedules fire again and new work completes', async () => {
       // The victim's run lease lapses LEASE_MS after its last renewal, and a run asked for before then is refused as
