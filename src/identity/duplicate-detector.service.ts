@@ -284,16 +284,6 @@ export class DuplicateDetector implements OnModuleDestroy {
   }
 
   /**
-   * Detects every pending customer, batch by batch, until none is left. Concurrent callers in this process share
-   * one drain (a call during a drain makes it go round once more, so nothing enqueued meanwhile is left behind);
-   * the drain then uses the largest batch any of them asked for.
-   *
-   * `batch`: customers per transaction. A sync run's drain uses large batches (fewer commits on a large base);
-   * the background sweep asks for small ones (BACKGROUND_BATCH), because on SQLite a transaction holds the event
-   * loop and every webhook acknowledgement waits for it: 500 customers took 150-330 ms in the webhook benchmark.
-   * With the detection thread, a batch's transaction only writes what the thread planned.
-   */
-  /**
    * Calls `listener` after each batch a drain of this process commits with customers in it, until the returned
    * function is called. A sync run pushes the customers a batch released from the outbox's hold (see
    * OutboxService.nextBatch) while the drain goes on: at the end of a read, one drain can take a backlog of tens of
@@ -308,6 +298,16 @@ export class DuplicateDetector implements OnModuleDestroy {
     if (processed) for (const listener of this.batchListeners) listener();
   }
 
+  /**
+   * Detects every pending customer, batch by batch, until none is left. Concurrent callers in this process share
+   * one drain (a call during a drain makes it go round once more, so nothing enqueued meanwhile is left behind);
+   * the drain then uses the largest batch any of them asked for.
+   *
+   * `batch`: customers per transaction. A sync run's drain uses large batches (fewer commits on a large base);
+   * the background sweep asks for small ones (BACKGROUND_BATCH), because on SQLite a transaction holds the event
+   * loop and every webhook acknowledgement waits for it: 500 customers took 150-330 ms in the webhook benchmark.
+   * With the detection thread, a batch's transaction only writes what the thread planned.
+   */
   drain(batch = BATCH): Promise<DrainTotals> {
     this.batchSize = Math.max(this.batchSize, batch);
     if (this.draining) {

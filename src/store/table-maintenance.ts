@@ -160,10 +160,12 @@ export class TableMaintenance {
         }
         this.analyzed += done.filter((t) => t.analyze).length;
         this.vacuumed += done.filter((t) => t.vacuum).length;
-        if (done.length)
-          this.log.debug(
-            `${done.map((s) => `${[s.vacuum && 'vacuumed', s.analyze && 'analyzed'].filter(Boolean).join(' and ')} ${s.table} (${s.changed} changes, ${s.dead} dead, ~${s.rows} rows)`).join(', ')} in ${Date.now() - started} ms`,
-          );
+        if (done.length) {
+          const line = (t: MaintainedTable) =>
+            `${t.vacuum ? (t.analyze ? 'vacuumed and analyzed' : 'vacuumed') : 'analyzed'} ${t.table}` +
+            ` (${t.changed} changes, ${t.dead} dead, ~${t.rows} rows)`;
+          this.log.debug(`${done.map(line).join(', ')} in ${Date.now() - started} ms`);
+        }
         return done;
       } finally {
         await query(`SELECT pg_advisory_unlock(${LOCK_KEY})`);

@@ -14,11 +14,12 @@ import { inboxFileOf } from './data-source';
 export const BACKSTOP_PAGES = 50_000;
 /**
  * How often the thread checkpoints. A 2 s interval was measured and not kept. A checkpoint copies the newest frame
- * of each page written since the last one, so with 2 s a page written by many commits (the block-key index each detection
- * batch rewrites across) is copied fewer times: a 100,000-contact full sync wrote 3.8 GB instead of 4.7 GB and this
- * thread used 5.2 CPU-s instead of 9.4. But the engine's commits grew slower (a WAL that seldom starts over is
- * appended to, not overwritten), and over five paired full syncs and three paired incrementals neither the wall
- * time nor the process's CPU time improved beyond the machine's drift (the incremental's medians leaned ~6% worse).
+ * of each page written since the last one, so with 2 s a page written by many commits (the block-key index each
+ * detection batch rewrites across) is copied fewer times: a 100,000-contact full sync wrote 3.8 GB instead of
+ * 4.7 GB and this thread used 5.2 CPU-s instead of 9.4. But the engine's commits grew slower (a WAL that seldom
+ * starts over is appended to, not overwritten), and over five paired full syncs and three paired incrementals
+ * neither the wall time nor the process's CPU time improved beyond the machine's drift (the incremental's medians
+ * leaned ~6% worse).
  */
 export const CHECKPOINT_INTERVAL_MS = 250;
 
