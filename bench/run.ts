@@ -585,8 +585,9 @@ async function main(): Promise<void> {
       await postJson(`${sf.ready.url}/__admin/seed`, { count: FULL_COUNT, seed: SF_SEED });
     }
 
-    // `--only=full_sync_postgres`: this one alone.
-    if ((wants('full_sync') || ONLY.includes('full_sync_postgres')) && !PROFILE) {
+    // `--only=full_sync_postgres`: this one alone (with `--profile`, its Syncline process is profiled).
+    const pgProfile = PROFILE && ONLY.includes('full_sync_postgres');
+    if ((wants('full_sync') || ONLY.includes('full_sync_postgres')) && (!PROFILE || pgProfile)) {
       results.full_sync ??= {};
       const unreachable = await pgReachable();
       if (unreachable) results.full_sync.postgres = { skipped: unreachable };
@@ -597,7 +598,7 @@ async function main(): Promise<void> {
         const bc = await startSyncline(
           { DATABASE_URL: PG_URL, DATABASE_SCHEMA: schema },
           { salesforce: sf.ready, sendgrid: sg.ready },
-          false,
+          pgProfile,
         );
         try {
           const full = syncFigures(await bc.request({ cmd: 'run', sync: FULL_SYNC_ID }));
