@@ -78,9 +78,13 @@ const THREAD_BATCH_FACTOR = 4;
 export const BACKGROUND_BATCH = 50;
 /**
  * How long a PostgreSQL batch's claim on its pending rows lasts: between its two transactions (see detectInTwo),
- * normally well under a second. A worker that dies in between holds its customers' pushes back this long.
+ * normally well under a second. The batch renews it every CLAIM_RENEW_MS while it works, so a slow batch (a large
+ * one, a loaded machine) keeps its rows however long it takes; a worker that dies in between holds its customers'
+ * pushes back this long at most, until a survivor's sweep takes the rows. It was 60 s without renewal.
  */
-export const CLAIM_MS = 60_000;
+export const CLAIM_MS = 15_000;
+/** How often a working batch renews its claim (see CLAIM_MS): three renewals fit in a claim, so one missed is no loss. */
+export const CLAIM_RENEW_MS = 5_000;
 
 export interface DetectionResult {
   processed: number;
@@ -127,6 +131,8 @@ export class DuplicateDetector implements OnModuleDestroy {
   private readonly threadIdleMs = THREAD_IDLE_MS;
   private readonly autoThreadCores = AUTO_THREAD_CORES;
   private readonly walHandbackFrames = WAL_HANDBACK_FRAMES;
+  private readonly claimMs = CLAIM_MS;
+  private readonly claimRenewMs = CLAIM_RENEW_MS;
   /** Engine batches a drain ran instead of the thread's for a long WAL (see WAL_HANDBACK_FRAMES). */
   walHandbacks = 0;
   /** Plans of the detection thread written (or detected again in their batch), and the thread's failures. */
@@ -520,7 +526,7 @@ export class DuplicateDetector implements OnModuleDestroy {
       const rowIds = taken.map((p) => Number(p.id));
       await tx.execute(
         `UPDATE identity_pending SET claimed_by = ?, claimed_until = ? WHERE id IN (${placeholders(rowIds.length)})`,
-        [this.owner, new Date(Date.parse(now) + CLAIM_MS).toISOString(), ...rowIds],
+        [this.owner, new Date(Date.parse(now) + this.claimMs).toISOString(), ...rowIds],
       );
       const k = await this.planner.keys(tx, taken);
       await this.writeKeys(tx, k.plan.added, k.plan.removed);
@@ -530,6 +536,7 @@ export class DuplicateDetector implements OnModuleDestroy {
     const { k: keyed, skipped } = claimed;
     // Written and committed: what the second transaction reads includes them.
     keyed.edits = [];
+    const renewal = this.renewClaims(keyed.plan.pendingIds);
     try {
       const r = await this.db.transaction(async (tx) => {
         await this.planner.score(tx, keyed, this.settings.reviewFloor);
@@ -537,6 +544,7 @@ export class DuplicateDetector implements OnModuleDestroy {
       });
       return skipped ? { ...r, skipped } : r;
     } catch (err) {
+      await renewal.stop();
       // The rows go back to the queue now rather than when the claim expires (their pushes wait until detected).
       const ids = keyed.plan.pendingIds;
       await this.db
@@ -548,7 +556,42 @@ export class DuplicateDetector implements OnModuleDestroy {
         )
         .catch(() => undefined);
       throw err;
+    } finally {
+      await renewal.stop();
     }
+  }
+
+  /**
+   * Keeps a batch's claim on its pending rows (see CLAIM_MS) until `stop`: every claimRenewMs, the rows this process
+   * still claims get a new expiry. A renewal that finds the rows deleted (the batch's write committed) or claimed by
+   * another process (this one stalled past the expiry) changes nothing. Rows locked meanwhile are skipped, not waited
+   * for: the batch's own write locks them to delete them, and a renewal waiting on it, locking the rows in another
+   * order, could deadlock with it. A failed renewal is logged and the next one tried: the claim lasts three
+   * intervals.
+   */
+  private renewClaims(ids: number[]): { stop(): Promise<void> } {
+    let inFlight: Promise<unknown> = Promise.resolve();
+    const timer = setInterval(() => {
+      inFlight = inFlight.then(() =>
+        this.db
+          .transaction(
+            (tx) =>
+              tx.execute(
+                `UPDATE identity_pending SET claimed_until = ? WHERE id IN (SELECT id FROM identity_pending WHERE claimed_by = ? AND id IN (${placeholders(ids.length)}) FOR UPDATE SKIP LOCKED)`,
+                [new Date(this.clock.now().getTime() + this.claimMs).toISOString(), this.owner, ...ids],
+              ),
+            0,
+          )
+          .catch((err: Error) => this.log.warn(`renewing a detection claim failed: ${err.message}`)),
+      );
+    }, this.claimRenewMs);
+    timer.unref();
+    return {
+      stop: async () => {
+        clearInterval(timer);
+        await inFlight;
+      },
+    };
   }
 
   /**

@@ -253,6 +253,65 @@ describe(`duplicate detection pipeline (${target.type})`, () => {
     expect(await count('SELECT COUNT(*) AS n FROM identity_pending')).toBe(0);
   });
 
+  // A PostgreSQL batch claims its rows for CLAIM_MS and renews the claim while it works, so a batch slower than
+  // the claim (a large one, a loaded machine) keeps its rows, while a worker that died holds them CLAIM_MS at most.
+  it("renews a working batch's claim, so its rows are not taken while it outlasts the claim", async () => {
+    const detector = env.app.get(DuplicateDetector);
+    const knobs = detector as unknown as { claimMs: number; claimRenewMs: number };
+    const planner = (detector as unknown as { planner: { score: (...a: unknown[]) => Promise<void> } })
+      .planner;
+    const ids = await db.query(
+      'SELECT id FROM customers WHERE merged_into IS NULL AND erased_at IS NULL ORDER BY id LIMIT 2',
+    );
+    const actor = { type: ActorType.Cli, id: 'renewal-test' };
+    await db.transaction((tx) => detector.enqueue(tx, [ids[0].id, ids[1].id], actor));
+    const score = planner.score;
+    const saved = { ...knobs };
+    // The batch's scoring takes 2.5 s (the real scoring, started late); its claim lasts 1 s, renewed every 0.2 s.
+    Object.assign(knobs, { claimMs: 1_000, claimRenewMs: 200 });
+    planner.score = async (...a) => {
+      await new Promise((r) => setTimeout(r, 2_500));
+      return score.apply(planner, a);
+    };
+    let batch: Promise<unknown> | undefined;
+    try {
+      const started = Date.now();
+      batch = detector.detectFor(actor);
+      await new Promise((r) => setTimeout(r, 1_800));
+      const rows = await db.query<{ claimed_by: string | null; claimed_until: string | null }>(
+        'SELECT claimed_by, claimed_until FROM identity_pending WHERE actor_id = ?',
+        [actor.id],
+      );
+      expect(rows).toHaveLength(2);
+      if (target.type === 'postgres') {
+        // 1.8 s after the claim, whose first expiry was 1 s after it: still claimed, with an expiry ahead.
+        expect(Date.now() - started).toBeGreaterThan(1_000);
+        for (const r of rows) {
+          expect(r.claimed_by).toBeTruthy();
+          expect(Date.parse(String(r.claimed_until))).toBeGreaterThan(Date.now());
+        }
+        // What another worker's batch would take now: none of them.
+        const free = await db.query(
+          'SELECT id FROM identity_pending WHERE actor_id = ? AND (claimed_until IS NULL OR claimed_until < ?)',
+          [actor.id, new Date().toISOString()],
+        );
+        expect(free).toHaveLength(0);
+      } else {
+        // SQLite: one writer, a batch in one transaction; nothing is claimed.
+        for (const r of rows) expect(r.claimed_by).toBeNull();
+      }
+      expect(((await batch) as { processed: number }).processed).toBe(2);
+      expect(await count('SELECT COUNT(*) AS n FROM identity_pending WHERE actor_id = ?', [actor.id])).toBe(
+        0,
+      );
+    } finally {
+      // A failed expectation must not leave the batch running into the next test.
+      await batch?.catch(() => undefined);
+      planner.score = score;
+      Object.assign(knobs, saved);
+    }
+  });
+
   /**
    * Holds customer rows in a transaction of its own (a page updating them, a push settling) until released, or
    * for 5 s at most. On SQLite it is the one writer, so everything else waits for it.

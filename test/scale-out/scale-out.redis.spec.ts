@@ -442,8 +442,8 @@ if (!REDIS_URL) {
       sendgrid.faults.reset();
       // Its run lease and drain locks expire after LEASE_MS; its stalled job is retried by a survivor. Customers in
       // a detection batch it had claimed stay held from their push until the claim lapses (CLAIM_MS after it was
-      // taken), then a survivor's sweep detects and pushes them: waiting only CLAIM_MS, a run where it died just
-      // after claiming left 3 pushes pending at the deadline.
+      // taken or last renewed), then a survivor's sweep detects and pushes them: waiting only CLAIM_MS, a run where
+      // it died just after claiming left 3 pushes pending at the deadline.
       await waitSettled("the survivors to finish the victim's work", CLAIM_MS + 30_000);
       await expectConsistent('Title v3');
       expect(workers.filter((w) => w.alive()).length).toBe(2);
