@@ -1,13 +1,15 @@
-// Entry of the detection thread (see detection-thread.ts): one read-only connection to the database file, the
-// same key material as the engine (block keys through the blind index, sealed fields opened with the cipher),
-// and a planner whose memos live here, off the engine's heap. Requests are served one at a time, each plan in a
-// read transaction of its own: one consistent snapshot, held only while the plan reads.
+// Entry of the detection thread (see detection-thread.ts): a connection of its own to the database (read-only on
+// SQLite), the same key material as the engine (block keys through the blind index, sealed fields opened with the
+// cipher), and a planner whose memos live here, off the engine's heap. Requests are served one at a time. SQLite:
+// each plan in a read transaction of its own, one consistent snapshot held only while the plan reads. PostgreSQL:
+// each batch's scoring, its statements reading what was committed before each began (as the batch's second
+// transaction would).
 import { parentPort, workerData } from 'node:worker_threads';
-import Sqlite from 'better-sqlite3';
+import type Sqlite from 'better-sqlite3';
 import { PiiCodec } from '../privacy/pii-codec';
 import { blindIndexFromEnv, cipherFromEnv } from '../privacy/privacy-keys';
-import type { Row } from '../store/database';
-import { padInLists } from '../store/statement-shapes';
+import type { Dialect, Row } from '../store/database';
+import { padInLists, toPg } from '../store/statement-shapes';
 import { DetectionPlanner, type InFlight } from './detection-planner';
 import type { DetectionReply, DetectionRequest, DetectionThreadData } from './detection-thread';
 
@@ -32,10 +34,19 @@ const DIGESTS = 10_000;
  */
 const PART = 250;
 
-function main(): void {
-  const port = parentPort!;
-  const data = workerData as DetectionThreadData;
-  const db = new Sqlite(data.file, { fileMustExist: true });
+/** The thread's database: what the planner reads through, and how a plan gets one snapshot. */
+interface Source {
+  reader: { readonly dialect: Dialect; query<T = Row>(sql: string, params?: unknown[]): Promise<T[]> };
+  /** Runs `read` on one consistent snapshot (SQLite: a read transaction). */
+  snapshot<T>(read: () => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+function sqliteSource(file: string): Source {
+  // Loaded here, not at the top: a PostgreSQL thread never needs the native module.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const Database = require('better-sqlite3') as typeof Sqlite;
+  const db = new Database(file, { fileMustExist: true });
   db.pragma('busy_timeout = 10000');
   db.pragma('cache_size = -2048');
   // This connection never writes: everything it plans is written by the engine's.
@@ -50,13 +61,56 @@ function main(): void {
     }
     return s;
   };
-  const reader = {
-    dialect: 'sqlite' as const,
-    async query<T = Row>(sql: string, params: unknown[] = []): Promise<T[]> {
-      const s = padInLists(sql, params);
-      return prepared(s.sql).all(...s.params) as T[];
+  return {
+    reader: {
+      dialect: 'sqlite',
+      async query<T = Row>(sql: string, params: unknown[] = []): Promise<T[]> {
+        const s = padInLists(sql, params);
+        return prepared(s.sql).all(...s.params) as T[];
+      },
+    },
+    async snapshot<T>(read: () => Promise<T>): Promise<T> {
+      db.exec('BEGIN');
+      try {
+        return await read();
+      } finally {
+        db.exec('COMMIT');
+      }
+    },
+    async close() {
+      db.close();
     },
   };
+}
+
+async function postgresSource(url: string, schema: string | undefined): Promise<Source> {
+  const { Client } = await import('pg');
+  const client = new Client({
+    connectionString: url,
+    ...(schema ? { options: `-c search_path=${schema}` } : {}),
+    application_name: 'syncline-detection',
+  });
+  await client.connect();
+  // This connection never writes either.
+  await client.query('SET default_transaction_read_only = on');
+  return {
+    reader: {
+      dialect: 'postgres',
+      async query<T = Row>(sql: string, params: unknown[] = []): Promise<T[]> {
+        return (await client.query(toPg(sql), params)).rows as T[];
+      },
+    },
+    snapshot: (read) => read(),
+    close: () => client.end(),
+  };
+}
+
+async function main(): Promise<void> {
+  const port = parentPort!;
+  const data = workerData as DetectionThreadData;
+  const source = data.postgres
+    ? await postgresSource(data.postgres.url, data.postgres.schema)
+    : sqliteSource(data.file!);
   const index = data.keyed ? blindIndexFromEnv(data.env, DIGESTS) : undefined;
   const codec = data.sealed ? new PiiCodec(cipherFromEnv(data.env), [], 500) : undefined;
   const planner = new DetectionPlanner(
@@ -69,33 +123,30 @@ function main(): void {
 
   const serve = async (m: DetectionRequest): Promise<void> => {
     if (m.op === 'close') {
-      db.close();
+      await source.close();
       reply({ op: 'done', seq: m.seq });
       port.close();
       return;
     }
-    // Written before this request was sent, so in the snapshot below.
-    for (const seq of m.written) inFlight.delete(seq);
     try {
-      db.exec('BEGIN');
-      try {
-        const plan = await planner.plan(
-          reader,
-          m.limit,
-          m.reviewFloor,
-          undefined,
-          [...inFlight.values()],
-          PART,
-        );
-        plan.seq = m.seq;
-        if (plan.pendingIds.length) {
-          inFlight.set(m.seq, plan);
-          if (inFlight.size > IN_FLIGHT) inFlight.delete(inFlight.keys().next().value!);
-        }
-        reply({ op: 'done', seq: m.seq, plan });
-      } finally {
-        db.exec('COMMIT');
+      if (m.op === 'score') {
+        // The engine claimed the batch and committed its keys (DuplicateDetector.detectInTwo).
+        await planner.score(source.reader, m.batch, m.reviewFloor);
+        reply({ op: 'done', seq: m.seq, plan: m.batch.plan });
+        return;
       }
+      if (source.reader.dialect !== 'sqlite') throw new Error('whole plans are made on SQLite only');
+      // Written before this request was sent, so in the snapshot below.
+      for (const seq of m.written) inFlight.delete(seq);
+      const plan = await source.snapshot(() =>
+        planner.plan(source.reader, m.limit, m.reviewFloor, undefined, [...inFlight.values()], PART),
+      );
+      plan.seq = m.seq;
+      if (plan.pendingIds.length) {
+        inFlight.set(m.seq, plan);
+        if (inFlight.size > IN_FLIGHT) inFlight.delete(inFlight.keys().next().value!);
+      }
+      reply({ op: 'done', seq: m.seq, plan });
     } catch (e) {
       reply({ op: 'done', seq: m.seq, error: (e as Error).stack ?? String(e) });
     }
@@ -107,4 +158,7 @@ function main(): void {
   reply({ op: 'ready' });
 }
 
-main();
+// A failed start (the database unreachable) ends the thread; the engine then detects on its own thread.
+main().catch((err: Error) => {
+  throw err;
+});

@@ -6,15 +6,23 @@
 // (DuplicateDetector.write). One plan at a time, and the next only once the last is written: a plan made before
 // the previous batch's block keys were committed would miss its customers (the write skew detection guards
 // against across a cluster with a lock).
+// On PostgreSQL the thread has a connection of its own and does the scoring half of a batch (reading the
+// neighbours, opening their fields, scoring): the engine claims the batch and writes its block keys in its first
+// transaction, hands the batch over, and writes what comes back in its second, checking it as it checks a plan
+// (see DuplicateDetector.detectInTwo). A single PostgreSQL process otherwise did detection on the one thread that
+// also reads and applies every page.
 import { Worker } from 'node:worker_threads';
 import { startBoundedWorker } from '../common/bounded-worker';
 import { threadEntry } from '../common/thread-entry';
 import type { Env } from '../config/env.schema';
-import type { DetectionPlan } from './detection-planner';
+import type { DetectionPlan, KeyedBatch } from './detection-planner';
 
 /** What the thread needs to read and open customers as the engine does. */
 export interface DetectionThreadData {
-  file: string;
+  /** SQLite: the database file; the thread plans whole batches. */
+  file?: string;
+  /** PostgreSQL: where to connect; the thread scores batches the engine claimed. */
+  postgres?: { url: string; schema?: string };
   /** Block keys are keyed digests (the blind index), as the engine's EmailKeyer makes them. */
   keyed: boolean;
   /** Customer fields hold sealed personal values to open. */
@@ -24,6 +32,7 @@ export interface DetectionThreadData {
 
 export type DetectionRequest =
   | { op: 'plan'; seq: number; limit: number; reviewFloor: number; written: number[] }
+  | { op: 'score'; seq: number; batch: KeyedBatch; reviewFloor: number }
   | { op: 'close'; seq: number };
 
 export type DetectionReply =
@@ -105,6 +114,17 @@ export class DetectionThread {
   async plan(limit: number, reviewFloor: number): Promise<DetectionPlan> {
     await this.ready;
     const plan = await this.request({ op: 'plan', limit, reviewFloor, written: this.acks.splice(0) });
+    return plan!;
+  }
+
+  /**
+   * PostgreSQL: scores a batch whose first half (claim, keys) the engine committed: its neighbours are read on the
+   * thread's own connection, each statement seeing what was committed before it, as the batch's second
+   * transaction would read them. Returns the batch's plan with its pairs and comparisons.
+   */
+  async score(batch: KeyedBatch, reviewFloor: number): Promise<DetectionPlan> {
+    await this.ready;
+    const plan = await this.request({ op: 'score', batch, reviewFloor });
     return plan!;
   }
 

@@ -135,7 +135,10 @@ export class DuplicateDetector implements OnModuleDestroy {
   private readonly claimRenewMs = CLAIM_RENEW_MS;
   /** Engine batches a drain ran instead of the thread's for a long WAL (see WAL_HANDBACK_FRAMES). */
   walHandbacks = 0;
-  /** Plans of the detection thread written (or detected again in their batch), and the thread's failures. */
+  /**
+   * Plans of the detection thread written (or detected again in their batch), or on PostgreSQL batches it scored,
+   * and the thread's failures.
+   */
   threadPlans = 0;
   threadFailures: string[] = [];
   /**
@@ -182,7 +185,7 @@ export class DuplicateDetector implements OnModuleDestroy {
     const wanted = this.config.env.SYNCLINE_DETECTION_THREAD;
     if (wanted === 'off' || this.thread === null) return null;
     if (wanted === 'auto') {
-      if (os.availableParallelism() < this.autoThreadCores || this.db.dialect !== 'sqlite') return null;
+      if (os.availableParallelism() < this.autoThreadCores) return null;
       const [r] = await this.db.query(
         `SELECT COUNT(*) AS n FROM (SELECT 1 FROM identity_pending LIMIT ${AUTO_THREAD_BACKLOG}) p`,
       );
@@ -198,25 +201,31 @@ export class DuplicateDetector implements OnModuleDestroy {
     return this.detectionThread();
   }
 
-  /** The detection thread, where this process can have one: a SQLite file, and keys the thread can rebuild. */
+  /**
+   * The detection thread, where this process can have one: a SQLite file (not an in-memory database) or a
+   * PostgreSQL URL, and keys the thread can rebuild.
+   */
   private detectionThread(): DetectionThread | null {
     if (this.thread !== undefined) return this.thread;
     this.thread = null;
     const o = this.db.dataSource.options;
     const keyed = this.keyer instanceof BlindIndexEmailKeyer;
     const wanted = this.config.env.SYNCLINE_DETECTION_THREAD;
+    const file =
+      o.type === 'better-sqlite3' && typeof o.database === 'string' && o.database !== ':memory:'
+        ? o.database
+        : undefined;
+    const postgres = o.type === 'postgres' && o.url ? { url: o.url, schema: o.schema } : undefined;
     if (
       wanted === 'off' ||
-      o.type !== 'better-sqlite3' ||
-      typeof o.database !== 'string' ||
-      o.database === ':memory:' ||
+      !(file || postgres) ||
       // The thread rebuilds the keyer from the environment: the blind index, or the plain one (no encryption).
       !(keyed || this.keyer instanceof PlainEmailKeyer)
     )
       return null;
     try {
       this.thread = new DetectionThread({
-        file: o.database,
+        ...(file ? { file } : { postgres }),
         keyed,
         sealed: !!this.customers.opener,
         env: {
@@ -335,9 +344,11 @@ export class DuplicateDetector implements OnModuleDestroy {
             // profiles on this thread for the batches it runs here, to its end: the thread keeps its own.
             threads ||= this.threadUsed || this.handingBack;
             this.planner.remembering = !threads;
-            if (thread && !thread.failed) await this.drainOnThread(thread, total);
+            // SQLite: the thread plans whole batches. PostgreSQL: each batch below is scored on it.
+            if (thread && !thread.failed && this.db.dialect === 'sqlite')
+              await this.drainOnThread(thread, total);
             const size = this.batchSize;
-            const r = await this.detectOnce(size);
+            const r = await this.detectOnce(size, undefined, thread ?? undefined);
             this.batchCommitted(r.processed);
             total.processed += r.processed;
             total.compared += r.compared;
@@ -457,10 +468,13 @@ export class DuplicateDetector implements OnModuleDestroy {
     }
   }
 
-  /** One batch, as the database allows: one transaction on SQLite, two on PostgreSQL (see detectInTwo). */
-  private detectOnce(limit: number, actor?: Actor): Promise<DetectionResult> {
+  /**
+   * One batch, as the database allows: one transaction on SQLite, two on PostgreSQL (see detectInTwo), scored on
+   * `thread` there when given.
+   */
+  private detectOnce(limit: number, actor?: Actor, thread?: DetectionThread): Promise<DetectionResult> {
     return this.db.dialect === 'postgres'
-      ? this.detectInTwo(limit, actor)
+      ? this.detectInTwo(limit, actor, thread)
       : this.db.transaction((tx) => this.detectBatch(tx, limit, actor));
   }
 
@@ -477,9 +491,16 @@ export class DuplicateDetector implements OnModuleDestroy {
    * transaction, before they are read, so one customer's keys are written by one batch at a time from its latest
    * version (two batches holding two versions of one customer could otherwise each write half of a key change).
    * The second checks the plan like the detection thread's (`checked`): a customer changed in between is detected
-   * again, one merged or erased is left out.
+   * again, one merged or erased is left out. With `thread` (a drain's, see detection-thread.ts), the scoring between
+   * the two (reading neighbours, opening and comparing them) is done there, on a connection of its own, while this
+   * thread goes on with its other work; the second transaction then only writes. A thread that fails leaves the
+   * scoring to the second transaction, as without one.
    */
-  private async detectInTwo(limit: number, actor?: Actor): Promise<DetectionResult> {
+  private async detectInTwo(
+    limit: number,
+    actor?: Actor,
+    thread?: DetectionThread,
+  ): Promise<DetectionResult> {
     const none: DetectionResult = { processed: 0, compared: 0, candidates: 0, merged: [] };
     if (!this.enabled) return none;
     const claimed = await this.db.transaction(async (tx) => {
@@ -538,8 +559,21 @@ export class DuplicateDetector implements OnModuleDestroy {
     keyed.edits = [];
     const renewal = this.renewClaims(keyed.plan.pendingIds);
     try {
+      let scored = false;
+      if (thread && !thread.failed && keyed.touched.length) {
+        try {
+          const plan = await thread.score(keyed, this.settings.reviewFloor);
+          keyed.plan.pairs = plan.pairs;
+          keyed.plan.compared = plan.compared;
+          scored = true;
+          this.threadPlans++;
+        } catch (err) {
+          this.log.warn(`detection thread failed, scoring on this thread: ${(err as Error).message}`);
+          this.threadFailures.push((err as Error).message.slice(0, 500));
+        }
+      }
       const r = await this.db.transaction(async (tx) => {
-        await this.planner.score(tx, keyed, this.settings.reviewFloor);
+        if (!scored) await this.planner.score(tx, keyed, this.settings.reviewFloor);
         return this.write(tx, { ...keyed.plan, added: [], removed: [] }, true, !actor);
       });
       return skipped ? { ...r, skipped } : r;

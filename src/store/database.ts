@@ -4,7 +4,7 @@
 import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import type { DataSource, QueryRunner } from 'typeorm';
 import { poolSession, TableMaintenance } from './table-maintenance';
-import { padInLists, pow2Pieces } from './statement-shapes';
+import { padInLists, pow2Pieces, toPg } from './statement-shapes';
 import { writeGates, type WriteScope } from './write-gate';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -41,11 +41,6 @@ const MAX_PARAMS = 30000;
 const PG_INSERT_ROWS = 1000;
 
 const WRITE_STATEMENT = /^\s*(INSERT|UPDATE|DELETE|REPLACE)\b/i;
-
-function toPg(sql: string): string {
-  let i = 0;
-  return sql.replace(/\?/g, () => `$${++i}`);
-}
 
 /** The statement as the driver gets it: numbered placeholders on PostgreSQL, size-classed lists on SQLite. */
 function forDriver(dialect: Dialect, sql: string, params: unknown[]): { sql: string; params: unknown[] } {

@@ -138,3 +138,9 @@ export function padInLists(sql: string, params: unknown[]): { sql: string; param
   for (let i = used; i < params.length; i++) outParams.push(params[i]);
   return { sql: out, params: outParams };
 }
+
+/** PostgreSQL's numbered placeholders for the `?` ones every statement here is written with. */
+export function toPg(sql: string): string {
+  let i = 0;
+  return sql.replace(/\?/g, () => `$${++i}`);
+}
