@@ -414,6 +414,40 @@ export class OutboxService {
     return this.withLoserDeletes(target, rows, now, inFlight);
   }
 
+  /**
+   * The records this batch would delete that a live customer other than the row's holds at the destination, by
+   * record id, with that customer. A record left behind by a survivor's push (see deleteReplacedRecords) is handed to
+   * a merged-away customer to delete; a vendor that matches by email may meanwhile have matched another customer
+   * holding the survivor's old email to that same record (seen in a 100,000-contact run: the delete then took that
+   * customer's contact away). Such a record is not left behind any more, and is not deleted.
+   */
+  private async heldByLiveCustomers(
+    target: PushTarget,
+    rows: OutboxRow[],
+    states: Map<string, { external_id: string | null }>,
+  ): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    const ids = [
+      ...new Set(
+        rows
+          .filter((r) => r.op === OutboxOp.Delete)
+          .map((r) => states.get(r.customer_id)?.external_id)
+          .filter((x): x is string => !!x),
+      ),
+    ];
+    for (let i = 0; i < ids.length; i += 500) {
+      const slice = ids.slice(i, i + 500);
+      for (const r of await this.db.query<{ external_id: string; customer_id: string }>(
+        `SELECT d.external_id, d.customer_id FROM destination_state d JOIN customers c ON c.id = d.customer_id
+          WHERE d.connection = ? AND d.object = ? AND d.external_id IN (${slice.map(() => '?').join(',')})
+            AND c.merged_into IS NULL AND c.erased_at IS NULL`,
+        [target.connectionId, target.object, ...slice],
+      ))
+        out.set(r.external_id, r.customer_id);
+    }
+    return out;
+  }
+
   /** Pushes one batch and settles it in one transaction; vendor failures settle as retries, never throw. */
   private async pushBatch(target: PushTarget, rows: OutboxRow[], options: DrainOptions): Promise<RunCounts> {
     const { connectionId, object, ctx, connector, mapping, esp } = target;
@@ -464,11 +498,27 @@ export class OutboxService {
     /** Removals of records pushed without their vendor id ever learned: looked up by address below. */
     const unknownIds: { row: OutboxRow; email: string }[] = [];
 
+    const takenOver = await this.heldByLiveCustomers(target, rows, states);
+
     for (const row of rows) {
       if (held.has(row.id)) continue;
       const c = customers.get(row.customer_id);
       const state = states.get(row.customer_id);
       if (row.op === OutboxOp.Delete) {
+        const holder = state?.external_id ? takenOver.get(state.external_id) : undefined;
+        if (holder && holder !== row.customer_id) {
+          // The record is a live customer's now (see heldByLiveCustomers): not this one's to delete.
+          settle.push({ row, status: OutboxStatus.Sent, gone: true });
+          outcomes.push({
+            ...base,
+            syncId: row.sync_id,
+            customerId: row.customer_id,
+            externalId: state!.external_id,
+            action: OutcomeAction.Unchanged,
+            detail: { notDeleted: `the record is held by live customer ${holder}` },
+          });
+          continue;
+        }
         if (state?.external_id) deletes.push({ row, externalId: state.external_id });
         else settle.push({ row, status: OutboxStatus.Sent, gone: true });
         continue;

@@ -5,6 +5,7 @@
 // work was left to delete one (seen once in the Redis scale-out suite). Both now lock the customers first, so
 // whichever commits second sees the other. On SQLite the two transactions take turns anyway.
 import { ActorType } from '../../src/audit/audit.types';
+import { CustomerWriter } from '../../src/canonical/customer-writer.service';
 import { MergeReason } from '../../src/identity/identity.types';
 import { DuplicateDetector } from '../../src/identity/duplicate-detector.service';
 import { MergeService } from '../../src/identity/merge.service';
@@ -376,5 +377,99 @@ describe(`a merge and the pushes of its pair (${target.type})`, () => {
       [x, y, z].includes(r.external_id),
     );
     expect(atSg.map((r) => r.external_id)).toEqual([x]);
+  }, 60_000);
+
+  // Seen in a 100,000-contact PostgreSQL benchmark run: a survivor's push under a new email made SendGrid create a
+  // new contact, and its old one was handed to a merged-away customer to delete; but between the two, another
+  // customer holding the survivor's old email had been pushed and matched that old contact, so the delete took the
+  // other customer's contact away (the destination one contact short of what Syncline tracked).
+  it('does not delete a record left behind by a survivor once another live customer holds it', async () => {
+    const db = env.app.get(Database);
+    const repo = env.app.get(CustomerRepository);
+    const writer = env.app.get(CustomerWriter);
+    const outbox = env.app.get(OutboxService);
+    // Two live customers at SendGrid with emails, not merged, nothing pending.
+    const ids = (
+      await db.query(
+        `SELECT c.id FROM customers c JOIN destination_state d ON d.customer_id = c.id AND d.connection = 'sendgrid'
+          WHERE c.merged_into IS NULL AND c.erased_at IS NULL AND d.external_id IS NOT NULL
+            AND NOT EXISTS (SELECT 1 FROM customers m WHERE m.merged_into = c.id)
+            AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.customer_id = c.id AND o.status = 'pending')
+          ORDER BY c.id DESC LIMIT 10`,
+      )
+    ).map((r) => r.id as string);
+    const rows = await repo.loadMany(db, ids);
+    const [a, b] = ids.map((id) => rows.get(id)!).filter((c) => typeof c.fields.email === 'string');
+    const old = (await sg(a.id))!;
+    const oldEmail = a.fields.email as string;
+    // B was not at SendGrid yet; a customer merged into A holds no record there (the one a replaced record goes to).
+    await notYetAtSendGrid(b.id);
+    const now = new Date().toISOString();
+    const carrier = {
+      ...a,
+      id: '01ffffff-0000-7000-8000-00000000c0de',
+      version: 1,
+      emailKey: null,
+      fields: { firstName: 'Merged', lastName: 'Away' },
+      provenance: {},
+      createdAt: now,
+      updatedAt: now,
+      mergedInto: a.id,
+      erasedAt: null,
+    };
+    const newEmail = `moved.${Date.now()}@example.org`;
+    // B takes A's email and is pushed: SendGrid matches it to A's contact by that email.
+    await db.transaction(async (tx) => {
+      await repo.insertCustomers(tx, [carrier]);
+      await repo.updateCustomer(
+        tx,
+        {
+          ...b,
+          version: b.version + 1,
+          emailKey: writer.emailKeyOf(oldEmail),
+          fields: { ...b.fields, email: oldEmail },
+        },
+        b.version,
+      );
+      await outbox.enqueue(tx, 'sendgrid', 'contacts', [b.id], OutboxOp.Upsert, 'sf-contacts');
+    });
+    await outbox.drain('sendgrid', 'contacts', { waitForLock: true });
+    expect(await sg(b.id)).toBe(old);
+    // Then A, moved to a new email: SendGrid creates a contact for it, and A's old one is handed to the carrier.
+    await db.transaction(async (tx) => {
+      await repo.updateCustomer(
+        tx,
+        {
+          ...a,
+          version: a.version + 1,
+          emailKey: writer.emailKeyOf(newEmail),
+          fields: { ...a.fields, email: newEmail },
+        },
+        a.version,
+      );
+      await outbox.enqueue(tx, 'sendgrid', 'contacts', [a.id], OutboxOp.Upsert, 'sf-contacts');
+    });
+    await outbox.drain('sendgrid', 'contacts', { waitForLock: true });
+    expect(await sg(a.id)).not.toBe(old);
+    const [queued] = await db.query(
+      "SELECT status FROM outbox WHERE customer_id = ? AND op = 'delete' ORDER BY id DESC",
+      [carrier.id],
+    );
+    expect(queued).toBeDefined();
+    // The carrier's delete goes out next: the record is B's now, so it stays.
+    for (let i = 0; i < 2; i++) await outbox.drain('sendgrid', 'contacts', { waitForLock: true });
+    const atSg = env.sendgrid.state().records as { id: string; external_id: string }[];
+    expect(atSg.find((r) => r.id === old)?.external_id).toBe(b.id);
+    const aContact = await sg(a.id);
+    expect(atSg.find((r) => r.id === aContact)?.external_id).toBe(a.id);
+    expect(await sg(b.id)).toBe(old);
+    expect(await sg(carrier.id)).toBeUndefined();
+    expect(
+      await db.query("SELECT 1 FROM outbox WHERE customer_id IN (?, ?, ?) AND status <> 'sent'", [
+        a.id,
+        b.id,
+        carrier.id,
+      ]),
+    ).toEqual([]);
   }, 60_000);
 });
