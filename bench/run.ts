@@ -271,6 +271,25 @@ async function sendgridCount(sg: RunningSandbox): Promise<number> {
   return r.contact_count;
 }
 
+/**
+ * When the count at SendGrid and the count Syncline tracks differ: which ids (SendGrid's contact ids, no personal
+ * values), up to 10 each way, so a run that left the destination off can be looked into (BENCH_KEEP_DB=1 keeps
+ * the database). Nothing when they agree.
+ */
+async function destinationCheck(bc: BenchChild, sg: RunningSandbox, full: Json): Promise<void> {
+  if (full.at_destination === full.tracked_at_destination) return;
+  const tracked = new Set((await bc.request({ cmd: 'tracked' })).ids as string[]);
+  const state = await json<{ records: { id: string }[] }>(`${sg.ready.url}/__admin/state`);
+  const there = new Set(state.records.map((r) => r.id));
+  full.destination_mismatch = {
+    tracked_not_at_destination: [...tracked].filter((id) => !there.has(id)).slice(0, 10),
+    at_destination_not_tracked: [...there].filter((id) => !tracked.has(id)).slice(0, 10),
+  };
+  console.error(
+    `bench: destination differs from what Syncline tracks: ${JSON.stringify(full.destination_mismatch)}`,
+  );
+}
+
 /** SendGrid contact by email through the public API (what a user of the destination would see). */
 async function sendgridFirstName(sg: RunningSandbox, email: string): Promise<string | undefined> {
   const res = await fetch(`${sg.ready.url}/v3/marketing/contacts/search/emails`, {
@@ -558,6 +577,7 @@ async function main(): Promise<void> {
         const full = syncFigures(await bc.request({ cmd: 'run', sync: FULL_SYNC_ID }));
         full.at_destination = await sendgridCount(sg);
         Object.assign(full, deadLetters(await bc.request({ cmd: 'dead_letters' })));
+        await destinationCheck(bc, sg, full);
         full.detection = await detectionQualityOf(DATABASE_URL, undefined, FULL_COUNT, SF_SEED);
         results.full_sync = { sqlite: full };
         console.error(
@@ -630,6 +650,7 @@ async function main(): Promise<void> {
           const full = syncFigures(await bc.request({ cmd: 'run', sync: FULL_SYNC_ID }));
           full.at_destination = await sendgridCount(sg);
           Object.assign(full, deadLetters(await bc.request({ cmd: 'dead_letters' })));
+          await destinationCheck(bc, sg, full);
           full.detection = await detectionQualityOf(PG_URL, schema, FULL_COUNT, SF_SEED);
           results.full_sync.postgres = full;
           note(

@@ -366,6 +366,17 @@ async function main(): Promise<void> {
             )[0].n,
           ),
         };
+      case 'tracked':
+        // The destination's ids this Syncline tracks for live customers (see destinationCheck in run.ts).
+        return {
+          ids: (
+            await app
+              .get(Database)
+              .query<{ external_id: string }>(
+                'SELECT d.external_id FROM destination_state d JOIN customers c ON c.id = d.customer_id WHERE d.external_id IS NOT NULL AND c.merged_into IS NULL AND c.erased_at IS NULL',
+              )
+          ).map((r) => r.external_id),
+        };
       case 'exit':
         await app.close();
         writeSqlStats();
