@@ -114,11 +114,12 @@ export const envSchema = z.object({
    */
   SYNCLINE_ENGINE_THREAD: z.enum(['auto', 'on', 'off']).default('auto'),
   /**
-   * Duplicate detection's reading and scoring on a thread of its own beside the engine (SQLite files; the engine
-   * writes what it plans). It costs ~20-40 MB of peak memory and some CPU for the hand-over, and gains where a core
-   * is free for it: `auto` uses it with a SQLite file on 2 or more cores (AUTO_THREAD_CORES) for a backlog of 4,000
-   * or more customers (AUTO_THREAD_BACKLOG: a full sync, not an incremental or a webhook batch); `on` / `off` force
-   * it.
+   * Duplicate detection's reading and scoring on a thread of its own beside the engine (the engine writes what it
+   * plans: whole batches on a SQLite file, the scoring half of each batch on PostgreSQL). It costs ~20-40 MB of peak
+   * memory and some CPU for the hand-over, and gains where a core is free for it: `auto` uses it with a SQLite file
+   * on 2 or more cores (AUTO_THREAD_CORES) for a backlog of 4,000 or more customers (AUTO_THREAD_BACKLOG: a full
+   * sync, not an incremental or a webhook batch), and not on PostgreSQL (measured no faster there); `on` / `off`
+   * force it.
    */
   SYNCLINE_DETECTION_THREAD: z.enum(['auto', 'on', 'off']).default('auto'),
   BODY_LIMIT: z

@@ -312,6 +312,47 @@ describe(`duplicate detection pipeline (${target.type})`, () => {
     }
   });
 
+  // One process's PostgreSQL drain runs two batches side by side, as two workers would (each batch is round trips
+  // more than work for this thread); SQLite has one writer, and a batch is one transaction there.
+  it('runs two batches of a PostgreSQL drain side by side, and detects every customer once', async () => {
+    const detector = env.app.get(DuplicateDetector);
+    const inner = detector as unknown as { detectOnce: (...a: unknown[]) => Promise<{ processed: number }> };
+    const ids = await db.query(
+      'SELECT id FROM customers WHERE merged_into IS NULL AND erased_at IS NULL ORDER BY id DESC LIMIT 8',
+    );
+    const actor = { type: ActorType.Cli, id: 'lanes-test' };
+    await db.transaction((tx) =>
+      detector.enqueue(
+        tx,
+        ids.map((r) => r.id as string),
+        actor,
+      ),
+    );
+    const detectOnce = inner.detectOnce;
+    let running = 0;
+    let most = 0;
+    let processed = 0;
+    // Observed, not replaced: each batch's real detection runs.
+    inner.detectOnce = async (...a) => {
+      most = Math.max(most, ++running);
+      try {
+        const r = await detectOnce.apply(detector, a);
+        processed += r.processed;
+        return r;
+      } finally {
+        running--;
+      }
+    };
+    try {
+      expect((await detector.drain(2)).processed).toBe(8);
+    } finally {
+      inner.detectOnce = detectOnce;
+    }
+    expect(most).toBe(target.type === 'postgres' ? 2 : 1);
+    expect(processed).toBe(8);
+    expect(await count('SELECT COUNT(*) AS n FROM identity_pending')).toBe(0);
+  });
+
   /**
    * Holds customer rows in a transaction of its own (a page updating them, a push settling) until released, or
    * for 5 s at most. On SQLite it is the one writer, so everything else waits for it.
