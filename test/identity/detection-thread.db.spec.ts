@@ -7,30 +7,13 @@ import { CustomerWriter, type InboundRecord } from '../../src/canonical/customer
 import type { DetectionThread } from '../../src/identity/detection-thread';
 import { DuplicateDetector } from '../../src/identity/duplicate-detector.service';
 import { Database } from '../../src/store/database';
+import { candidatePair, personMaker } from '../support/detection-people';
 import { startTestApp, type TestApp } from '../support/test-app';
 import { testDatabaseTarget } from '../support/test-database';
 
 const run: Actor = { type: ActorType.SyncRun, id: 'run-thread' };
 
-let seq = 0;
-/** A person; twins share name, company and phone, with different mailboxes (a duplicate, not the same email key). */
-function person(last: string, mailbox: string): InboundRecord {
-  const externalId = `003T${String(++seq).padStart(5, '0')}`;
-  return {
-    identity: { connection: 'sf', object: 'Contact', externalId },
-    change: {
-      connection: 'sf',
-      sourceTimestamp: `2026-01-01T00:00:${String(seq % 60).padStart(2, '0')}.000Z`,
-      fields: {
-        firstName: 'Grace',
-        lastName: last,
-        company: `${last} Computing`,
-        phone: `+44 20 7946 ${String(1000 + ((last.length * 53) % 9000))}`,
-        email: `${mailbox}@example.com`,
-      },
-    },
-  };
-}
+const person = personMaker('Grace', 'Computing', '003T');
 
 describe(`duplicate detection on its own thread (${testDatabaseTarget().type})`, () => {
   let t: TestApp;
@@ -44,11 +27,7 @@ describe(`duplicate detection on its own thread (${testDatabaseTarget().type})`,
       await detector.enqueue(tx, ids, run);
       return ids;
     });
-  const pairOf = (x: string, y: string) =>
-    db.query('SELECT status, score FROM merge_candidates WHERE customer_a = ? AND customer_b = ?', [
-      x < y ? x : y,
-      x < y ? y : x,
-    ]);
+  const pairOf = (x: string, y: string) => candidatePair(db, x, y);
   const pending = async () => Number((await db.query('SELECT COUNT(*) AS n FROM identity_pending'))[0].n);
 
   beforeAll(async () => {

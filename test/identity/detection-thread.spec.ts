@@ -14,31 +14,13 @@ import {
 } from '../../src/identity/duplicate-detector.service';
 import { Database } from '../../src/store/database';
 import { WalCheckpointer } from '../../src/store/wal-checkpointer';
+import { candidatePair, personMaker } from '../support/detection-people';
 import { startTestApp, type TestApp } from '../support/test-app';
 
 const run: Actor = { type: ActorType.SyncRun, id: 'run-1' };
 const webhook: Actor = { type: ActorType.Webhook, id: 'delivery-1' };
 
-let seq = 0;
-/** A person; twins share name, company and phone, with different mailboxes (a duplicate, not the same email key). */
-function person(last: string, mailbox: string, fields: Record<string, string> = {}): InboundRecord {
-  const externalId = `003${String(++seq).padStart(5, '0')}`;
-  return {
-    identity: { connection: 'sf', object: 'Contact', externalId },
-    change: {
-      connection: 'sf',
-      sourceTimestamp: `2026-01-01T00:00:${String(seq % 60).padStart(2, '0')}.000Z`,
-      fields: {
-        firstName: 'Augusta',
-        lastName: last,
-        company: `${last} Engines`,
-        phone: `+44 20 7946 ${String(1000 + ((last.length * 37) % 9000))}`,
-        email: `${mailbox}@example.com`,
-        ...fields,
-      },
-    },
-  };
-}
+const person = personMaker('Augusta', 'Engines');
 
 describe('duplicate detection on its own thread (sqlite file)', () => {
   let t: TestApp;
@@ -52,11 +34,7 @@ describe('duplicate detection on its own thread (sqlite file)', () => {
       await detector.enqueue(tx, ids, actor);
       return ids;
     });
-  const pairOf = (x: string, y: string) =>
-    db.query('SELECT status, score FROM merge_candidates WHERE customer_a = ? AND customer_b = ?', [
-      x < y ? x : y,
-      x < y ? y : x,
-    ]);
+  const pairOf = (x: string, y: string) => candidatePair(db, x, y);
   const keysOf = async (id: string) =>
     (await db.query('SELECT block_key FROM customer_block_keys WHERE customer_id = ?', [id])).length;
   const pendingOf = async (id: string) =>
