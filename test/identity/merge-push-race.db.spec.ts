@@ -418,38 +418,22 @@ describe(`a merge and the pushes of its pair (${target.type})`, () => {
       erasedAt: null,
     };
     const newEmail = `moved.${Date.now()}@example.org`;
+    /** A new version of `c` with `email`, pushed to SendGrid (its outbox row and a drain). */
+    const pushWithEmail = async (c: typeof a, email: string) => {
+      await db.transaction(async (tx) => {
+        const fields = { ...c.fields, email };
+        const next = { ...c, version: c.version + 1, emailKey: writer.emailKeyOf(email), fields };
+        await repo.updateCustomer(tx, next, c.version);
+        await outbox.enqueue(tx, 'sendgrid', 'contacts', [c.id], OutboxOp.Upsert, 'sf-contacts');
+      });
+      await outbox.drain('sendgrid', 'contacts', { waitForLock: true });
+    };
+    await db.transaction((tx) => repo.insertCustomers(tx, [carrier]));
     // B takes A's email and is pushed: SendGrid matches it to A's contact by that email.
-    await db.transaction(async (tx) => {
-      await repo.insertCustomers(tx, [carrier]);
-      await repo.updateCustomer(
-        tx,
-        {
-          ...b,
-          version: b.version + 1,
-          emailKey: writer.emailKeyOf(oldEmail),
-          fields: { ...b.fields, email: oldEmail },
-        },
-        b.version,
-      );
-      await outbox.enqueue(tx, 'sendgrid', 'contacts', [b.id], OutboxOp.Upsert, 'sf-contacts');
-    });
-    await outbox.drain('sendgrid', 'contacts', { waitForLock: true });
+    await pushWithEmail(b, oldEmail);
     expect(await sg(b.id)).toBe(old);
     // Then A, moved to a new email: SendGrid creates a contact for it, and A's old one is handed to the carrier.
-    await db.transaction(async (tx) => {
-      await repo.updateCustomer(
-        tx,
-        {
-          ...a,
-          version: a.version + 1,
-          emailKey: writer.emailKeyOf(newEmail),
-          fields: { ...a.fields, email: newEmail },
-        },
-        a.version,
-      );
-      await outbox.enqueue(tx, 'sendgrid', 'contacts', [a.id], OutboxOp.Upsert, 'sf-contacts');
-    });
-    await outbox.drain('sendgrid', 'contacts', { waitForLock: true });
+    await pushWithEmail(a, newEmail);
     expect(await sg(a.id)).not.toBe(old);
     const [queued] = await db.query(
       "SELECT status FROM outbox WHERE customer_id = ? AND op = 'delete' ORDER BY id DESC",
