@@ -360,7 +360,8 @@ export class DuplicateDetector implements OnModuleDestroy {
             const size = this.batchSize;
             // PostgreSQL: batches side by side, as a cluster's workers run them (see PG_DRAIN_LANES).
             const lanes = this.db.dialect === 'postgres' ? PG_DRAIN_LANES : 1;
-            const results = await Promise.all(
+            // Both batches end before the drain goes on or fails: a failed one leaves no other running past it.
+            const settled = await Promise.allSettled(
               Array.from({ length: lanes }, () =>
                 this.detectOnce(size, undefined, thread ?? undefined).then((r) => {
                   this.batchCommitted(r.processed);
@@ -368,6 +369,9 @@ export class DuplicateDetector implements OnModuleDestroy {
                 }),
               ),
             );
+            const failed = settled.find((x) => x.status === 'rejected');
+            if (failed) throw failed.reason;
+            const results = settled.map((x) => (x as PromiseFulfilledResult<DetectionResult>).value);
             let taken = 0;
             let merged = false;
             for (const r of results) {
