@@ -77,7 +77,7 @@ const THREAD_BATCH_FACTOR = 4;
 /**
  * Batches a PostgreSQL drain runs side by side. A batch is two transactions with its scoring between them, each a
  * series of round trips; one at a time, a single process's detection went at the pace of those round trips, and
- * the backlog a full sync's read left (~43,000 at 100,000 contacts) took ~45 s after the read. Batches claim their
+ * the backlog a full sync's read left (~43,000 at 100,000 contacts) took ~50 s after the read. Batches claim their
  * rows and lock their customers as a cluster's workers do, so running two at once is what two workers do.
  */
 const PG_DRAIN_LANES = 2;
