@@ -1,6 +1,7 @@
 // Duplicate detection planned on its own thread (SQLite files): what the thread read is checked before its plan is
-// written, and a plan that may have missed another batch's block keys is not written at all. SQLite only (the
-// thread reads the database file); PostgreSQL detects in the batch's transaction, under its cluster lock.
+// written, and a plan that may have missed another batch's block keys is not written at all. On a SQLite file
+// whatever DATABASE_URL says: these are the file's plans (a WAL snapshot, the checkpoints); the thread's PostgreSQL
+// scoring has its own suite, detection-thread.db.spec.ts.
 import { ActorType, type Actor } from '../../src/audit/audit.types';
 import { CustomerWriter, type InboundRecord } from '../../src/canonical/customer-writer.service';
 import type { DetectionPlan, DetectionPlanner } from '../../src/identity/detection-planner';
@@ -15,6 +16,7 @@ import {
 import { Database } from '../../src/store/database';
 import { WalCheckpointer } from '../../src/store/wal-checkpointer';
 import { candidatePair, personMaker } from '../support/detection-people';
+import { sqliteTestTarget } from '../support/test-database';
 import { startTestApp, type TestApp } from '../support/test-app';
 
 const run: Actor = { type: ActorType.SyncRun, id: 'run-1' };
@@ -44,7 +46,10 @@ describe('duplicate detection on its own thread (sqlite file)', () => {
 
   beforeAll(async () => {
     // Review mode: candidates are kept as pending pairs, so each test can look at them.
-    t = await startTestApp({ SYNCLINE_IDENTITY_MODE: 'review', SYNCLINE_DETECTION_THREAD: 'on' });
+    t = await startTestApp(
+      { SYNCLINE_IDENTITY_MODE: 'review', SYNCLINE_DETECTION_THREAD: 'on' },
+      sqliteTestTarget(),
+    );
     db = t.app.get(Database);
     detector = t.app.get(DuplicateDetector);
     writer = t.app.get(CustomerWriter);
@@ -191,7 +196,10 @@ describe('SYNCLINE_DETECTION_THREAD=auto (sqlite file)', () => {
   let writer: CustomerWriter;
 
   beforeAll(async () => {
-    t = await startTestApp({ SYNCLINE_IDENTITY_MODE: 'review', SYNCLINE_DETECTION_THREAD: 'auto' });
+    t = await startTestApp(
+      { SYNCLINE_IDENTITY_MODE: 'review', SYNCLINE_DETECTION_THREAD: 'auto' },
+      sqliteTestTarget(),
+    );
     db = t.app.get(Database);
     detector = t.app.get(DuplicateDetector);
     writer = t.app.get(CustomerWriter);

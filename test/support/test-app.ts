@@ -14,8 +14,11 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
-  const target = testDatabaseTarget();
+/** `target`: the database to boot on; by default a SQLite file, or a PostgreSQL schema when DATABASE_URL says so. */
+export async function startTestApp(
+  env: Record<string, string> = {},
+  target: DatabaseTarget = testDatabaseTarget(),
+): Promise<TestApp> {
   const config = new AppConfig(
     parseEnv({
       LOG_LEVEL: 'silent',

@@ -16,6 +16,11 @@ export function testDatabaseTarget(): DatabaseTarget {
       schema: `t_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`,
     };
   }
+  return sqliteTestTarget();
+}
+
+/** A temporary SQLite file, whatever DATABASE_URL says (suites about what only a SQLite file has). */
+export function sqliteTestTarget(): DatabaseTarget {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'syncline-test-'));
   return { type: 'sqlite', file: path.join(dir, 'test.sqlite') };
 }
