@@ -343,7 +343,12 @@ export class OutboxService {
     };
     // Up to `pushConcurrency` batches in flight: while the vendor works on one, the next is selected, prepared and
     // sent. Rows of a batch in flight are left out of the next selections (a re-enqueued newer version waits for
-    // its settle), and a survivor whose loser's delete is in flight waits with it (see withLoserDeletes).
+    // its settle). A batch that deletes goes out alone: it starts once every batch before it has settled, and the next starts
+    // once it has. A vendor that matches by email can give a record left behind by a survivor to another
+    // customer's write in flight (that customer took the survivor's old email); the delete's check of who holds the
+    // record (heldByLiveCustomers) sees only settled writes, and a write and a delete of one record sent side by
+    // side reach the vendor in either order. It also keeps a survivor's update behind its loser's delete (selected
+    // only after the delete has settled). Deletes are the rare rows (merges, records left behind).
     const inFlight = new Set<number>();
     const running = new Set<Promise<void>>();
     let failed: { err: unknown } | undefined;
@@ -356,6 +361,12 @@ export class OutboxService {
         if (!running.size) break;
         // Nothing more now; a batch settling may leave a newer version of one of its rows due.
         await Promise.race(running);
+        continue;
+      }
+      const deletes = rows.some((r) => r.op === OutboxOp.Delete);
+      if (deletes && running.size) {
+        // Selected again once the batches in flight have settled (what they settle can change the batch).
+        await Promise.all(running);
         continue;
       }
       started++;
@@ -378,7 +389,8 @@ export class OutboxService {
           running.delete(push);
         });
       running.add(push);
-      if (running.size >= this.pushConcurrency) await Promise.race(running);
+      if (deletes) await push;
+      else if (running.size >= this.pushConcurrency) await Promise.race(running);
     }
     await Promise.all(running);
     if (failed) throw failed.err;
@@ -411,7 +423,7 @@ export class OutboxService {
     );
     const rows = inFlight.size ? found.filter((r) => !inFlight.has(r.id)).slice(0, batchSize) : found;
     if (!rows.length) return rows;
-    return this.withLoserDeletes(target, rows, now, inFlight);
+    return this.withLoserDeletes(target, rows, now);
   }
 
   /**
@@ -896,12 +908,7 @@ export class OutboxService {
    * the update matched two records at the vendor and was refused. A delete not due yet (backing off after a failure)
    * holds the survivor's update back with it. Returns the batch to push.
    */
-  private async withLoserDeletes(
-    target: PushTarget,
-    rows: OutboxRow[],
-    now: string,
-    inFlight: ReadonlySet<number>,
-  ): Promise<OutboxRow[]> {
+  private async withLoserDeletes(target: PushTarget, rows: OutboxRow[], now: string): Promise<OutboxRow[]> {
     const have = new Set(rows.map((r) => r.id));
     const held = new Set<string>();
     const survivors = [...new Set(rows.filter((r) => r.op === OutboxOp.Upsert).map((r) => r.customer_id))];
@@ -910,8 +917,9 @@ export class OutboxService {
     // when that batch's job runs, and the fold of its settle then queues its delete; the survivor waits for that.
     for (const [loser, survivor] of losers) if (target.sending.has(loser)) held.add(survivor);
     for (const { survivor, row: d } of deletes) {
-      // Not due yet, or being sent in another batch right now: the survivor's update waits for it.
-      if (String(d.next_attempt_at) > now || inFlight.has(d.id)) held.add(survivor);
+      // Not due yet: the survivor's update waits for it. (A delete is never in flight during a selection: a batch
+      // that deletes goes out alone, see drainLocked.)
+      if (String(d.next_attempt_at) > now) held.add(survivor);
       else if (!have.has(d.id)) {
         have.add(d.id);
         rows.push(d);

@@ -383,31 +383,34 @@ describe(`a merge and the pushes of its pair (${target.type})`, () => {
   // new contact, and its old one was handed to a merged-away customer to delete; but between the two, another
   // customer holding the survivor's old email had been pushed and matched that old contact, so the delete took the
   // other customer's contact away (the destination one contact short of what Syncline tracked).
-  it('does not delete a record left behind by a survivor once another live customer holds it', async () => {
+  /**
+   * Two live customers at SendGrid with emails, A and B (B's contact taken away), and a customer merged into A that
+   * holds no record there: the one a record A leaves behind is handed to, to delete.
+   */
+  const handover = async () => {
     const db = env.app.get(Database);
     const repo = env.app.get(CustomerRepository);
     const writer = env.app.get(CustomerWriter);
     const outbox = env.app.get(OutboxService);
-    // Two live customers at SendGrid with emails, not merged, nothing pending.
+    // Not merged, nothing pending; A's SendGrid outbox row newer than B's (so B's goes first in a drain).
     const ids = (
       await db.query(
         `SELECT c.id FROM customers c JOIN destination_state d ON d.customer_id = c.id AND d.connection = 'sendgrid'
+           JOIN outbox o ON o.customer_id = c.id AND o.connection = 'sendgrid'
           WHERE c.merged_into IS NULL AND c.erased_at IS NULL AND d.external_id IS NOT NULL
             AND NOT EXISTS (SELECT 1 FROM customers m WHERE m.merged_into = c.id)
-            AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.customer_id = c.id AND o.status = 'pending')
-          ORDER BY c.id DESC LIMIT 10`,
+            AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.customer_id = c.id AND p.status = 'pending')
+          ORDER BY o.id DESC LIMIT 10`,
       )
     ).map((r) => r.id as string);
     const rows = await repo.loadMany(db, ids);
     const [a, b] = ids.map((id) => rows.get(id)!).filter((c) => typeof c.fields.email === 'string');
     const old = (await sg(a.id))!;
-    const oldEmail = a.fields.email as string;
-    // B was not at SendGrid yet; a customer merged into A holds no record there (the one a replaced record goes to).
     await notYetAtSendGrid(b.id);
     const now = new Date().toISOString();
     const carrier = {
       ...a,
-      id: '01ffffff-0000-7000-8000-00000000c0de',
+      id: `01ffffff-0000-7000-8000-${Date.now().toString(16).padStart(12, '0').slice(-12)}`,
       version: 1,
       emailKey: null,
       fields: { firstName: 'Merged', lastName: 'Away' },
@@ -417,43 +420,133 @@ describe(`a merge and the pushes of its pair (${target.type})`, () => {
       mergedInto: a.id,
       erasedAt: null,
     };
-    const newEmail = `moved.${Date.now()}@example.org`;
-    /** A new version of `c` with `email`, pushed to SendGrid (its outbox row and a drain). */
-    const pushWithEmail = async (c: typeof a, email: string) => {
-      await db.transaction(async (tx) => {
+    await db.transaction((tx) => repo.insertCustomers(tx, [carrier]));
+    /** A new version of `c` with `email`, queued for SendGrid. */
+    const withEmail = (c: typeof a, email: string) =>
+      db.transaction(async (tx) => {
         const fields = { ...c.fields, email };
         const next = { ...c, version: c.version + 1, emailKey: writer.emailKeyOf(email), fields };
         await repo.updateCustomer(tx, next, c.version);
         await outbox.enqueue(tx, 'sendgrid', 'contacts', [c.id], OutboxOp.Upsert, 'sf-contacts');
       });
-      await outbox.drain('sendgrid', 'contacts', { waitForLock: true });
+    const drain = (maxBatches?: number) =>
+      outbox.drain('sendgrid', 'contacts', { waitForLock: true, ...(maxBatches ? { maxBatches } : {}) });
+    /** What must hold in the end: A, B and their contacts, the carrier with none, nothing left pending. */
+    const settled = async () => {
+      const atSg = env.sendgrid.state().records as { id: string; external_id: string }[];
+      expect(atSg.find((r) => r.id === old)?.external_id).toBe(b.id);
+      const aContact = await sg(a.id);
+      expect(atSg.find((r) => r.id === aContact)?.external_id).toBe(a.id);
+      expect(await sg(b.id)).toBe(old);
+      expect(await sg(carrier.id)).toBeUndefined();
+      expect(
+        await db.query("SELECT 1 FROM outbox WHERE customer_id IN (?, ?, ?) AND status <> 'sent'", [
+          a.id,
+          b.id,
+          carrier.id,
+        ]),
+      ).toEqual([]);
     };
-    await db.transaction((tx) => repo.insertCustomers(tx, [carrier]));
+    return {
+      a,
+      b,
+      old,
+      oldEmail: a.fields.email as string,
+      newEmail: `moved.${Date.now()}@example.org`,
+      carrier,
+      withEmail,
+      drain,
+      settled,
+    };
+  };
+
+  it('does not delete a record left behind by a survivor once another live customer holds it', async () => {
+    const { a, b, old, oldEmail, newEmail, carrier, withEmail, drain, settled } = await handover();
     // B takes A's email and is pushed: SendGrid matches it to A's contact by that email.
-    await pushWithEmail(b, oldEmail);
+    await withEmail(b, oldEmail);
+    await drain();
     expect(await sg(b.id)).toBe(old);
     // Then A, moved to a new email: SendGrid creates a contact for it, and A's old one is handed to the carrier.
-    await pushWithEmail(a, newEmail);
+    await withEmail(a, newEmail);
+    await drain();
     expect(await sg(a.id)).not.toBe(old);
-    const [queued] = await db.query(
-      "SELECT status FROM outbox WHERE customer_id = ? AND op = 'delete' ORDER BY id DESC",
-      [carrier.id],
-    );
+    const [queued] = await env.app
+      .get(Database)
+      .query("SELECT status FROM outbox WHERE customer_id = ? AND op = 'delete' ORDER BY id DESC", [
+        carrier.id,
+      ]);
     expect(queued).toBeDefined();
     // The carrier's delete goes out next: the record is B's now, so it stays.
-    for (let i = 0; i < 2; i++) await outbox.drain('sendgrid', 'contacts', { waitForLock: true });
-    const atSg = env.sendgrid.state().records as { id: string; external_id: string }[];
-    expect(atSg.find((r) => r.id === old)?.external_id).toBe(b.id);
-    const aContact = await sg(a.id);
-    expect(atSg.find((r) => r.id === aContact)?.external_id).toBe(a.id);
-    expect(await sg(b.id)).toBe(old);
-    expect(await sg(carrier.id)).toBeUndefined();
-    expect(
-      await db.query("SELECT 1 FROM outbox WHERE customer_id IN (?, ?, ?) AND status <> 'sent'", [
-        a.id,
-        b.id,
+    for (let i = 0; i < 2; i++) await drain();
+    await settled();
+  }, 60_000);
+
+  it('does not send a delete beside a write in flight that takes the deleted record (the vendor matches by email)', async () => {
+    const { a, b, old, oldEmail, newEmail, carrier, withEmail, drain, settled } = await handover();
+    const db = env.app.get(Database);
+    // B takes A's email, and A moves to a new one. In batches of one, B's write goes first (its row is older) and is
+    // still in flight (its answer held back) when A's makes a new contact for A and hands A's old one to the
+    // carrier; the carrier's delete is selected next. SendGrid matched B to that old contact by its email.
+    await withEmail(b, oldEmail);
+    await withEmail(a, newEmail);
+    const connector = env.app.get(ConnectorRegistry).get('sendgrid');
+    const limits = connector.manifest.limits;
+    (connector.manifest as { limits: typeof limits }).limits = { ...limits, maxBatchSize: 1 };
+    let open!: () => void;
+    const opened = new Promise<void>((r) => (open = r));
+    let reach!: () => void;
+    const reached = new Promise<void>((r) => (reach = r));
+    let deletedWhileInFlight = false;
+    let inFlight = false;
+    const write = connector.write.bind(connector);
+    const del = connector.delete.bind(connector);
+    // The vendor calls are the real ones; the test only holds B's answer back (its settle) for a while.
+    const writeSpy = jest
+      .spyOn(connector, 'write')
+      .mockImplementation(async (ctx, object, items: WriteItem[]) => {
+        const out = await write(ctx, object, items);
+        if (items.some((i) => i.key === b.id)) {
+          inFlight = true;
+          reach();
+          await opened;
+          inFlight = false;
+        }
+        return out;
+      });
+    const deleteSpy = jest
+      .spyOn(connector, 'delete')
+      .mockImplementation(async (ctx, object, ids: string[]) => {
+        if (inFlight) deletedWhileInFlight = true;
+        return del(ctx, object, ids);
+      });
+    try {
+      const draining = drain();
+      await reached;
+      expect(env.sendgrid.store.findByIdentifier('external_id', b.id)?.id).toBe(old);
+      for (let i = 0; i < 100 && (await sg(a.id)) === old; i++) await sleep(20);
+      expect(await sg(a.id)).not.toBe(old);
+      const [queued] = await db.query("SELECT status FROM outbox WHERE customer_id = ? AND op = 'delete'", [
         carrier.id,
-      ]),
-    ).toEqual([]);
+      ]);
+      expect(queued).toBeDefined();
+      // Long enough for a delete sent beside B's write to have gone out.
+      await sleep(500);
+      open();
+      await draining;
+    } finally {
+      open();
+      writeSpy.mockRestore();
+      deleteSpy.mockRestore();
+      (connector.manifest as { limits: typeof limits }).limits = limits;
+    }
+    expect(deletedWhileInFlight).toBe(false);
+    await drain();
+    await settled();
+    // The carrier's delete was settled without the vendor call: the record is B's.
+    const [outcome] = await db.query(
+      "SELECT action FROM record_outcomes WHERE customer_id = ? AND direction = 'out' ORDER BY id DESC",
+      [carrier.id],
+    );
+    expect(outcome).toMatchObject({ action: 'unchanged' });
   }, 60_000);
 });
