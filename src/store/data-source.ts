@@ -65,19 +65,37 @@ export function dataSourceOptions(target: DatabaseTarget): DataSourceOptions {
   };
 }
 
-/** Creates, initializes and migrates a DataSource (creating the PostgreSQL schema when one is named). */
+/**
+ * Creates, initializes and migrates a DataSource (creating the PostgreSQL schema when one is named).
+ *
+ * On PostgreSQL the processes of a cluster migrate one at a time per schema (a session-level advisory lock on a
+ * connection of its own, released when the migrations are done or the process dies). TypeORM's runner takes no lock:
+ * workers booted together after an upgrade each found the same migrations pending and ran them at once, so a
+ * migration that rebuilds a table ran again after later ones had altered the table, and dropped what they added;
+ * and two `CREATE SCHEMA IF NOT EXISTS` at once fail one of them (test/store/concurrent-migrations.db.spec.ts).
+ */
 export async function openDataSource(options: DataSourceOptions): Promise<DataSource> {
-  if (options.type === 'postgres' && options.schema) {
-    const bootstrap = new DataSource({ type: 'postgres', url: options.url });
-    await bootstrap.initialize();
-    try {
-      await bootstrap.query(`CREATE SCHEMA IF NOT EXISTS "${options.schema}"`);
-    } finally {
-      await bootstrap.destroy();
-    }
+  if (options.type !== 'postgres') return migrated(new DataSource(options));
+  const schema = options.schema ?? 'public';
+  const lock = new DataSource({ type: 'postgres', url: options.url, extra: { max: 1 } });
+  await lock.initialize();
+  try {
+    await lock.query('SELECT pg_advisory_lock(hashtext($1))', [`${schema}:syncline-migrations`]);
+    if (options.schema) await lock.query(`CREATE SCHEMA IF NOT EXISTS "${options.schema}"`);
+    return await migrated(new DataSource(options));
+  } finally {
+    // Destroying the connection ends its session, which releases the lock.
+    await lock.destroy();
   }
-  const ds = new DataSource(options);
+}
+
+async function migrated(ds: DataSource): Promise<DataSource> {
   await ds.initialize();
-  await ds.runMigrations({ transaction: 'each' });
+  try {
+    await ds.runMigrations({ transaction: 'each' });
+  } catch (err) {
+    await ds.destroy();
+    throw err;
+  }
   return ds;
 }
