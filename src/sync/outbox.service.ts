@@ -343,7 +343,8 @@ export class OutboxService {
     };
     // Up to `pushConcurrency` batches in flight: while the vendor works on one, the next is selected, prepared and
     // sent. Rows of a batch in flight are left out of the next selections (a re-enqueued newer version waits for
-    // its settle). A batch that deletes goes out alone: it starts once every batch before it has settled, and the next starts
+    // its settle).
+    // A batch that deletes goes out alone: it starts once every batch before it has settled, and the next starts
     // once it has. A vendor that matches by email can give a record left behind by a survivor to another
     // customer's write in flight (that customer took the survivor's old email); the delete's check of who holds the
     // record (heldByLiveCustomers) sees only settled writes, and a write and a delete of one record sent side by
