@@ -65,17 +65,51 @@ export function dataSourceOptions(target: DatabaseTarget): DataSourceOptions {
   };
 }
 
+/** How long a process waits for another one's migrations of the same database before it gives up. */
+export const MIGRATION_LOCK_WAIT_MS = 15 * 60_000;
+
+/**
+ * The file beside a SQLite database that processes lock, one at a time, while they migrate it: `syncline.sqlite` →
+ * `syncline.sqlite-migrating` (empty; left in place, since a lock file removed while another process waits on it
+ * would let a third take a lock of its own).
+ */
+export function migrationLockFileOf(file: string): string {
+  return `${file}-migrating`;
+}
+
 /**
  * Creates, initializes and migrates a DataSource (creating the PostgreSQL schema when one is named).
  *
- * On PostgreSQL the processes of a cluster migrate one at a time per schema (a session-level advisory lock on a
- * connection of its own, released when the migrations are done or the process dies). TypeORM's runner takes no lock:
- * workers booted together after an upgrade each found the same migrations pending and ran them at once: a
- * migration that rebuilds a table could run again after later ones had altered the table, and drop what they added
- * (one run of the Redis suite was left without identity_pending's claims columns), and two `CREATE SCHEMA IF NOT
- * EXISTS` or `CREATE TABLE` at once fail one of them (test/store/concurrent-migrations.db.spec.ts).
+ * Processes sharing a database migrate it one at a time: on PostgreSQL per schema, with a session-level advisory
+ * lock on a connection of its own; on a SQLite file, with an exclusive lock on the file beside it
+ * (migrationLockFileOf). Either is released when the migrations are done or the process dies. TypeORM's runner takes
+ * no lock: workers booted together after an upgrade (or `syncline serve` and a CLI command on one SQLite file) each
+ * found the same migrations pending and ran them at once. A migration that rebuilds a table could then run again
+ * after later ones had altered the table, and drop what they added (one run of the Redis suite was left without
+ * identity_pending's claims columns), and two `CREATE TABLE` or `CREATE SCHEMA IF NOT EXISTS` at once fail one of
+ * the processes (test/store/concurrent-migrations.db.spec.ts, test/store/concurrent-migrations.spec.ts).
  */
 export async function openDataSource(options: DataSourceOptions): Promise<DataSource> {
+  if (options.type === 'better-sqlite3') {
+    const file = options.database;
+    if (file === ':memory:') return migrated(new DataSource(options));
+    const { default: Sqlite } = await import('better-sqlite3');
+    const lock = new Sqlite(migrationLockFileOf(file), { timeout: MIGRATION_LOCK_WAIT_MS });
+    try {
+      try {
+        // Waits (this thread blocked: nothing else runs while the application boots) for another process's turn.
+        lock.exec('BEGIN EXCLUSIVE');
+      } catch (err) {
+        throw new Error(
+          `another process has been migrating ${file} for ${MIGRATION_LOCK_WAIT_MS / 60_000} minutes: ${(err as Error).message}`,
+        );
+      }
+      return await migrated(new DataSource(options));
+    } finally {
+      // Closing the connection ends its transaction, which releases the lock.
+      lock.close();
+    }
+  }
   if (options.type !== 'postgres') return migrated(new DataSource(options));
   const schema = options.schema ?? 'public';
   const lock = new DataSource({ type: 'postgres', url: options.url, extra: { max: 1 } });
