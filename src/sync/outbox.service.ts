@@ -75,6 +75,8 @@ interface PushTarget {
   esp: boolean;
   /** Customers whose update is in a batch in flight (this drain holds the destination's lock: all of them). */
   sending: Set<string>;
+  /** Vendor records this drain deleted (see the write results in pushBatch). */
+  deleted: Set<string>;
 }
 
 /** The outbox's columns as its multi-row inserts list them. */
@@ -340,6 +342,7 @@ export class OutboxService {
       mapping,
       esp: connector.manifest.kind === ConnectorKind.Esp,
       sending: new Set(),
+      deleted: new Set(),
     };
     // Up to `pushConcurrency` batches in flight: while the vendor works on one, the next is selected, prepared and
     // sent. Rows of a batch in flight are left out of the next selections (a re-enqueued newer version waits for
@@ -660,6 +663,7 @@ export class OutboxService {
         const byId = new Map(results.map((r) => [r.externalId, r]));
         for (const d of deletes) {
           const r = byId.get(d.externalId);
+          if (!r || r.status !== 'failed') target.deleted.add(d.externalId);
           if (r && r.status === 'failed') {
             settle.push(
               this.failure(
@@ -740,6 +744,25 @@ export class OutboxService {
               { retryAfterMs: r.error?.retryAfterMs, vendorCode: r.error?.vendorCode },
             );
             settle.push(this.failure(w.row, err, counts, outcomes, base));
+            continue;
+          }
+          if (r.externalId && target.deleted.has(r.externalId)) {
+            // The vendor answered with a record this drain has deleted since: it matched the record (by email) before
+            // the delete reached it. A delete batch goes out alone, but a customer's removal from an ESP on opt-out
+            // is decided inside its batch, beside others in flight. Recorded, the customer would hold a record that
+            // is gone and never be sent again; retried, it gets a record of its own.
+            settle.push(
+              this.failure(
+                w.row,
+                new ConnectorError(
+                  ConnectorErrorCode.Temporary,
+                  'the vendor matched this write to a record deleted while the write was in flight',
+                ),
+                counts,
+                outcomes,
+                base,
+              ),
+            );
             continue;
           }
           if (r.status === WriteStatus.Unchanged) counts.unchanged++;

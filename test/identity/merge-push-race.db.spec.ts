@@ -421,10 +421,10 @@ describe(`a merge and the pushes of its pair (${target.type})`, () => {
       erasedAt: null,
     };
     await db.transaction((tx) => repo.insertCustomers(tx, [carrier]));
-    /** A new version of `c` with `email`, queued for SendGrid. */
-    const withEmail = (c: typeof a, email: string) =>
+    /** A new version of `c` with `email` (and `more` fields), queued for SendGrid. */
+    const withEmail = (c: typeof a, email: string, more: Record<string, unknown> = {}) =>
       db.transaction(async (tx) => {
-        const fields = { ...c.fields, email };
+        const fields = { ...c.fields, email, ...more };
         const next = { ...c, version: c.version + 1, emailKey: writer.emailKeyOf(email), fields };
         await repo.updateCustomer(tx, next, c.version);
         await outbox.enqueue(tx, 'sendgrid', 'contacts', [c.id], OutboxOp.Upsert, 'sf-contacts');
@@ -460,6 +460,56 @@ describe(`a merge and the pushes of its pair (${target.type})`, () => {
     };
   };
 
+  /** A promise settled from outside. */
+  const latch = () => {
+    let done!: () => void;
+    const promise = new Promise<void>((r) => (done = r));
+    return { done, promise };
+  };
+
+  /**
+   * Runs `fn` with SendGrid written in batches of one and its real write and delete calls wrapped by the hooks, which
+   * decide when each goes out or comes back (the vendor calls themselves are the real ones).
+   */
+  const withVendorHooks = async (
+    hooks: {
+      afterWrite?: (keys: string[]) => Promise<void>;
+      beforeDelete?: () => Promise<void>;
+      afterDelete?: () => void;
+    },
+    fn: () => Promise<void>,
+  ) => {
+    const connector = env.app.get(ConnectorRegistry).get('sendgrid');
+    const limits = connector.manifest.limits;
+    (connector.manifest as { limits: typeof limits }).limits = { ...limits, maxBatchSize: 1 };
+    const write = connector.write.bind(connector);
+    const del = connector.delete.bind(connector);
+    const writeSpy = jest
+      .spyOn(connector, 'write')
+      .mockImplementation(async (ctx, object, items: WriteItem[]) => {
+        const out = await write(ctx, object, items);
+        await hooks.afterWrite?.(items.map((i) => i.key));
+        return out;
+      });
+    const deleteSpy = jest
+      .spyOn(connector, 'delete')
+      .mockImplementation(async (ctx, object, ids: string[]) => {
+        await hooks.beforeDelete?.();
+        try {
+          return await del(ctx, object, ids);
+        } finally {
+          hooks.afterDelete?.();
+        }
+      });
+    try {
+      await fn();
+    } finally {
+      writeSpy.mockRestore();
+      deleteSpy.mockRestore();
+      (connector.manifest as { limits: typeof limits }).limits = limits;
+    }
+  };
+
   it('does not delete a record left behind by a survivor once another live customer holds it', async () => {
     const { a, b, old, oldEmail, newEmail, carrier, withEmail, drain, settled } = await handover();
     // B takes A's email and is pushed: SendGrid matches it to A's contact by that email.
@@ -489,56 +539,44 @@ describe(`a merge and the pushes of its pair (${target.type})`, () => {
     // carrier; the carrier's delete is selected next. SendGrid matched B to that old contact by its email.
     await withEmail(b, oldEmail);
     await withEmail(a, newEmail);
-    const connector = env.app.get(ConnectorRegistry).get('sendgrid');
-    const limits = connector.manifest.limits;
-    (connector.manifest as { limits: typeof limits }).limits = { ...limits, maxBatchSize: 1 };
-    let open!: () => void;
-    const opened = new Promise<void>((r) => (open = r));
-    let reach!: () => void;
-    const reached = new Promise<void>((r) => (reach = r));
+    const answer = latch();
+    const inFlight = latch();
+    let holding = false;
     let deletedWhileInFlight = false;
-    let inFlight = false;
-    const write = connector.write.bind(connector);
-    const del = connector.delete.bind(connector);
-    // The vendor calls are the real ones; the test only holds B's answer back (its settle) for a while.
-    const writeSpy = jest
-      .spyOn(connector, 'write')
-      .mockImplementation(async (ctx, object, items: WriteItem[]) => {
-        const out = await write(ctx, object, items);
-        if (items.some((i) => i.key === b.id)) {
-          inFlight = true;
-          reach();
-          await opened;
-          inFlight = false;
+    await withVendorHooks(
+      {
+        // B's answer (its settle) held back for a while.
+        afterWrite: async (keys) => {
+          if (!keys.includes(b.id)) return;
+          holding = true;
+          inFlight.done();
+          await answer.promise;
+          holding = false;
+        },
+        beforeDelete: async () => {
+          if (holding) deletedWhileInFlight = true;
+        },
+      },
+      async () => {
+        const draining = drain();
+        try {
+          await inFlight.promise;
+          expect(env.sendgrid.store.findByIdentifier('external_id', b.id)?.id).toBe(old);
+          for (let i = 0; i < 100 && (await sg(a.id)) === old; i++) await sleep(20);
+          expect(await sg(a.id)).not.toBe(old);
+          const [queued] = await db.query(
+            "SELECT status FROM outbox WHERE customer_id = ? AND op = 'delete'",
+            [carrier.id],
+          );
+          expect(queued).toBeDefined();
+          // Long enough for a delete sent beside B's write to have gone out.
+          await sleep(500);
+        } finally {
+          answer.done();
+          await draining;
         }
-        return out;
-      });
-    const deleteSpy = jest
-      .spyOn(connector, 'delete')
-      .mockImplementation(async (ctx, object, ids: string[]) => {
-        if (inFlight) deletedWhileInFlight = true;
-        return del(ctx, object, ids);
-      });
-    try {
-      const draining = drain();
-      await reached;
-      expect(env.sendgrid.store.findByIdentifier('external_id', b.id)?.id).toBe(old);
-      for (let i = 0; i < 100 && (await sg(a.id)) === old; i++) await sleep(20);
-      expect(await sg(a.id)).not.toBe(old);
-      const [queued] = await db.query("SELECT status FROM outbox WHERE customer_id = ? AND op = 'delete'", [
-        carrier.id,
-      ]);
-      expect(queued).toBeDefined();
-      // Long enough for a delete sent beside B's write to have gone out.
-      await sleep(500);
-      open();
-      await draining;
-    } finally {
-      open();
-      writeSpy.mockRestore();
-      deleteSpy.mockRestore();
-      (connector.manifest as { limits: typeof limits }).limits = limits;
-    }
+      },
+    );
     expect(deletedWhileInFlight).toBe(false);
     await drain();
     await settled();
@@ -548,5 +586,68 @@ describe(`a merge and the pushes of its pair (${target.type})`, () => {
       [carrier.id],
     );
     expect(outcome).toMatchObject({ action: 'unchanged' });
+  }, 60_000);
+
+  it("sends a write again when the vendor matched it to a record an opt-out's removal deleted while it was in flight", async () => {
+    const { a, b, old, oldEmail, newEmail, withEmail, drain } = await handover();
+    const db = env.app.get(Database);
+    // A moves to a new email and opts out in one change: its SendGrid contact (still carrying A's old email) is to
+    // be removed. B takes A's old email. In batches of one, B's write goes first (its row is older) and SendGrid
+    // matches it to A's contact by that email; its answer is held back while A's batch removes that contact.
+    await withEmail(b, oldEmail);
+    await withEmail(a, newEmail, { emailConsent: 'unsubscribed' });
+    const bWritten = latch();
+    const aRemoved = latch();
+    // B's write reaches SendGrid first, A's removal next, and B's answer comes back after that.
+    await withVendorHooks(
+      {
+        afterWrite: async (keys) => {
+          if (!keys.includes(b.id)) return;
+          bWritten.done();
+          await aRemoved.promise;
+        },
+        beforeDelete: () => bWritten.promise,
+        afterDelete: aRemoved.done,
+      },
+      async () => {
+        const draining = drain();
+        try {
+          await bWritten.promise;
+          expect(env.sendgrid.store.findByIdentifier('external_id', b.id)?.id).toBe(old);
+        } catch (err) {
+          aRemoved.done();
+          throw err;
+        } finally {
+          await draining;
+        }
+      },
+    );
+    expect(env.sendgrid.store.contacts.get(old)).toBeUndefined();
+    // B's write was not recorded against the deleted contact: it is retried, and makes B a contact of its own.
+    expect(await sg(b.id)).toBeUndefined();
+    const [row] = await db.query(
+      "SELECT status, last_error FROM outbox WHERE connection = 'sendgrid' AND customer_id = ?",
+      [b.id],
+    );
+    expect(row).toMatchObject({ status: 'pending' });
+    expect(String(row.last_error)).toMatch(/deleted while the write was in flight/);
+    await db.query(
+      "UPDATE outbox SET next_attempt_at = ? WHERE connection = 'sendgrid' AND customer_id = ?",
+      [new Date(0).toISOString(), b.id],
+    );
+    await drain();
+    const contact = await sg(b.id);
+    expect(contact).toBeDefined();
+    expect(contact).not.toBe(old);
+    expect(env.sendgrid.store.contacts.get(contact!)?.text).toMatchObject({
+      external_id: b.id,
+      email: oldEmail,
+    });
+    // A left SendGrid's audience: no contact, nothing tracked.
+    expect(await sg(a.id)).toBeUndefined();
+    expect(env.sendgrid.store.findByIdentifier('external_id', a.id)).toBeUndefined();
+    expect(
+      await db.query("SELECT 1 FROM outbox WHERE customer_id IN (?, ?) AND status = 'pending'", [a.id, b.id]),
+    ).toEqual([]);
   }, 60_000);
 });
