@@ -1,6 +1,7 @@
 // Builds TypeORM DataSource options for the configured database. Schema changes only through migrations.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { Logger } from '@nestjs/common';
 import { DataSource, type DataSourceOptions } from 'typeorm';
 import type { DatabaseTarget } from '../config/env.schema';
 import { ENTITIES, MIGRATIONS } from './schema';
@@ -65,6 +66,8 @@ export function dataSourceOptions(target: DatabaseTarget): DataSourceOptions {
   };
 }
 
+const log = new Logger('Database');
+
 /** How long a process waits for another one's migrations of the same database before it gives up. */
 export const MIGRATION_LOCK_WAIT_MS = 15 * 60_000;
 
@@ -94,15 +97,24 @@ export async function openDataSource(options: DataSourceOptions): Promise<DataSo
     const file = options.database;
     if (file === ':memory:') return migrated(new DataSource(options));
     const { default: Sqlite } = await import('better-sqlite3');
-    const lock = new Sqlite(migrationLockFileOf(file), { timeout: MIGRATION_LOCK_WAIT_MS });
+    const lock = new Sqlite(migrationLockFileOf(file), { timeout: 0 });
     try {
+      const busy = (err: unknown) => (err as { code?: string }).code === 'SQLITE_BUSY';
       try {
-        // Waits (this thread blocked: nothing else runs while the application boots) for another process's turn.
         lock.exec('BEGIN EXCLUSIVE');
       } catch (err) {
-        throw new Error(
-          `another process has been migrating ${file} for ${MIGRATION_LOCK_WAIT_MS / 60_000} minutes: ${(err as Error).message}`,
-        );
+        if (!busy(err)) throw err;
+        log.warn(`waiting for another process to finish migrating ${file}`);
+        lock.pragma(`busy_timeout = ${MIGRATION_LOCK_WAIT_MS}`);
+        try {
+          // Waits (this thread blocked: nothing else runs while the application boots) for the other's turn to end.
+          lock.exec('BEGIN EXCLUSIVE');
+        } catch (again) {
+          if (!busy(again)) throw again;
+          throw new Error(
+            `another process has been migrating ${file} for ${MIGRATION_LOCK_WAIT_MS / 60_000} minutes: ${(again as Error).message}`,
+          );
+        }
       }
       return await migrated(new DataSource(options));
     } finally {
@@ -115,7 +127,12 @@ export async function openDataSource(options: DataSourceOptions): Promise<DataSo
   const lock = new DataSource({ type: 'postgres', url: options.url, extra: { max: 1 } });
   await lock.initialize();
   try {
-    await lock.query('SELECT pg_advisory_lock(hashtext($1))', [`${schema}:syncline-migrations`]);
+    const key = `${schema}:syncline-migrations`;
+    const [got] = await lock.query('SELECT pg_try_advisory_lock(hashtext($1)) AS ok', [key]);
+    if (!got.ok) {
+      log.warn(`waiting for another process to finish migrating schema ${schema}`);
+      await lock.query('SELECT pg_advisory_lock(hashtext($1))', [key]);
+    }
     if (options.schema) await lock.query(`CREATE SCHEMA IF NOT EXISTS "${options.schema}"`);
     return await migrated(new DataSource(options));
   } finally {

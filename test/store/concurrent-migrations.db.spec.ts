@@ -4,6 +4,7 @@
 // altered the rebuilt table, and dropped what they had added (the Redis scale-out suite once booted three workers
 // onto an empty schema whose identity_pending had no "claimed_until": every detection batch failed). The runners now
 // take turns per schema.
+import { Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { DatabaseTarget } from '../../src/config/env.schema';
 import { dataSourceOptions, openDataSource } from '../../src/store/data-source';
@@ -54,4 +55,32 @@ describePg('migrations run at once by several processes (postgres)', () => {
     },
     120_000,
   );
+
+  it('waits for a process holding the schema, and says so', async () => {
+    const target = testDatabaseTarget() as PgTarget;
+    targets.push(target);
+    const holder = new DataSource({ type: 'postgres', url: target.url, extra: { max: 1 } });
+    await holder.initialize();
+    const warn = jest.spyOn(Logger.prototype, 'warn');
+    try {
+      await holder.query('SELECT pg_advisory_lock(hashtext($1))', [`${target.schema}:syncline-migrations`]);
+      let opened: DataSource | undefined;
+      const opening = openDataSource(dataSourceOptions(target)).then((ds) => (opened = ds));
+      for (let i = 0; i < 100 && !warn.mock.calls.length; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(warn).toHaveBeenCalledWith(
+        `waiting for another process to finish migrating schema ${target.schema}`,
+      );
+      await new Promise((r) => setTimeout(r, 200));
+      expect(opened).toBeUndefined();
+      await holder.query('SELECT pg_advisory_unlock(hashtext($1))', [`${target.schema}:syncline-migrations`]);
+      await opening;
+      expect(await opened!.query('SELECT COUNT(*) AS n FROM migrations')).toEqual([
+        { n: String(opened!.migrations.length) },
+      ]);
+      await opened!.destroy();
+    } finally {
+      warn.mockRestore();
+      await holder.destroy();
+    }
+  }, 60_000);
 });
