@@ -7,8 +7,9 @@ import { Logger } from 'nestjs-pino';
 import { AppModule } from '../src/app.module';
 import { AppConfig } from '../src/config/app-config';
 import { ConfigError } from '../src/config/env.schema';
+import { DataSource } from 'typeorm';
 import { JobQueue } from '../src/queue/job-queue';
-import { shutdownSignal, workerBanner } from '../src/queue/worker.command';
+import { shutdownSignal, workUntilStopped } from '../src/queue/worker.command';
 
 async function main(): Promise<number> {
   let config: AppConfig;
@@ -29,9 +30,12 @@ async function main(): Promise<number> {
   app.useLogger(app.get(Logger));
   await app.init();
   // On stdout on purpose: whoever started the worker (a supervisor, the tests) waits for this line.
-  process.stdout.write(`${workerBanner(config)}\n`);
-  await stopping;
-  await app.get(JobQueue).close();
+  await workUntilStopped(
+    { queue: app.get(JobQueue), dataSource: app.get(DataSource) },
+    config,
+    stopping,
+    (line) => process.stdout.write(`${line}\n`),
+  );
   await app.close();
   return 0;
 }

@@ -8,6 +8,11 @@ const port = z.coerce.number().int().min(0).max(65535);
 export const envSchema = z.object({
   PORT: port.default(3000),
   HOST: z.string().min(1).default('0.0.0.0'),
+  /**
+   * `syncline worker` has no HTTP API; with this set it answers `GET /health` (database and job queue reachable,
+   * not shutting down) and `GET /health/live` on this port, for a supervisor's readiness and liveness probes.
+   */
+  WORKER_HEALTH_PORT: port.optional(),
   DATABASE_URL: z
     .string()
     .default(`sqlite:${path.join('data', 'syncline.sqlite')}`)

@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import { Logger, type OnModuleDestroy } from '@nestjs/common';
 import { Queue, Worker, type JobsOptions } from 'bullmq';
 import type IORedis from 'ioredis';
-import { JobName, JobQueue, type JobHandler, type JobOptions } from './job-queue';
+import { JobName, JobQueue, type JobHandler, type JobOptions, type QueueHealth } from './job-queue';
 import { createRedis, RedisRole } from './redis-connection';
 
 export interface BullmqJobQueueOptions {
@@ -29,6 +29,8 @@ interface Schedule {
 
 const DEFAULT_ATTEMPTS = 3;
 const IDLE_POLL_MS = 100;
+/** How long a health check waits for Redis to answer. */
+const HEALTH_TIMEOUT_MS = 1000;
 
 /** BullMQ refuses custom ids with one ':' (its own separator) and ids that parse as integers. */
 export function encodeJobId(id: string): string {
@@ -164,6 +166,41 @@ export class BullmqJobQueue extends JobQueue implements OnModuleDestroy {
       empty = (await this.pending()) === 0 ? empty + 1 : 0;
       if (empty < 2) await new Promise((r) => setTimeout(r, IDLE_POLL_MS));
     }
+  }
+
+  /**
+   * Up when this process's Redis connections are ready (a worker whose connection is down takes no jobs, a
+   * producer's adds fail) and Redis answers a PING within HEALTH_TIMEOUT_MS.
+   */
+  async health(): Promise<QueueHealth> {
+    const adapter = 'bullmq';
+    if (this.closed) return { up: false, adapter, message: 'closed' };
+    if (this.producer.status !== 'ready')
+      return { up: false, adapter, message: `redis: the connection is ${this.producer.status}` };
+    for (const [name, { connection }] of this.workers)
+      if (connection.status !== 'ready')
+        return {
+          up: false,
+          adapter,
+          message: `redis: the ${name} worker's connection is ${connection.status}`,
+        };
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        this.producer.ping(),
+        new Promise((_, reject) => {
+          timer = setTimeout(
+            () => reject(new Error(`no answer to PING within ${HEALTH_TIMEOUT_MS} ms`)),
+            HEALTH_TIMEOUT_MS,
+          );
+        }),
+      ]);
+    } catch (err) {
+      return { up: false, adapter, message: `redis: ${(err as Error).message}` };
+    } finally {
+      clearTimeout(timer);
+    }
+    return { up: true, adapter, message: `prefix ${this.options.prefix}` };
   }
 
   async close(): Promise<void> {

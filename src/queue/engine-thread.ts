@@ -21,7 +21,7 @@ import type { AppConfig } from '../config/app-config';
 import { createWriteGates, useWriteGates } from '../store/write-gate';
 import type { RunSummary } from '../sync/sync-runner.service';
 import type { RunTrigger } from '../sync/sync.types';
-import { JobQueue, type JobHandler, type JobName, type JobOptions } from './job-queue';
+import { JobQueue, type JobHandler, type JobName, type JobOptions, type QueueHealth } from './job-queue';
 
 /** Where the engine can have a thread of its own: a SQLite file (the other thread opens it too) and no Redis. */
 export function engineThreadPossible(config: AppConfig): boolean {
@@ -178,6 +178,13 @@ export class EngineThreadJobQueue extends JobQueue implements OnApplicationBoots
   async idle(timeoutMs?: number): Promise<void> {
     await this.start();
     return this.request({ op: 'idle', timeoutMs });
+  }
+
+  async health(): Promise<QueueHealth> {
+    if (this.closing) return { up: false, adapter: 'engine-thread', message: 'closing' };
+    if (!this.worker)
+      return { up: false, adapter: 'engine-thread', message: 'the engine thread is not running' };
+    return { up: true, adapter: 'engine-thread' };
   }
 
   /** Lets the engine finish its running jobs and close its context, then ends the thread. */

@@ -3,7 +3,7 @@
 import { Injectable, Logger, Optional } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { CronJob } from 'cron';
-import { JobQueue, type JobHandler, type JobName, type JobOptions } from './job-queue';
+import { JobQueue, type JobHandler, type JobName, type JobOptions, type QueueHealth } from './job-queue';
 
 interface Job {
   name: JobName;
@@ -158,6 +158,12 @@ export class InProcessJobQueue extends JobQueue {
       });
       this.checkIdle();
     });
+  }
+
+  async health(): Promise<QueueHealth> {
+    return this.closed
+      ? { up: false, adapter: 'in-process', message: 'closed' }
+      : { up: true, adapter: 'in-process' };
   }
 
   async close(): Promise<void> {

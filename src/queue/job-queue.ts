@@ -15,6 +15,14 @@ export interface JobOptions {
   attempts?: number;
 }
 
+/** Whether this process can reach its job queue (what `GET /health` reports as `queue`). */
+export interface QueueHealth {
+  up: boolean;
+  adapter: 'in-process' | 'bullmq' | 'engine-thread';
+  /** Why it is down, or what it is connected to. */
+  message?: string;
+}
+
 export type JobHandler<T> = (data: T) => Promise<void>;
 
 export abstract class JobQueue {
@@ -31,5 +39,7 @@ export abstract class JobQueue {
   abstract unschedule(id: string): Promise<void>;
   /** Resolves when no job is waiting, delayed or running (tests, demo, CLI). */
   abstract idle(timeoutMs?: number): Promise<void>;
+  /** Whether jobs can be added and taken now; never rejects, answers within about a second. */
+  abstract health(): Promise<QueueHealth>;
   abstract close(): Promise<void>;
 }

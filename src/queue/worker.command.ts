@@ -4,8 +4,10 @@
 // workers can run against one Redis and one PostgreSQL.
 import { Logger } from '@nestjs/common';
 import { Command, CommandRunner } from 'nest-commander';
+import { DataSource } from 'typeorm';
 import { AppConfig } from '../config/app-config';
 import { JobQueue } from './job-queue';
+import { startWorkerHealthServer } from './worker-health';
 
 /** Resolves on the first SIGTERM or SIGINT. */
 export function shutdownSignal(): Promise<NodeJS.Signals> {
@@ -28,25 +30,56 @@ export function workerBanner(config: AppConfig): string {
   return `syncline worker ${process.pid} ready: queue ${queue}, database ${config.database.type}`;
 }
 
+/**
+ * The life of a worker once its application context is up: announces itself (with its health endpoint when
+ * WORKER_HEALTH_PORT is set), works until `stopping` resolves, then reports 503 on /health while its running jobs
+ * finish and closes the queue. The database stays open until the caller closes the context.
+ */
+export async function workUntilStopped(
+  { queue, dataSource }: { queue: JobQueue; dataSource: DataSource },
+  config: AppConfig,
+  stopping: Promise<NodeJS.Signals>,
+  announce: (line: string) => void,
+): Promise<void> {
+  const log = new Logger('Worker');
+  const port = config.env.WORKER_HEALTH_PORT;
+  const health =
+    port === undefined ? undefined : await startWorkerHealthServer(dataSource, queue, config.env.HOST, port);
+  announce(
+    `${workerBanner(config)}${health ? `, health on http://${config.env.HOST}:${health.port}/health` : ''}`,
+  );
+  const signal = await stopping;
+  health?.stopping();
+  log.log(`${signal}: finishing running jobs`);
+  try {
+    // Closing here (not only at app close) lets running jobs finish while the database is still open.
+    await queue.close();
+  } finally {
+    await health?.close();
+  }
+}
+
 @Command({
   name: 'worker',
-  description: 'process jobs (sync runs, webhooks, outbound batches) until SIGTERM; no HTTP',
+  description:
+    'process jobs (sync runs, webhooks, outbound batches) until SIGTERM; no HTTP API (GET /health on WORKER_HEALTH_PORT)',
 })
 export class WorkerCommand extends CommandRunner {
-  private readonly log = new Logger('Worker');
-
   constructor(
     private readonly queue: JobQueue,
+    private readonly dataSource: DataSource,
     private readonly config: AppConfig,
   ) {
     super();
   }
 
   async run(): Promise<void> {
-    this.log.log(workerBanner(this.config));
-    const signal = await shutdownSignal();
-    this.log.log(`${signal}: finishing running jobs`);
-    // Closing here (not only at app close) lets running jobs finish while the database is still open.
-    await this.queue.close();
+    await workUntilStopped(
+      { queue: this.queue, dataSource: this.dataSource },
+      this.config,
+      shutdownSignal(),
+      // On stdout, not the log: the CLI logs warnings only by default, and a supervisor waits for this line.
+      (line) => process.stdout.write(`${line}\n`),
+    );
   }
 }

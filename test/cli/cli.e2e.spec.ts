@@ -212,6 +212,42 @@ describe('syncline CLI', () => {
     expect((await cli('--help')).code).toBe(0);
   });
 
+  it('runs a worker: announces itself on stdout, answers GET /health on WORKER_HEALTH_PORT, exits 0 on SIGTERM', async () => {
+    let stdout = '';
+    const out = jest
+      .spyOn(process.stdout, 'write')
+      .mockImplementation((chunk: string | Uint8Array) => ((stdout += chunk.toString()), true));
+    let stopped = false;
+    const exited = runCli(['node', 'syncline', 'worker'], () =>
+      AppConfig.fromEnvironment({ ...env, WORKER_HEALTH_PORT: '0', HOST: '127.0.0.1' }),
+    ).finally(() => (stopped = true));
+    try {
+      let url: string | undefined;
+      for (let i = 0; i < 600 && !url && !stopped; i++) {
+        url = /health on (http:\/\/\S+\/health)$/m.exec(stdout)?.[1];
+        if (!url) await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(stdout).toMatch(
+        /^syncline worker \d+ ready: queue in-process \(no REDIS_URL: this worker is alone\), database sqlite, health on http:\/\/127\.0\.0\.1:\d+\/health$/m,
+      );
+      const res = await fetch(url!);
+      expect(res.status).toBe(200);
+      expect(await res.json()).toMatchObject({
+        status: 'ok',
+        info: { database: { status: 'up' }, queue: { status: 'up', adapter: 'in-process' } },
+      });
+      expect((await fetch(url!.replace(/\/health$/, '/health/live'))).status).toBe(200);
+      // What a supervisor's SIGTERM does (the listeners of the real signal), without signalling the test runner.
+      process.emit('SIGTERM', 'SIGTERM');
+      expect(await exited).toBe(0);
+      await expect(fetch(url!)).rejects.toThrow(); // the endpoint closed with the worker
+    } finally {
+      if (!stopped) process.emit('SIGTERM', 'SIGTERM');
+      await exited.catch(() => undefined);
+      out.mockRestore();
+    }
+  });
+
   it('exits 1 naming the first broken entry when an audit row was tampered with (spawned binary)', () => {
     const db = sql();
     db.prepare("UPDATE audit_entries SET action = 'customer.deleted' WHERE seq = 5").run();

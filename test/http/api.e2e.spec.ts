@@ -33,9 +33,12 @@ describe('HTTP API', () => {
 
   const http = () => request(t.app.getHttpServer());
 
-  it('answers /health without a token, with the database check', async () => {
+  it('answers /health without a token, with the database and job queue checks', async () => {
     const res = await http().get('/health').expect(200);
-    expect(res.body).toMatchObject({ status: 'ok', info: { database: { status: 'up' } } });
+    expect(res.body).toMatchObject({
+      status: 'ok',
+      info: { database: { status: 'up' }, queue: { status: 'up', adapter: 'in-process' } },
+    });
   });
 
   it('serves the OpenAPI document at /docs', async () => {

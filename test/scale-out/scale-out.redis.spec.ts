@@ -101,6 +101,13 @@ if (!REDIS_URL) {
       ]);
       await waitFor('Redis to answer again', async () => redisUp(), 20_000, 100);
     };
+    /** GET /health of a worker, at the address its ready line announced. */
+    const workerHealth = async (w: ClusterWorker) => {
+      if (!w.healthUrl)
+        throw new Error(`worker ${w.pid} announced no health endpoint:\n${w.output.join('')}`);
+      const res = await fetch(w.healthUrl);
+      return { status: res.status, body: (await res.json()) as Record<string, any> };
+    };
     const dump = () =>
       workers
         .map((w) => `--- worker ${w.pid}${w.alive() ? '' : ' (dead)'}\n${w.output.slice(-30).join('')}`)
@@ -280,6 +287,9 @@ if (!REDIS_URL) {
         OUTBOX_MAX_DELAY_MS: '2000',
         SYNCLINE_API_TOKENS: '',
         SYNCLINE_LEASE_MS: String(LEASE_MS),
+        // Each worker's health endpoint on a port of its own, announced in its ready line.
+        WORKER_HEALTH_PORT: '0',
+        HOST: '127.0.0.1',
       };
       // Transpiled once, then three plain-node workers booted at once on the empty schema (config loading is
       // idempotent and tolerates concurrent creation).
@@ -464,16 +474,37 @@ if (!REDIS_URL) {
         20_000,
         100,
       );
+      const probe = workers.find((w) => w.alive())!;
+      expect((await workerHealth(probe)).status).toBe(200);
+      let healthWhileDown: { status: number; body: Record<string, any> } | undefined;
       try {
         redisCli('shutdown', 'nosave');
       } catch {
         // redis-cli reports the dropped connection of a successful shutdown as an error
       }
       try {
-        await new Promise((r) => setTimeout(r, 1000));
+        const downFor = Date.now() + 1000;
+        // A supervisor's readiness probe sees the worker unable to take jobs while Redis is down.
+        while (Date.now() < downFor && healthWhileDown?.status !== 503)
+          healthWhileDown = await workerHealth(probe);
+        await new Promise((r) => setTimeout(r, Math.max(0, downFor - Date.now())));
       } finally {
         await ensureRedis(); // whatever happened above, later suites and CI get their Redis back
       }
+      expect(healthWhileDown).toMatchObject({
+        status: 503,
+        body: {
+          status: 'error',
+          error: { queue: { status: 'down', adapter: 'bullmq' } },
+          info: { database: { status: 'up' } },
+        },
+      });
+      expect(healthWhileDown!.body.error.queue.message).toMatch(/^redis: /);
+      await waitFor(
+        'the worker to report healthy again',
+        async () => (await workerHealth(probe)).status === 200,
+        20_000,
+      );
       const restartedAt = Date.now();
       salesforce.massUpdate(undefined, { Title: 'Title v4' });
       // Redis forgot every job; the run is asked for again, as a user or the next tick would.

@@ -68,6 +68,8 @@ export interface ClusterWorker {
   child: ChildProcess;
   pid: number;
   output: string[];
+  /** Its `GET /health` address, when started with WORKER_HEALTH_PORT (from its ready line). */
+  healthUrl?: string;
   alive(): boolean;
 }
 
@@ -96,6 +98,7 @@ export function startWorker(env: Record<string, string>, readyTimeoutMs = 60_000
       output.push(text);
       if (output.length > 400) output.splice(0, output.length - 400);
       if (text.includes(' ready: queue ')) {
+        worker.healthUrl = /health on (http:\/\/\S+\/health)/.exec(text)?.[1];
         clearTimeout(timer);
         resolve(worker);
       }

@@ -244,12 +244,20 @@ describe('engine thread (SQLite file)', () => {
     },
   );
 
-  it('ends the thread on close and reports a thread that died on its own', async () => {
+  it('ends the thread on close and reports a thread that died on its own, on GET /health too', async () => {
+    const health = await request(env.url).get('/health').expect(200);
+    expect(health.body.info.queue).toEqual({ status: 'up', adapter: 'engine-thread' });
     const worker = (queue as unknown as { worker: { threadId: number; terminate(): Promise<number> } })
       .worker;
     expect(worker.threadId).toBeGreaterThan(0);
     const crashed = queue.crashed;
     await worker.terminate();
     expect((await crashed).message).toMatch(/engine thread exited/);
+    const down = await request(env.url).get('/health').expect(503);
+    expect(down.body.error.queue).toEqual({
+      status: 'down',
+      adapter: 'engine-thread',
+      message: 'the engine thread is not running',
+    });
   });
 });
