@@ -158,6 +158,7 @@ export class BullmqJobQueue extends JobQueue implements OnModuleDestroy {
   }
 
   async idle(timeoutMs = 60_000): Promise<void> {
+    if (this.closed) return; // a closed queue runs nothing here (and its connections are gone)
     const deadline = Date.now() + timeoutMs;
     // Two empty readings in a row: a job moving between lists (or a retry being scheduled) is not missed.
     let empty = 0;

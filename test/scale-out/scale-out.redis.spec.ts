@@ -12,6 +12,9 @@ import { DataSource } from 'typeorm';
 import { startSandbox as startHubSpot, type HubSpotSandbox } from '../../connectors/hubspot/sandbox';
 import { startSandbox as startSalesforce, type SalesforceSandbox } from '../../connectors/salesforce/sandbox';
 import { startSandbox as startSendGrid, type SendGridSandbox } from '../../connectors/sendgrid/sandbox';
+import { outboundMessage } from '../../connectors/salesforce/conformance';
+import { createApp } from '../../src/bootstrap';
+import { AppConfig } from '../../src/config/app-config';
 import { CLAIM_MS } from '../../src/identity/duplicate-detector.service';
 import { JobName } from '../../src/queue/job-queue';
 import { dropTestDatabase, testDatabaseEnv, testDatabaseTarget } from '../support/test-database';
@@ -28,6 +31,8 @@ const REDIS_URL = process.env.REDIS_URL;
 const HUBSPOT_BUDGET = { requests: 4, perMs: 1000 };
 /** Run leases and drain locks of the workers: a SIGKILLed holder blocks its sync or destination this long. */
 const LEASE_MS = 3000;
+/** The Outbound Message token of the Salesforce connections. */
+const SF_SECRET = 'scale-out-outbound-secret';
 
 if (!REDIS_URL) {
   describe('scale-out on Redis + PostgreSQL', () => {
@@ -223,7 +228,7 @@ if (!REDIS_URL) {
           clientSecret: s.credentials.clientSecret,
           refreshToken: s.credentials.refreshToken,
         },
-        settings: { organizationId: s.credentials.organizationId },
+        settings: { organizationId: s.credentials.organizationId, webhookSecret: SF_SECRET },
       });
       // Two CRM connections on one private-app token: one vendor budget, drained by different workers at once.
       const hs = (id: string) => ({
@@ -458,6 +463,62 @@ if (!REDIS_URL) {
       await expectConsistent('Title v3');
       expect(workers.filter((w) => w.alive()).length).toBe(2);
     }, 180_000);
+
+    it('an API process with SYNCLINE_BACKGROUND_JOBS=off acknowledges a webhook, and a worker applies it', async () => {
+      // The receiver of the README's cluster layout: it serves the API and webhooks, queues, and works on nothing.
+      const receiver = await createApp(
+        AppConfig.fromEnvironment({ ...workerEnv, SYNCLINE_BACKGROUND_JOBS: 'off', LOG_LEVEL: 'silent' }),
+      );
+      await receiver.listen(0, '127.0.0.1');
+      try {
+        const url = await receiver.getUrl();
+        const health = await fetch(`${url}/health`);
+        expect(health.status).toBe(200);
+        expect(((await health.json()) as { info: unknown }).info).toMatchObject({
+          queue: { status: 'up', adapter: 'bullmq' },
+        });
+        const [row] = await sql<{ external_id: string; customer_id: string }>(
+          `SELECT i.external_id, i.customer_id FROM customer_identities i JOIN customers c ON c.id = i.customer_id
+            WHERE i.connection = 'salesforce' AND c.merged_into IS NULL ORDER BY i.external_id LIMIT 1`,
+        );
+        salesforce.mutate(row.external_id, { Title: 'Via the receiver' });
+        const delivery = outboundMessage(salesforce, [row.external_id], { token: SF_SECRET });
+        const ack = await fetch(`${url}/webhooks/salesforce?token=${SF_SECRET}`, {
+          method: 'POST',
+          headers: { 'content-type': 'text/xml; charset=utf-8' },
+          body: delivery.rawBody.toString('utf8'),
+        });
+        expect(ack.status).toBe(200);
+        expect(await ack.text()).toContain('<Ack>true</Ack>');
+        await waitFor(
+          'a worker to apply the delivery',
+          async () => {
+            const [c] = await sql<{ fields: string }>('SELECT fields FROM customers WHERE id = $1', [
+              row.customer_id,
+            ]);
+            return JSON.parse(c.fields).jobTitle === 'Via the receiver';
+          },
+          30_000,
+          100,
+        );
+        await waitFor(
+          'a worker to push the change to HubSpot',
+          async () => hubspot.store.all().some((c) => c.props.jobtitle === 'Via the receiver'),
+          30_000,
+          100,
+        );
+        await waitFor(
+          'the outbox to settle',
+          async () => (await num("SELECT COUNT(*) FROM outbox WHERE status = 'pending'")) === 0,
+          30_000,
+        );
+        expect(hubspot.store.all().filter((c) => c.props.jobtitle === 'Via the receiver')).toHaveLength(1);
+      } finally {
+        await receiver.close();
+      }
+      // The next phase counts versions from here: this customer's extra change is not one applied twice.
+      before = new Map((await versionGains()).map((g) => [g.id, g.versions]));
+    }, 120_000);
 
     it('the cluster recovers by itself from a Redis restart: schedules fire again and new work completes', async () => {
       // The victim's run lease lapses LEASE_MS after its last renewal, and a run asked for before then is refused as
