@@ -9,6 +9,7 @@ import { AppConfig } from '../src/config/app-config';
 import { ConfigError } from '../src/config/env.schema';
 import { DataSource } from 'typeorm';
 import { JobQueue } from '../src/queue/job-queue';
+import { MetricsService } from '../src/queue/metrics.service';
 import { shutdownSignal, workUntilStopped } from '../src/queue/worker.command';
 
 async function main(): Promise<number> {
@@ -31,7 +32,7 @@ async function main(): Promise<number> {
   await app.init();
   // On stdout on purpose: whoever started the worker (a supervisor, the tests) waits for this line.
   await workUntilStopped(
-    { queue: app.get(JobQueue), dataSource: app.get(DataSource) },
+    { queue: app.get(JobQueue), dataSource: app.get(DataSource), metrics: app.get(MetricsService) },
     config,
     stopping,
     (line) => process.stdout.write(`${line}\n`),

@@ -9,6 +9,7 @@ import { CommonModule } from './common/common.module';
 import { AppConfig, AppConfigModule } from './config/app-config';
 import { ApiTokenGuard } from './http/api-token.guard';
 import { HealthController } from './http/health.controller';
+import { MetricsController } from './http/metrics.controller';
 import { StoreModule } from './store/store.module';
 import { ConnectorsModule } from './connectors/connectors.module';
 import { MappingModule } from './mapping/mapping.module';
@@ -80,7 +81,7 @@ export class AppModule {
         IdentityModule,
         QuarantineModule,
       ],
-      controllers: [HealthController],
+      controllers: [HealthController, MetricsController],
       providers: [{ provide: APP_GUARD, useClass: ApiTokenGuard }],
     };
   }

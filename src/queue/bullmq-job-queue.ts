@@ -8,7 +8,14 @@ import * as os from 'node:os';
 import { Logger, type OnModuleDestroy } from '@nestjs/common';
 import { Queue, Worker, type JobsOptions } from 'bullmq';
 import type IORedis from 'ioredis';
-import { JobName, JobQueue, type JobHandler, type JobOptions, type QueueHealth } from './job-queue';
+import {
+  JobName,
+  JobQueue,
+  type JobCounts,
+  type JobHandler,
+  type JobOptions,
+  type QueueHealth,
+} from './job-queue';
 import { createRedis, RedisRole } from './redis-connection';
 
 export interface BullmqJobQueueOptions {
@@ -145,16 +152,25 @@ export class BullmqJobQueue extends JobQueue implements OnModuleDestroy {
     }
   }
 
-  /** Jobs not yet finished across the whole cluster; each scheduler's next tick does not count. */
-  async pending(): Promise<number> {
-    let n = 0;
+  async counts(): Promise<JobCounts[]> {
+    const out: JobCounts[] = [];
     for (const name of Object.values(JobName)) {
       const q = this.queue(name);
       const c = await q.getJobCounts('active', 'waiting', 'delayed', 'prioritized', 'waiting-children');
       const schedulers = await q.getJobSchedulersCount();
-      n += c.active + c.waiting + c.prioritized + c['waiting-children'] + Math.max(0, c.delayed - schedulers);
+      out.push({
+        name,
+        waiting: c.waiting + c.prioritized + c['waiting-children'],
+        active: c.active,
+        delayed: Math.max(0, c.delayed - schedulers),
+      });
     }
-    return n;
+    return out;
+  }
+
+  /** Jobs not yet finished across the whole cluster; each scheduler's next tick does not count. */
+  async pending(): Promise<number> {
+    return (await this.counts()).reduce((n, c) => n + c.waiting + c.active + c.delayed, 0);
   }
 
   async idle(timeoutMs = 60_000): Promise<void> {

@@ -73,6 +73,9 @@ async function main(): Promise<void> {
       case 'idle':
         void answer(m.seq, queue.idle(m.timeoutMs));
         return;
+      case 'counts':
+        void answer(m.seq, queue.counts());
+        return;
       case 'run':
         void answer(m.seq, app.get(SyncRunner).run(m.syncId, m.options));
         return;

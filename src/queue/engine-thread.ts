@@ -21,7 +21,14 @@ import type { AppConfig } from '../config/app-config';
 import { createWriteGates, useWriteGates } from '../store/write-gate';
 import type { RunSummary } from '../sync/sync-runner.service';
 import type { RunTrigger } from '../sync/sync.types';
-import { JobQueue, type JobHandler, type JobName, type JobOptions, type QueueHealth } from './job-queue';
+import {
+  JobQueue,
+  type JobCounts,
+  type JobHandler,
+  type JobName,
+  type JobOptions,
+  type QueueHealth,
+} from './job-queue';
 
 /** Where the engine can have a thread of its own: a SQLite file (the other thread opens it too) and no Redis. */
 export function engineThreadPossible(config: AppConfig): boolean {
@@ -43,6 +50,7 @@ export type EngineRequest =
   | { op: 'schedule'; id: string; cron: string; name: JobName; data: unknown }
   | { op: 'unschedule'; id: string }
   | { op: 'idle'; seq: number; timeoutMs?: number }
+  | { op: 'counts'; seq: number }
   | { op: 'run'; seq: number; syncId: string; options: EngineRunOptions }
   | { op: 'close'; seq: number };
 
@@ -178,6 +186,12 @@ export class EngineThreadJobQueue extends JobQueue implements OnApplicationBoots
   async idle(timeoutMs?: number): Promise<void> {
     await this.start();
     return this.request({ op: 'idle', timeoutMs });
+  }
+
+  /** The engine thread's queue (it runs the jobs). */
+  async counts(): Promise<JobCounts[]> {
+    await this.start();
+    return this.request<JobCounts[]>({ op: 'counts' });
   }
 
   async health(): Promise<QueueHealth> {

@@ -50,4 +50,25 @@ describe('InProcessJobQueue', () => {
     await queue.idle(1000);
     expect(maxSameId).toBe(1);
   });
+
+  it('counts jobs by name and state: waiting without a handler, active while running, delayed until due', async () => {
+    let release!: () => void;
+    const running = new Promise<void>((r) => (release = r));
+    queue.process(JobName.SyncRun, () => running, { concurrency: 1 });
+    await queue.add(JobName.SyncRun, {}, { jobId: 'a' });
+    await queue.add(JobName.SyncRun, {}, { jobId: 'b' });
+    await queue.add(JobName.ProcessInbox, {}); // no handler in this process: waits
+    await queue.add(JobName.DrainOutbox, {}, { delayMs: 60_000 });
+    const byName = new Map((await queue.counts()).map((c) => [c.name, c]));
+    expect(byName.size).toBe(Object.values(JobName).length);
+    expect(byName.get(JobName.SyncRun)).toEqual({ name: JobName.SyncRun, waiting: 1, active: 1, delayed: 0 });
+    expect(byName.get(JobName.ProcessInbox)).toMatchObject({ waiting: 1, active: 0, delayed: 0 });
+    expect(byName.get(JobName.DrainOutbox)).toMatchObject({ waiting: 0, active: 0, delayed: 1 });
+    release();
+    await tick();
+    expect((await queue.counts()).find((c) => c.name === JobName.SyncRun)).toMatchObject({
+      waiting: 0,
+      active: 0,
+    });
+  });
 });

@@ -3,7 +3,14 @@
 import { Injectable, Logger, Optional } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { CronJob } from 'cron';
-import { JobQueue, type JobHandler, type JobName, type JobOptions, type QueueHealth } from './job-queue';
+import {
+  JobName,
+  JobQueue,
+  type JobCounts,
+  type JobHandler,
+  type JobOptions,
+  type QueueHealth,
+} from './job-queue';
 
 interface Job {
   name: JobName;
@@ -25,6 +32,8 @@ export class InProcessJobQueue extends JobQueue {
   private readonly waitingIds = new Set<string>();
   private readonly runningIds = new Set<string>();
   private readonly timers = new Set<NodeJS.Timeout>();
+  /** Jobs waiting out a delay or a retry's back-off, by name. */
+  private readonly delayed = new Map<JobName, number>();
   private running = 0;
   private closed = false;
   private idleWaiters: (() => void)[] = [];
@@ -59,15 +68,30 @@ export class InProcessJobQueue extends JobQueue {
     if (this.closed) return;
     const job: Job = { name, data, id: options.jobId, attempts: 0, maxAttempts: options.attempts ?? 3 };
     if (options.delayMs && options.delayMs > 0) {
-      const t = setTimeout(() => {
-        this.timers.delete(t);
-        this.enqueue(job);
-      }, options.delayMs);
-      t.unref();
-      this.timers.add(t);
+      this.later(job, options.delayMs);
       return;
     }
     this.enqueue(job);
+  }
+
+  private later(job: Job, delayMs: number): void {
+    this.delayed.set(job.name, (this.delayed.get(job.name) ?? 0) + 1);
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      this.delayed.set(job.name, this.delayed.get(job.name)! - 1);
+      this.enqueue(job);
+    }, delayMs);
+    t.unref();
+    this.timers.add(t);
+  }
+
+  async counts(): Promise<JobCounts[]> {
+    return Object.values(JobName).map((name) => ({
+      name,
+      waiting: this.waiting.filter((j) => j.name === name).length,
+      active: this.handlers.get(name)?.running ?? 0,
+      delayed: this.delayed.get(name) ?? 0,
+    }));
   }
 
   process<T>(name: JobName, handler: JobHandler<T>, options: { concurrency?: number } = {}): void {
@@ -124,12 +148,7 @@ export class InProcessJobQueue extends JobQueue {
         this.log.warn(
           `job ${job.name} failed (attempt ${job.attempts}/${job.maxAttempts}), retrying in ${delay} ms: ${(err as Error).message}`,
         );
-        const t = setTimeout(() => {
-          this.timers.delete(t);
-          this.enqueue(job);
-        }, delay);
-        t.unref();
-        this.timers.add(t);
+        this.later(job, delay);
       } else {
         this.log.error(`job ${job.name} failed for good: ${(err as Error).message}`);
       }
@@ -171,6 +190,7 @@ export class InProcessJobQueue extends JobQueue {
     for (const id of [...this.crons.keys()]) await this.unschedule(id);
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
+    this.delayed.clear();
     this.waiting.length = 0;
   }
 }

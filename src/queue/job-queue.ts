@@ -23,6 +23,15 @@ export interface QueueHealth {
   message?: string;
 }
 
+/** Jobs of one name by state: on a shared queue, the whole cluster's; otherwise this process's. */
+export interface JobCounts {
+  name: JobName;
+  waiting: number;
+  active: number;
+  /** Waiting for a retry's back-off or a delay (a schedule's next tick does not count). */
+  delayed: number;
+}
+
 export type JobHandler<T> = (data: T) => Promise<void>;
 
 export abstract class JobQueue {
@@ -39,6 +48,8 @@ export abstract class JobQueue {
   abstract unschedule(id: string): Promise<void>;
   /** Resolves when no job is waiting, delayed or running (tests, demo, CLI). */
   abstract idle(timeoutMs?: number): Promise<void>;
+  /** Jobs by name and state, every name listed (the metrics endpoint's queue depth). */
+  abstract counts(): Promise<JobCounts[]>;
   /** Whether jobs can be added and taken now; never rejects, answers within about a second. */
   abstract health(): Promise<QueueHealth>;
   abstract close(): Promise<void>;

@@ -8,6 +8,7 @@ import { AppConfig } from '../config/app-config';
 import { EngineThreadJobQueue, engineThreadWanted } from './engine-thread';
 import { InProcessJobQueue } from './in-process-job-queue';
 import { JobQueue } from './job-queue';
+import { MetricsService } from './metrics.service';
 import { WorkerCommand } from './worker.command';
 
 export async function jobQueueFor(config: AppConfig, registry?: SchedulerRegistry): Promise<JobQueue> {
@@ -25,8 +26,9 @@ export async function jobQueueFor(config: AppConfig, registry?: SchedulerRegistr
       inject: [AppConfig, { token: SchedulerRegistry, optional: true }],
       useFactory: jobQueueFor,
     },
+    MetricsService,
     WorkerCommand,
   ],
-  exports: [JobQueue],
+  exports: [JobQueue, MetricsService],
 })
 export class QueueModule {}

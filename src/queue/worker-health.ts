@@ -4,6 +4,7 @@
 //                     503 from the moment it is told to stop (it finishes its running jobs, takes no new ones)
 //   GET /health/live  200 while the process's event loop turns (a liveness probe that never depends on Redis or
 //                     the database, so an outage of either does not get every worker restarted)
+//   GET /metrics      Prometheus metrics (metrics.service.ts): the port is a worker's internal one, so no token
 // in the shape of the service's own `GET /health` (@nestjs/terminus): { status, info, error, details }.
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -78,6 +79,7 @@ export function startWorkerHealthServer(
   queue: JobQueue,
   host: string,
   port: number,
+  metrics?: () => Promise<string>,
 ): Promise<WorkerHealthServer> {
   let stopping = false;
   const send = (res: http.ServerResponse, code: number, body: unknown) => {
@@ -89,10 +91,23 @@ export function startWorkerHealthServer(
     if (req.method !== 'GET' && req.method !== 'HEAD')
       return send(res, 405, { statusCode: 405, message: `${req.method} is not allowed; use GET` });
     if (path === '/health/live') return send(res, 200, { status: 'ok' });
+    if (path === '/metrics' && metrics) {
+      metrics().then(
+        (text) => {
+          res.writeHead(200, {
+            'content-type': 'text/plain; version=0.0.4; charset=utf-8',
+            'cache-control': 'no-store',
+          });
+          res.end(text);
+        },
+        (err: Error) => send(res, 503, { statusCode: 503, message: `metrics unavailable: ${err.message}` }),
+      );
+      return;
+    }
     if (path !== '/health')
       return send(res, 404, {
         statusCode: 404,
-        message: `no ${path} here: a worker answers /health and /health/live`,
+        message: `no ${path} here: a worker answers ${metrics ? '/health, /health/live and /metrics' : '/health and /health/live'}`,
       });
     workerHealth(dataSource, queue, stopping).then(
       ({ code, body }) => send(res, code, body),

@@ -7,6 +7,7 @@ import { Command, CommandRunner } from 'nest-commander';
 import { DataSource } from 'typeorm';
 import { AppConfig } from '../config/app-config';
 import { JobQueue } from './job-queue';
+import { MetricsService } from './metrics.service';
 import { startWorkerHealthServer } from './worker-health';
 
 /** Resolves on the first SIGTERM or SIGINT. */
@@ -36,7 +37,7 @@ export function workerBanner(config: AppConfig): string {
  * finish and closes the queue. The database stays open until the caller closes the context.
  */
 export async function workUntilStopped(
-  { queue, dataSource }: { queue: JobQueue; dataSource: DataSource },
+  { queue, dataSource, metrics }: { queue: JobQueue; dataSource: DataSource; metrics: MetricsService },
   config: AppConfig,
   stopping: Promise<NodeJS.Signals>,
   announce: (line: string) => void,
@@ -44,7 +45,9 @@ export async function workUntilStopped(
   const log = new Logger('Worker');
   const port = config.env.WORKER_HEALTH_PORT;
   const health =
-    port === undefined ? undefined : await startWorkerHealthServer(dataSource, queue, config.env.HOST, port);
+    port === undefined
+      ? undefined
+      : await startWorkerHealthServer(dataSource, queue, config.env.HOST, port, () => metrics.render());
   announce(
     `${workerBanner(config)}${health ? `, health on http://${config.env.HOST}:${health.port}/health` : ''}`,
   );
@@ -68,6 +71,7 @@ export class WorkerCommand extends CommandRunner {
   constructor(
     private readonly queue: JobQueue,
     private readonly dataSource: DataSource,
+    private readonly metrics: MetricsService,
     private readonly config: AppConfig,
   ) {
     super();
@@ -75,7 +79,7 @@ export class WorkerCommand extends CommandRunner {
 
   async run(): Promise<void> {
     await workUntilStopped(
-      { queue: this.queue, dataSource: this.dataSource },
+      { queue: this.queue, dataSource: this.dataSource, metrics: this.metrics },
       this.config,
       shutdownSignal(),
       // On stdout, not the log: the CLI logs warnings only by default, and a supervisor waits for this line.

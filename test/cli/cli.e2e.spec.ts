@@ -237,6 +237,14 @@ describe('syncline CLI', () => {
         info: { database: { status: 'up' }, queue: { status: 'up', adapter: 'in-process' } },
       });
       expect((await fetch(url!.replace(/\/health$/, '/health/live'))).status).toBe(200);
+      // The same Prometheus metrics as the API's, on the worker's internal port: the sync this suite ran is there.
+      const metrics = await fetch(url!.replace(/\/health$/, '/metrics'));
+      expect(metrics.status).toBe(200);
+      const text = await metrics.text();
+      expect(text).toMatch(
+        /^syncline_sync_last_success_timestamp_seconds\{sync="sf-contacts"\} \d+(\.\d+)?$/m,
+      );
+      expect(text).toMatch(/^syncline_jobs\{job="sync-run",state="waiting"\} 0$/m);
       // What a supervisor's SIGTERM does (the listeners of the real signal), without signalling the test runner.
       process.emit('SIGTERM', 'SIGTERM');
       expect(await exited).toBe(0);

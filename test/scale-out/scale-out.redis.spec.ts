@@ -516,6 +516,15 @@ if (!REDIS_URL) {
       } finally {
         await receiver.close();
       }
+      // A worker's metrics: the queue depth is the cluster's (BullMQ), and the backlog it left is nothing.
+      const metrics = await fetch(
+        workers.find((w) => w.alive())!.healthUrl!.replace(/\/health$/, '/metrics'),
+      );
+      expect(metrics.status).toBe(200);
+      const text = await metrics.text();
+      expect(text).toMatch(/^syncline_jobs\{job="apply-page",state="waiting"\} 0$/m);
+      expect(text).toMatch(/^syncline_sync_last_success_timestamp_seconds\{sync="contacts"\} \d/m);
+      expect(text).not.toMatch(/^syncline_outbox_rows\{.*status="pending"\}/m);
       // The next phase counts versions from here: this customer's extra change is not one applied twice.
       before = new Map((await versionGains()).map((g) => [g.id, g.versions]));
     }, 120_000);
