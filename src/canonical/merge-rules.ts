@@ -64,6 +64,19 @@ function toMillis(ts: string): number {
   return ms;
 }
 
+/** toMillis remembering its last text (one for incoming times, one for stored ones: they alternate per field). */
+function lastParsed(): (ts: string) => number {
+  let text: string | undefined;
+  let ms = 0;
+  return (ts) => {
+    if (ts !== text) {
+      ms = toMillis(ts);
+      text = ts;
+    }
+    return ms;
+  };
+}
+
 /** Negative when a ranks above b. Unlisted connections rank last, then by id so the outcome is deterministic. */
 export function comparePriority(field: string, a: string, b: string, priority: ConnectionPriority): number {
   const order = priority.fields?.[field] ?? priority.default;
@@ -86,11 +99,26 @@ export function mergeFields(
   const clearable = new Set(incoming.clearable ?? []);
   const changes: FieldChange[] = [];
   let provenanceAdvanced = false;
+  // A record's fields mostly share one source time, and a customer's stored provenance a few: parse each text and
+  // format each instant once per call, not once per field (both showed in full-sync profiles).
+  const incomingMillis = lastParsed();
+  const storedMillis = lastParsed();
+  let formattedMs: number | undefined;
+  let formatted = '';
+  const stampAt = (atMs: number): Provenance[string] => {
+    if (atMs !== formattedMs) {
+      formatted = new Date(atMs).toISOString();
+      formattedMs = atMs;
+    }
+    return incoming.record === undefined
+      ? { connection: incoming.connection, at: formatted }
+      : { connection: incoming.connection, at: formatted, record: incoming.record };
+  };
 
   for (const [field, raw] of Object.entries(incoming.fields)) {
     const value: FieldValue = raw === undefined ? null : raw;
     const at = incoming.fieldTimestamps?.[field] ?? incoming.sourceTimestamp;
-    const atMs = toMillis(at);
+    const atMs = incomingMillis(at);
     const before = field in fields ? fields[field] : null;
     const prov = provenance[field];
 
@@ -109,7 +137,7 @@ export function mergeFields(
     }
 
     if (prov && !optingOut) {
-      const storedMs = toMillis(prov.at);
+      const storedMs = storedMillis(prov.at);
       if (atMs < storedMs) continue;
       if (atMs === storedMs) {
         if (prov.connection !== incoming.connection) {
@@ -131,10 +159,10 @@ export function mergeFields(
       const sameProvenance =
         prov &&
         prov.connection === incoming.connection &&
-        toMillis(prov.at) === atMs &&
+        storedMillis(prov.at) === atMs &&
         (prov.record === undefined || incoming.record === undefined || prov.record === incoming.record);
       if (!sameProvenance && after !== null) {
-        provenance[field] = stamp(incoming, atMs);
+        provenance[field] = stampAt(atMs);
         provenanceAdvanced = true;
       }
       continue;
@@ -142,16 +170,9 @@ export function mergeFields(
 
     if (after === null) delete fields[field];
     else fields[field] = after;
-    provenance[field] = stamp(incoming, atMs);
+    provenance[field] = stampAt(atMs);
     changes.push({ field, before, after });
   }
 
   return { fields, provenance, changes, provenanceAdvanced };
-}
-
-function stamp(incoming: IncomingChange, atMs: number): Provenance[string] {
-  const at = new Date(atMs).toISOString();
-  return incoming.record === undefined
-    ? { connection: incoming.connection, at }
-    : { connection: incoming.connection, at, record: incoming.record };
 }

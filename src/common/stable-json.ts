@@ -15,11 +15,21 @@ export function stableStringify(value: unknown): string {
   }
   const obj = value as Record<string, unknown>;
   const keys = Object.keys(obj);
-  // Objects are mostly built in key order already; sort (which copies) only when they are not.
-  for (let i = 1; i < keys.length; i++)
-    if (keys[i - 1] > keys[i]) {
-      keys.sort();
-      break;
+  // Objects are mostly built in key order already, or nearly (an audit payload, a field change): an insertion sort
+  // in place costs nothing for those and allocates nothing, where sort() copies the array into a work array of its
+  // own (the largest source of garbage in a full sync's allocation profile). Long key lists go to sort().
+  // `<` and sort()'s default order both compare UTF-16 code units, so the order is the same.
+  if (keys.length > 32) keys.sort();
+  else
+    for (let i = 1; i < keys.length; i++) {
+      const k = keys[i];
+      let j = i - 1;
+      if (keys[j] <= k) continue;
+      while (j >= 0 && keys[j] > k) {
+        keys[j + 1] = keys[j];
+        j--;
+      }
+      keys[j + 1] = k;
     }
   let out = '{';
   for (const k of keys) {

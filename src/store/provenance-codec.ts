@@ -10,12 +10,19 @@ type Group = (string | null)[];
 
 export function encodeProvenance(p: Provenance): string {
   const groups = new Map<string, Group>();
+  // Consecutive fields mostly share their source: the previous field's group is checked before a key is built.
+  let last: { s: Provenance[string]; g: Group } | undefined;
   for (const field in p) {
     const s = p[field];
+    if (last && last.s.connection === s.connection && last.s.at === s.at && last.s.record === s.record) {
+      last.g.push(field);
+      continue;
+    }
     const key = `${s.connection}\u0000${s.at}\u0000${s.record === undefined ? '\u0001' : s.record}`;
     let g = groups.get(key);
     if (!g) groups.set(key, (g = [s.connection, s.at, s.record ?? null]));
     g.push(field);
+    last = { s, g };
   }
   return JSON.stringify([...groups.values()]);
 }
