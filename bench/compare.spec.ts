@@ -83,4 +83,16 @@ describe('bench:compare', () => {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('normalizes only by baselines both runs measured, and says which figures a run kept from an earlier one', () => {
+    const partial = run({
+      incremental: { wall_s: 0.4 },
+      carried_over: { baseline: '2026-11-30T00:00:00Z', full_sync: '2026-11-30T00:00:00Z' },
+    });
+    const c = compareResults(run(), partial);
+    expect(c.machineFactor).toBeNull();
+    expect(row(c, 'incremental.wall_s')).toMatchObject({ changePct: -20, normalizedPct: null });
+    expect(row(c, 'incremental.wall_s').carried).toBeUndefined();
+    expect(row(c, 'full_sync.sqlite.wall_s').carried).toBe('after kept it from 2026-11-30T00:00:00Z');
+  });
 });

@@ -62,6 +62,8 @@ export interface Row {
   normalizedPct: number | null;
   /** Per cent worse by the raw change (0 when not worse): what --fail-over judges. */
   worsePct: number;
+  /** Which side kept the figure from an earlier run (`carried_over`) instead of measuring it, and from when. */
+  carried?: string;
 }
 
 export interface Comparison {
@@ -80,10 +82,20 @@ function figure(results: Json, dotted: string): number | null {
 
 const round1 = (x: number) => Math.round(x * 10) / 10;
 
+/** When the run that wrote `results` kept `dotted` from an earlier run instead of measuring it: that run's date. */
+export function carriedOver(results: Json, dotted: string): string | undefined {
+  const kept = (results.carried_over ?? {}) as Record<string, string>;
+  for (const [key, since] of Object.entries(kept))
+    if (dotted === key || dotted.startsWith(`${key}.`)) return since;
+  return undefined;
+}
+
 export function compareResults(before: Json, after: Json): Comparison {
   const b0 = figure(before, 'baseline.wall_s');
   const b1 = figure(after, 'baseline.wall_s');
-  const machineFactor = b0 && b1 ? b1 / b0 : null;
+  // The machine's change is estimated only from baselines both runs measured themselves.
+  const measuredBoth = !carriedOver(before, 'baseline.wall_s') && !carriedOver(after, 'baseline.wall_s');
+  const machineFactor = b0 && b1 && measuredBoth ? b1 / b0 : null;
   const rows = FIGURES.map(({ path: p, kind }): Row => {
     const b = figure(before, p);
     const a = figure(after, p);
@@ -96,7 +108,16 @@ export function compareResults(before: Json, after: Json): Comparison {
     const moved = change;
     const lowerIsBetter = kind === Kind.Time || kind === Kind.LowerPlain;
     const worse = moved === null ? 0 : lowerIsBetter ? moved : -moved;
+    const keptBefore = carriedOver(before, p);
+    const keptAfter = carriedOver(after, p);
+    const carried = [
+      keptBefore && `before kept it from ${keptBefore}`,
+      keptAfter && `after kept it from ${keptAfter}`,
+    ]
+      .filter(Boolean)
+      .join('; ');
     return {
+      ...(carried ? { carried } : {}),
       figure: p,
       before: b,
       after: a,
@@ -135,7 +156,7 @@ export function main(args: string[]): number {
   console.log(
     machineFactor
       ? `machine: the baseline took ${figure(after, 'baseline.wall_s')} s against ${figure(before, 'baseline.wall_s')} s, so "normalized" divides times (and multiplies rates) by ${machineFactor.toFixed(2)}`
-      : 'machine: no baseline in one of the files, so nothing is normalized',
+      : 'machine: the baseline was not measured by both runs, so nothing is normalized',
   );
   const pct = (x: number | null) => (x === null ? '' : `${x > 0 ? '+' : ''}${x}%`);
   console.table(
@@ -147,7 +168,7 @@ export function main(args: string[]): number {
         after: r.after ?? '–',
         change: pct(r.changePct),
         normalized: pct(r.normalizedPct),
-        '': r.worsePct > 0 ? `worse by ${r.worsePct}%` : '',
+        '': [r.worsePct > 0 ? `worse by ${r.worsePct}%` : '', r.carried ?? ''].filter(Boolean).join('; '),
       })),
   );
   if (limit === undefined) return 0;

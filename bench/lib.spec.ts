@@ -1,6 +1,8 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import { cpuTicks, groupCpuTicks } from './lib';
+import os from 'node:os';
+import path from 'node:path';
+import { cpuTicks, groupCpuTicks, mergeResults } from './lib';
 
 // The bench's CPU split (scale_out) reads /proc (Linux); elsewhere the bench is not run.
 const onLinux = fs.existsSync('/proc/self/stat');
@@ -51,4 +53,55 @@ describe('bench CPU accounting', () => {
       }
     },
   );
+});
+
+describe('bench results file', () => {
+  it('names what a partial run kept from earlier runs, with the date each was measured, and forgets it once measured', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-results-'));
+    const file = path.join(dir, 'results.json');
+    try {
+      // A full run, and the identity bench's own key beside it.
+      fs.writeFileSync(
+        file,
+        JSON.stringify({
+          machine: { date: 'D1' },
+          full_sync: { sqlite: { wall_s: 30 }, postgres: { wall_s: 60 } },
+          baseline: { wall_s: 1 },
+          incremental: { wall_s: 0.5 },
+          identity: { recall: 0.98, measured_at: 'D0' },
+        }),
+      );
+      // `--only=full_sync_sqlite`.
+      let r = mergeResults({ machine: { date: 'D2' }, full_sync: { sqlite: { wall_s: 31 } } }, file);
+      expect(r.full_sync).toEqual({ sqlite: { wall_s: 31 }, postgres: { wall_s: 60 } });
+      expect(r.carried_over).toEqual({
+        'full_sync.postgres': 'D1',
+        baseline: 'D1',
+        incremental: 'D1',
+        identity: 'D0',
+      });
+      // `--only=incremental` later: what was kept keeps its own date, what it measured is no longer kept.
+      r = mergeResults({ machine: { date: 'D3' }, incremental: { wall_s: 0.6 } }, file);
+      expect(r.carried_over).toEqual({
+        'full_sync.sqlite': 'D2',
+        'full_sync.postgres': 'D1',
+        baseline: 'D1',
+        identity: 'D0',
+      });
+      // A full run measures everything but identity.
+      r = mergeResults(
+        {
+          machine: { date: 'D4' },
+          full_sync: { sqlite: { wall_s: 29 }, postgres: { wall_s: 59 } },
+          baseline: { wall_s: 1.1 },
+          incremental: { wall_s: 0.5 },
+        },
+        file,
+      );
+      expect(r.carried_over).toEqual({ identity: 'D0' });
+      expect(JSON.parse(fs.readFileSync(file, 'utf8'))).toEqual(r);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -232,11 +232,14 @@ export function serveRequests(
 }
 
 /** Merges measured keys into bench/results.json, keeping keys other bench scripts own (identity, sandboxes…). */
-export function mergeResults(measured: Record<string, unknown>): Record<string, unknown> {
+export function mergeResults(
+  measured: Record<string, unknown>,
+  file: string = RESULTS,
+): Record<string, unknown> {
   let existing: Record<string, unknown> = {};
-  if (fs.existsSync(RESULTS)) {
+  if (fs.existsSync(file)) {
     try {
-      existing = JSON.parse(fs.readFileSync(RESULTS, 'utf8')) as Record<string, unknown>;
+      existing = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
     } catch {
       existing = {};
     }
@@ -245,7 +248,25 @@ export function mergeResults(measured: Record<string, unknown>): Record<string, 
   // `--only=full_sync_postgres` measures one database of full_sync: the other's figures stay.
   const sub = (o: Record<string, unknown>) => (o.full_sync ?? {}) as Record<string, unknown>;
   if (measured.full_sync) merged.full_sync = { ...sub(existing), ...sub(measured) };
-  fs.writeFileSync(RESULTS, `${JSON.stringify(merged, null, 2)}\n`);
+  // What this run did not measure is kept, and named in `carried_over` with the date of the run that measured it
+  // (the machine block is this run's): a reader, or bench:compare, never takes a kept figure for a new one.
+  const carried = { ...((existing.carried_over ?? {}) as Record<string, string>) };
+  const since = String((existing.machine as Record<string, unknown> | undefined)?.date ?? 'an earlier run');
+  const keep = (key: string, present: boolean) => {
+    const own = (existing[key] as Record<string, unknown> | undefined)?.measured_at;
+    if (present) carried[key] ??= typeof own === 'string' ? own : since;
+    else delete carried[key];
+  };
+  for (const key of Object.keys(existing))
+    if (key !== 'machine' && key !== 'carried_over' && key !== 'full_sync') keep(key, !(key in measured));
+  if (measured.full_sync) {
+    delete carried.full_sync;
+    for (const db of Object.keys(sub(existing))) keep(`full_sync.${db}`, !(db in sub(measured)));
+    for (const db of Object.keys(sub(measured))) delete carried[`full_sync.${db}`];
+  } else for (const db of Object.keys(sub(existing))) keep(`full_sync.${db}`, true);
+  delete merged.carried_over;
+  if (Object.keys(carried).length) merged.carried_over = carried;
+  fs.writeFileSync(file, `${JSON.stringify(merged, null, 2)}\n`);
   return merged;
 }
 
