@@ -61,42 +61,46 @@ export class MetricsService {
   private async backlogs(): Promise<Family[]> {
     const now = this.clock.now();
     const nowS = now.getTime() / 1000;
-    const [jobs, outbox, inbox, pending, quarantine, review, syncs, leases, lastSuccess, lastFinished] =
-      await Promise.all([
-        this.queue.counts(),
-        // Pending rows through the partial index of pending rows; dead ones are few. The due time is text in
-        // ISO 8601 UTC, so MIN is the earliest.
-        this.db.query<{ connection: string; object: string; status: string; n: number; due: string | null }>(
-          `SELECT connection, object, status, COUNT(*) AS n, MIN(next_attempt_at) AS due FROM outbox
+    const [jobs, outbox, inbox, pending, quarantine, review, syncs, leases] = await Promise.all([
+      this.queue.counts(),
+      // Pending rows through the partial index of pending rows; dead ones are few. The due time is text in
+      // ISO 8601 UTC, so MIN is the earliest.
+      this.db.query<{ connection: string; object: string; status: string; n: number; due: string | null }>(
+        `SELECT connection, object, status, COUNT(*) AS n, MIN(next_attempt_at) AS due FROM outbox
             WHERE status IN ('pending', 'dead') GROUP BY connection, object, status`,
-        ),
-        this.db.query<{ connection: string; n: number }>(
-          "SELECT connection, COUNT(*) AS n FROM webhook_inbox WHERE status = 'pending' GROUP BY connection",
-        ),
-        this.db.query<{ n: number }>('SELECT COUNT(DISTINCT customer_id) AS n FROM identity_pending'),
-        this.db.query<{ connection: string; object: string; n: number }>(
-          "SELECT connection, object, COUNT(*) AS n FROM quarantine WHERE status = 'open' GROUP BY connection, object",
-        ),
-        this.db.query<{ n: number }>("SELECT COUNT(*) AS n FROM merge_candidates WHERE status = 'pending'"),
-        this.db.query<{ id: string; paused: number | boolean }>('SELECT id, paused FROM syncs ORDER BY id'),
-        this.db.query<{ sync_id: string; expires_at: string }>('SELECT sync_id, expires_at FROM sync_leases'),
-        this.db.query<{ sync_id: string; at: string | null }>(
-          "SELECT sync_id, MAX(finished_at) AS at FROM sync_runs WHERE status = 'succeeded' GROUP BY sync_id",
-        ),
-        // Each sync's latest finished run (started last), to say whether it failed.
-        this.db.query<{ sync_id: string; status: string }>(
-          `SELECT r.sync_id, r.status FROM sync_runs r
-            WHERE r.status <> 'running' AND r.started_at = (SELECT MAX(x.started_at) FROM sync_runs x
-              WHERE x.sync_id = r.sync_id AND x.status <> 'running')`,
-        ),
-      ]);
+      ),
+      this.db.query<{ connection: string; n: number }>(
+        "SELECT connection, COUNT(*) AS n FROM webhook_inbox WHERE status = 'pending' GROUP BY connection",
+      ),
+      this.db.query<{ n: number }>('SELECT COUNT(DISTINCT customer_id) AS n FROM identity_pending'),
+      this.db.query<{ connection: string; object: string; n: number }>(
+        "SELECT connection, object, COUNT(*) AS n FROM quarantine WHERE status = 'open' GROUP BY connection, object",
+      ),
+      this.db.query<{ n: number }>("SELECT COUNT(*) AS n FROM merge_candidates WHERE status = 'pending'"),
+      // Each sync's latest successful run and latest finished run, walking its runs newest first on
+      // ix_runs_sync (sync_id, started_at): the cost stays with the recent runs, not the whole history.
+      this.db.query<{
+        id: string;
+        paused: number | boolean;
+        succeeded_at: string | null;
+        last: string | null;
+      }>(
+        `SELECT s.id, s.paused,
+              (SELECT r.finished_at FROM sync_runs r WHERE r.sync_id = s.id AND r.status = 'succeeded'
+                ORDER BY r.started_at DESC LIMIT 1) AS succeeded_at,
+              (SELECT r.status FROM sync_runs r WHERE r.sync_id = s.id AND r.status <> 'running'
+                ORDER BY r.started_at DESC LIMIT 1) AS last
+            FROM syncs s ORDER BY s.id`,
+      ),
+      this.db.query<{ sync_id: string; expires_at: string }>('SELECT sync_id, expires_at FROM sync_leases'),
+    ]);
     const destination = (r: { connection: string; object: string }) => ({
       connection: r.connection,
       object: r.object,
     });
     const live = new Map(leases.map((l) => [l.sync_id, Date.parse(l.expires_at) > now.getTime()]));
-    const succeeded = new Map(lastSuccess.map((r) => [r.sync_id, seconds(r.at)]));
-    const failed = new Map(lastFinished.map((r) => [r.sync_id, r.status === 'failed']));
+    const succeeded = new Map(syncs.map((r) => [r.id, seconds(r.succeeded_at)]));
+    const failed = new Map(syncs.filter((r) => r.last).map((r) => [r.id, r.last === 'failed']));
     return [
       {
         name: 'syncline_jobs',
