@@ -247,6 +247,13 @@ describe('engine thread (SQLite file)', () => {
   it('ends the thread on close and reports a thread that died on its own, on GET /health too', async () => {
     const health = await request(env.url).get('/health').expect(200);
     expect(health.body.info.queue).toEqual({ status: 'up', adapter: 'engine-thread' });
+    // The queue depth of /metrics is the engine thread's own queue, asked across the thread boundary.
+    const metrics = await request(env.url)
+      .get('/metrics')
+      .set('Authorization', `Bearer ${env.token}`)
+      .expect(200);
+    expect(metrics.text).toMatch(/^syncline_jobs\{job="sync-run",state="waiting"\} 0$/m);
+    expect(metrics.text).toMatch(/^syncline_sync_last_success_timestamp_seconds\{sync="sf-contacts"\} \d/m);
     const worker = (queue as unknown as { worker: { threadId: number; terminate(): Promise<number> } })
       .worker;
     expect(worker.threadId).toBeGreaterThan(0);
