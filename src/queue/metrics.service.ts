@@ -61,8 +61,10 @@ export class MetricsService {
   private async backlogs(): Promise<Family[]> {
     const now = this.clock.now();
     const nowS = now.getTime() / 1000;
-    const [jobs, outbox, inbox, pending, quarantine, review, syncs, leases] = await Promise.all([
-      this.queue.counts(),
+    const [queue, jobs, outbox, inbox, pending, quarantine, review, syncs, leases] = await Promise.all([
+      this.queue.health(),
+      // A queue that cannot answer (Redis down, the engine thread gone) leaves its depth out, not the scrape.
+      this.queue.counts().catch(() => []),
       // Pending rows through the partial index of pending rows; dead ones are few. The due time is text in
       // ISO 8601 UTC, so MIN is the earliest.
       this.db.query<{ connection: string; object: string; status: string; n: number; due: string | null }>(
@@ -102,6 +104,12 @@ export class MetricsService {
     const succeeded = new Map(syncs.map((r) => [r.id, seconds(r.succeeded_at)]));
     const failed = new Map(syncs.filter((r) => r.last).map((r) => [r.id, r.last === 'failed']));
     return [
+      {
+        name: 'syncline_queue_up',
+        help: 'Whether this process can reach its job queue (1) or not (0), as GET /health reports it.',
+        type: 'gauge',
+        samples: [{ labels: { adapter: queue.adapter }, value: queue.up ? 1 : 0 }],
+      },
       {
         name: 'syncline_jobs',
         help: 'Jobs in the job queue by job and state (the whole cluster on Redis, this process otherwise).',

@@ -260,6 +260,13 @@ describe('engine thread (SQLite file)', () => {
     const crashed = queue.crashed;
     await worker.terminate();
     expect((await crashed).message).toMatch(/engine thread exited/);
+    // Metrics still answer without the thread: the queue reported down, its depth left out.
+    const after = await request(env.url)
+      .get('/metrics')
+      .set('Authorization', `Bearer ${env.token}`)
+      .expect(200);
+    expect(after.text).toMatch(/^syncline_queue_up\{adapter="engine-thread"\} 0$/m);
+    expect(after.text).not.toMatch(/^syncline_jobs\{/m);
     const down = await request(env.url).get('/health').expect(503);
     expect(down.body.error.queue).toEqual({
       status: 'down',

@@ -62,6 +62,7 @@ describe(`GET /metrics (${target.type})`, () => {
     const { samples, text } = await scrape();
     expect(samples.get('syncline_sync_running{sync="sf-contacts"}')).toBe(0);
     expect(samples.get('syncline_sync_paused{sync="sf-contacts"}')).toBe(0);
+    expect(samples.get('syncline_queue_up{adapter="in-process"}')).toBe(1);
     expect(text).not.toContain('syncline_sync_last_success_timestamp_seconds{');
     for (const job of ['sync-run', 'process-inbox', 'drain-outbox', 'detect-duplicates', 'apply-page'])
       for (const state of ['waiting', 'active', 'delayed'])
