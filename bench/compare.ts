@@ -152,6 +152,11 @@ export function main(args: string[]): number {
   const after = read(afterFile);
   const { machineFactor, rows } = compareResults(before, after);
   const when = (r: Json) => String((r.machine as Json | undefined)?.date ?? '?');
+  const mode = (r: Json) => String((r.machine as Json | undefined)?.mode ?? '?');
+  if (mode(before) !== mode(after))
+    console.log(
+      `warning: a ${mode(before)} run against a ${mode(after)} run (different sizes): the figures do not compare`,
+    );
   console.log(`before: ${beforeFile} (${when(before)})\nafter:  ${afterFile} (${when(after)})`);
   console.log(
     machineFactor

@@ -8,6 +8,8 @@ import { createInterface } from 'node:readline';
 export const ROOT = path.resolve(__dirname, '..');
 export const OUT_DIR = path.join(ROOT, 'bench', 'out');
 export const RESULTS = path.join(ROOT, 'bench', 'results.json');
+/** `--large` (1,000,000 contacts) writes here, so its figures never mix with the 100,000-contact ones. */
+export const RESULTS_LARGE = path.join(ROOT, 'bench', 'results-large.json');
 /** Lines a bench child prints for its parent start with this, so stray log lines on stdout never confuse it. */
 export const LINE_PREFIX = '@@bench ';
 

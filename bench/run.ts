@@ -1,7 +1,8 @@
 // `npm run bench [-- --quick | --large] [--profile] [--ts] [--only=full_sync,incremental,…]`: the benchmark suite of
 // issue 7. Vendor sandboxes run as their own processes (scripts/sandbox.ts), Syncline runs in its own child
 // (bench/syncline-process.ts) and so does the bare-SDK baseline (bench/baseline.ts); this runner only starts
-// them, drives load (autocannon) and samples /proc. Figures are merged into bench/results.json, table on stdout.
+// them, drives load (autocannon) and samples /proc. Figures are merged into bench/results.json (with --large,
+// bench/results-large.json), table on stdout.
 // Every process runs compiled JavaScript from dist/ (the runner builds first), as `npm start` does; `--ts` runs
 // them under ts-node instead (quicker to iterate, heavier: the TypeScript compiler lives in each process).
 import { spawn } from 'node:child_process';
@@ -15,6 +16,8 @@ import {
   BenchChild,
   json,
   mergeResults,
+  RESULTS,
+  RESULTS_LARGE,
   OUT_DIR,
   percentile,
   postJson,
@@ -729,10 +732,12 @@ async function main(): Promise<void> {
     console.log(
       `profile: ${prof ? path.join('bench/out', prof) : 'none written'} (summarize: ts-node -T bench/profile-summary.ts <file>)`,
     );
-  } else mergeResults(results);
+  } else mergeResults(results, LARGE ? RESULTS_LARGE : RESULTS);
   console.table(rows);
   console.log(
-    `bench: done in ${results.machine.bench_wall_s} s${PROFILE ? '' : '; wrote bench/results.json'}`,
+    `bench: done in ${results.machine.bench_wall_s} s${
+      PROFILE ? '' : `; wrote ${path.relative(process.cwd(), LARGE ? RESULTS_LARGE : RESULTS)}`
+    }`,
   );
 }
 
