@@ -65,8 +65,8 @@ export class MetricsService {
       this.queue.health(),
       // A queue that cannot answer (Redis down, the engine thread gone) leaves its depth out, not the scrape.
       this.queue.counts().catch(() => []),
-      // Pending rows through the partial index of pending rows; dead ones are few. The due time is text in
-      // ISO 8601 UTC, so MIN is the earliest.
+      // One pass over the covering index on (connection, object, status, next_attempt_at), no table reads. The
+      // due time is text in ISO 8601 UTC, so MIN is the earliest.
       this.db.query<{ connection: string; object: string; status: string; n: number; due: string | null }>(
         `SELECT connection, object, status, COUNT(*) AS n, MIN(next_attempt_at) AS due FROM outbox
             WHERE status IN ('pending', 'dead') GROUP BY connection, object, status`,
