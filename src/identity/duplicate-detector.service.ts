@@ -361,17 +361,26 @@ export class DuplicateDetector implements OnModuleDestroy {
             // PostgreSQL: batches side by side, as a cluster's workers run them (see PG_DRAIN_LANES).
             const lanes = this.db.dialect === 'postgres' ? PG_DRAIN_LANES : 1;
             // Both batches end before the drain goes on or fails: a failed one leaves no other running past it.
-            const settled = await Promise.allSettled(
-              Array.from({ length: lanes }, () =>
-                this.detectOnce(size, undefined, thread ?? undefined).then((r) => {
-                  this.batchCommitted(r.processed);
-                  return r;
-                }),
-              ),
-            );
+            const batch = (waitIfAllHeld: boolean) =>
+              this.detectOnce(size, undefined, thread ?? undefined, waitIfAllHeld).then((r) => {
+                this.batchCommitted(r.processed);
+                return r;
+              });
+            // Side by side, a lane whose customers are all held by other transactions does not wait for them
+            // (another lane may be making progress meanwhile). A drain that has detected nothing yet waits, in one
+            // batch, so a drain always progresses; one that has leaves the held customers to a later drain, as a
+            // single batch leaves its held customers when it takes others.
+            const settled = await Promise.allSettled(Array.from({ length: lanes }, () => batch(lanes === 1)));
             const failed = settled.find((x) => x.status === 'rejected');
             if (failed) throw failed.reason;
             const results = settled.map((x) => (x as PromiseFulfilledResult<DetectionResult>).value);
+            if (
+              lanes > 1 &&
+              !total.processed &&
+              results.every((r) => !r.processed) &&
+              results.some((r) => r.skipped)
+            )
+              results.push(await batch(true));
             let taken = 0;
             let merged = false;
             for (const r of results) {
@@ -500,9 +509,14 @@ export class DuplicateDetector implements OnModuleDestroy {
    * One batch, as the database allows: one transaction on SQLite, two on PostgreSQL (see detectInTwo), scored on
    * `thread` there when given.
    */
-  private detectOnce(limit: number, actor?: Actor, thread?: DetectionThread): Promise<DetectionResult> {
+  private detectOnce(
+    limit: number,
+    actor?: Actor,
+    thread?: DetectionThread,
+    waitIfAllHeld = true,
+  ): Promise<DetectionResult> {
     return this.db.dialect === 'postgres'
-      ? this.detectInTwo(limit, actor, thread)
+      ? this.detectInTwo(limit, actor, thread, waitIfAllHeld)
       : this.db.transaction((tx) => this.detectBatch(tx, limit, actor));
   }
 
@@ -528,6 +542,7 @@ export class DuplicateDetector implements OnModuleDestroy {
     limit: number,
     actor?: Actor,
     thread?: DetectionThread,
+    waitIfAllHeld = true,
   ): Promise<DetectionResult> {
     const none: DetectionResult = { processed: 0, compared: 0, candidates: 0, merged: [] };
     if (!this.enabled) return none;
@@ -568,6 +583,8 @@ export class DuplicateDetector implements OnModuleDestroy {
         );
         taken = pending.filter((p) => !held.has(p.customer_id));
         if (!taken.length) {
+          // A drain's side-by-side batches leave it to the drain (see drain): another lane may be making progress.
+          if (!waitIfAllHeld) return { k: undefined, skipped: pending.length };
           taken = pending;
           await lock(false);
         }
@@ -582,6 +599,7 @@ export class DuplicateDetector implements OnModuleDestroy {
       return { k, skipped: pending.length - taken.length };
     });
     if (!claimed) return none;
+    if (!claimed.k) return { ...none, skipped: claimed.skipped };
     const { k: keyed, skipped } = claimed;
     // Written and committed: what the second transaction reads includes them.
     keyed.edits = [];
