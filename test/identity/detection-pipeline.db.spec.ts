@@ -353,6 +353,14 @@ describe(`duplicate detection pipeline (${target.type})`, () => {
     expect(await count('SELECT COUNT(*) AS n FROM identity_pending')).toBe(0);
   });
 
+  /** The ids of the n newest live customers, newest first. */
+  const newestLiveCustomers = async (n: number) =>
+    (
+      await db.query(
+        `SELECT id FROM customers WHERE merged_into IS NULL AND erased_at IS NULL ORDER BY id DESC LIMIT ${n}`,
+      )
+    ).map((r) => r.id as string);
+
   /**
    * Holds customer rows in a transaction of its own (a page updating them, a push settling) until released, or
    * for 5 s at most. On SQLite it is the one writer, so everything else waits for it.
@@ -381,11 +389,7 @@ describe(`duplicate detection pipeline (${target.type})`, () => {
   // takes the others; the held one is detected once it is free. On SQLite the drain simply waits its turn.
   it('detects the free customers of a batch without waiting for one another transaction holds', async () => {
     const detector = env.app.get(DuplicateDetector);
-    const ids = (
-      await db.query(
-        'SELECT id FROM customers WHERE merged_into IS NULL AND erased_at IS NULL ORDER BY id DESC LIMIT 3',
-      )
-    ).map((r) => r.id as string);
+    const ids = await newestLiveCustomers(3);
     await db.transaction((tx) => detector.enqueue(tx, ids, { type: ActorType.Cli, id: 'held-test' }));
     const holder = await holdRows([ids[0]]);
     const events: string[] = [];
@@ -415,11 +419,7 @@ describe(`duplicate detection pipeline (${target.type})`, () => {
   if (target.type === 'postgres')
     it('does not let one side-by-side batch wait for held customers while the other detects', async () => {
       const detector = env.app.get(DuplicateDetector);
-      const ids = (
-        await db.query(
-          'SELECT id FROM customers WHERE merged_into IS NULL AND erased_at IS NULL ORDER BY id DESC LIMIT 3',
-        )
-      ).map((r) => r.id as string);
+      const ids = await newestLiveCustomers(3);
       for (const id of ids)
         await db.transaction((tx) => detector.enqueue(tx, [id], { type: ActorType.Cli, id: 'lanes-test' }));
       const holder = await holdRows([ids[0]]);
