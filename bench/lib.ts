@@ -262,7 +262,6 @@ export function mergeResults(
   for (const key of Object.keys(existing))
     if (key !== 'machine' && key !== 'carried_over' && key !== 'full_sync') keep(key, !(key in measured));
   if (measured.full_sync) {
-    delete carried.full_sync;
     for (const db of Object.keys(sub(existing))) keep(`full_sync.${db}`, !(db in sub(measured)));
     for (const db of Object.keys(sub(measured))) delete carried[`full_sync.${db}`];
   } else for (const db of Object.keys(sub(existing))) keep(`full_sync.${db}`, true);
